@@ -1,0 +1,234 @@
+"""The interaction-event contract: parsing and validation of one JSON event.
+
+Pure Python. ``parse_event`` turns raw bytes / text / a dict into an :class:`Event`
+or raises :class:`EventError` with a human-readable reason; callers turn that
+reason into a dead-letter record or a rejected-line report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+CHANNELS: tuple[str, ...] = ("review", "ticket", "social", "call", "chat", "email", "survey")
+JOURNEY_STAGES: tuple[str, ...] = (
+    "awareness",
+    "purchase",
+    "onboarding",
+    "usage",
+    "support",
+    "billing",
+    "renewal",
+)
+SPEAKERS: tuple[str, ...] = ("customer", "agent")
+
+#: Texts longer than this (in characters) are truncated and flagged, never dropped.
+MAX_TEXT_CHARS = 10_000
+#: Identifier fields longer than this are refused (they end up as Kafka keys).
+MAX_ID_CHARS = 256
+#: Events further than this in the future (clock skew of producers) are refused.
+MAX_FUTURE_SKEW = timedelta(days=1)
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WS_RE = re.compile(r"[ \t]+")
+
+
+class EventError(ValueError):
+    """An event that cannot be accepted. ``reason`` is a short machine-friendly code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One validated, normalised interaction event."""
+
+    event_id: str
+    customer_id: str
+    channel: str
+    occurred_at: datetime
+    text: str
+    turns: tuple[Turn, ...] = ()
+    journey_stage: str | None = None
+    rating: int | None = None
+    language: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+    @property
+    def customer_text(self) -> str:
+        """The text to score: the customer's turns when turns are given, else ``text``."""
+        if self.turns:
+            said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
+            if said:
+                return " ".join(said)
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event_id": self.event_id,
+            "customer_id": self.customer_id,
+            "channel": self.channel,
+            "occurred_at": self.occurred_at.isoformat(),
+            "text": self.text,
+        }
+        if self.turns:
+            out["turns"] = [{"speaker": t.speaker, "text": t.text} for t in self.turns]
+        if self.journey_stage is not None:
+            out["journey_stage"] = self.journey_stage
+        if self.rating is not None:
+            out["rating"] = self.rating
+        if self.language is not None:
+            out["language"] = self.language
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+
+def clean_text(text: str) -> str:
+    """Normalise text: NFC, drop control characters, collapse runs of spaces."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL_RE.sub(" ", text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def parse_timestamp(value: Any, *, now: datetime | None = None) -> datetime:
+    """Parse an ISO 8601 timestamp that carries a zone; return it in UTC."""
+    if not isinstance(value, str):
+        raise EventError("invalid_field", "occurred_at must be an ISO 8601 string")
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise EventError("invalid_field", f"occurred_at is not ISO 8601: {value[:40]!r}") from exc
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise EventError("invalid_field", "occurred_at has no time zone")
+    ts = ts.astimezone(UTC)
+    if now is not None and ts - now > MAX_FUTURE_SKEW:
+        raise EventError("invalid_field", "occurred_at is more than a day in the future")
+    return ts
+
+
+def _require_str(obj: dict[str, Any], name: str) -> str:
+    if name not in obj or obj[name] is None:
+        raise EventError("missing_field", f"{name} is required")
+    value = obj[name]
+    if not isinstance(value, str):
+        raise EventError("invalid_field", f"{name} must be a string")
+    value = value.strip()
+    if not value:
+        raise EventError("invalid_field", f"{name} must not be empty")
+    if len(value) > MAX_ID_CHARS or _CONTROL_RE.search(value):
+        raise EventError("invalid_field", f"{name} is too long or has control characters")
+    return value
+
+
+def _parse_turns(raw: Any) -> tuple[Turn, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise EventError("invalid_field", "turns must be a list")
+    turns = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise EventError("invalid_field", f"turns[{i}] must be an object")
+        speaker = item.get("speaker")
+        if speaker not in SPEAKERS:
+            raise EventError("invalid_field", f"turns[{i}].speaker must be customer or agent")
+        text = item.get("text")
+        if not isinstance(text, str):
+            raise EventError("invalid_field", f"turns[{i}].text must be a string")
+        turns.append(Turn(speaker=speaker, text=clean_text(text)))
+    return tuple(turns)
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """Decode UTF-8 JSON, raising :class:`EventError` with a clear reason."""
+    if isinstance(raw, bytes | bytearray):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventError("invalid_utf8", f"not valid UTF-8 at byte {exc.start}") from exc
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise EventError("invalid_json", str(exc)[:120]) from exc
+
+
+def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = None) -> Event:
+    """Validate and normalise one interaction event (see ``contracts/event.schema.json``)."""
+    obj = raw if isinstance(raw, dict) else decode_json(raw)
+    if not isinstance(obj, dict):
+        raise EventError("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
+
+    event_id = _require_str(obj, "event_id")
+    customer_id = _require_str(obj, "customer_id")
+    channel = obj.get("channel")
+    if channel is None:
+        raise EventError("missing_field", "channel is required")
+    if channel not in CHANNELS:
+        raise EventError("unknown_channel", f"channel {str(channel)[:40]!r} is not one of {CHANNELS}")
+    if "occurred_at" not in obj:
+        raise EventError("missing_field", "occurred_at is required")
+    occurred_at = parse_timestamp(obj["occurred_at"], now=now)
+
+    turns = _parse_turns(obj.get("turns"))
+    text_raw = obj.get("text")
+    if text_raw is not None and not isinstance(text_raw, str):
+        raise EventError("invalid_field", "text must be a string")
+    text = clean_text(text_raw or "")
+    flags: list[str] = []
+    if not text and turns:
+        text = " ".join(t.text for t in turns if t.text)
+    if not text:
+        raise EventError("empty_text", "text is missing or empty and no turns carry text")
+    if turns and not any(t.speaker == "customer" and t.text for t in turns):
+        flags.append("no_customer_turns")
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+        flags.append("text_truncated")
+
+    stage = obj.get("journey_stage")
+    if stage is not None and stage not in JOURNEY_STAGES:
+        raise EventError(
+            "unknown_journey_stage", f"journey_stage {str(stage)[:40]!r} is not one of {JOURNEY_STAGES}"
+        )
+    rating = obj.get("rating")
+    if rating is not None:
+        if isinstance(rating, bool) or not isinstance(rating, int | float) or rating != int(rating):
+            raise EventError("invalid_field", "rating must be an integer 1-5")
+        rating = int(rating)
+        if not 1 <= rating <= 5:
+            raise EventError("invalid_field", "rating must be an integer 1-5")
+    language = obj.get("language")
+    if language is not None and not isinstance(language, str):
+        raise EventError("invalid_field", "language must be a string")
+    metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise EventError("invalid_field", "metadata must be an object")
+
+    return Event(
+        event_id=event_id,
+        customer_id=customer_id,
+        channel=channel,
+        occurred_at=occurred_at,
+        text=text,
+        turns=turns,
+        journey_stage=stage,
+        rating=rating,
+        language=language,
+        metadata=metadata,
+        flags=tuple(flags),
+    )

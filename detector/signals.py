@@ -1,0 +1,99 @@
+"""The per-event signal: what the classifier says about one interaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+INTENTS: tuple[str, ...] = ("none", "at_risk", "explicit")
+FRICTION_CATEGORIES: tuple[str, ...] = (
+    "billing",
+    "service",
+    "communication",
+    "product",
+    "delivery",
+    "access",
+    "usability",
+    "policy",
+    "integration",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Classification of one event, plus what aggregation needs from the event."""
+
+    event_id: str
+    customer_id: str
+    channel: str
+    occurred_at: datetime
+    churn_intent: str
+    churn_probability: float
+    intent_probabilities: dict[str, float]
+    friction: dict[str, float]
+    friction_categories: tuple[str, ...]
+    sentiment: float
+    journey_stage: str
+    journey_stage_source: str
+    text: str = ""
+    rating: int | None = None
+    language: str | None = None
+    confidence: str = "normal"
+    model_version: str = "unknown"
+    flags: tuple[str, ...] = ()
+    embedding: tuple[float, ...] | None = field(default=None, compare=False)
+
+    def score_dict(self) -> dict[str, Any]:
+        """The public ``score`` output for this event (see README, score contract)."""
+        return {
+            "event_id": self.event_id,
+            "customer_id": self.customer_id,
+            "channel": self.channel,
+            "occurred_at": self.occurred_at.isoformat(),
+            "churn_intent": self.churn_intent,
+            "churn_probability": round(self.churn_probability, 4),
+            "intent_probabilities": {k: round(v, 4) for k, v in self.intent_probabilities.items()},
+            "friction": {k: round(v, 4) for k, v in self.friction.items()},
+            "friction_categories": list(self.friction_categories),
+            "sentiment": round(self.sentiment, 4),
+            "journey_stage": self.journey_stage,
+            "journey_stage_source": self.journey_stage_source,
+            "confidence": self.confidence,
+            "model_version": self.model_version,
+            "flags": list(self.flags),
+        }
+
+    def to_wire(self) -> dict[str, Any]:
+        """Full JSON form, used on the internal signals topic."""
+        out = self.score_dict()
+        out["text"] = self.text
+        out["rating"] = self.rating
+        out["language"] = self.language
+        out["embedding"] = [round(x, 5) for x in self.embedding] if self.embedding else None
+        return out
+
+    @classmethod
+    def from_wire(cls, obj: dict[str, Any]) -> Signal:
+        emb = obj.get("embedding")
+        return cls(
+            event_id=obj["event_id"],
+            customer_id=obj["customer_id"],
+            channel=obj["channel"],
+            occurred_at=datetime.fromisoformat(obj["occurred_at"]),
+            churn_intent=obj["churn_intent"],
+            churn_probability=float(obj["churn_probability"]),
+            intent_probabilities=dict(obj.get("intent_probabilities") or {}),
+            friction=dict(obj["friction"]),
+            friction_categories=tuple(obj["friction_categories"]),
+            sentiment=float(obj["sentiment"]),
+            journey_stage=obj["journey_stage"],
+            journey_stage_source=obj["journey_stage_source"],
+            text=obj.get("text") or "",
+            rating=obj.get("rating"),
+            language=obj.get("language"),
+            confidence=obj.get("confidence", "normal"),
+            model_version=obj.get("model_version", "unknown"),
+            flags=tuple(obj.get("flags") or ()),
+            embedding=tuple(emb) if emb else None,
+        )

@@ -1,0 +1,243 @@
+"""The Faust app: source topics -> classify (micro-batches) -> per-customer state -> alerts.
+
+Topology (all names configurable, see ``Settings``):
+
+    interactions.{reviews,tickets,social,calls}   raw JSON bytes, any key
+        └─ agent ``classify``: decode + validate (bad -> churn.deadletter), classify in
+           micro-batches, re-key by customer_id
+    churn.signals (key customer_id)
+        └─ agent ``customers``: table ``customers`` (per-customer state), risk rules,
+           alerts -> churn.alerts (key customer_id); deduplicated signals -> stage topic
+    churn.stage-signals (key journey_stage)
+        └─ agent ``stages``: table ``stages`` (per-stage counters)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import faust
+from faust.types import EventT
+
+from detector.customer import update_customer
+from detector.deadletter import deadletter_record
+from detector.redact import Redactor
+from detector.schema import Event, EventError, parse_event
+from detector.signals import Signal
+from detector.stages import friction_rate, update_stage
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger("churn.app")
+
+
+class Classifier(Protocol):
+    model_version: str
+
+    def classify(self, events: list[Event]) -> list[Signal]: ...
+
+
+def _json_bytes(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def broker_credentials(settings: Settings) -> Any:
+    """Faust credentials object for the configured Kafka security protocol (None: plaintext)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        ssl_context = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+        if settings.kafka_ssl_certfile:
+            ssl_context.load_cert_chain(
+                str(settings.kafka_ssl_certfile),
+                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            )
+    if protocol == "SSL":
+        return faust.SSLCredentials(ssl_context)
+    password = settings.kafka_sasl_password.get_secret_value()
+    mechanism = settings.kafka_sasl_mechanism
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=password,
+        ssl_context=ssl_context,
+        mechanism=mechanism,
+    )
+
+
+def build_app(
+    settings: Settings,
+    classifier_factory: Callable[[], Classifier],
+    metrics: Metrics,
+    *,
+    broker: str | None = None,
+) -> faust.App:
+    """Build the Faust app. ``broker`` overrides the URL (``memory://`` in agent tests)."""
+    broker_url = broker or f"kafka://{settings.kafka_broker}"
+    app = faust.App(
+        settings.app_id,
+        broker=broker_url,
+        broker_credentials=broker_credentials(settings),
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        consumer_auto_offset_reset="earliest",
+        web_port=settings.web_port,
+        web_host="127.0.0.1",
+        datadir=str(settings.data_dir),
+        producer_acks=-1,
+        stream_wait_empty=False,
+        table_standby_replicas=0,
+    )
+    risk_cfg = settings.risk_config()
+    redactor = Redactor(settings.redact_patterns, enabled=settings.redact_pii)
+    state: dict[str, Any] = {}
+
+    source = app.topic(
+        *settings.source_topic_names(), key_type=bytes, value_type=bytes, value_serializer="raw",
+        key_serializer="raw",
+    )
+    signals_topic = app.topic(settings.topic_signals, value_serializer="json", key_serializer="raw")
+    stage_topic = app.topic(
+        settings.topic_stage_signals, value_serializer="json", key_serializer="raw"
+    )
+    alerts_topic = app.topic(settings.topic_alerts, value_serializer="raw", key_serializer="raw")
+    deadletter_topic = app.topic(
+        settings.topic_deadletter, value_serializer="raw", key_serializer="raw"
+    )
+    customers = app.Table("customers", default=None, key_type=str)
+    stages = app.Table("stages", default=None, key_type=str)
+
+    def classifier() -> Classifier:
+        if "classifier" not in state:
+            state["classifier"] = classifier_factory()
+            metrics.set_info(state["classifier"].model_version, settings.encoder)
+        clf: Classifier = state["classifier"]
+        return clf
+
+    app.classifier = classifier  # type: ignore[attr-defined]
+
+    @app.task(on_leader=False)
+    async def warm_up() -> None:
+        """Load the model before the first batch arrives (off the event loop)."""
+        await asyncio.get_running_loop().run_in_executor(None, classifier)
+
+    async def dead_letter(event: EventT, reason: str, detail: str) -> None:
+        msg = event.message
+        record = deadletter_record(
+            msg.value,
+            reason,
+            redactor(detail),
+            source_topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            failed_at=datetime.now(UTC),
+        )
+        metrics.events_rejected.labels(reason=reason).inc()
+        log.warning(
+            "dead-lettered record",
+            extra={"reason": reason, "topic": msg.topic, "offset": msg.offset},
+        )
+        await deadletter_topic.send(key=msg.key, value=_json_bytes(record))
+
+    @app.agent(source, name="classify")
+    async def classify(stream: faust.StreamT) -> None:
+        loop = asyncio.get_running_loop()
+        async for batch in stream.take_events(settings.batch_size, settings.batch_within_seconds):
+            now = datetime.now(UTC)
+            events: list[Event] = []
+            for item in batch:
+                try:
+                    event = parse_event(item.message.value or b"", now=now)
+                except EventError as exc:
+                    await dead_letter(item, exc.reason, exc.detail)
+                    continue
+                metrics.events_consumed.labels(channel=event.channel).inc()
+                events.append(event)
+            if not events:
+                continue
+            clf = await loop.run_in_executor(None, classifier)
+            with metrics.classify_seconds.time():
+                try:
+                    signals = await loop.run_in_executor(None, clf.classify, events)
+                except Exception as exc:  # a poisoned batch must not stop the stream
+                    log.exception("classification failed for a batch of %d", len(events))
+                    for item in batch:
+                        await dead_letter(item, "classification_failed", type(exc).__name__)
+                    continue
+            metrics.batch_size.observe(len(events))
+            for signal in signals:
+                metrics.intents.labels(intent=signal.churn_intent).inc()
+                for cat in signal.friction_categories:
+                    metrics.signals.labels(
+                        category=cat, journey_stage=signal.journey_stage, channel=signal.channel
+                    ).inc()
+                await signals_topic.send(
+                    key=signal.customer_id.encode("utf-8"), value=signal.to_wire()
+                )
+
+    @app.agent(signals_topic, name="customers")
+    async def customer_state(stream: faust.StreamT) -> None:
+        async for value in stream:
+            try:
+                signal = Signal.from_wire(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                await dead_letter(stream.current_event, "invalid_signal", str(exc)[:200])
+                continue
+            update = update_customer(
+                customers.get(signal.customer_id), signal, risk_cfg, redactor
+            )
+            customers[signal.customer_id] = update.state
+            if update.duplicate:
+                metrics.duplicates.inc()
+                continue
+            wire = signal.to_wire()
+            wire["embedding"] = None
+            await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)
+            for alert in update.alerts:
+                body = alert.to_dict()
+                await alerts_topic.send(
+                    key=signal.customer_id.encode("utf-8"), value=_json_bytes(body)
+                )
+                metrics.alerts.labels(type=alert.type, severity=alert.severity).inc()
+                lag = (datetime.now(UTC) - signal.occurred_at).total_seconds()
+                metrics.e2e_latency.labels(type=alert.type).observe(max(0.0, lag))
+                log.info(
+                    "alert emitted",
+                    extra={"alert_id": alert.alert_id, "type": alert.type,
+                           "severity": alert.severity, "event_id": signal.event_id},
+                )
+
+    @app.agent(stage_topic, name="stages")
+    async def stage_state(stream: faust.StreamT) -> None:
+        async for value in stream:
+            signal = Signal.from_wire(value)
+            updated = update_stage(stages.get(signal.journey_stage), signal)
+            stages[signal.journey_stage] = updated
+            metrics.stage_friction_rate.labels(journey_stage=signal.journey_stage).set(
+                friction_rate(updated)
+            )
+
+    app.agents_by_role = {  # type: ignore[attr-defined]
+        "classify": classify,
+        "customers": customer_state,
+        "stages": stage_state,
+    }
+    app.tables_by_role = {"customers": customers, "stages": stages}  # type: ignore[attr-defined]
+    app.topics_by_role = {  # type: ignore[attr-defined]
+        "source": source,
+        "signals": signals_topic,
+        "stage_signals": stage_topic,
+        "alerts": alerts_topic,
+        "deadletter": deadletter_topic,
+    }
+    return app

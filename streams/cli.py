@@ -1,0 +1,300 @@
+"""``churn-detector``: the command-line entry point. Settings are built here, once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from detector.engine import Detector
+from detector.redact import Redactor
+from detector.schema import Event
+from streams.offline import Rejected, open_lines, read_events, replay, score_events, write_jsonl
+from streams.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError: show it plainly, no traceback
+        raise click.ClickException(f"invalid configuration: {exc}") from None
+
+
+def _classifier(settings: Settings) -> Any:
+    from models import build_classifier
+
+    return build_classifier(settings.encoder, settings.taxonomy_path, settings.embedding_cache_size)
+
+
+def sample_stream_path() -> Path:
+    return Path(str(resources.files("streams").joinpath("data/sample_stream.jsonl")))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Streaming churn-signal detector: classify customer interactions, emit churn alerts.
+
+    Configuration comes from CHURN_* environment variables (see `churn-detector config`).
+    """
+
+
+@main.command()
+def config() -> None:
+    """Print the effective settings as JSON, secrets masked."""
+    click.echo(json.dumps(_settings().masked(), indent=2, default=str))
+
+
+@main.command()
+def worker() -> None:
+    """Run the detector service against the Kafka at CHURN_KAFKA_BROKER."""
+    settings = _settings()
+    if not settings.kafka_broker:
+        raise click.ClickException("CHURN_KAFKA_BROKER is not set (use `run` for the embedded one)")
+    run_worker(settings)
+
+
+def run_worker(settings: Settings) -> None:
+    import faust
+    from prometheus_client import start_http_server
+
+    from streams.app import build_app
+    from streams.logs import setup_logging
+    from streams.metrics import Metrics
+
+    setup_logging(settings.log_level, settings.log_json)
+    metrics = Metrics()
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
+    app = build_app(settings, lambda: _classifier(settings), metrics)
+    worker_ = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker_.execute_from_commandline()
+
+
+def _report_rejects(rejects: list[Rejected], rejects_path: Path | None) -> None:
+    for r in rejects:
+        click.echo(f"line {r.line}: rejected: {r.reason}", err=True)
+    if rejects_path:
+        with open(rejects_path, "w", encoding="utf-8") as fh:
+            for r in rejects:
+                write_jsonl(fh, r.to_dict())
+
+
+def _load(path: Path) -> tuple[list[Event], list[Rejected]]:
+    events: list[Event] = []
+    rejects: list[Rejected] = []
+    for _, item in read_events(open_lines(path)):
+        (events if isinstance(item, Event) else rejects).append(item)  # type: ignore[arg-type]
+    return events, rejects
+
+
+@main.command()
+@click.argument("infile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write results here (default: stdout).")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write rejected lines here as JSONL (line, reason, raw).")
+def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
+    """Classify the events of a JSONL file offline: one JSON result per event."""
+    settings = _settings()
+    events, rejected = _load(infile)
+    _report_rejects(rejected, rejects)
+    clf = _classifier(settings)
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for signal_ in score_events(clf, events, settings.batch_size):
+            write_jsonl(out, signal_.score_dict())
+    finally:
+        if output:
+            out.close()
+    click.echo(f"scored {len(events)} events, rejected {len(rejected)} lines", err=True)
+
+
+@main.command(name="replay")
+@click.argument("infile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write alerts here as JSONL (default: stdout).")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write rejected lines here as JSONL (line, reason, raw).")
+def replay_cmd(infile: Path, output: Path | None, rejects: Path | None) -> None:
+    """Run the whole detector offline over a JSONL file in event-time order (backtesting)."""
+    settings = _settings()
+    events, rejected = _load(infile)
+    _report_rejects(rejected, rejects)
+    detector = Detector(
+        risk=settings.risk_config(),
+        redactor=Redactor(settings.redact_patterns, enabled=settings.redact_pii),
+    )
+    clf = _classifier(settings)
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    n = 0
+    try:
+        for alert in replay(clf, events, detector, settings.batch_size):
+            write_jsonl(out, alert.to_dict())
+            n += 1
+    finally:
+        if output:
+            out.close()
+    click.echo(
+        f"replayed {len(events)} events, {n} alerts, rejected {len(rejected)} lines", err=True
+    )
+
+
+@main.command()
+@click.argument("infile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rate", type=float, default=None, help="Events per second (default: unlimited).")
+def produce(infile: Path, rate: float | None) -> None:
+    """Send the events of a JSONL file to their source topics (by channel)."""
+    from streams.kafka import produce_events
+
+    settings = _settings()
+    if not settings.kafka_broker:
+        raise click.ClickException("CHURN_KAFKA_BROKER is not set")
+    events, rejected = _load(infile)
+    _report_rejects(rejected, None)
+    sent = asyncio.run(produce_events(settings, [e.to_dict() for e in events], rate=rate))
+    click.echo(f"sent {sent} events, rejected {len(rejected)} lines", err=True)
+
+
+@main.command(name="run")
+@click.option("--duration", type=float, default=None,
+              help="Stop by itself after this many seconds (default: until Ctrl-C).")
+@click.option("--rate", type=float, default=8.0, show_default=True,
+              help="Sample events fed per second.")
+@click.option("--sample", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Event file to replay (default: the bundled sample stream).")
+@click.option("--json", "as_json", is_flag=True, help="Print alerts as JSON lines.")
+@click.option("--verbose", is_flag=True, help="Show the worker's log instead of a log file.")
+def run_cmd(
+    duration: float | None, rate: float, sample: Path | None, as_json: bool, verbose: bool
+) -> None:
+    """Run everything locally: embedded broker, worker, sample feeder, live alerts."""
+    settings = _settings()
+    code = asyncio.run(_run(settings, duration, rate, sample or sample_stream_path(), as_json,
+                            verbose))
+    sys.exit(code)
+
+
+async def _run(
+    settings: Settings,
+    duration: float | None,
+    rate: float,
+    sample: Path,
+    as_json: bool,
+    verbose: bool,
+) -> int:
+    from streams.broker import EmbeddedBroker, free_port
+    from streams.display import render_alert
+    from streams.kafka import consume_json, produce_events, shift_to_now
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    workdir = Path(tempfile.mkdtemp(prefix="churn-run-"))
+    broker = None
+    worker_proc: subprocess.Popen[bytes] | None = None
+    counts: Counter[tuple[str, str]] = Counter()
+    alerted: set[str] = set()
+    colour = sys.stdout.isatty()
+    try:
+        bootstrap = settings.kafka_broker
+        if not bootstrap:
+            broker = EmbeddedBroker(log_path=workdir / "broker.log")
+            await loop.run_in_executor(None, broker.start)
+            bootstrap = broker.bootstrap
+            click.echo(f"embedded broker (Tansu) on {bootstrap}, pid {broker.pid}", err=True)
+            topics = {t: settings.topic_partitions for t in settings.source_topic_names()}
+            topics[settings.topic_alerts] = settings.topic_partitions
+            topics[settings.topic_deadletter] = 1
+            await loop.run_in_executor(None, broker.create_topics, topics)
+        env = dict(os.environ)
+        env.update({
+            "CHURN_KAFKA_BROKER": bootstrap,
+            "CHURN_DATA_DIR": str(workdir / "worker"),
+            "CHURN_WEB_PORT": str(free_port()),
+        })
+        log_file = None if verbose else open(workdir / "worker.log", "wb")
+        worker_proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=env,
+            stdout=log_file or None,
+            stderr=subprocess.STDOUT if log_file else None,
+            start_new_session=True,
+        )
+        click.echo(
+            f"worker pid {worker_proc.pid} (log: {workdir / 'worker.log' if log_file else 'here'});"
+            f" metrics on :{settings.metrics_port}/metrics", err=True,
+        )
+
+        events, rejected = _load(sample)
+        for r in rejected:
+            click.echo(f"sample line {r.line} rejected: {r.reason}", err=True)
+        bodies = shift_to_now(sorted(events, key=lambda e: e.occurred_at))
+        click.echo(f"feeding {len(bodies)} sample events at {rate:g}/s ...", err=True)
+
+        async def show_alerts() -> None:
+            async for alert in consume_json(settings, settings.topic_alerts, bootstrap=bootstrap):
+                counts[(alert.get("type", "?"), alert.get("severity", "?"))] += 1
+                if alert.get("customer_id"):
+                    alerted.add(alert["customer_id"])
+                if as_json:
+                    click.echo(json.dumps(alert, ensure_ascii=False))
+                else:
+                    click.echo(render_alert(alert, colour=colour) + "\n")
+
+        async def watch_worker() -> None:
+            while worker_proc is not None and worker_proc.poll() is None:
+                await asyncio.sleep(0.5)
+            click.echo("worker exited unexpectedly; stopping", err=True)
+            stop.set()
+
+        tasks = [
+            asyncio.create_task(show_alerts()),
+            asyncio.create_task(produce_events(settings, bodies, bootstrap=bootstrap, rate=rate)),
+            asyncio.create_task(watch_worker()),
+        ]
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=duration)
+        except TimeoutError:
+            pass
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        summary = ", ".join(f"{t}/{s}: {n}" for (t, s), n in sorted(counts.items())) or "none"
+        click.echo(f"alerts seen: {sum(counts.values())} ({summary});"
+                   f" customers alerted: {len(alerted)}", err=True)
+        return 0 if worker_proc.poll() is None else 1
+    finally:
+        if worker_proc is not None:
+            _stop_process(worker_proc)
+        if broker is not None:
+            broker.stop()
+        click.echo("stopped worker and broker", err=True)
+
+
+def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

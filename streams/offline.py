@@ -1,0 +1,85 @@
+"""Offline paths without a broker: read JSONL events, score them, replay the detector."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from detector.alerts import Alert
+from detector.engine import Detector
+from detector.schema import Event, EventError, parse_event
+from detector.signals import Signal
+from streams.app import Classifier
+
+
+@dataclass
+class Rejected:
+    line: int
+    reason: str
+    raw: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason, "raw": self.raw}
+
+
+def read_events(
+    lines: Iterable[str | bytes], now: datetime | None = None
+) -> Iterator[tuple[int, Event | Rejected]]:
+    """Parse JSONL lines; yield (line number, Event) or (line number, Rejected). Never raises."""
+    now = now or datetime.now(UTC)
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            text = line.decode("utf-8", errors="replace")
+            payload: str | bytes = line
+        else:
+            text = payload = line
+        if not text.strip():
+            continue
+        try:
+            yield number, parse_event(payload, now=now)
+        except EventError as exc:
+            yield number, Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip("\r\n")[:2000])
+
+
+def open_lines(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        yield from fh
+
+
+def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    batch: list[Event] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def score_events(
+    classifier: Classifier, events: Iterable[Event], batch_size: int = 64
+) -> Iterator[Signal]:
+    """Classify events in micro-batches."""
+    for batch in _batches(events, batch_size):
+        yield from classifier.classify(batch)
+
+
+def replay(
+    classifier: Classifier,
+    events: list[Event],
+    detector: Detector,
+    batch_size: int = 64,
+) -> Iterator[Alert]:
+    """The whole detector over events in event-time order (ties keep file order)."""
+    ordered = sorted(events, key=lambda e: e.occurred_at)
+    for signal in score_events(classifier, ordered, batch_size):
+        yield from detector.process(signal)
+
+
+def write_jsonl(fh: IO[str], obj: dict[str, Any]) -> None:
+    fh.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from detector.alerts import ALERT_TYPES, SEVERITIES
+from detector.customer import RiskConfig, ordinal, risk_score, update_customer
+from detector.engine import Detector
+from tests.conftest import make_signal
+
+CFG = RiskConfig()
+
+
+def run(signals, cfg=CFG):
+    det = Detector(risk=cfg)
+    alerts = [a for s in signals for a in det.process(s)]
+    return det, alerts
+
+
+def test_happy_customer_never_alerts():
+    signals = [make_signal(f"h{i}", hours=i * 12, sentiment=0.8, rating=5) for i in range(20)]
+    det, alerts = run(signals)
+    assert alerts == []
+    assert risk_score(det.customers["C-1"], signals[-1].occurred_at, CFG) < 0.2
+
+
+def test_single_mildly_negative_review_does_not_alert():
+    _, alerts = run([make_signal("r1", sentiment=-0.4, friction=("product",), rating=3)])
+    assert alerts == []
+
+
+def test_explicit_cancel_after_friction_is_critical_with_reasons_and_evidence():
+    signals = [
+        make_signal("t1", hours=0, friction=("billing",), sentiment=-0.5, channel="chat",
+                    text="I was charged twice"),
+        make_signal("t2", hours=30, friction=("billing",), sentiment=-0.7, channel="email",
+                    text="Still charged twice, nobody answers"),
+        make_signal("t3", hours=60, intent="explicit", p=0.95, sentiment=-0.8, channel="call",
+                    text="Close my account, I'm done. Call me on +44 7700 900123"),
+    ]
+    _, alerts = run(signals)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.type == "customer_churn_risk" and alert.type in ALERT_TYPES
+    assert alert.severity == "critical" and alert.severity in SEVERITIES
+    assert alert.customer_id == "C-1"
+    assert alert.details["trigger_event_id"] == "t3"
+    assert {e["event_id"] for e in alert.evidence} == {"t1", "t2", "t3"}
+    assert any("asks to leave" in r for r in alert.reasons)
+    assert any("3rd contact in 3 days across chat, email and phone" in r for r in alert.reasons)
+    assert all(len(e["snippet"]) <= 200 for e in alert.evidence)
+    assert "+44 7700 900123" not in str(alert.to_dict()), "phone number must be redacted"
+    assert alert.recommended_action
+
+
+def test_alert_id_is_deterministic_across_runs():
+    signals = [make_signal("x1", intent="explicit", p=0.9, sentiment=-0.6)]
+    _, a1 = run(signals)
+    _, a2 = run(signals)
+    assert a1[0].alert_id == a2[0].alert_id
+    _, other = run([make_signal("x2", intent="explicit", p=0.9, sentiment=-0.6)])
+    assert other[0].alert_id != a1[0].alert_id
+
+
+def test_redelivered_event_is_counted_once():
+    s = make_signal("d1", friction=("billing",), sentiment=-0.5)
+    det, _ = run([s, s, s])
+    assert det.duplicates == 2
+    assert det.customers["C-1"]["events"] == 1
+    assert det.customers["C-1"]["friction_counts"] == {"billing": 1}
+    assert det.stages["usage"]["events"] == 1
+
+
+def test_burst_of_angry_messages_gives_few_escalating_alerts():
+    signals = [make_signal(f"b{i}", hours=i * 0.05, intent="at_risk", p=0.8, sentiment=-0.9,
+                           friction=("service",)) for i in range(50)]
+    _, alerts = run(signals)
+    assert 1 <= len(alerts) <= 3
+    ranks = [SEVERITIES.index(a.severity) for a in alerts]
+    assert ranks == sorted(set(ranks)), "each re-alert must escalate"
+
+
+def test_risk_decays_with_half_life():
+    cfg = RiskConfig(half_life_hours=10)
+    det, _ = run([make_signal("a", intent="at_risk", p=0.9, sentiment=-0.5)], cfg)
+    st = det.customers["C-1"]
+    from datetime import timedelta
+
+    t0 = make_signal("a").occurred_at
+    r0 = risk_score(st, t0, cfg)
+    r10 = risk_score(st, t0 + timedelta(hours=10), cfg)
+    assert r10 < r0
+    import math
+
+    assert math.isclose(-math.log(1 - r10), -math.log(1 - r0) / 2, rel_tol=1e-6)
+
+
+def test_late_event_counts_but_decayed():
+    on_time = [make_signal("a", hours=100, sentiment=-0.5, friction=("billing",))]
+    det, _ = run(on_time + [make_signal("late", hours=0, intent="at_risk", p=0.9)])
+    st = det.customers["C-1"]
+    assert st["events"] == 2
+    assert st["risk_at"] == on_time[0].occurred_at.isoformat()
+
+
+def test_state_is_bounded():
+    cfg = RiskConfig(evidence_size=5, seen_ids_size=20, max_contacts=10)
+    signals = [make_signal(f"s{i}", hours=i * 0.1) for i in range(200)]
+    det, _ = run(signals, cfg)
+    st = det.customers["C-1"]
+    assert len(st["evidence"]) == 5 and len(st["seen"]) == 20 and len(st["contacts"]) <= 10
+
+
+def test_update_is_pure():
+    first = update_customer(None, make_signal("p1"), CFG)
+    snapshot = repr(first.state)
+    update_customer(first.state, make_signal("p2", friction=("billing",)), CFG)
+    assert repr(first.state) == snapshot
+
+
+def test_ordinals():
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from detector.schema import MAX_TEXT_CHARS, EventError, parse_event
+
+NOW = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def base(**over):
+    obj = {
+        "event_id": "e1",
+        "customer_id": "C-1",
+        "channel": "ticket",
+        "occurred_at": "2026-11-10T09:00:00+01:00",
+        "text": "My invoice is wrong",
+    }
+    obj.update(over)
+    return obj
+
+
+def test_valid_event_is_normalised_to_utc():
+    ev = parse_event(json.dumps(base()).encode(), now=NOW)
+    assert ev.occurred_at == datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+    assert ev.channel == "ticket" and ev.journey_stage is None
+
+
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        (b"{not json", "invalid_json"),
+        (b"[1, 2]", "not_an_object"),
+        (b"\xff\xfe{}", "invalid_utf8"),
+        (json.dumps(base(channel="fax")), "unknown_channel"),
+        (json.dumps(base(journey_stage="checkout")), "unknown_journey_stage"),
+        (json.dumps({k: v for k, v in base().items() if k != "customer_id"}), "missing_field"),
+        (json.dumps(base(event_id=12)), "invalid_field"),
+        (json.dumps(base(text="   ")), "empty_text"),
+        (json.dumps(base(occurred_at="2026-11-10T09:00:00")), "invalid_field"),
+        (json.dumps(base(occurred_at="2030-01-01T00:00:00Z")), "invalid_field"),
+        (json.dumps(base(rating=7)), "invalid_field"),
+        (json.dumps(base(rating=True)), "invalid_field"),
+        (json.dumps(base(metadata=[1])), "invalid_field"),
+        (json.dumps(base(turns=[{"speaker": "bot", "text": "x"}])), "invalid_field"),
+    ],
+)
+def test_bad_input_gets_a_reason(raw, reason):
+    with pytest.raises(EventError) as info:
+        parse_event(raw, now=NOW)
+    assert info.value.reason == reason
+    assert info.value.detail
+
+
+def test_call_with_turns_scores_customer_turns_only():
+    ev = parse_event(
+        base(channel="call", text=None, turns=[
+            {"speaker": "agent", "text": "How can I help?"},
+            {"speaker": "customer", "text": "I want to close my account."},
+        ]),
+        now=NOW,
+    )
+    assert ev.customer_text == "I want to close my account."
+    assert "How can I help?" in ev.text
+
+
+def test_call_without_customer_turns_is_flagged_not_dropped():
+    ev = parse_event(base(channel="call", text=None, turns=[{"speaker": "agent", "text": "Hi"}]),
+                     now=NOW)
+    assert "no_customer_turns" in ev.flags
+
+
+def test_huge_text_is_truncated_and_flagged():
+    ev = parse_event(base(text="a" * (MAX_TEXT_CHARS * 3)), now=NOW)
+    assert len(ev.text) == MAX_TEXT_CHARS and "text_truncated" in ev.flags
+
+
+def test_control_characters_are_removed():
+    ev = parse_event(base(text="bad\x00 bill\x07 again"), now=NOW)
+    assert ev.text == "bad bill again"
+
+
+def test_round_trip_to_dict():
+    ev = parse_event(base(journey_stage="billing", rating=2, metadata={"plan": "x"}), now=NOW)
+    again = parse_event(ev.to_dict(), now=NOW)
+    assert again == ev

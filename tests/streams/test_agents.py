@@ -1,0 +1,104 @@
+"""Tier 2: the Faust agents through ``test_context()`` on the memory transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from unittest.mock import AsyncMock
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from streams.app import build_app
+from streams.metrics import Metrics
+from streams.settings import Settings
+from tests.conftest import make_signal
+
+
+@pytest.fixture
+def built(fake_classifier, tmp_path):
+    settings = Settings(encoder="hashing", data_dir=tmp_path, metrics_port=0, kafka_broker="x:1")
+    metrics = Metrics(CollectorRegistry())
+    app = build_app(settings, lambda: fake_classifier, metrics)
+    app.conf.store = "memory://"
+    app.finalize()
+    app.flow_control.resume()
+    return app, metrics
+
+
+def sent(mock: AsyncMock) -> list[tuple[bytes, object]]:
+    return [(c.kwargs["key"], c.kwargs["value"]) for c in mock.call_args_list]
+
+
+async def until(predicate, timeout: float = 10.0) -> None:
+    """Poll until the micro-batch (flushed after ``within`` seconds) has been processed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def event(eid: str, text: str, **over):
+    body = {"event_id": eid, "customer_id": "C-7", "channel": "chat",
+            "occurred_at": "2026-11-10T09:00:00Z", "text": text}
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+async def test_classify_agent_rekeys_signals_and_deadletters_bad_records(built, monkeypatch):
+    app, metrics = built
+    topics = app.topics_by_role
+    signals_send, dl_send = AsyncMock(), AsyncMock()
+    monkeypatch.setattr(topics["signals"], "send", signals_send)
+    monkeypatch.setattr(topics["deadletter"], "send", dl_send)
+    agent = app.agents_by_role["classify"]
+    async with agent.test_context() as ctx:
+        await ctx.put(event("e1", "please cancel my subscription"), key=b"whatever")
+        await ctx.put(b"{broken", key=b"k")
+        await ctx.put(event("e2", "hi", channel="fax"), key=b"k2")
+        await ctx.put(event("e3", "thanks so much great service", customer_id="C-8"), key=None)
+        await until(lambda: signals_send.call_count >= 2)
+    keys = [k for k, _ in sent(signals_send)]
+    values = [v for _, v in sent(signals_send)]
+    assert keys == [b"C-7", b"C-8"]
+    assert values[0]["event_id"] == "e1" and values[0]["churn_intent"] == "explicit"
+    assert values[1]["churn_intent"] == "none"
+    reasons = [json.loads(v)["reason"] for _, v in sent(dl_send)]
+    assert reasons == ["invalid_json", "unknown_channel"]
+    dead = json.loads(sent(dl_send)[0][1])
+    assert dead["raw"] == "{broken" and dead["offset"] is not None
+    reg = metrics.registry
+    assert reg.get_sample_value("churn_events_deadlettered_total", {"reason": "invalid_json"}) == 1
+    assert reg.get_sample_value("churn_events_consumed_total", {"channel": "chat"}) == 2
+
+
+async def test_customer_agent_emits_alert_and_deduplicates(built, monkeypatch):
+    app, metrics = built
+    topics = app.topics_by_role
+    alerts_send, stage_send = AsyncMock(), AsyncMock()
+    monkeypatch.setattr(topics["alerts"], "send", alerts_send)
+    monkeypatch.setattr(topics["stage_signals"], "send", stage_send)
+    agent = app.agents_by_role["customers"]
+    story = [
+        make_signal("t1", "C-9", hours=0, friction=("billing",), sentiment=-0.6),
+        make_signal("t2", "C-9", hours=20, friction=("billing",), sentiment=-0.7, channel="email"),
+        make_signal("t3", "C-9", hours=40, intent="explicit", p=0.95, sentiment=-0.8),
+    ]
+    async with agent.test_context() as ctx:
+        for s in story + [story[1]]:  # t2 redelivered
+            await ctx.put(s.to_wire(), key=b"C-9")
+        table = app.tables_by_role["customers"]
+        assert table["C-9"]["events"] == 3
+    alerts = [json.loads(v) for _, v in sent(alerts_send)]
+    assert {a["type"] for a in alerts} == {"customer_churn_risk"}
+    final = alerts[-1]
+    assert final["customer_id"] == "C-9" and final["severity"] == "critical"
+    assert final["details"]["trigger_event_id"] == "t3"
+    assert [e["event_id"] for e in final["evidence"]] == ["t1", "t2", "t3"]
+    assert len({a["alert_id"] for a in alerts}) == len(alerts)
+    assert len(stage_send.call_args_list) == 3, "duplicate must not reach stage aggregation"
+    assert metrics.registry.get_sample_value("churn_events_duplicate_total") == 1
+    assert metrics.registry.get_sample_value(
+        "churn_alerts_emitted_total", {"type": "customer_churn_risk", "severity": "critical"}) == 1
