@@ -24,7 +24,7 @@ def render_alert(alert: dict[str, Any], colour: bool = False, width: int = 100) 
     lines = [head]
     for i, reason in enumerate(alert.get("reasons") or []):
         prefix = "  why: " if i == 0 else "       "
-        lines.append(textwrap.fill(reason, width, initial_indent=prefix, subsequent_indent=" " * 9))
+        lines.append(textwrap.fill(reason, width, initial_indent=prefix, subsequent_indent=" " * 7))
     evidence = alert.get("evidence") or []
     if evidence:
         ids = ", ".join(f"{e.get('event_id')} ({e.get('channel')})" for e in evidence[-5:])
