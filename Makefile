@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint unit integration clean
+.PHONY: setup run test test-deps lint unit integration clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,27 @@ setup: $(STAMP)
 run: setup  ## Embedded broker + worker + sample stream, alerts shown live (ARGS="--duration 120")
 	$(VENV)/bin/churn-detector run $(ARGS)
 
-test: setup  ## The whole test suite (unit, agent, over-the-wire integration)
+# System tools the tests need: promtool + prometheus (Debian package `prometheus`).
+# Idempotent: installs only when missing, as root with apt-get; otherwise says what is missing.
+# The package's own prometheus service is stopped and disabled if the install started it.
+test-deps:
+	@if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then \
+	  echo "test-deps: prometheus and promtool present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "test-deps: installing Debian package prometheus"; \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+	    >/dev/null && \
+	  { if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; \
+	    then systemctl disable --now prometheus; fi; \
+	    if command -v service >/dev/null 2>&1 && service prometheus status >/dev/null 2>&1; \
+	    then service prometheus stop; fi; true; }; \
+	else \
+	  echo "test-deps: promtool/prometheus missing: install the Debian package 'prometheus'" \
+	    "(apt-get install prometheus); the Prometheus tests will be skipped"; \
+	fi
+
+test: setup test-deps  ## The whole test suite (unit, agent, over-the-wire integration)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: setup

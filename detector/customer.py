@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from detector.alerts import Alert, make_alert_id, severity_rank
+from detector.alerts import SEVERITIES, Alert, make_alert_id, severity_rank
+from detector.issues import IssueConfig, is_issue, track_issue
 from detector.redact import Redactor, snippet
 from detector.signals import Signal
+
 
 def ordinal(n: int) -> str:
     """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
@@ -44,6 +46,19 @@ class RiskConfig:
     seen_ids_size: int = 256
     max_contacts: int = 64
     snippet_chars: int = 200
+    issue_similarity: float = 0.55
+    issue_window_hours: float = 14 * 24.0
+    issue_repeat_threshold: int = 3
+    issue_max_threads: int = 3
+    sentiment_slide: float = 0.4
+
+    def issue_config(self) -> IssueConfig:
+        return IssueConfig(
+            similarity=self.issue_similarity,
+            window_hours=self.issue_window_hours,
+            repeat_threshold=self.issue_repeat_threshold,
+            max_threads=self.issue_max_threads,
+        )
 
 
 @dataclass
@@ -51,6 +66,8 @@ class CustomerUpdate:
     state: dict[str, Any]
     alerts: list[Alert] = field(default_factory=list)
     duplicate: bool = False
+    suppressed: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
 
 
 def new_state(customer_id: str) -> dict[str, Any]:
@@ -66,6 +83,8 @@ def new_state(customer_id: str) -> dict[str, Any]:
         "seen": [],
         "last_alerts": {},
         "max_intent": "none",
+        "last_intent": "none",
+        "threads": [],
     }
 
 
@@ -186,9 +205,10 @@ def update_customer(
         contacts.append([at.isoformat(), signal.channel])
     st["contacts"] = sorted(contacts)[-cfg.max_contacts :]
 
-    intents = ("none", "at_risk", "explicit")
-    if intents.index(signal.churn_intent) > intents.index(st["max_intent"]):
+    previous_intent = st.get("last_intent", "none")
+    if INTENTS_ORDER.index(signal.churn_intent) > INTENTS_ORDER.index(st["max_intent"]):
         st["max_intent"] = signal.churn_intent
+    previous_evidence = list(st["evidence"])
     item = {
         "event_id": signal.event_id,
         "channel": signal.channel,
@@ -204,9 +224,72 @@ def update_customer(
     st["evidence"] = sorted(st["evidence"] + [item], key=lambda e: e["occurred_at"])[
         -cfg.evidence_size :
     ]
+    late = at < latest
+    if not late:
+        st["last_intent"] = signal.churn_intent
 
-    alerts = _churn_risk_alert(st, signal, item, cfg)
-    return CustomerUpdate(state=st, alerts=alerts)
+    thread = None
+    if is_issue(signal.friction_categories, signal.sentiment, signal.churn_intent):
+        st["threads"], thread = track_issue(
+            st.get("threads") or [],
+            event_id=signal.event_id,
+            occurred_at=at,
+            channel=signal.channel,
+            categories=signal.friction_categories,
+            embedding=signal.embedding,
+            cfg=cfg.issue_config(),
+        )
+
+    patterns = _patterns(st, signal, previous_intent, previous_evidence, thread, late, cfg)
+    update = CustomerUpdate(state=st, patterns=patterns)
+    if thread is not None:
+        _unresolved_issue_alert(update, signal, thread, cfg)
+    _churn_risk_alert(update, signal, item, patterns, cfg)
+    return update
+
+
+INTENTS_ORDER = ("none", "at_risk", "explicit")
+
+
+def _patterns(
+    st: dict[str, Any],
+    signal: Signal,
+    previous_intent: str,
+    previous_evidence: list[dict[str, Any]],
+    thread: dict[str, Any] | None,
+    late: bool,
+    cfg: RiskConfig,
+) -> list[str]:
+    """Patterns beyond one message that this signal completes."""
+    found: list[str] = []
+    if thread is not None and thread["count"] >= cfg.issue_repeat_threshold:
+        found.append("unresolved_issue")
+    if late:
+        return found
+    rank = INTENTS_ORDER.index
+    if signal.churn_intent != "none" and rank(signal.churn_intent) > rank(previous_intent):
+        found.append("intent_rising")
+    recent = [e["sentiment"] for e in st["evidence"]][-3:]
+    if len(recent) == 3 and recent[0] > recent[1] > recent[2] and (
+        recent[0] - recent[2] >= cfg.sentiment_slide
+    ):
+        found.append("sentiment_sliding")
+    if signal.rating is not None and signal.rating <= 2:
+        window = timedelta(hours=cfg.contact_window_hours)
+        earlier = [
+            e for e in previous_evidence
+            if signal.occurred_at - datetime.fromisoformat(e["occurred_at"]) <= window
+        ]
+        if signal.journey_stage == "onboarding" or any(
+            e["journey_stage"] == "onboarding" for e in earlier
+        ):
+            found.append("low_rating_after_onboarding")
+        if any(
+            e["journey_stage"] == "support" or e["channel"] in ("ticket", "chat", "call", "email")
+            for e in earlier
+        ):
+            found.append("low_rating_after_support")
+    return found
 
 
 def _copy(state: dict[str, Any]) -> dict[str, Any]:
@@ -215,12 +298,22 @@ def _copy(state: dict[str, Any]) -> dict[str, Any]:
         out[key] = dict(state.get(key) or {})
     for key in ("contacts", "evidence", "seen"):
         out[key] = list(state.get(key) or [])
+    out["threads"] = [
+        {**t, "channels": list(t["channels"]), "categories": list(t["categories"]),
+         "event_ids": list(t["event_ids"])}
+        for t in state.get("threads") or []
+    ]
     return out
 
 
 def _churn_risk_alert(
-    st: dict[str, Any], signal: Signal, item: dict[str, Any], cfg: RiskConfig
-) -> list[Alert]:
+    update: CustomerUpdate,
+    signal: Signal,
+    item: dict[str, Any],
+    patterns: list[str],
+    cfg: RiskConfig,
+) -> None:
+    st = update.state
     latest = datetime.fromisoformat(st["risk_at"])
     score = risk_score(st, latest, cfg)
     explicit = (
@@ -232,24 +325,42 @@ def _churn_risk_alert(
         if e["event_id"] != signal.event_id and (e["friction_categories"] or e["sentiment"] < -0.2)
     ]
     severity = _severity(score, explicit, bool(negatives), cfg)
+    escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
+    if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
+        if severity_rank(severity) < severity_rank("high") and "intent_rising" in escalating:
+            severity = SEVERITIES[severity_rank(severity) + 1]
     if severity is None or severity_rank(severity) < severity_rank(cfg.min_alert_severity):
-        return []
+        return
 
     alert_type = "customer_churn_risk"
+    relevant = [p for p in patterns if p != "unresolved_issue"]
     previous = st["last_alerts"].get(alert_type)
     if previous:
         since = (signal.occurred_at - datetime.fromisoformat(previous["at"])).total_seconds()
         within_cooldown = since < cfg.cooldown_hours * 3600
-        if within_cooldown and severity_rank(severity) <= severity_rank(previous["severity"]):
-            return []
+        new_pattern = bool(set(relevant) - set(previous.get("patterns", []))) and (
+            previous["severity"] != SEVERITIES[-1]
+        )
+        if within_cooldown and severity_rank(severity) <= severity_rank(previous["severity"]) and (
+            not new_pattern
+        ):
+            update.suppressed.append(alert_type)
+            return
 
-    alert_id = make_alert_id(alert_type, signal.customer_id, severity, signal.event_id)
+    # The id names the situation, not the message that happened to complete it, so that
+    # a replay, a redelivery or a different arrival order gives the same id: customer,
+    # severity, the start of the contact episode and the patterns seen.
+    episode = st["contacts"][0][0] if st["contacts"] else signal.occurred_at.isoformat()
+    alert_id = make_alert_id(
+        alert_type, signal.customer_id, severity, episode, ",".join(sorted(relevant))
+    )
     st["last_alerts"][alert_type] = {
         "severity": severity,
         "at": signal.occurred_at.isoformat(),
         "alert_id": alert_id,
+        "patterns": relevant,
     }
-    reasons = _reasons(st, signal, item, explicit, latest, cfg)
+    reasons = _reasons(st, signal, item, explicit, latest, relevant, cfg)
     evidence = [
         e for e in st["evidence"]
         if e["event_id"] == signal.event_id
@@ -257,14 +368,13 @@ def _churn_risk_alert(
         or e["friction_categories"]
         or e["sentiment"] < -0.2
     ][-5:]
-    stage = signal.journey_stage
-    return [
+    update.alerts.append(
         Alert(
             alert_id=alert_id,
             type=alert_type,
             severity=severity,
             customer_id=signal.customer_id,
-            journey_stage=stage,
+            journey_stage=signal.journey_stage,
             score=score,
             reasons=tuple(reasons),
             evidence=tuple(evidence),
@@ -276,10 +386,92 @@ def _churn_risk_alert(
                 "contacts_in_window": len(st["contacts"]),
                 "friction_counts": dict(st["friction_counts"]),
                 "trigger_event_id": signal.event_id,
+                "patterns": relevant,
                 "confidence": signal.confidence,
             },
         )
-    ]
+    )
+
+
+def _unresolved_issue_alert(
+    update: CustomerUpdate, signal: Signal, thread: dict[str, Any], cfg: RiskConfig
+) -> None:
+    count, channels = thread["count"], thread["channels"]
+    k = cfg.issue_repeat_threshold
+    if count < k:
+        return
+    severity = "medium"
+    if count >= k + 1 or len(channels) >= 2:
+        severity = "high"
+    explicit = signal.churn_intent == "explicit"
+    if (count >= k + 2 and len(channels) >= 3) or (explicit and len(channels) >= 2):
+        severity = "critical"
+    alerted = thread.get("alerted")
+    if alerted and severity_rank(severity) <= severity_rank(alerted):
+        update.suppressed.append("unresolved_issue")
+        return
+    thread["alerted"] = severity
+    st = update.state
+    first = datetime.fromisoformat(thread["first_at"])
+    days = max(1, math.ceil((signal.occurred_at - first).total_seconds() / 86400))
+    chans = [_CHANNEL_WORDS.get(c, c) for c in channels]
+    topic = ", ".join(thread["categories"]) or "the same problem"
+    first_ev = next((e for e in st["evidence"] if e["event_id"] == thread["thread_id"]), None)
+    first_quote = f' (first raised: "{first_ev["snippet"][:80]}")' if first_ev else ""
+    reason = (
+        f"{ordinal(count)} contact in {days} day{'s' if days != 1 else ''} about {topic}"
+        f"{first_quote}, across {_human_list(chans)}"
+    )
+    if signal.churn_intent == "explicit":
+        reason += "; latest message asks to close the account"
+    elif signal.churn_intent == "at_risk":
+        reason += "; latest message hints at leaving"
+    reasons = [reason]
+    if len(channels) >= 2:
+        reasons.append(
+            f"Integration gap: the customer repeated this on {len(channels)} channels "
+            f"({_human_list(chans)}) without it being joined up"
+        )
+    reasons.append(f"Open since {first.strftime('%Y-%m-%d %H:%M')} UTC, still unresolved")
+    evidence = [e for e in st["evidence"] if e["event_id"] in thread["event_ids"]][-5:]
+    action = (
+        "Give this issue one owner now: read the whole thread, fix the root cause, and reply "
+        "on the customer's latest channel with the resolution and a reference, so they never "
+        "have to explain it again."
+    )
+    update.alerts.append(
+        Alert(
+            alert_id=make_alert_id(
+                "unresolved_issue", signal.customer_id, thread["thread_id"], severity
+            ),
+            type="unresolved_issue",
+            severity=severity,
+            customer_id=signal.customer_id,
+            journey_stage=signal.journey_stage,
+            score=min(1.0, count / (k + 2)),
+            reasons=tuple(reasons),
+            evidence=tuple(evidence),
+            recommended_action=action,
+            created_at=signal.occurred_at,
+            model_version=signal.model_version,
+            details={
+                "thread_id": thread["thread_id"],
+                "contacts": count,
+                "since": thread["first_at"],
+                "channels": list(channels),
+                "categories": list(thread["categories"]),
+                "cross_channel": len(channels) >= 2,
+                "trigger_event_id": signal.event_id,
+            },
+        )
+    )
+
+
+_PATTERN_WORDS = {
+    "intent_rising": "Churn intent rising across contacts (none → at risk → explicit)",
+    "low_rating_after_onboarding": "Low rating right after onboarding",
+    "low_rating_after_support": "Low rating right after a support contact",
+}
 
 
 def _reasons(
@@ -288,6 +480,7 @@ def _reasons(
     item: dict[str, Any],
     explicit: bool,
     latest: datetime,
+    patterns: list[str],
     cfg: RiskConfig,
 ) -> list[str]:
     reasons: list[str] = []
@@ -319,6 +512,7 @@ def _reasons(
             f"Sentiment sliding from {sentiments[0]:+.1f} to {sentiments[-1]:+.1f}"
             f" over the last {len(sentiments)} contacts"
         )
+    reasons.extend(_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS)
     low = [e for e in st["evidence"] if e.get("rating") is not None and e["rating"] <= 2]
     if low:
         reasons.append(f"Left a {low[-1]['rating']}-star rating on {low[-1]['channel']}")

@@ -10,18 +10,24 @@ from detector.alerts import Alert
 from detector.customer import RiskConfig, update_customer
 from detector.redact import Redactor
 from detector.signals import Signal
-from detector.stages import update_stage
+from detector.stages import StageConfig, update_stage
 
 
 @dataclass
 class Detector:
-    """Holds per-customer and per-stage state in memory; ``process`` returns new alerts."""
+    """Per-customer and per-stage state in memory; ``process`` returns the new alerts.
+
+    The stream path runs the same two steps in two agents: ``update_customer`` keyed by
+    customer, then (for signals that are not redeliveries) ``update_stage`` keyed by stage.
+    """
 
     risk: RiskConfig = field(default_factory=RiskConfig)
+    stage_config: StageConfig = field(default_factory=StageConfig)
     redactor: Redactor = field(default_factory=Redactor)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: int = 0
+    late: int = 0
 
     def process(self, signal: Signal) -> list[Alert]:
         update = update_customer(
@@ -31,10 +37,10 @@ class Detector:
         if update.duplicate:
             self.duplicates += 1
             return []
-        self.stages[signal.journey_stage] = update_stage(
-            self.stages.get(signal.journey_stage), signal
-        )
-        return update.alerts
+        staged = update_stage(self.stages.get(signal.journey_stage), signal, self.stage_config)
+        self.stages[signal.journey_stage] = staged.state
+        self.late += int(staged.late)
+        return update.alerts + staged.alerts
 
     def run(self, signals: Iterable[Signal]) -> Iterator[Alert]:
         for signal in signals:

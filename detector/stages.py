@@ -1,10 +1,61 @@
-"""Per-journey-stage aggregation of signals (friction counts by stage x category x channel)."""
+"""Per-journey-stage aggregation: event-time windows, baselines, friction spikes and CX gap.
+
+State is one JSON dict per stage (a Faust table row keyed by stage in the stream path,
+a dict entry in ``replay``). Windows are hopping: buckets ``step`` wide, a window is the
+``size`` worth of buckets ending at a bucket boundary. Events later than ``lateness``
+behind the stage's watermark (the latest event time seen) are counted as late and left
+out of the windows. When a bucket closes its window feeds an EWMA baseline of the
+friction rate per category; the open window is compared with that baseline on every
+event, so spikes are seen as they form.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from detector.alerts import Alert, make_alert_id, severity_rank
 from detector.signals import FRICTION_CATEGORIES, Signal
+
+ANY = "_any"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Window, baseline, spike and CX-gap settings (all settable, see README)."""
+
+    window_minutes: float = 60.0
+    step_minutes: float = 15.0
+    lateness_minutes: float = 30.0
+    baseline_alpha: float = 0.2
+    baseline_min_events: int = 5
+    warmup_windows: int = 3
+    spike_min_events: int = 20
+    spike_min_count: int = 5
+    spike_z: float = 3.0
+    spike_min_lift: float = 0.15
+    spike_rate_floor: float = 0.05
+    gap_threshold: float = 0.15
+    gap_min_events: int = 10
+    gap_duration_minutes: float = 120.0
+    expectations: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(minutes=self.step_minutes)
+
+    @property
+    def size(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+
+@dataclass
+class StageUpdate:
+    state: dict[str, Any]
+    alerts: list[Alert] = field(default_factory=list)
+    late: bool = False
+    observed: dict[str, float] = field(default_factory=dict)
 
 
 def new_stage_state(stage: str) -> dict[str, Any]:
@@ -15,11 +66,100 @@ def new_stage_state(stage: str) -> dict[str, Any]:
         "sentiment_sum": 0.0,
         "friction": {c: 0 for c in FRICTION_CATEGORIES},
         "by_channel": {},
+        "late": 0,
+        "watermark": None,
+        "closed_until": None,
+        "buckets": {},
+        "baseline": {},
+        "spikes": {},
+        "gap": {"since": None, "alerted": None},
     }
 
 
-def update_stage(state: dict[str, Any] | None, signal: Signal) -> dict[str, Any]:
-    """Fold one signal into its stage's counters (pure: returns a new dict)."""
+def friction_rate(state: dict[str, Any]) -> float:
+    """Share of the stage's events (all time) that raised any friction."""
+    return state["with_friction"] / state["events"] if state["events"] else 0.0
+
+
+def _floor(at: datetime, step: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((at - epoch) // step) * step
+
+
+def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str, Any]:
+    """Sum of the buckets in [end - size, end)."""
+    start = end - cfg.size
+    total: dict[str, Any] = {"events": 0, "with_friction": 0, "sat_sum": 0.0, "friction": {},
+                             "channels": {}, "examples": {}}
+    for key, b in state["buckets"].items():
+        at = datetime.fromisoformat(key)
+        if start <= at < end:
+            total["events"] += b["events"]
+            total["with_friction"] += b["with_friction"]
+            total["sat_sum"] += b["sat_sum"]
+            for cat, n in b["friction"].items():
+                total["friction"][cat] = total["friction"].get(cat, 0) + n
+            for ch, per in b["channels"].items():
+                dst = total["channels"].setdefault(ch, {})
+                for cat, n in per.items():
+                    dst[cat] = dst.get(cat, 0) + n
+            for cat, ids in b["examples"].items():
+                total["examples"].setdefault(cat, []).extend(ids)
+    return total
+
+
+def _rates(window: dict[str, Any]) -> dict[str, float]:
+    n = window["events"]
+    if not n:
+        return {}
+    rates = {cat: window["friction"].get(cat, 0) / n for cat in FRICTION_CATEGORIES}
+    rates[ANY] = window["with_friction"] / n
+    return rates
+
+
+def _close_buckets(update: StageUpdate, signal: Signal, cfg: StageConfig) -> None:
+    """Close buckets behind the watermark: fold their windows into the baselines and
+    judge the CX gap on them (closed windows hold every event within the lateness, so
+    the result does not depend on arrival order)."""
+    state = update.state
+    watermark = datetime.fromisoformat(state["watermark"])
+    limit = watermark - timedelta(minutes=cfg.lateness_minutes)
+    closed = datetime.fromisoformat(state["closed_until"]) if state["closed_until"] else None
+    for key in sorted(state["buckets"]):
+        start = datetime.fromisoformat(key)
+        end = start + cfg.step
+        if end > limit:
+            break
+        if closed is not None and end <= closed:
+            continue
+        window = _window(state, end, cfg)
+        if window["events"] >= cfg.baseline_min_events:
+            for cat, rate in _rates(window).items():
+                base = state["baseline"].get(cat)
+                if base is None:
+                    state["baseline"][cat] = {"mean": rate, "var": 0.0, "n": 1}
+                    continue
+                a = cfg.baseline_alpha
+                diff = rate - base["mean"]
+                base["mean"] += a * diff
+                base["var"] = (1 - a) * (base["var"] + a * diff * diff)
+                base["n"] += 1
+        _gap(update, signal, window, end, cfg)
+        closed = end
+    if closed is not None:
+        state["closed_until"] = closed.isoformat()
+    horizon = limit - cfg.size
+    state["buckets"] = {
+        k: v for k, v in state["buckets"].items()
+        if datetime.fromisoformat(k) + cfg.step > horizon
+    }
+
+
+def update_stage(
+    state: dict[str, Any] | None, signal: Signal, cfg: StageConfig | None = None
+) -> StageUpdate:
+    """Fold one (deduplicated) signal into its stage; return state, alerts and observations."""
+    cfg = cfg or StageConfig()
     st = new_stage_state(signal.journey_stage) if state is None else _copy(state)
     st["events"] += 1
     st["sentiment_sum"] += signal.sentiment
@@ -30,19 +170,222 @@ def update_stage(state: dict[str, Any] | None, signal: Signal) -> dict[str, Any]
     for cat in signal.friction_categories:
         st["friction"][cat] = st["friction"].get(cat, 0) + 1
         channel["friction"][cat] = channel["friction"].get(cat, 0) + 1
-    return st
+
+    at = signal.occurred_at
+    lateness = timedelta(minutes=cfg.lateness_minutes)
+    if st["watermark"] and at < datetime.fromisoformat(st["watermark"]) - lateness:
+        st["late"] += 1
+        return StageUpdate(state=st, late=True)
+
+    start = _floor(at, cfg.step)
+    bucket = st["buckets"].setdefault(
+        start.isoformat(),
+        {"events": 0, "with_friction": 0, "sat_sum": 0.0, "friction": {}, "channels": {},
+         "examples": {}},
+    )
+    bucket["events"] += 1
+    bucket["sat_sum"] += (signal.sentiment + 1.0) / 2.0
+    if signal.friction_categories:
+        bucket["with_friction"] += 1
+    per_channel = bucket["channels"].setdefault(signal.channel, {})
+    for cat in signal.friction_categories:
+        bucket["friction"][cat] = bucket["friction"].get(cat, 0) + 1
+        per_channel[cat] = per_channel.get(cat, 0) + 1
+        examples = bucket["examples"].setdefault(cat, [])
+        if len(examples) < 3:
+            examples.append(signal.event_id)
+    if not st["watermark"] or at > datetime.fromisoformat(st["watermark"]):
+        st["watermark"] = at.isoformat()
+    update = StageUpdate(state=st)
+    _close_buckets(update, signal, cfg)
+    window = _window(st, start + cfg.step, cfg)
+    _spikes(update, signal, window, start + cfg.step, cfg)
+    _observe(update, signal.journey_stage, window, cfg)
+    return update
 
 
-def friction_rate(state: dict[str, Any]) -> float:
-    """Share of the stage's events that raised any friction."""
-    return state["with_friction"] / state["events"] if state["events"] else 0.0
+def _spike_severity(lift: float) -> str:
+    if lift >= 0.5:
+        return "critical"
+    if lift >= 0.3:
+        return "high"
+    return "medium"
+
+
+def _spikes(
+    update: StageUpdate, signal: Signal, window: dict[str, Any], end: datetime, cfg: StageConfig
+) -> None:
+    st = update.state
+    n = window["events"]
+    rates = _rates(window)
+    update.observed["friction_rate"] = rates.get(ANY, 0.0)
+    if n < cfg.spike_min_events:
+        return
+    stage = signal.journey_stage
+    for cat in FRICTION_CATEGORIES:
+        count = window["friction"].get(cat, 0)
+        base = st["baseline"].get(cat)
+        if count < cfg.spike_min_count or base is None or base["n"] < cfg.warmup_windows:
+            continue
+        rate, mean = rates[cat], base["mean"]
+        sd = (base["var"] + cfg.spike_rate_floor**2) ** 0.5
+        z = (rate - mean) / sd
+        if rate - mean < cfg.spike_min_lift or z < cfg.spike_z:
+            continue
+        severity = _spike_severity(rate - mean)
+        previous = st["spikes"].get(cat)
+        episode = (end - cfg.size).isoformat()
+        if previous and datetime.fromisoformat(previous["until"]) >= end - cfg.size:
+            episode = previous["episode"]
+            if severity_rank(severity) <= severity_rank(previous["severity"]):
+                previous["until"] = end.isoformat()
+                continue
+        st["spikes"][cat] = {"episode": episode, "severity": severity, "until": end.isoformat()}
+        top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
+        minutes = int(cfg.window_minutes)
+        update.alerts.append(
+            Alert(
+                alert_id=make_alert_id("stage_friction_spike", stage, cat, episode, severity),
+                type="stage_friction_spike",
+                severity=severity,
+                customer_id=None,
+                journey_stage=stage,
+                score=min(1.0, rate),
+                reasons=(
+                    f"{cat} friction at {stage} is {rate:.0%} of {n} events in the last "
+                    f"{minutes} min, against a usual {mean:.0%} ({z:.1f} standard deviations)",
+                    "Top categories in the window: "
+                    + ", ".join(f"{c} ×{k}" for c, k in top),
+                    "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
+                ),
+                evidence=tuple(
+                    {"event_id": eid, "category": cat} for eid in window["examples"].get(cat, [])[:5]
+                ),
+                recommended_action=(
+                    f"Check what changed at {stage} (release, outage, policy, campaign) for "
+                    f"{cat}; post a known-issue note for agents and a proactive message to "
+                    "affected customers."
+                ),
+                created_at=signal.occurred_at,
+                model_version=signal.model_version,
+                details={
+                    "category": cat,
+                    "window_start": (end - cfg.size).isoformat(),
+                    "window_end": end.isoformat(),
+                    "events": n,
+                    "count": count,
+                    "rate": round(rate, 4),
+                    "baseline_rate": round(mean, 4),
+                    "z": round(z, 2),
+                    "top_categories": [c for c, _ in top],
+                    "channels": channels,
+                },
+            )
+        )
+
+
+def _gap_measure(
+    stage: str, window: dict[str, Any], cfg: StageConfig
+) -> tuple[str, float, float, float] | None:
+    """(measure, expected, observed, gap) of the stage's worst measure, or None."""
+    n = window["events"]
+    expected = cfg.expectations.get(stage)
+    if not n or not expected:
+        return None
+    observed = {
+        "satisfaction": window["sat_sum"] / n,
+        "friction_rate": window["with_friction"] / n,
+    }
+    gaps = {}
+    if "satisfaction" in expected:
+        gaps["satisfaction"] = expected["satisfaction"] - observed["satisfaction"]
+    if "friction_rate" in expected:
+        gaps["friction_rate"] = observed["friction_rate"] - expected["friction_rate"]
+    if not gaps:
+        return None
+    measure = max(gaps, key=lambda k: gaps[k])
+    return measure, expected[measure], observed[measure], gaps[measure]
+
+
+def _observe(update: StageUpdate, stage: str, window: dict[str, Any], cfg: StageConfig) -> None:
+    """Observed values of the open window, for dashboards."""
+    n = window["events"]
+    if not n:
+        return
+    update.observed["satisfaction"] = window["sat_sum"] / n
+    if "satisfaction" in cfg.expectations.get(stage, {}):
+        expected = cfg.expectations[stage]["satisfaction"]
+        update.observed["satisfaction_gap"] = expected - update.observed["satisfaction"]
+    measured = _gap_measure(stage, window, cfg)
+    if measured is not None:
+        update.observed["gap"] = measured[3]
+
+
+def _gap(
+    update: StageUpdate, signal: Signal, window: dict[str, Any], end: datetime, cfg: StageConfig
+) -> None:
+    """Judge one closed window: raise ``cx_gap`` once the gap has stayed past the threshold
+    for ``gap_duration_minutes`` of event time; re-alert only when it grows in severity."""
+    st = update.state
+    stage = signal.journey_stage
+    measured = _gap_measure(stage, window, cfg)
+    n = window["events"]
+    if measured is None or n < cfg.gap_min_events:
+        return  # not enough evidence either way: keep the current episode as it is
+    measure, expected, observed, gap = measured
+    state = st["gap"]
+    if gap < cfg.gap_threshold:
+        st["gap"] = {"since": None, "alerted": None}
+        return
+    if state["since"] is None:
+        state["since"] = (end - cfg.size).isoformat()
+    since = datetime.fromisoformat(state["since"])
+    if end - since < timedelta(minutes=cfg.gap_duration_minutes):
+        return
+    severity = "critical" if gap >= 0.45 else "high" if gap >= 0.3 else "medium"
+    if state["alerted"] and severity_rank(severity) <= severity_rank(state["alerted"]):
+        return
+    state["alerted"] = severity
+    hours = (end - since).total_seconds() / 3600
+    label = "satisfaction" if measure == "satisfaction" else "friction rate"
+    update.alerts.append(
+        Alert(
+            alert_id=make_alert_id("cx_gap", stage, state["since"], severity),
+            type="cx_gap",
+            severity=severity,
+            customer_id=None,
+            journey_stage=stage,
+            score=min(1.0, max(0.0, gap)),
+            reasons=(
+                f"At {stage}, we expect {label} {expected:.0%}; customers report "
+                f"{observed:.0%} over the {int(cfg.window_minutes)} min to "
+                f"{end.strftime('%H:%M')} UTC ({n} events)",
+                f"The gap of {gap:.0%} has stayed past {cfg.gap_threshold:.0%} for {hours:.1f} h",
+            ),
+            evidence=(),
+            recommended_action=(
+                f"Take the {stage} gap to the stage owner: compare the expected experience with "
+                "the friction categories customers report, and review the stage's target."
+            ),
+            created_at=end,
+            model_version=signal.model_version,
+            details={
+                "measure": measure,
+                "expected": expected,
+                "observed": round(observed, 4),
+                "gap": round(gap, 4),
+                "since": state["since"],
+                "window_end": end.isoformat(),
+                "events": n,
+                "friction_rate": round(window["with_friction"] / n, 4),
+                "satisfaction": round(window["sat_sum"] / n, 4),
+            },
+        )
+    )
 
 
 def _copy(state: dict[str, Any]) -> dict[str, Any]:
-    out = dict(state)
-    out["friction"] = dict(state["friction"])
-    out["by_channel"] = {
-        k: {"events": v["events"], "friction": dict(v["friction"])}
-        for k, v in state["by_channel"].items()
-    }
-    return out
+    import copy
+
+    return copy.deepcopy(state)

@@ -13,6 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -137,13 +138,24 @@ class CachedEncoder:
         return out
 
 
-def build_encoder(kind: str, cache_size: int = 10_000) -> Encoder:
-    """Build the encoder named by settings (``transformer`` or ``hashing``)."""
+def default_cache_dir() -> Path:
+    """Where derived models (the static model) and embedding caches live by default."""
+    return Path.home() / ".cache" / "churn-detector"
+
+
+def build_encoder(kind: str, cache_size: int = 10_000, cache_dir: Path | None = None) -> Encoder:
+    """Build the encoder named by settings (``transformer``, ``static`` or ``hashing``)."""
     inner: Encoder
     if kind == "transformer":
         inner = TransformerEncoder()
     elif kind == "hashing":
         inner = HashingEncoder()
+    elif kind == "static":
+        from models.static import StaticEncoder
+
+        inner = StaticEncoder(cache_dir or default_cache_dir())
     else:
-        raise ValueError(f"unknown encoder {kind!r}; expected 'transformer' or 'hashing'")
+        raise ValueError(
+            f"unknown encoder {kind!r}; expected 'transformer', 'static' or 'hashing'"
+        )
     return CachedEncoder(inner, cache_size) if cache_size > 0 else inner

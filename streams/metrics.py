@@ -1,14 +1,101 @@
-"""Prometheus metrics of a worker. The registry is injected; labels come from bounded sets only."""
+"""Prometheus metrics of a worker. The registry is injected; labels come from bounded sets only.
+
+Naming follows the Prometheus conventions: a ``churn_`` prefix, ``_total`` for counters,
+base units (``_seconds``). Every label value goes through :class:`BoundedMetric`, which maps
+anything outside the label's allowed set to ``"other"``: no customer id, event id or free text
+can ever become a label value, whatever the caller passes.
+
+Hooks for other parts of the service (call these; do not create metrics elsewhere):
+
+- ``metrics.count_encoder_path(path, n)``: the model cascade took ``path`` (``static`` or
+  ``transformer``) for ``n`` texts (``metrics.encoder_path.labels(path=...).inc(n)`` works too).
+  ``models/`` stays free of Prometheus: a classifier that exposes ``last_encoder_paths``
+  (``{path: texts}`` of its last ``classify`` call) is counted by the ``classify`` agent.
+- ``metrics.set_cx_gap(stage, observed=..., expected=..., gap=...)`` and
+  ``metrics.set_cx_gap_threshold(value)``: the CX perception gap of a journey stage.
+- ``metrics.alert_suppressed(alert_type)``: an alert was held back by the cooldown.
+- ``metrics.set_consumer_lag(topic, partition, lag)``: records behind the end of a partition
+  (fed by :mod:`streams.lag`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import product
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from detector import __version__
+from detector.alerts import ALERT_TYPES, SEVERITIES
+from detector.schema import CHANNELS, JOURNEY_STAGES
+from detector.signals import FRICTION_CATEGORIES, INTENTS
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-E2E_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+E2E_BUCKETS = (
+    0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+    21600.0, 86400.0,
+)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+OTHER = "other"
+#: Dead-letter reasons the service produces (parse_event reasons + stream-side ones).
+DEADLETTER_REASONS: tuple[str, ...] = (
+    "invalid_json",
+    "invalid_utf8",
+    "not_an_object",
+    "missing_field",
+    "invalid_field",
+    "unknown_channel",
+    "unknown_journey_stage",
+    "empty_text",
+    "invalid_signal",
+    "classification_failed",
+)
+#: Paths of the encoder cascade: cheap static embeddings, or the transformer.
+ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
+#: Largest partition number reported on its own; higher ones are summed into ``other``.
+MAX_LAG_PARTITIONS = 64
+
+#: Every label name a metric of this service may carry, with its allowed values.
+#: ``topic`` and ``partition`` are filled in from the configured topics (see ``configure_topics``).
+LABEL_VALUES: dict[str, tuple[str, ...]] = {
+    "channel": CHANNELS,
+    "reason": DEADLETTER_REASONS,
+    "category": FRICTION_CATEGORIES,
+    "journey_stage": JOURNEY_STAGES,
+    "intent": INTENTS,
+    "type": ALERT_TYPES,
+    "severity": SEVERITIES,
+    "path": ENCODER_PATHS,
+}
+#: Labels of the single-series info metric (one value each per worker process).
+INFO_LABELS: tuple[str, ...] = ("version", "model_version", "encoder")
+
+
+class BoundedMetric:
+    """A labelled metric whose ``labels()`` maps values outside the allowed sets to ``other``."""
+
+    def __init__(self, metric: Any, allowed: Mapping[str, Sequence[str]]) -> None:
+        self.metric = metric
+        self.allowed = {k: frozenset(v) for k, v in allowed.items()}
+
+    def bound(self, name: str, value: object) -> str:
+        """The label value actually used for ``value`` (``other`` when not allowed)."""
+        text = str(value)
+        return text if text in self.allowed[name] else OTHER
+
+    def labels(self, *args: Any, **kwargs: Any) -> Any:
+        names = list(self.allowed)
+        values = dict(zip(names, args, strict=False))
+        values.update(kwargs)
+        return self.metric.labels(**{k: self.bound(k, v) for k, v in values.items()})
+
+    def remove(self, *values: str) -> None:
+        self.metric.remove(*values)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.metric, name)
 
 
 class Metrics:
@@ -17,61 +104,201 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.events_consumed = Counter(
-            "churn_events_consumed_total", "Interaction events consumed", ["channel"], registry=r
-        )
-        self.events_rejected = Counter(
+        self.allowed: dict[str, tuple[str, ...]] = {
+            k: (*v, OTHER) for k, v in LABEL_VALUES.items()
+        }
+        self.allowed["topic"] = (OTHER,)
+        self.allowed["partition"] = (*map(str, range(MAX_LAG_PARTITIONS)), OTHER)
+
+        self.events_consumed = self._bounded(Counter(
+            "churn_events_consumed_total", "Interaction events consumed and accepted, by channel",
+            ["channel"], registry=r,
+        ))
+        self.events_rejected = self._bounded(Counter(
             "churn_events_deadlettered_total",
             "Records sent to the dead-letter topic, by reason",
-            ["reason"],
-            registry=r,
-        )
+            ["reason"], registry=r,
+        ))
         self.duplicates = Counter(
             "churn_events_duplicate_total",
             "Redelivered events (same event_id) ignored by the customer state",
             registry=r,
         )
+        self.late_events = Counter(
+            "churn_events_late_total",
+            "Events later than the allowed lateness: customer state updated, stage windows not",
+            registry=r,
+        )
         self.classify_seconds = Histogram(
             "churn_classification_duration_seconds",
             "Time to classify one micro-batch",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+            buckets=LATENCY_BUCKETS, registry=r,
         )
         self.batch_size = Histogram(
             "churn_classification_batch_size",
             "Events per classified micro-batch",
-            buckets=BATCH_BUCKETS,
-            registry=r,
+            buckets=BATCH_BUCKETS, registry=r,
         )
-        self.signals = Counter(
+        self.encoder_path = self._bounded(Counter(
+            "churn_encoder_texts_total",
+            "Texts encoded, by the path the encoder cascade took (static / transformer)",
+            ["path"], registry=r,
+        ))
+        self.signals = self._bounded(Counter(
             "churn_friction_signals_total",
             "Friction signals by category, journey stage and channel",
-            ["category", "journey_stage", "channel"],
+            ["category", "journey_stage", "channel"], registry=r,
+        ))
+        self.intents = self._bounded(Counter(
+            "churn_intents_total", "Classified events by churn-intent level", ["intent"],
             registry=r,
-        )
-        self.intents = Counter(
-            "churn_intents_total", "Classified churn intents by level", ["intent"], registry=r
-        )
-        self.alerts = Counter(
+        ))
+        self.alerts = self._bounded(Counter(
             "churn_alerts_emitted_total",
             "Alerts emitted by type and severity",
-            ["type", "severity"],
-            registry=r,
-        )
-        self.stage_friction_rate = Gauge(
+            ["type", "severity"], registry=r,
+        ))
+        self.alerts_suppressed = self._bounded(Counter(
+            "churn_alerts_suppressed_total",
+            "Alerts held back by the per-customer cooldown, by type",
+            ["type"], registry=r,
+        ))
+        self.stage_friction_rate = self._bounded(Gauge(
             "churn_stage_friction_rate",
             "Share of a journey stage's events that raised friction",
-            ["journey_stage"],
+            ["journey_stage"], registry=r,
+        ))
+        self.cx_observed = self._bounded(Gauge(
+            "churn_stage_cx_observed",
+            "Customer experience of a journey stage as observed from the signals",
+            ["journey_stage"], registry=r,
+        ))
+        self.cx_expected = self._bounded(Gauge(
+            "churn_stage_cx_expected",
+            "Customer experience of a journey stage as the company expects it (settings)",
+            ["journey_stage"], registry=r,
+        ))
+        self.cx_gap = self._bounded(Gauge(
+            "churn_stage_cx_gap",
+            "CX perception gap of a journey stage: the largest over the configured measures"
+            " (positive: worse than expected)",
+            ["journey_stage"], registry=r,
+        ))
+        self.cx_gap_threshold = Gauge(
+            "churn_stage_cx_gap_threshold",
+            "CX gap past which a stage is alerted on (from settings)",
             registry=r,
         )
-        self.e2e_latency = Histogram(
+        self.e2e_latency = self._bounded(Histogram(
             "churn_alert_latency_seconds",
             "From an event's occurred_at to the emission of the alert it triggered",
-            ["type"],
-            buckets=E2E_BUCKETS,
-            registry=r,
-        )
+            ["type"], buckets=E2E_BUCKETS, registry=r,
+        ))
+        self.consumer_lag = self._bounded(Gauge(
+            "churn_consumer_lag_records",
+            "Records between the committed offset and the end of a partition",
+            ["topic", "partition"], registry=r,
+        ))
         self.info = Info("churn_worker", "Worker build and model", registry=r)
+        self._lag_series: set[tuple[str, str]] = set()
+        self._initialise()
+
+    def _bounded(self, metric: Any) -> BoundedMetric:
+        return BoundedMetric(metric, {n: self.allowed[n] for n in metric._labelnames})
+
+    def _initialise(self) -> None:
+        """Create the known series at zero so that rates and panels have data from the start."""
+        for channel in CHANNELS:
+            self.events_consumed.labels(channel=channel)
+        for reason in DEADLETTER_REASONS:
+            self.events_rejected.labels(reason=reason)
+        for path in ENCODER_PATHS:
+            self.encoder_path.labels(path=path)
+        for intent in INTENTS:
+            self.intents.labels(intent=intent)
+        for type_, severity in product(ALERT_TYPES, SEVERITIES):
+            self.alerts.labels(type=type_, severity=severity)
+        for type_ in ALERT_TYPES:
+            self.alerts_suppressed.labels(type=type_)
+            self.e2e_latency.labels(type=type_)
+        for cat, stage, channel in product(FRICTION_CATEGORIES, JOURNEY_STAGES, CHANNELS):
+            self.signals.labels(category=cat, journey_stage=stage, channel=channel)
+
+    # -- hooks -------------------------------------------------------------------------------
 
     def set_info(self, model_version: str, encoder: str) -> None:
+        """Worker info: package version, model version and encoder kind (one series)."""
         self.info.info({"version": __version__, "model_version": model_version, "encoder": encoder})
+
+    def count_encoder_path(self, path: str, n: int = 1) -> None:
+        """The encoder cascade sent ``n`` texts down ``path`` (``static`` / ``transformer``)."""
+        if n > 0:
+            self.encoder_path.labels(path=path).inc(n)
+
+    def alert_suppressed(self, alert_type: str, n: int = 1) -> None:
+        """An alert of ``alert_type`` was held back by the cooldown."""
+        self.alerts_suppressed.labels(type=alert_type).inc(n)
+
+    def set_cx_gap(
+        self, stage: str, *, observed: float, expected: float, gap: float | None = None
+    ) -> None:
+        """CX gap gauges of one journey stage; ``gap`` defaults to ``expected - observed``."""
+        self.cx_observed.labels(journey_stage=stage).set(observed)
+        self.cx_expected.labels(journey_stage=stage).set(expected)
+        self.cx_gap.labels(journey_stage=stage).set(expected - observed if gap is None else gap)
+
+    def set_cx_gap_threshold(self, value: float) -> None:
+        """The configured CX gap threshold (the ``ChurnCxGapPastThreshold`` rule compares)."""
+        self.cx_gap_threshold.set(value)
+
+    def configure_topics(self, topics: Iterable[str]) -> None:
+        """Topics whose lag is reported by name (others are reported as ``other``)."""
+        self.allowed["topic"] = (*sorted(set(topics)), OTHER)
+        self.consumer_lag.allowed["topic"] = frozenset(self.allowed["topic"])
+
+    def set_consumer_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        """Replace the lag gauges with ``{(topic, partition): lag}`` for the current assignment.
+
+        Series of partitions no longer assigned are removed; partitions past
+        ``MAX_LAG_PARTITIONS`` and unknown topics are summed into ``other``.
+        """
+        summed: dict[tuple[str, str], int] = {}
+        for (topic, partition), lag in lags.items():
+            key = (
+                self.consumer_lag.bound("topic", topic),
+                self.consumer_lag.bound("partition", partition),
+            )
+            summed[key] = summed.get(key, 0) + max(0, int(lag))
+        for key in self._lag_series - set(summed):
+            try:
+                self.consumer_lag.remove(*key)
+            except KeyError:
+                pass
+        for (topic_label, partition_label), total in summed.items():
+            self.consumer_lag.labels(topic=topic_label, partition=partition_label).set(total)
+        self._lag_series = set(summed)
+
+    # -- introspection (tests, docs) ---------------------------------------------------------
+
+    def metric_names(self) -> set[str]:
+        """Every series name this registry exports (``_total``, ``_bucket``, ``_info``, ...)."""
+        suffixes = {
+            "counter": ("_total", "_created"),
+            "gauge": ("",),
+            "histogram": ("_bucket", "_sum", "_count", "_created"),
+            "info": ("_info",),
+        }
+        names: set[str] = set()
+        for family in self.registry.collect():
+            names.update(family.name + s for s in suffixes.get(family.type, ("",)))
+            names.update(sample.name for sample in family.samples)
+        return names
+
+
+__all__ = [
+    "DEADLETTER_REASONS",
+    "ENCODER_PATHS",
+    "INFO_LABELS",
+    "LABEL_VALUES",
+    "Metrics",
+]

@@ -74,9 +74,16 @@ def replay(
     events: list[Event],
     detector: Detector,
     batch_size: int = 64,
+    order: str = "event-time",
 ) -> Iterator[Alert]:
-    """The whole detector over events in event-time order (ties keep file order)."""
-    ordered = sorted(events, key=lambda e: e.occurred_at)
+    """The whole detector over events in event-time order (ties keep file order).
+
+    ``order="file"`` keeps the file's order instead: arrival order, as a stream would see
+    it, with late and out-of-order events handled by the detector's lateness rules.
+    """
+    if order not in ("event-time", "file"):
+        raise ValueError("order must be 'event-time' or 'file'")
+    ordered = sorted(events, key=lambda e: e.occurred_at) if order == "event-time" else events
     for signal in score_events(classifier, ordered, batch_size):
         yield from detector.process(signal)
 

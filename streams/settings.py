@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detector.customer import RiskConfig
+from detector.schema import JOURNEY_STAGES
+from detector.stages import StageConfig
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,12 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: Path | None = None
     app_id: str = Field("churn-signal-detector", description="Faust app id / consumer group")
     topic_partitions: int = Field(4, ge=1)
+    broker_session_timeout_seconds: float = Field(
+        10.0, gt=0, description="Consumer group session timeout (embedded broker: 2)"
+    )
+    broker_heartbeat_interval_seconds: float = Field(1.0, gt=0)
+    broker_commit_interval_seconds: float = Field(0.5, gt=0)
+    consumer_fetch_max_wait_ms: int = Field(100, ge=10, le=5000)
     topic_replication_factor: int = Field(1, ge=1)
 
     # Topics
@@ -46,8 +54,14 @@ class Settings(BaseSettings):
     topic_stage_signals: str = "churn.stage-signals"
     topic_alerts: str = "churn.alerts"
     topic_deadletter: str = "churn.deadletter"
+    topic_webhook_deadletter: str = Field(
+        "churn.alerts.webhook-deadletter", description="Alerts the webhook sink could not deliver"
+    )
 
     # Model
+    classifier: Literal["model", "labels"] = Field(
+        "model", description="labels: trust metadata.labels of events (backtesting)"
+    )
     encoder: Literal["transformer", "hashing"] = "transformer"
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
@@ -64,15 +78,80 @@ class Settings(BaseSettings):
     alert_cooldown_hours: float = Field(72.0, ge=0)
     contact_window_hours: float = Field(14 * 24.0, gt=0)
     evidence_size: int = Field(8, ge=1, le=50)
+    issue_similarity: float = Field(0.55, ge=0, le=1)
+    issue_repeat_threshold: int = Field(3, ge=2)
+    issue_window_hours: float = Field(14 * 24.0, gt=0)
+
+    # Per-stage windows, spikes and the CX perception gap
+    stage_window_minutes: float = Field(60.0, gt=0)
+    stage_step_minutes: float = Field(15.0, gt=0)
+    lateness_minutes: float = Field(30.0, ge=0)
+    baseline_alpha: float = Field(0.2, gt=0, le=1)
+    baseline_warmup_windows: int = Field(3, ge=1)
+    spike_min_events: int = Field(20, ge=1)
+    spike_min_count: int = Field(5, ge=1)
+    spike_z: float = Field(3.0, gt=0)
+    spike_min_lift: float = Field(0.15, ge=0)
+    cx_gap_threshold: float = Field(0.15, gt=0)
+    cx_gap_min_events: int = Field(10, ge=1)
+    cx_gap_duration_minutes: float = Field(120.0, ge=0)
+    cx_expectations: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "awareness": {"satisfaction": 0.70},
+            "purchase": {"satisfaction": 0.75, "friction_rate": 0.15},
+            "onboarding": {"satisfaction": 0.75, "friction_rate": 0.20},
+            "usage": {"satisfaction": 0.70, "friction_rate": 0.25},
+            "support": {"satisfaction": 0.65, "friction_rate": 0.35},
+            "billing": {"satisfaction": 0.65, "friction_rate": 0.25},
+            "renewal": {"satisfaction": 0.70, "friction_rate": 0.20},
+        },
+        description="The company's own expectation per journey stage (JSON)",
+    )
     redact_pii: bool = True
     redact_patterns: tuple[str, ...] = ()
 
     # Service
     metrics_port: int = Field(9464, ge=0, le=65535, description="0 disables /metrics")
+    lag_interval_seconds: float = Field(
+        5.0, gt=0, description="How often consumer lag is read for /metrics"
+    )
     web_port: int = Field(6066, ge=1, le=65535, description="Faust web port")
     data_dir: Path = Path(".churn-data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+
+    # State stores (see docs/operating.md)
+    store: Literal["memory", "rocksdb"] = Field(
+        "memory", description="Table store: memory, or rocksdb (rocksdict) under data_dir"
+    )
+    standby_replicas: int = Field(0, ge=0, description="Faust standby replicas per table")
+
+    # Webhook sink (`churn-detector sink webhook`, see docs/integrations.md)
+    webhook_url: str = Field("", description="POST alerts here (empty: sink refuses to start)")
+    webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 signing secret")
+    webhook_cloudevents: bool = Field(False, description="Wrap as CloudEvents 1.0 structured")
+    webhook_format: Literal["alert", "crm_case"] = "alert"
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_max_retries: int = Field(5, ge=0, description="Retries after the first try")
+    webhook_backoff_base_seconds: float = Field(0.5, gt=0)
+    webhook_backoff_max_seconds: float = Field(60.0, gt=0)
+    webhook_concurrency: int = Field(8, ge=1, description="Alerts in flight at once")
+    webhook_consumer_group: str = "churn-webhook-sink"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        for stage, expected in self.cx_expectations.items():
+            if stage not in JOURNEY_STAGES:
+                raise ValueError(f"cx_expectations: unknown journey stage {stage!r}")
+            for measure, value in expected.items():
+                if measure not in ("satisfaction", "friction_rate"):
+                    raise ValueError(f"cx_expectations.{stage}: unknown measure {measure!r}")
+                if not 0.0 <= value <= 1.0:
+                    raise ValueError(f"cx_expectations.{stage}.{measure} must be in [0, 1]")
+        ratio = self.stage_window_minutes / self.stage_step_minutes
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise ValueError("stage_window_minutes must be a multiple of stage_step_minutes")
+        return self
 
     def source_topics(self) -> dict[str, str]:
         """Channel -> source topic (chat, email and survey share the tickets topic)."""
@@ -100,6 +179,26 @@ class Settings(BaseSettings):
             cooldown_hours=self.alert_cooldown_hours,
             contact_window_hours=self.contact_window_hours,
             evidence_size=self.evidence_size,
+            issue_similarity=self.issue_similarity,
+            issue_repeat_threshold=self.issue_repeat_threshold,
+            issue_window_hours=self.issue_window_hours,
+        )
+
+    def stage_config(self) -> StageConfig:
+        return StageConfig(
+            window_minutes=self.stage_window_minutes,
+            step_minutes=self.stage_step_minutes,
+            lateness_minutes=self.lateness_minutes,
+            baseline_alpha=self.baseline_alpha,
+            warmup_windows=self.baseline_warmup_windows,
+            spike_min_events=self.spike_min_events,
+            spike_min_count=self.spike_min_count,
+            spike_z=self.spike_z,
+            spike_min_lift=self.spike_min_lift,
+            gap_threshold=self.cx_gap_threshold,
+            gap_min_events=self.cx_gap_min_events,
+            gap_duration_minutes=self.cx_gap_duration_minutes,
+            expectations={k: dict(v) for k, v in self.cx_expectations.items()},
         )
 
     def masked(self) -> dict[str, Any]:

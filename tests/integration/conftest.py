@@ -39,6 +39,8 @@ class WorkerProcess:
             "CHURN_WEB_PORT": str(free_port()),
             "CHURN_METRICS_PORT": str(free_port()),
             "CHURN_BATCH_WITHIN_SECONDS": "0.2",
+            "CHURN_BROKER_SESSION_TIMEOUT_SECONDS": "2",
+            "CHURN_BROKER_HEARTBEAT_INTERVAL_SECONDS": "0.5",
         })
         full_env.update(env)
         self.metrics_port = int(full_env["CHURN_METRICS_PORT"])
@@ -83,13 +85,22 @@ def start_worker(tmp_path: Path) -> Iterator[Any]:
         assert w.proc.poll() is not None
 
 
-async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
-    """Independent producer: (topic, key, value) records."""
+async def produce(
+    bootstrap: str, records: list[tuple[str, bytes | None, bytes]], rate: float | None = None
+) -> None:
+    """Independent producer: (topic, key, value) records, optionally paced (records/s)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
-        for topic, key, value in records:
-            await producer.send_and_wait(topic, value=value, key=key)
+        for i, (topic, key, value) in enumerate(records):
+            if rate:
+                await asyncio.sleep(max(0.0, started + i / rate - loop.time()))
+                await producer.send(topic, value=value, key=key)
+            else:
+                await producer.send_and_wait(topic, value=value, key=key)
+        await producer.flush()
     finally:
         await producer.stop()
 

@@ -1,0 +1,373 @@
+"""Trained heads over sentence embeddings, with calibrated probabilities.
+
+Tasks: churn ``intent`` (none / at_risk / explicit), ``friction`` (multi-label, one binary
+head per category), ``sentiment`` (negative / neutral / positive) and journey ``stage``.
+Each head is a scikit-learn logistic regression fitted on a training split; probabilities
+are then calibrated on a validation split (temperature + per-class bias for multi-class
+heads, Platt scaling per friction category) and the decision thresholds (explicit and
+at_risk; one per friction category) are chosen on that same validation split.
+
+Artifacts are a safetensors file of float32 arrays plus a JSON metadata file that records
+the file's sha256; :func:`load_heads` refuses a file whose hash does not match. No pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.signals import FRICTION_CATEGORIES, INTENTS
+from models.datasets import SENTIMENTS, STAGES, Example
+
+HEADS_FILE = "heads.safetensors"
+META_FILE = "heads.json"
+FORMAT = "churn-heads/1"
+TASK_LABELS: dict[str, tuple[str, ...]] = {
+    "intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES,
+}
+
+
+class ArtifactError(ValueError):
+    """An artifact is missing, malformed or does not match its recorded sha256."""
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def in_validation(text: str, fraction: float) -> bool:
+    """Deterministic train/validation assignment by a hash of the text."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "little") / 2**32 < fraction
+
+
+@dataclass
+class MultiHead:
+    """Multinomial logistic regression with temperature / bias calibration."""
+
+    labels: tuple[str, ...]
+    coef: np.ndarray  # (k, d)
+    bias: np.ndarray  # (k,)
+    temperature: float = 1.0
+    cal_bias: np.ndarray | None = None  # (k,)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.coef.T + self.bias
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        z = self.logits(x) / self.temperature
+        if self.cal_bias is not None:
+            z = z + self.cal_bias
+        return _softmax(z)
+
+
+@dataclass
+class FrictionHead:
+    """One binary logistic regression per category, Platt-calibrated, with thresholds."""
+
+    labels: tuple[str, ...]
+    coef: np.ndarray  # (m, d)
+    bias: np.ndarray  # (m,)
+    platt_a: np.ndarray  # (m,)
+    platt_b: np.ndarray  # (m,)
+    thresholds: np.ndarray  # (m,)
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(self.platt_a * (x @ self.coef.T + self.bias) + self.platt_b)
+
+
+@dataclass
+class Heads:
+    """All task heads for one encoder, plus decision thresholds and metadata."""
+
+    encoder: str
+    intent: MultiHead
+    friction: FrictionHead
+    sentiment: MultiHead
+    stage: MultiHead
+    intent_thresholds: dict[str, float] = field(
+        default_factory=lambda: {"explicit": 0.5, "at_risk": 0.5})
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def decide_intent(self, p: np.ndarray) -> list[str]:
+        """Per-label thresholds: explicit first, then at_risk, else none."""
+        ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
+        te, ta = self.intent_thresholds["explicit"], self.intent_thresholds["at_risk"]
+        out = []
+        for row in p:
+            if row[ie] >= te:
+                out.append("explicit")
+            elif row[ia] >= ta:
+                out.append("at_risk")
+            else:
+                out.append("none")
+        return out
+
+    def decide_friction(self, p: np.ndarray) -> list[tuple[str, ...]]:
+        return [tuple(c for c, v, t in zip(self.friction.labels, row, self.friction.thresholds,
+                                           strict=True) if v >= t) for row in p]
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", f"heads-{self.encoder}-untrained"))
+
+    # ---- (de)serialisation --------------------------------------------------------------
+    def tensors(self) -> dict[str, np.ndarray]:
+        t: dict[str, np.ndarray] = {}
+        for name in ("intent", "sentiment", "stage"):
+            h: MultiHead = getattr(self, name)
+            t[f"{name}.coef"] = h.coef
+            t[f"{name}.bias"] = h.bias
+            t[f"{name}.temperature"] = np.array([h.temperature])
+            t[f"{name}.cal_bias"] = (h.cal_bias if h.cal_bias is not None
+                                     else np.zeros(len(h.labels)))
+        f = self.friction
+        for key in ("coef", "bias", "platt_a", "platt_b", "thresholds"):
+            t[f"friction.{key}"] = getattr(f, key)
+        t["intent.thresholds"] = np.array(
+            [self.intent_thresholds["explicit"], self.intent_thresholds["at_risk"]])
+        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(t.items())}
+
+    def save(self, folder: Path, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write ``heads.safetensors`` + ``heads.json`` into ``folder``; returns the metadata."""
+        from safetensors.numpy import save
+
+        folder.mkdir(parents=True, exist_ok=True)
+        blob = save(self.tensors())
+        sha = hashlib.sha256(blob).hexdigest()
+        meta = dict(self.meta)
+        meta.update(extra_meta or {})
+        meta.update({
+            "format": FORMAT,
+            "encoder": self.encoder,
+            "labels": {"intent": list(self.intent.labels), "friction": list(self.friction.labels),
+                       "sentiment": list(self.sentiment.labels),
+                       "stage": list(self.stage.labels)},
+            "files": {HEADS_FILE: {"sha256": sha, "bytes": len(blob)}},
+        })
+        meta["version"] = f"{self.encoder}-{meta.get('taxonomy_version', 'custom')}-{sha[:10]}"
+        (folder / HEADS_FILE).write_bytes(blob)
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        self.meta = meta
+        return meta
+
+
+def load_heads(folder: Path) -> Heads:
+    """Load heads from ``folder``, refusing files whose sha256 differs from the metadata."""
+    from safetensors.numpy import load
+
+    meta_path, blob_path = folder / META_FILE, folder / HEADS_FILE
+    if not meta_path.exists() or not blob_path.exists():
+        raise ArtifactError(f"no model artifacts in {folder} ({META_FILE}, {HEADS_FILE})")
+    meta = json.loads(meta_path.read_text("utf-8"))
+    if meta.get("format") != FORMAT:
+        raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}")
+    blob = blob_path.read_bytes()
+    expected = meta.get("files", {}).get(HEADS_FILE, {}).get("sha256")
+    actual = hashlib.sha256(blob).hexdigest()
+    if expected != actual:
+        raise ArtifactError(
+            f"{blob_path}: sha256 {actual} does not match the metadata ({expected}); refusing"
+        )
+    t = load(blob)
+    labels = meta["labels"]
+
+    def multi(name: str) -> MultiHead:
+        return MultiHead(tuple(labels[name]), t[f"{name}.coef"], t[f"{name}.bias"],
+                         float(t[f"{name}.temperature"][0]), t[f"{name}.cal_bias"])
+
+    fr = FrictionHead(tuple(labels["friction"]), t["friction.coef"], t["friction.bias"],
+                      t["friction.platt_a"], t["friction.platt_b"], t["friction.thresholds"])
+    th = t["intent.thresholds"]
+    return Heads(meta["encoder"], multi("intent"), fr, multi("sentiment"), multi("stage"),
+                 {"explicit": float(th[0]), "at_risk": float(th[1])}, meta)
+
+
+# ---- training ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrainConfig:
+    c: float = 2.0
+    c_friction: float = 2.0
+    val_fraction: float = 0.2
+    max_iter: int = 3000
+
+
+def _weights(sources: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Each source weighs the same in total; within it, labels are balanced."""
+    by_source = Counter(sources)
+    by_pair = Counter(zip(sources, labels, strict=True))
+    n_labels = {s: len({lab for (s2, lab) in by_pair if s2 == s}) for s in by_source}
+    w = np.array([1.0 / (by_pair[(s, y)] * n_labels[s]) for s, y in zip(sources, labels,
+                                                                       strict=True)])
+    return w * len(w) / w.sum()
+
+
+def _fit_lr(x: np.ndarray, y: Sequence[str], w: np.ndarray, c: float, max_iter: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=max_iter)
+    model.fit(x, list(y), sample_weight=w)
+    return model
+
+
+def _calibrate_multi(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Temperature and per-class bias minimising the validation log-loss."""
+    from scipy.optimize import minimize
+
+    k = z.shape[1]
+
+    def nll(params: np.ndarray) -> float:
+        t = np.exp(params[0])
+        logits = z / t + params[1:]
+        logits = logits - logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean() + 1e-3 * (params[1:] ** 2).sum())
+
+    res = minimize(nll, np.zeros(k + 1), method="L-BFGS-B")
+    return float(np.exp(res.x[0])), np.asarray(res.x[1:])
+
+
+def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from scipy.optimize import minimize
+
+    def nll(p: np.ndarray) -> float:
+        q = np.clip(_sigmoid(p[0] * z + p[1]), 1e-7, 1 - 1e-7)
+        return float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).mean())
+
+    res = minimize(nll, np.array([1.0, 0.0]), method="L-BFGS-B")
+    return float(res.x[0]), float(res.x[1])
+
+
+def _f1(tp: float, fp: float, fn: float) -> float:
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _fit_multi(x: np.ndarray, rows: list[Example], task: str, cfg: TrainConfig,
+               val: np.ndarray) -> MultiHead:
+    labels = TASK_LABELS[task]
+    y = [getattr(e, task) for e in rows]
+    src = [e.source for e in rows]
+    tr = ~val if (~val).sum() and len({y[i] for i in np.flatnonzero(~val)}) > 1 else np.ones(
+        len(rows), bool)
+    tr_idx = np.flatnonzero(tr)
+    present = sorted({y[i] for i in tr_idx}, key=labels.index)
+    d = x.shape[1]
+    coef = np.zeros((len(labels), d))
+    bias = np.full(len(labels), -30.0)  # labels never seen in training: probability ~0
+    if len(present) == 1:
+        bias[labels.index(present[0])] = 0.0
+        return MultiHead(labels, coef, bias)
+    model = _fit_lr(x[tr_idx], [y[i] for i in tr_idx], _weights([src[i] for i in tr_idx],
+                    [y[i] for i in tr_idx]), cfg.c, cfg.max_iter)
+    classes = [str(cl) for cl in model.classes_]
+    if len(classes) == 2:  # binary LR: logit for the second class, zero for the first
+        coef[labels.index(classes[1])] = model.coef_[0]
+        bias[labels.index(classes[1])] = model.intercept_[0]
+        bias[labels.index(classes[0])] = 0.0
+    else:
+        for j, cl in enumerate(classes):
+            coef[labels.index(cl)] = model.coef_[j]
+            bias[labels.index(cl)] = model.intercept_[j]
+    head = MultiHead(labels, coef, bias)
+    v_idx = np.flatnonzero(val & ~tr)  # validation rows not used for fitting
+    if len(v_idx) >= 20 and len({y[i] for i in v_idx}) > 1:
+        yi = np.array([labels.index(y[i]) for i in v_idx])
+        head.temperature, head.cal_bias = _calibrate_multi(head.logits(x[v_idx]), yi)
+    return head
+
+
+def _intent_thresholds(head: MultiHead, x: np.ndarray, y: list[str]) -> dict[str, float]:
+    p = head.proba(x)
+    ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
+    grid = np.round(np.arange(0.2, 0.81, 0.05), 2)
+    best, best_t = -1.0, (0.5, 0.5)
+    present = sorted(set(y))
+    ya = np.array(y)
+    for te in grid:
+        for ta in grid:
+            pred = np.where(p[:, ie] >= te, "explicit", np.where(p[:, ia] >= ta, "at_risk",
+                                                                 "none"))
+            f1s = [_f1(((pred == lab) & (ya == lab)).sum(), ((pred == lab) & (ya != lab)).sum(),
+                       ((pred != lab) & (ya == lab)).sum()) for lab in present]
+            score = float(np.mean(f1s))
+            if score > best + 1e-9:
+                best, best_t = score, (float(te), float(ta))
+    return {"explicit": best_t[0], "at_risk": best_t[1]}
+
+
+def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
+                  val: np.ndarray) -> FrictionHead:
+    m, d = len(FRICTION_CATEGORIES), x.shape[1]
+    coef, bias = np.zeros((m, d)), np.full(m, -30.0)
+    pa, pb, th = np.ones(m), np.zeros(m), np.full(m, 0.5)
+    src = [e.source for e in rows]
+    tr_idx, v_idx = np.flatnonzero(~val), np.flatnonzero(val)
+    if len(tr_idx) == 0:
+        tr_idx = np.arange(len(rows))
+    for j, cat in enumerate(FRICTION_CATEGORIES):
+        y = np.array([cat in (e.friction or ()) for e in rows])
+        if y[tr_idx].sum() == 0 or y[tr_idx].all():
+            continue
+        yl = ["yes" if v else "no" for v in y[tr_idx]]
+        model = _fit_lr(x[tr_idx], yl, _weights([src[i] for i in tr_idx], yl), cfg.c_friction,
+                        cfg.max_iter)
+        sign = 1.0 if str(model.classes_[1]) == "yes" else -1.0
+        coef[j], bias[j] = sign * model.coef_[0], sign * model.intercept_[0]
+        if len(v_idx) >= 20 and 0 < y[v_idx].sum() < len(v_idx):
+            z = x[v_idx] @ coef[j] + bias[j]
+            pa[j], pb[j] = _platt(z, y[v_idx].astype(float))
+            p = _sigmoid(pa[j] * z + pb[j])
+            best = -1.0
+            for t in np.round(np.arange(0.1, 0.91, 0.05), 2):
+                pred = p >= t
+                f = _f1((pred & y[v_idx]).sum(), (pred & ~y[v_idx]).sum(),
+                        (~pred & y[v_idx]).sum())
+                if f > best + 1e-9:
+                    best, th[j] = f, float(t)
+    return FrictionHead(FRICTION_CATEGORIES, coef, bias, pa, pb, th)
+
+
+def fit_heads(x: np.ndarray, rows: list[Example], encoder: str,
+              cfg: TrainConfig | None = None) -> Heads:
+    """Fit every head on ``rows`` (embedded as ``x``); tasks a row does not label are skipped
+    for that row. Deterministic: the validation split is a hash of the text."""
+    cfg = cfg or TrainConfig()
+    val_all = np.array([in_validation(e.text, cfg.val_fraction) for e in rows])
+
+    def task_rows(attr: str) -> np.ndarray:
+        return np.array([getattr(e, attr) is not None for e in rows])
+
+    heads: dict[str, Any] = {}
+    for task in ("intent", "sentiment", "stage"):
+        mask = task_rows(task)
+        sub = [e for e, k in zip(rows, mask, strict=True) if k]
+        if not sub:
+            labels = TASK_LABELS[task]
+            heads[task] = MultiHead(labels, np.zeros((len(labels), x.shape[1])),
+                                    np.zeros(len(labels)))
+            continue
+        heads[task] = _fit_multi(x[mask], sub, task, cfg, val_all[mask])
+    mask = task_rows("friction")
+    friction = _fit_friction(x[mask], [e for e, k in zip(rows, mask, strict=True) if k], cfg,
+                             val_all[mask])
+    thresholds = {"explicit": 0.5, "at_risk": 0.5}
+    mask = task_rows("intent") & val_all
+    if mask.sum() >= 20:
+        thresholds = _intent_thresholds(heads["intent"], x[mask],
+                                        [e.intent for e, k in zip(rows, mask, strict=True) if k])
+    return Heads(encoder, heads["intent"], friction, heads["sentiment"], heads["stage"],
+                 thresholds)

@@ -1,0 +1,102 @@
+"""The shipped Grafana dashboard and provisioning files."""
+
+from __future__ import annotations
+
+import yaml
+from prometheus_client import CollectorRegistry
+
+from streams.metrics import LABEL_VALUES, Metrics
+from tests.deploy.shipped import (
+    DATASOURCE_UID,
+    GRAFANA_DIR,
+    PROMETHEUS_LABELS,
+    dashboard_exprs,
+    label_names,
+    load_dashboard,
+    metric_names,
+    panels,
+    variable_queries,
+)
+
+REQUIRED_PANELS = {
+    "friction heatmap",
+    "churn-intent trend",
+    "alerts by type and severity",
+    "cx gap by stage: expected vs observed",
+    "throughput",
+    "latency percentiles",
+    "consumer lag",
+    "errors and dead letters",
+}
+
+
+def test_dashboard_loads_as_a_dashboard_model():
+    dash = load_dashboard()
+    assert dash["uid"] == "churn-detector" and len(dash["uid"]) <= 40
+    assert dash["title"]
+    assert isinstance(dash["schemaVersion"], int) and dash["schemaVersion"] >= 36
+    assert dash["time"]["from"] and dash["time"]["to"]
+    ids = [p["id"] for p in dash["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    for panel in panels(dash):
+        assert panel["type"] in {"timeseries", "table", "bargauge", "stat", "heatmap"}, panel
+        grid = panel["gridPos"]
+        assert grid["w"] > 0 and grid["h"] > 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}
+        assert panel["targets"], f"{panel['title']}: no targets"
+        refs = [t["refId"] for t in panel["targets"]]
+        assert len(refs) == len(set(refs)), panel["title"]
+        for target in panel["targets"]:
+            assert target["expr"].strip()
+            assert target["datasource"]["uid"] == DATASOURCE_UID
+
+
+def test_dashboard_has_the_required_panels_and_variables():
+    titles = [p["title"].lower() for p in panels(load_dashboard())]
+    for wanted in REQUIRED_PANELS:
+        assert any(wanted in t for t in titles), f"no panel for {wanted!r}"
+    variables = {v[0]: v for v in variable_queries()}
+    assert set(variables) >= {"channel", "stage"}
+    assert variables["channel"][2] == "channel" and variables["stage"][2] == "journey_stage"
+    for var in load_dashboard()["templating"]["list"]:
+        assert var["datasource"]["uid"] == DATASOURCE_UID
+        assert var["includeAll"] and var["allValue"] == ".*"
+    # both variables are used by at least one panel
+    exprs = " ".join(e for _, e in dashboard_exprs())
+    assert "$channel" in exprs and "$stage" in exprs
+
+
+def test_dashboard_references_only_metrics_and_labels_the_service_exports():
+    exported = Metrics(CollectorRegistry()).metric_names() | {"up"}
+    allowed_labels = set(LABEL_VALUES) | {"topic", "partition"} | PROMETHEUS_LABELS
+    read: set[str] = set()
+    for where, expr in dashboard_exprs():
+        names = metric_names(expr)
+        assert names, f"{where}: reads no metric"
+        assert names <= exported, f"{where}: unknown metrics {names - exported}"
+        assert label_names(expr) <= allowed_labels, f"{where}: {label_names(expr)}"
+        assert 'job="churn-detector"' in expr, f"{where}: not scoped to the job"
+        read |= names
+    for _, selector, label in variable_queries():
+        assert metric_names(selector) <= exported and label in allowed_labels
+    # the check can fail: a misspelt metric is caught
+    assert not metric_names("rate(churn_events_consumd_total[5m])") <= exported
+    # and the dashboard shows the service's main metrics
+    for wanted in ("churn_events_consumed_total", "churn_alerts_emitted_total",
+                   "churn_consumer_lag_records", "churn_events_deadlettered_total",
+                   "churn_friction_signals_total", "churn_stage_cx_gap"):
+        assert wanted in read
+
+
+def test_provisioning_files_point_at_the_dashboard_and_the_datasource():
+    datasources = GRAFANA_DIR / "provisioning" / "datasources" / "churn-prometheus.yaml"
+    ds = yaml.safe_load(datasources.read_text())
+    assert ds["apiVersion"] == 1
+    (source,) = ds["datasources"]
+    assert source["uid"] == DATASOURCE_UID and source["type"] == "prometheus"
+    assert source["url"].startswith("http")
+    prov = yaml.safe_load((GRAFANA_DIR / "provisioning/dashboards/churn-detector.yaml").read_text())
+    assert prov["apiVersion"] == 1
+    (provider,) = prov["providers"]
+    assert provider["type"] == "file" and provider["options"]["path"].startswith("/")
+    assert (GRAFANA_DIR / "dashboards" / "churn-detector.json").is_file()

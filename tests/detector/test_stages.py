@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from detector.stages import StageConfig, friction_rate, update_stage
+from tests.conftest import make_signal
+
+CFG = StageConfig(window_minutes=60, step_minutes=15, lateness_minutes=30, warmup_windows=2,
+                  spike_min_events=10, spike_min_count=4)
+
+
+def feed(signals, cfg=CFG, state=None):
+    alerts, late = [], 0
+    for s in signals:
+        up = update_stage(state, s, cfg)
+        state, alerts, late = up.state, alerts + up.alerts, late + int(up.late)
+    return state, alerts, late
+
+
+def quiet(hours: float, start: float = 0.0, every_min: int = 3, stage="onboarding"):
+    n = int(hours * 60 / every_min)
+    return [make_signal(f"q{start}-{i}", f"C{i}", hours=start + i * every_min / 60, stage=stage,
+                        friction=("access",) if i % 25 == 0 else ()) for i in range(n)]
+
+
+def test_counts_and_rate_per_stage_and_channel():
+    state, _, _ = feed([make_signal("a", friction=("billing",), channel="email"),
+                        make_signal("b", channel="chat")])
+    assert state["events"] == 2 and friction_rate(state) == 0.5
+    assert state["by_channel"]["email"]["friction"] == {"billing": 1}
+
+
+def test_late_events_beyond_lateness_are_counted_not_windowed():
+    state, _, late = feed([make_signal("a", hours=5), make_signal("b", hours=5.25),
+                           make_signal("within", hours=4.8), make_signal("old", hours=1)])
+    assert late == 1 and state["late"] == 1
+    in_buckets = sum(b["events"] for b in state["buckets"].values())
+    assert in_buckets == 3 and state["events"] == 4
+
+
+def test_buckets_are_bounded():
+    state, _, _ = feed(quiet(24))
+    assert len(state["buckets"]) <= (60 + 30) / 15 + 2
+
+
+def test_spike_needs_baseline_and_volume():
+    surge = [make_signal(f"s{i}", f"S{i}", hours=10 + i / 60, stage="onboarding",
+                         friction=("access",)) for i in range(30)]
+    _, alerts, _ = feed(surge)  # no baseline yet: no alert
+    assert alerts == []
+    state, _, _ = feed(quiet(10))
+    _, alerts, _ = feed(surge[:3], state=state)  # baseline, but too few events
+    assert alerts == []
+    _, alerts, _ = feed(surge, state=state)
+    spikes = [a for a in alerts if a.type == "stage_friction_spike"]
+    assert spikes and spikes[0].journey_stage == "onboarding"
+    assert spikes[0].details["category"] == "access" and spikes[0].customer_id is None
+    assert spikes[0].details["rate"] > spikes[0].details["baseline_rate"]
+    assert len(spikes) <= 3
+
+
+def test_cx_gap_needs_duration_and_resets():
+    cfg = StageConfig(gap_threshold=0.2, gap_min_events=5, gap_duration_minutes=60,
+                      expectations={"billing": {"satisfaction": 0.8}})
+    unhappy = [make_signal(f"u{i}", f"U{i}", hours=i * 0.1, stage="billing", sentiment=-0.6)
+               for i in range(8)]  # 48 minutes: not long enough
+    state, alerts, _ = feed(unhappy, cfg)
+    assert alerts == []
+    more = [make_signal(f"v{i}", f"V{i}", hours=0.8 + i * 0.1, stage="billing", sentiment=-0.6)
+            for i in range(8)]
+    state, alerts, _ = feed(more, cfg, state)
+    gaps = [a for a in alerts if a.type == "cx_gap"]
+    assert len(gaps) == 1
+    assert gaps[0].details["expected"] == 0.8 and gaps[0].details["observed"] < 0.3
+    happy = [make_signal(f"h{i}", f"H{i}", hours=1.6 + i * 0.05, stage="billing", sentiment=0.9)
+             for i in range(40)]
+    state, _, _ = feed(happy, cfg, state)
+    assert state["gap"] == {"since": None, "alerted": None}
+
+
+def test_stage_update_is_pure():
+    first = update_stage(None, make_signal("a", friction=("billing",)), CFG).state
+    snap = repr(first)
+    update_stage(first, make_signal("b", hours=1 + 1 / 60, friction=("billing",)), CFG)
+    assert repr(first) == snap
+    assert timedelta(minutes=CFG.step_minutes) == CFG.step
