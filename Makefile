@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-deps lint unit integration clean
+.PHONY: setup run test test-deps lint unit integration clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ test-deps:
 
 test: setup test-deps  ## The whole test suite (unit, agent, over-the-wire integration)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+docs: setup  ## Rewrite README's settings table from the code
+	$(PY) -m streams.settings_docs
 
 unit: setup
 	$(PY) -m pytest -m 'not integration and not model' $(PYTEST_ARGS)

@@ -468,7 +468,6 @@ def _unresolved_issue_alert(
 
 
 _PATTERN_WORDS = {
-    "intent_rising": "Churn intent rising across contacts (none → at risk → explicit)",
     "low_rating_after_onboarding": "Low rating right after onboarding",
     "low_rating_after_support": "Low rating right after a support contact",
 }
@@ -511,6 +510,11 @@ def _reasons(
         reasons.append(
             f"Sentiment sliding from {sentiments[0]:+.1f} to {sentiments[-1]:+.1f}"
             f" over the last {len(sentiments)} contacts"
+        )
+    if "intent_rising" in patterns:
+        reasons.append(
+            f"Churn intent rising: now {signal.churn_intent.replace('_', ' ')}, "
+            "up from earlier contacts"
         )
     reasons.extend(_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS)
     low = [e for e in st["evidence"] if e.get("rating") is not None and e["rating"] <= 2]

@@ -8,6 +8,7 @@ reason into a dead-letter record or a rejected-line report.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ MAX_TEXT_CHARS = 10_000
 MAX_ID_CHARS = 256
 #: Events further than this in the future (clock skew of producers) are refused.
 MAX_FUTURE_SKEW = timedelta(days=1)
+#: Events older than this (relative to the processing time) are accepted but flagged ``stale``.
+STALE_AFTER = timedelta(days=365)
+#: Timestamps before this are refused as implausible (typically a zero or epoch default).
+MIN_TIMESTAMP = datetime(1990, 1, 1, tzinfo=UTC)
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WS_RE = re.compile(r"[ \t]+")
@@ -115,7 +120,12 @@ def parse_timestamp(value: Any, *, now: datetime | None = None) -> datetime:
         raise EventError("invalid_field", f"occurred_at is not ISO 8601: {value[:40]!r}") from exc
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise EventError("invalid_field", "occurred_at has no time zone")
-    ts = ts.astimezone(UTC)
+    try:
+        ts = ts.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+14:00
+        raise EventError("invalid_field", "occurred_at is out of range") from exc
+    if ts < MIN_TIMESTAMP:
+        raise EventError("invalid_field", f"occurred_at is before {MIN_TIMESTAMP.year}")
     if now is not None and ts - now > MAX_FUTURE_SKEW:
         raise EventError("invalid_field", "occurred_at is more than a day in the future")
     return ts
@@ -154,6 +164,20 @@ def _parse_turns(raw: Any) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
+def _truncate_turns(turns: tuple[Turn, ...]) -> tuple[tuple[Turn, ...], bool]:
+    """Keep at most ``MAX_TEXT_CHARS`` characters of turn text in total (in order)."""
+    if sum(len(t.text) for t in turns) <= MAX_TEXT_CHARS:
+        return turns, False
+    kept: list[Turn] = []
+    budget = MAX_TEXT_CHARS
+    for turn in turns:
+        if budget <= 0:
+            break
+        kept.append(Turn(speaker=turn.speaker, text=turn.text[:budget]))
+        budget -= len(turn.text)
+    return tuple(kept), True
+
+
 def decode_json(raw: bytes | str) -> Any:
     """Decode UTF-8 JSON, raising :class:`EventError` with a clear reason."""
     if isinstance(raw, bytes | bytearray):
@@ -184,19 +208,21 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
         raise EventError("missing_field", "occurred_at is required")
     occurred_at = parse_timestamp(obj["occurred_at"], now=now)
 
-    turns = _parse_turns(obj.get("turns"))
+    turns, turns_cut = _truncate_turns(_parse_turns(obj.get("turns")))
     text_raw = obj.get("text")
     if text_raw is not None and not isinstance(text_raw, str):
         raise EventError("invalid_field", "text must be a string")
     text = clean_text(text_raw or "")
     flags: list[str] = []
+    if now is not None and now - occurred_at > STALE_AFTER:
+        flags.append("stale")
     if not text and turns:
         text = " ".join(t.text for t in turns if t.text)
     if not text:
         raise EventError("empty_text", "text is missing or empty and no turns carry text")
     if turns and not any(t.speaker == "customer" and t.text for t in turns):
         flags.append("no_customer_turns")
-    if len(text) > MAX_TEXT_CHARS:
+    if len(text) > MAX_TEXT_CHARS or turns_cut:
         text = text[:MAX_TEXT_CHARS]
         flags.append("text_truncated")
 
@@ -207,14 +233,19 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
         )
     rating = obj.get("rating")
     if rating is not None:
-        if isinstance(rating, bool) or not isinstance(rating, int | float) or rating != int(rating):
+        if (
+            isinstance(rating, bool)
+            or not isinstance(rating, int | float)
+            or not math.isfinite(rating)
+            or rating != int(rating)
+        ):
             raise EventError("invalid_field", "rating must be an integer 1-5")
         rating = int(rating)
         if not 1 <= rating <= 5:
             raise EventError("invalid_field", "rating must be an integer 1-5")
     language = obj.get("language")
-    if language is not None and not isinstance(language, str):
-        raise EventError("invalid_field", "language must be a string")
+    if language is not None and (not isinstance(language, str) or len(language) > 35):
+        raise EventError("invalid_field", "language must be a short string (BCP 47 tag)")
     metadata = obj.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise EventError("invalid_field", "metadata must be an object")

@@ -39,6 +39,8 @@ class StageConfig:
     gap_threshold: float = 0.15
     gap_min_events: int = 10
     gap_duration_minutes: float = 120.0
+    #: Recent event ids kept per stage to count a re-sent signal once (redelivery window).
+    seen_ids_size: int = 2048
     expectations: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
@@ -56,6 +58,7 @@ class StageUpdate:
     alerts: list[Alert] = field(default_factory=list)
     late: bool = False
     observed: dict[str, float] = field(default_factory=dict)
+    duplicate: bool = False
 
 
 def new_stage_state(stage: str) -> dict[str, Any]:
@@ -73,6 +76,7 @@ def new_stage_state(stage: str) -> dict[str, Any]:
         "baseline": {},
         "spikes": {},
         "gap": {"since": None, "alerted": None},
+        "seen": [],
     }
 
 
@@ -161,6 +165,11 @@ def update_stage(
     """Fold one (deduplicated) signal into its stage; return state, alerts and observations."""
     cfg = cfg or StageConfig()
     st = new_stage_state(signal.journey_stage) if state is None else _copy(state)
+    seen = st.setdefault("seen", [])
+    if signal.event_id in seen:
+        return StageUpdate(state=st, duplicate=True)
+    seen.append(signal.event_id)
+    del seen[: max(0, len(seen) - cfg.seen_ids_size)]
     st["events"] += 1
     st["sentiment_sum"] += signal.sentiment
     if signal.friction_categories:
@@ -388,4 +397,6 @@ def _gap(
 def _copy(state: dict[str, Any]) -> dict[str, Any]:
     import copy
 
-    return copy.deepcopy(state)
+    out = copy.deepcopy({k: v for k, v in state.items() if k != "seen"})
+    out["seen"] = list(state.get("seen") or [])  # flat strings: no deep copy needed
+    return out

@@ -1,15 +1,62 @@
-"""Encoders, taxonomy and classifiers for churn signals."""
+"""Encoders, taxonomy, trained heads and classifiers for churn signals."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from models.classifier import SimilarityClassifier, load_taxonomy
-from models.encoders import build_encoder
+from models.encoders import build_encoder, default_cache_dir
+
+ENCODER_KINDS = ("transformer", "static", "cascade", "hashing")
+
+
+def bundled_artifacts() -> Path:
+    """Folder of the committed model artifacts (one subfolder per encoder)."""
+    return Path(str(resources.files("models").joinpath("artifacts")))
 
 
 def build_classifier(
-    encoder: str = "transformer", taxonomy_path: Path | None = None, cache_size: int = 10_000
-) -> SimilarityClassifier:
-    """The classifier named by settings, with its encoder and taxonomy loaded."""
-    return SimilarityClassifier(build_encoder(encoder, cache_size), load_taxonomy(taxonomy_path))
+    encoder: str = "transformer",
+    taxonomy_path: Path | None = None,
+    cache_size: int = 10_000,
+    *,
+    model_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    cascade: Any = None,
+) -> Any:
+    """The classifier named by settings, with its encoder(s) and heads loaded.
+
+    ``transformer`` / ``static``: trained heads from ``model_dir/<encoder>`` (default: the
+    bundled artifacts); ``cascade``: both, with thresholds from ``cascade`` or
+    ``model_dir/cascade.json``; ``hashing``: heads fitted at start-up on the taxonomy and the
+    seed set (fast tests). A custom ``taxonomy_path`` without artifacts fits heads at start-up.
+    """
+    from models.classifier import HeadsClassifier, SimilarityClassifier, load_taxonomy
+    from models.heads import load_heads
+
+    if encoder not in ENCODER_KINDS:
+        raise ValueError(f"unknown encoder {encoder!r}; expected one of {ENCODER_KINDS}")
+    cache_dir = cache_dir or default_cache_dir()
+    root = model_dir or bundled_artifacts()
+    if encoder == "hashing" or (taxonomy_path is not None and model_dir is None):
+        from models.datasets import load_seed
+
+        kind = "static" if encoder == "cascade" else encoder
+        enc = build_encoder(kind, cache_size, cache_dir)
+        extra = load_seed() if taxonomy_path is None else []
+        return SimilarityClassifier(enc, load_taxonomy(taxonomy_path), extra=extra)
+    if encoder == "cascade":
+        from models.cascade import CascadeClassifier, CascadeThresholds
+
+        thresholds = cascade
+        if thresholds is None:
+            path = root / "cascade.json"
+            thresholds = CascadeThresholds.load(path) if path.exists() else CascadeThresholds()
+        return CascadeClassifier(
+            build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),
+            build_encoder("transformer", cache_size, cache_dir), load_heads(root / "transformer"),
+            thresholds,
+        )
+    enc = build_encoder(encoder, cache_size, cache_dir)
+    return HeadsClassifier(enc, load_heads(root / encoder), path_name=encoder)

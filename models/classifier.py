@@ -1,13 +1,18 @@
-"""Signal classifier: logistic-regression heads over sentence embeddings of the taxonomy.
+"""Signal classifiers: trained heads over sentence embeddings -> :class:`Signal`.
 
-The taxonomy (``taxonomy.json``, replaceable) holds a description and seed examples per
-label; heads are fitted on their embeddings when the classifier is built (a second or
-two). Events are classified in micro-batches: one encoder call per batch.
+* :class:`HeadsClassifier`: one encoder + trained :class:`~models.heads.Heads` (loaded from
+  artifacts, or fitted at start-up).
+* :class:`SimilarityClassifier`: heads fitted at start-up on a taxonomy's examples (and,
+  optionally, the seed set); used with the fast hashing encoder in tests and for custom
+  taxonomies.
+* :class:`models.cascade.CascadeClassifier`: static path for every event, transformer for
+  the uncertain or risky ones.
+
+Events are classified in micro-batches: one encoder call per batch (per path).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +25,8 @@ import numpy as np
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.encoders import Encoder
+from models.heads import Heads, fit_heads
+from models.language import is_english
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 
@@ -43,150 +50,112 @@ def load_taxonomy(path: str | Path | None = None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    regularisation: float = 4.0
-    friction_threshold: float = 0.5
     rating_weight: float = 0.5
 
 
-def _examples(spec: dict[str, Any], label: str) -> list[str]:
-    entry = spec[label]
-    rows = [entry.get("description", "")] + list(entry.get("examples", []))
-    return [r for r in rows if r]
+@dataclass
+class Scores:
+    """Head outputs for a batch (probabilities), before they become signals."""
+
+    intent: np.ndarray  # (n, 3) in INTENTS order
+    intent_labels: list[str]
+    friction: np.ndarray  # (n, 9) in FRICTION_CATEGORIES order
+    friction_labels: list[tuple[str, ...]]
+    sentiment: np.ndarray  # (n, 3) negative, neutral, positive
+    stage: np.ndarray  # (n, 7)
+    stage_labels: tuple[str, ...]
 
 
-class _Head:
-    """A logistic-regression head over sentence embeddings (multinomial or binary)."""
-
-    def __init__(self, embeddings: np.ndarray, labels: Sequence[str], c: float) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        self.model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-        self.model.fit(embeddings, list(labels))
-        self.classes = [str(x) for x in self.model.classes_]
-
-    def proba(self, embeddings: np.ndarray, order: Sequence[str]) -> np.ndarray:
-        p = self.model.predict_proba(embeddings)
-        return np.asarray(p[:, [self.classes.index(label) for label in order]])
+def score_embeddings(heads: Heads, emb: np.ndarray) -> Scores:
+    """Run every head on a batch of embeddings."""
+    pi = heads.intent.proba(emb)
+    pf = heads.friction.proba(emb)
+    return Scores(pi, heads.decide_intent(pi), pf, heads.decide_friction(pf),
+                  heads.sentiment.proba(emb), heads.stage.proba(emb), heads.stage.labels)
 
 
-def _looks_non_english(event: Event, text: str) -> bool:
-    if event.language:
-        return not event.language.lower().startswith("en")
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return False
-    ascii_share = sum(1 for c in letters if c.isascii()) / len(letters)
-    return ascii_share < 0.6
+def make_signals(events: Sequence[Event], scores: Scores, emb: np.ndarray | None,
+                 model_version: str, config: ClassifierConfig) -> list[Signal]:
+    """Turn head outputs into signals (rating blend, stage source, language confidence)."""
+    out = []
+    for i, event in enumerate(events):
+        text = event.customer_text
+        probs = {label: float(scores.intent[i, j]) for j, label in enumerate(INTENTS)}
+        friction = {c: float(scores.friction[i, j]) for j, c in enumerate(FRICTION_CATEGORIES)}
+        sentiment = float(scores.sentiment[i, 2] - scores.sentiment[i, 0])
+        if event.rating is not None:
+            w = config.rating_weight
+            sentiment = (1 - w) * sentiment + w * (event.rating - 3) / 2.0
+        if event.journey_stage:
+            stage, source = event.journey_stage, "event"
+        else:
+            stage, source = scores.stage_labels[int(np.argmax(scores.stage[i]))], "inferred"
+        non_english = not is_english(text, event.language)
+        out.append(Signal(
+            event_id=event.event_id,
+            customer_id=event.customer_id,
+            channel=event.channel,
+            occurred_at=event.occurred_at,
+            churn_intent=scores.intent_labels[i],
+            churn_probability=1.0 - probs["none"],
+            intent_probabilities=probs,
+            friction=friction,
+            friction_categories=scores.friction_labels[i],
+            sentiment=max(-1.0, min(1.0, sentiment)),
+            journey_stage=stage,
+            journey_stage_source=source,
+            text=text,
+            rating=event.rating,
+            language=event.language,
+            confidence="low" if non_english else "normal",
+            model_version=model_version,
+            flags=event.flags + (("non_english",) if non_english else ()),
+            embedding=tuple(float(x) for x in emb[i]) if emb is not None else None,
+        ))
+    return out
 
 
-class SimilarityClassifier:
-    """Classifies events into churn intent, friction, sentiment and journey stage.
+class HeadsClassifier:
+    """Classifies events with one encoder and trained heads."""
 
-    Heads are logistic regressions trained, at start-up, on the embeddings of the
-    taxonomy's descriptions and examples. Texts that illustrate other labels serve as
-    negatives too: praise and neutral questions, and complaints without a leaving signal,
-    are examples of ``none`` churn intent; praise and questions are examples of "no friction".
-    """
-
-    def __init__(
-        self,
-        encoder: Encoder,
-        taxonomy: dict[str, Any] | None = None,
-        config: ClassifierConfig | None = None,
-    ) -> None:
+    def __init__(self, encoder: Encoder, heads: Heads, config: ClassifierConfig | None = None,
+                 path_name: str = "transformer") -> None:
         self.encoder = encoder
-        self.taxonomy = taxonomy or load_taxonomy()
+        self.heads = heads
         self.config = config or ClassifierConfig()
-        tx = self.taxonomy
-        c = self.config.regularisation
-        intents, fric, sent, stages = (
-            tx["intents"], tx["friction"], tx["sentiment"], tx["journey_stages"]
-        )
-        calm = _examples(sent, "positive") + _examples(sent, "neutral")
-        complaints = [t for cat in FRICTION_CATEGORIES for t in _examples(fric, cat)]
-
-        rows: list[tuple[str, str]] = []  # (text, label) for the intent head
-        for label in INTENTS:
-            rows += [(t, label) for t in _examples(intents, label)]
-        rows += [(t, "none") for t in calm + complaints]
-        texts = sorted({t for t, _ in rows} | set(_examples(fric, "_none")) | set(
-            t for label in sent for t in _examples(sent, label)) | set(
-            t for label in stages for t in _examples(stages, label)))
-        vectors = dict(zip(texts, encoder.encode(texts), strict=True))
-
-        def fit(pairs: list[tuple[str, str]]) -> _Head:
-            pairs = list(dict.fromkeys(pairs))
-            return _Head(np.stack([vectors[t] for t, _ in pairs]), [y for _, y in pairs], c)
-
-        self._intent = fit(rows)
-        self._friction: dict[str, _Head] = {}
-        no_friction = _examples(fric, "_none") + calm
-        for cat in FRICTION_CATEGORIES:
-            pos = _examples(fric, cat)
-            neg = [t for t in complaints + no_friction if t not in set(pos)]
-            self._friction[cat] = fit([(t, "yes") for t in pos] + [(t, "no") for t in neg])
-        self._sentiment = fit(
-            [(t, label) for label in ("negative", "neutral", "positive")
-             for t in _examples(sent, label)]
-        )
-        self._stage_labels = list(stages)
-        self._stage = fit([(t, label) for label in stages for t in _examples(stages, label)])
-        digest = hashlib.sha256(json.dumps(tx, sort_keys=True).encode()).hexdigest()[:8]
-        self.model_version = f"heads-{encoder.name}-{tx.get('version', 'custom')}-{digest}"
+        self.model_version = heads.version
+        self.path_name = path_name
+        self.last_encoder_paths: dict[str, int] = {}
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""
         if not events:
             return []
-        cfg = self.config
-        texts = [e.customer_text for e in events]
-        emb = self.encoder.encode(texts)
-        intent_p = self._intent.proba(emb, INTENTS)
-        fr_p = np.stack(
-            [self._friction[c].proba(emb, ["yes"])[:, 0] for c in FRICTION_CATEGORIES], axis=1
-        )
-        sent_p = self._sentiment.proba(emb, ["negative", "neutral", "positive"])
-        stage_p = self._stage.proba(emb, self._stage_labels)
-        signals = []
-        for i, event in enumerate(events):
-            probs = {label: float(intent_p[i, j]) for j, label in enumerate(INTENTS)}
-            intent = max(probs, key=lambda k: probs[k])
-            friction = {c: float(fr_p[i, j]) for j, c in enumerate(FRICTION_CATEGORIES)}
-            categories = tuple(
-                c for c in FRICTION_CATEGORIES if friction[c] >= cfg.friction_threshold
-            )
-            sentiment = float(sent_p[i, 2] - sent_p[i, 0])
-            if event.rating is not None:
-                rating_sent = (event.rating - 3) / 2.0
-                w = cfg.rating_weight
-                sentiment = (1 - w) * sentiment + w * rating_sent
-            if event.journey_stage:
-                stage, source = event.journey_stage, "event"
-            else:
-                stage = self._stage_labels[int(np.argmax(stage_p[i]))]
-                source = "inferred"
-            non_english = _looks_non_english(event, texts[i])
-            signals.append(
-                Signal(
-                    event_id=event.event_id,
-                    customer_id=event.customer_id,
-                    channel=event.channel,
-                    occurred_at=event.occurred_at,
-                    churn_intent=intent,
-                    churn_probability=1.0 - probs["none"],
-                    intent_probabilities=probs,
-                    friction=friction,
-                    friction_categories=categories,
-                    sentiment=max(-1.0, min(1.0, sentiment)),
-                    journey_stage=stage,
-                    journey_stage_source=source,
-                    text=texts[i],
-                    rating=event.rating,
-                    language=event.language,
-                    confidence="low" if non_english else "normal",
-                    model_version=self.model_version,
-                    flags=event.flags + (("non_english",) if non_english else ()),
-                    embedding=tuple(float(x) for x in emb[i]) if keep_embeddings else None,
-                )
-            )
-        return signals
+        emb = self.encoder.encode([e.customer_text for e in events])
+        self.last_encoder_paths = {self.path_name: len(events)}
+        return make_signals(events, score_embeddings(self.heads, emb),
+                            emb if keep_embeddings else None, self.model_version, self.config)
+
+
+class SimilarityClassifier(HeadsClassifier):
+    """Heads fitted at start-up on the taxonomy's examples (plus ``extra`` labelled rows).
+
+    Used with the hashing encoder (fast tests) and with custom taxonomies that have no
+    trained artifacts.
+    """
+
+    def __init__(self, encoder: Encoder, taxonomy: dict[str, Any] | None = None,
+                 config: ClassifierConfig | None = None, extra: Sequence[Any] = ()) -> None:
+        import hashlib
+
+        from models.train import taxonomy_examples
+
+        self.taxonomy = taxonomy or load_taxonomy()
+        rows = taxonomy_examples(self.taxonomy) + list(extra)
+        x = encoder.encode([e.text for e in rows])
+        heads = fit_heads(x, rows, encoder.name)
+        digest = hashlib.sha256(json.dumps(self.taxonomy, sort_keys=True).encode()
+                                ).hexdigest()[:8]
+        heads.meta["version"] = (f"heads-{encoder.name}-{self.taxonomy.get('version', 'custom')}"
+                                 f"-{digest}")
+        super().__init__(encoder, heads, config, path_name="static")

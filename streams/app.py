@@ -15,9 +15,11 @@ Topology (all names configurable, see ``Settings``):
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import ssl
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -47,6 +49,14 @@ class Classifier(Protocol):
 
 def _json_bytes(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _consumed_at(item: EventT, fallback: datetime) -> float:
+    """Wall time the consumer fetched this record (Faust's monitor stamps ``time_in``)."""
+    time_in = getattr(item.message, "time_in", None)
+    if time_in is None:
+        return fallback.timestamp()
+    return time.time() - (time.monotonic() - time_in)
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -206,9 +216,31 @@ def build_app(
         )
         await deadletter_topic.send(key=msg.key, value=_json_bytes(record))
 
-    async def emit(alert: Alert, signal: Signal, key: str) -> None:
+    async def acked(futures: list[Any]) -> None:
+        """Wait until the broker has acknowledged these sends (a failed send raises)."""
+        for fut in futures:
+            if inspect.isawaitable(fut):
+                await fut
+
+    async def persist(table: Any, key: str, value: dict[str, Any]) -> None:
+        """Write one table row and wait until its changelog record is acknowledged.
+
+        ``table[key] = value`` only queues the changelog record (Faust's ``send_soon``
+        buffer) and Faust can commit the source offset before that buffer is flushed, so
+        a kill -9 in between loses the update (see docs/robustness.md). Sending it here
+        and awaiting the ack means an acked event always has its state in the changelog.
+        """
+        table.data[key] = value
+        fut = await table.changelog_topic.send(
+            key=key, value=value, partition=table.partition_for_key(key),
+            key_serializer=table.key_serializer, value_serializer=table.value_serializer,
+            callback=table._on_changelog_sent,
+        )
+        await acked([fut])
+
+    async def emit(alert: Alert, signal: Signal, key: str) -> Any:
         """Send one alert to the alert topic (key: customer id, or stage for stage alerts)."""
-        await alerts_topic.send(key=key.encode("utf-8"), value=_json_bytes(alert.to_dict()))
+        fut = await alerts_topic.send(key=key.encode("utf-8"), value=_json_bytes(alert.to_dict()))
         metrics.alerts.labels(type=alert.type, severity=alert.severity).inc()
         lag = (datetime.now(UTC) - signal.occurred_at).total_seconds()
         metrics.e2e_latency.labels(type=alert.type).observe(max(0.0, lag))
@@ -217,6 +249,9 @@ def build_app(
             extra={"alert_id": alert.alert_id, "alert_type": alert.type,
                    "severity": alert.severity, "event_id": signal.event_id},
         )
+        return fut
+
+    stamp = settings.bench_timestamps
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT) -> None:
@@ -224,14 +259,21 @@ def build_app(
         async for batch in stream.take_events(settings.batch_size, settings.batch_within_seconds):
             now = datetime.now(UTC)
             events: list[Event] = []
+            consumed: list[float] = []  # wall time each event reached the worker (bench only)
             for item in batch:
                 try:
                     event = parse_event(item.message.value or b"", now=now)
                 except EventError as exc:
                     await dead_letter(item, exc.reason, exc.detail)
                     continue
+                except Exception as exc:  # a decoder bug must not stop the stream
+                    log.exception("decoding failed")
+                    await dead_letter(item, "decode_failed", type(exc).__name__)
+                    continue
                 metrics.events_consumed.labels(channel=event.channel).inc()
                 events.append(event)
+                if stamp:
+                    consumed.append(_consumed_at(item, now))
             if not events:
                 continue
             clf = await loop.run_in_executor(None, classifier)
@@ -247,15 +289,17 @@ def build_app(
             # encoder cascade: texts per path in the last classify call, if the model says
             for path, n in (getattr(clf, "last_encoder_paths", None) or {}).items():
                 metrics.count_encoder_path(path, n)
-            for signal in signals:
+            classified_at = time.time()
+            for i, signal in enumerate(signals):
                 metrics.intents.labels(intent=signal.churn_intent).inc()
                 for cat in signal.friction_categories:
                     metrics.signals.labels(
                         category=cat, journey_stage=signal.journey_stage, channel=signal.channel
                     ).inc()
-                await signals_topic.send(
-                    key=signal.customer_id.encode("utf-8"), value=signal.to_wire()
-                )
+                wire = signal.to_wire()
+                if stamp:
+                    wire["bench"] = {"consumed_at": consumed[i], "classified_at": classified_at}
+                await signals_topic.send(key=signal.customer_id.encode("utf-8"), value=wire)
 
     @app.agent(signals_topic, name="customers")
     async def customer_state(stream: faust.StreamT) -> None:
@@ -268,17 +312,21 @@ def build_app(
             update = update_customer(
                 customers.get(signal.customer_id), signal, risk_cfg, redactor
             )
-            customers[signal.customer_id] = update.state
-            if update.duplicate:
+            if update.duplicate:  # redelivery: already in the state, outputs already sent
                 metrics.duplicates.inc()
                 continue
+            # Outputs first and acknowledged, state last: a crash in between re-processes
+            # the event (same alert ids; the stage table skips seen event ids) instead of
+            # losing its alerts or its state increment.
             wire = signal.to_wire()
             wire["embedding"] = None
-            await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)
+            sent = [await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)]
             for kind in update.suppressed:
                 metrics.alert_suppressed(kind)
             for alert in update.alerts:
-                await emit(alert, signal, key=signal.customer_id)
+                sent.append(await emit(alert, signal, key=signal.customer_id))
+            await acked(sent)
+            await persist(customers, signal.customer_id, update.state)
 
     @app.agent(stage_topic, name="stages")
     async def stage_state(stream: faust.StreamT) -> None:
@@ -290,7 +338,9 @@ def build_app(
                 continue
             stage = signal.journey_stage
             update = update_stage(stages.get(stage), signal, stage_cfg)
-            stages[stage] = update.state
+            if update.duplicate:  # re-sent after an upstream crash: counted once
+                metrics.duplicates.inc()
+                continue
             if update.late:
                 metrics.late_events.inc()
             observed = update.observed
@@ -304,8 +354,9 @@ def build_app(
                     stage, observed=observed["satisfaction"], expected=expected["satisfaction"],
                     gap=observed["satisfaction_gap"],
                 )
-            for alert in update.alerts:
-                await emit(alert, signal, key=f"stage:{stage}")
+            await acked([await emit(alert, signal, key=f"stage:{stage}")
+                         for alert in update.alerts])
+            await persist(stages, stage, update.state)
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,

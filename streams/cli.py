@@ -53,8 +53,14 @@ def main() -> None:
 
 
 @main.command()
-def config() -> None:
+@click.option("--markdown", is_flag=True, help="Print the documented settings table instead.")
+def config(markdown: bool) -> None:
     """Print the effective settings as JSON, secrets masked."""
+    if markdown:
+        from streams.settings_docs import markdown_table
+
+        click.echo(markdown_table(Settings))
+        return
     click.echo(json.dumps(_settings().masked(), indent=2, default=str))
 
 

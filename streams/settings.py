@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".churn-data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    bench_timestamps: bool = Field(
+        False, description="Add consume/classify wall times to churn.signals (benchmarks)"
+    )
 
     # State stores (see docs/operating.md)
     store: Literal["memory", "rocksdb"] = Field(

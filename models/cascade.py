@@ -1,0 +1,99 @@
+"""The ``cascade`` encoder path: static model for every event, transformer for some.
+
+The static path (model2vec, ~100x faster) scores every event. An event goes through the
+transformer too when its static result is *risky* (churn probability >= ``churn``) or
+*uncertain* (top intent probability < ``confidence``, or a friction probability within
+``band`` of its category threshold). The transformer's result replaces the static one for
+those events. Signals carry the static embedding for every event (one embedding space).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.schema import Event
+from detector.signals import Signal
+from models.classifier import ClassifierConfig, Scores, make_signals, score_embeddings
+from models.encoders import Encoder
+from models.heads import Heads
+
+
+@dataclass(frozen=True)
+class CascadeThresholds:
+    """When the static result is not trusted on its own."""
+
+    churn: float = 0.2
+    confidence: float = 0.8
+    band: float = 0.15
+
+    @classmethod
+    def load(cls, path: Path) -> CascadeThresholds:
+        return cls(**json.loads(path.read_text("utf-8"))["thresholds"])
+
+    def save(self, path: Path, extra: dict[str, Any] | None = None) -> None:
+        path.write_text(json.dumps({"thresholds": asdict(self), **(extra or {})}, indent=2,
+                                   sort_keys=True) + "\n")
+
+
+def route_mask(static: Scores, friction_thresholds: np.ndarray, t: CascadeThresholds
+               ) -> np.ndarray:
+    """True for the events the transformer must see."""
+    risky = (1.0 - static.intent[:, 0]) >= t.churn
+    unsure = static.intent.max(axis=1) < t.confidence
+    near = (np.abs(static.friction - friction_thresholds[None, :]) < t.band).any(axis=1)
+    return np.asarray(risky | unsure | near)
+
+
+def merge(static: Scores, strong: Scores, mask: np.ndarray) -> Scores:
+    """Static scores with the routed rows replaced by the transformer's."""
+    idx = np.flatnonzero(mask)
+    out = Scores(static.intent.copy(), list(static.intent_labels), static.friction.copy(),
+                 list(static.friction_labels), static.sentiment.copy(), static.stage.copy(),
+                 static.stage_labels)
+    for k, i in enumerate(idx):
+        out.intent[i], out.friction[i] = strong.intent[k], strong.friction[k]
+        out.sentiment[i], out.stage[i] = strong.sentiment[k], strong.stage[k]
+        out.intent_labels[i], out.friction_labels[i] = (strong.intent_labels[k],
+                                                        strong.friction_labels[k])
+    return out
+
+
+class CascadeClassifier:
+    """Static heads for all events; transformer heads for the uncertain or risky ones."""
+
+    def __init__(self, static_encoder: Encoder, static_heads: Heads, strong_encoder: Encoder,
+                 strong_heads: Heads, thresholds: CascadeThresholds | None = None,
+                 config: ClassifierConfig | None = None) -> None:
+        self.static_encoder, self.static_heads = static_encoder, static_heads
+        self.strong_encoder, self.strong_heads = strong_encoder, strong_heads
+        self.thresholds = thresholds or CascadeThresholds()
+        self.config = config or ClassifierConfig()
+        self.model_version = f"cascade:{static_heads.version}+{strong_heads.version}"
+        self.last_encoder_paths: dict[str, int] = {}
+        self.routed = 0
+        self.seen = 0
+
+    def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
+        """Classify a micro-batch: one static encoder call, at most one transformer call."""
+        if not events:
+            return []
+        texts = [e.customer_text for e in events]
+        emb = self.static_encoder.encode(texts)
+        scores = score_embeddings(self.static_heads, emb)
+        mask = route_mask(scores, self.static_heads.friction.thresholds, self.thresholds)
+        n = int(mask.sum())
+        if n:
+            strong = self.strong_encoder.encode([t for t, m in zip(texts, mask, strict=True)
+                                                 if m])
+            scores = merge(scores, score_embeddings(self.strong_heads, strong), mask)
+        self.seen += len(events)
+        self.routed += n
+        self.last_encoder_paths = {"static": len(events), "transformer": n}
+        return make_signals(events, scores, emb if keep_embeddings else None,
+                            self.model_version, self.config)
