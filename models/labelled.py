@@ -29,7 +29,7 @@ class LabelledClassifier:
         labels = [dict(e.metadata.get("labels") or {}) for e in events]
         topics = [str(lb.get("topic") or e.customer_text) for lb, e in zip(labels, events,
                                                                          strict=True)]
-        vectors = self._encoder.encode(topics) if events else []
+        vectors = self._encoder.encode(topics)
         out = []
         for event, lb, vec in zip(events, labels, vectors, strict=True):
             intent = lb.get("churn_intent", "none")

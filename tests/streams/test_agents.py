@@ -9,6 +9,7 @@ from unittest.mock import AsyncMock
 import pytest
 from prometheus_client import CollectorRegistry
 
+from models.labelled import LabelledClassifier
 from streams.app import build_app
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -16,10 +17,11 @@ from tests.conftest import make_signal
 
 
 @pytest.fixture
-def built(fake_classifier, tmp_path):
+def built(tmp_path):
     settings = Settings(encoder="hashing", data_dir=tmp_path, metrics_port=0, kafka_broker="x:1")
     metrics = Metrics(CollectorRegistry())
-    app = build_app(settings, lambda: fake_classifier, metrics)
+    # labels in the events stand in for the model: these tests are about the agents
+    app = build_app(settings, LabelledClassifier, metrics)
     app.conf.store = "memory://"
     app.finalize()
     app.flow_control.resume()
@@ -55,10 +57,12 @@ async def test_classify_agent_rekeys_signals_and_deadletters_bad_records(built, 
     monkeypatch.setattr(topics["deadletter"], "send", dl_send)
     agent = app.agents_by_role["classify"]
     async with agent.test_context() as ctx:
-        await ctx.put(event("e1", "please cancel my subscription"), key=b"whatever")
+        await ctx.put(event("e1", "please cancel my subscription",
+                            metadata={"labels": {"churn_intent": "explicit"}}), key=b"whatever")
         await ctx.put(b"{broken", key=b"k")
         await ctx.put(event("e2", "hi", channel="fax"), key=b"k2")
-        await ctx.put(event("e3", "thanks so much great service", customer_id="C-8"), key=None)
+        await ctx.put(event("e3", "thanks so much great service", customer_id="C-8",
+                            metadata={"labels": {"sentiment": 0.9}}), key=None)
         await until(lambda: signals_send.call_count >= 2)
     keys = [k for k, _ in sent(signals_send)]
     values = [v for _, v in sent(signals_send)]

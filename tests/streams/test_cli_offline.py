@@ -1,0 +1,89 @@
+"""`score` and `replay` run on JSONL files without any broker; bad lines are reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from streams.cli import main
+
+GOOD = {"event_id": "e1", "customer_id": "C-1", "channel": "email",
+        "occurred_at": "2026-11-10T09:00:00Z", "text": "Please cancel my subscription"}
+
+
+def write_input(tmp_path: Path) -> Path:
+    lines = [
+        json.dumps(GOOD),
+        "{not json",
+        json.dumps({**GOOD, "event_id": "e2", "channel": "pigeon"}),
+        json.dumps({k: v for k, v in GOOD.items() if k != "customer_id"}),
+        "",
+        json.dumps({**GOOD, "event_id": "e3", "text": "Thanks, all sorted!"}),
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def env() -> dict[str, str]:
+    return {"CHURN_ENCODER": "hashing"}
+
+
+def test_score_writes_one_result_per_valid_event_and_reports_rejects(tmp_path):
+    infile = write_input(tmp_path)
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    result = CliRunner().invoke(
+        main, ["score", str(infile), "-o", str(out), "--rejects", str(rejects)], env=env())
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["event_id"] for r in rows] == ["e1", "e3"]
+    for row in rows:
+        assert set(row) >= {"event_id", "customer_id", "churn_intent", "churn_probability",
+                            "friction", "friction_categories", "sentiment", "journey_stage",
+                            "journey_stage_source", "model_version"}
+        assert row["journey_stage_source"] == "inferred"
+        assert -1 <= row["sentiment"] <= 1 and 0 <= row["churn_probability"] <= 1
+    bad = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [b["line"] for b in bad] == [2, 3, 4]
+    assert bad[0]["reason"].startswith("invalid_json") and bad[0]["raw"] == "{not json"
+    assert bad[1]["reason"].startswith("unknown_channel")
+    assert bad[2]["reason"].startswith("missing_field")
+    assert "line 2: rejected" in result.output
+
+
+def test_replay_writes_alerts(tmp_path):
+    events = [
+        {**GOOD, "event_id": f"r{i}", "occurred_at": f"2026-11-1{i}T09:00:00Z",
+         "metadata": {"labels": lab}}
+        for i, lab in enumerate([
+            {"friction": ["billing"], "sentiment": -0.6, "topic": "double charge"},
+            {"friction": ["billing"], "sentiment": -0.7, "topic": "double charge"},
+            {"churn_intent": "explicit", "sentiment": -0.8, "friction": ["billing"],
+             "topic": "double charge"},
+        ])
+    ]
+    infile = tmp_path / "h.jsonl"
+    infile.write_text("\n".join(json.dumps(e) for e in events) + "\n{oops\n")
+    out = tmp_path / "alerts.jsonl"
+    result = CliRunner().invoke(main, ["replay", str(infile), "-o", str(out)],
+                                env={"CHURN_CLASSIFIER": "labels"})
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(x) for x in out.read_text().splitlines()]
+    types = {a["type"] for a in alerts}
+    assert {"customer_churn_risk", "unresolved_issue"} <= types
+    assert "rejected 1 lines" in result.output
+
+
+def test_config_masks_secrets():
+    result = CliRunner().invoke(main, ["config"], env={"CHURN_KAFKA_SASL_PASSWORD": "hunter2"})
+    assert result.exit_code == 0
+    assert "hunter2" not in result.output
+    assert json.loads(result.output)["kafka_sasl_password"] == "**********"
+
+
+def test_bad_config_is_a_clear_error_not_a_traceback():
+    result = CliRunner().invoke(main, ["config"], env={"CHURN_BATCH_SIZE": "many"})
+    assert result.exit_code != 0
+    assert "invalid configuration" in result.output and "Traceback" not in result.output
