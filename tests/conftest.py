@@ -25,6 +25,7 @@ def make_signal(
     stage: str = "usage",
     rating: int | None = None,
     text: str = "hello",
+    embedding: tuple[float, ...] | None = None,
 ) -> Signal:
     """A hand-made signal (no model involved) for rule tests."""
     p = 0.9 if p is None else p
@@ -46,6 +47,7 @@ def make_signal(
         text=text,
         rating=rating,
         model_version="test",
+        embedding=embedding,
     )
 
 

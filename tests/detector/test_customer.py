@@ -134,3 +134,58 @@ def test_update_is_pure():
 def test_ordinals():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+
+
+def test_low_rating_after_support_contact_is_a_pattern():
+    signals = [
+        make_signal("s1", hours=0, channel="ticket", stage="support", friction=("service",),
+                    sentiment=-0.4),
+        make_signal("s2", hours=20, channel="survey", stage="support", rating=1, sentiment=-0.7),
+    ]
+    det = Detector()
+    det.process(signals[0])
+    update = update_customer(det.customers["C-1"], signals[1], CFG)
+    assert "low_rating_after_support" in update.patterns
+    assert "low_rating_after_onboarding" not in update.patterns
+
+
+def test_low_rating_after_onboarding_is_a_pattern():
+    first = update_customer(None, make_signal("o1", stage="onboarding", channel="chat"), CFG)
+    update = update_customer(first.state, make_signal("o2", hours=5, channel="review",
+                                                      stage="usage", rating=2), CFG)
+    assert "low_rating_after_onboarding" in update.patterns
+
+
+def test_escalation_patterns_sentiment_sliding_and_intent_rising():
+    state = None
+    seen = []
+    for i, (intent, sent) in enumerate([("none", 0.2), ("none", -0.3), ("at_risk", -0.6),
+                                        ("explicit", -0.9)]):
+        up = update_customer(state, make_signal(f"e{i}", hours=i * 10, intent=intent, p=0.9,
+                                                sentiment=sent), CFG)
+        state = up.state
+        seen.append(up.patterns)
+    assert "sentiment_sliding" in seen[2]
+    assert "intent_rising" in seen[2] and "intent_rising" in seen[3]
+    assert "intent_rising" not in seen[1]
+
+
+def test_cross_channel_repeats_name_the_integration_gap():
+    story = [make_signal(f"c{i}", hours=i * 24, channel=ch, friction=("billing",), sentiment=-0.6)
+             for i, ch in enumerate(["chat", "email", "call"])]
+    _, alerts = run(story)
+    issue = [a for a in alerts if a.type == "unresolved_issue"]
+    assert issue and issue[0].details["cross_channel"] is True
+    assert issue[0].details["channels"] == ["chat", "email", "call"]
+    assert any("Integration gap" in r for r in issue[0].reasons)
+    assert "3rd contact in 2 days" in issue[0].reasons[0]
+
+
+def test_issue_state_is_bounded():
+    signals = [make_signal(f"t{i}", hours=i, friction=(cat,), sentiment=-0.5,
+                           embedding=tuple(float(j == i % 16) for j in range(16)))
+               for i, cat in enumerate(["billing", "access", "delivery", "product"] * 10)]
+    det, _ = run(signals)
+    threads = det.customers["C-1"]["threads"]
+    assert len(threads) <= CFG.issue_max_threads
+    assert all(len(t["event_ids"]) <= 6 for t in threads)
