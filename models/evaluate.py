@@ -240,9 +240,9 @@ def tune_cascade(static: Scores, strong: Scores, static_heads: Heads, rows: Sequ
 
     target = quality(strong) - tolerance
     best: tuple[float, CascadeThresholds] | None = None
-    for churn in (0.05, 0.1, 0.2, 0.3, 0.5):
-        for conf in (0.5, 0.7, 0.8, 0.9, 0.95):
-            for band in (0.0, 0.1, 0.2, 0.3):
+    for churn in (0.05, 0.1, 0.2, 0.4):
+        for conf in (0.5, 0.7, 0.9):
+            for band in (0.0, 0.1, 0.2):
                 t = CascadeThresholds(churn, conf, band)
                 mask = route_mask(static, static_heads.friction.thresholds, t)
                 frac = float(mask.mean())

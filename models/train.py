@@ -110,3 +110,183 @@ def data_summary(parts: dict[str, Sequence[Example]]) -> dict[str, Any]:
 def embeddings_for(encoder: Encoder, rows: Sequence[Example], cache_dir: Path | None
                    ) -> np.ndarray:
     return embed(encoder, [e.text for e in rows], cache_dir)
+
+
+# ---- the commands -----------------------------------------------------------------------
+
+PUBLIC_TASKS = ("intent", "explicit", "friction", "friction_any")
+SEED_TASKS = ("intent", "explicit", "friction", "friction_any", "sentiment", "stage")
+
+
+def _encoders(kinds: Sequence[str], cache_dir: Path) -> dict[str, Encoder]:
+    from models.encoders import build_encoder
+
+    return {k: build_encoder(k, 0, cache_dir) for k in kinds}
+
+
+def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
+             kinds: Sequence[str] = ("transformer", "static"), limit: int | None = None,
+             seed: Sequence[Example] | None = None, taxonomy: dict[str, Any] | None = None,
+             ) -> dict[str, Any]:
+    """Leave-one-dataset-out evaluation of every encoder + baselines; writes the reports.
+
+    ``limit`` caps the rows of each held-out set (deterministic subset; for quick checks).
+    """
+    from models.baselines import ZeroShot
+    from models.cascade import CascadeClassifier
+    from models.classifier import load_taxonomy
+    from models.datasets import load_public, load_seed
+    from models.evaluate import Evaluator, merge_fold_reports, seed_folds, throughput, write_reports
+
+    taxonomy = taxonomy or load_taxonomy()
+    seed = list(seed if seed is not None else load_seed())
+    tax_rows = taxonomy_examples(taxonomy)
+    public = load_public(data_root) if data_root is not None else {}
+    encoders = _encoders(kinds, cache_dir)
+    zs = ZeroShot(encoders["transformer"], taxonomy) if "transformer" in encoders else None
+    ev = Evaluator(encoders, tax_rows, zs, cache_dir)
+    datasets: dict[str, Any] = {}
+    for name in public:
+        held = public[name]
+        test = held if name == "bitext" else test_rows(name, held)
+        if limit:
+            test = cap_per_label(test, max(1, limit // max(1, len({e.original_label
+                                                                  for e in test}))))
+        tasks = PUBLIC_TASKS if len({e.intent for e in test}) > 1 else ("friction",
+                                                                          "friction_any")
+        rep = ev.run_fold(pool(seed, tax_rows, public, exclude=[name]), test, tasks)
+        rep["tasks"] = list(tasks)
+        datasets[name] = rep
+    parts = [ev.run_fold(pool(tr, tax_rows, public), te, SEED_TASKS)
+             for tr, te in seed_folds(seed)]
+    datasets["seed (5-fold CV)"] = merge_fold_reports(parts, SEED_TASKS)
+    result: dict[str, Any] = {"datasets": datasets, "encoders": {k: e.name for k, e in
+                                                                 encoders.items()}}
+    if "transformer" in encoders and "static" in encoders:
+        from models.heads import load_heads
+
+        texts = [e.text for e in seed] * 4
+        try:
+            from models import bundled_artifacts
+
+            root = bundled_artifacts()
+            casc = CascadeClassifier(encoders["static"], load_heads(root / "static"),
+                                     encoders["transformer"], load_heads(root / "transformer"))
+            from datetime import UTC, datetime
+
+            from detector.schema import Event
+
+            def run(batch: list[str]) -> None:
+                casc.classify([Event(event_id=str(i), customer_id="c", channel="chat",
+                                     occurred_at=datetime.now(UTC), text=t)
+                               for i, t in enumerate(batch)], keep_embeddings=False)
+            result["throughput"] = throughput(encoders, run, texts)
+            result["throughput_cascade_routed_fraction"] = round(casc.routed / casc.seen, 4)
+        except Exception as exc:  # artifacts missing: throughput of the encoders only
+            result["throughput"] = throughput(encoders, None, texts)
+            result["throughput_note"] = f"cascade not measured: {exc}"
+    write_reports(result, out_dir)
+    return result
+
+
+def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
+                  kinds: Sequence[str] = ("transformer", "static"),
+                  seed: Sequence[Example] | None = None) -> dict[str, Any]:
+    """Train the shipped heads (seed + taxonomy + public sets) into ``out_dir/<encoder>/`` and
+    tune the cascade thresholds (``out_dir/cascade.json``). Deterministic."""
+    from models.cascade import CascadeThresholds
+    from models.classifier import load_taxonomy, score_embeddings
+    from models.datasets import load_public, load_seed
+    from models.evaluate import _subset, tune_cascade
+    from models.heads import in_validation
+
+    taxonomy = load_taxonomy()
+    seed = list(seed if seed is not None else load_seed())
+    tax_rows = taxonomy_examples(taxonomy)
+    public = load_public(data_root) if data_root is not None else {}
+    rows = pool(seed, tax_rows, public)
+    parts: dict[str, Sequence[Example]] = {"seed": seed, "taxonomy": tax_rows}
+    parts.update({n: cap_per_label(train_rows(n, r), 40) for n, r in public.items()})
+    encoders = _encoders(kinds, cache_dir)
+    heads = {}
+    metas = {}
+    for kind, enc in encoders.items():
+        h = fit_on(enc, rows, cache_dir)
+        metas[kind] = h.save(out_dir / kind, {
+            "encoder_kind": kind, "taxonomy_version": taxonomy.get("version", "custom"),
+            "taxonomy_sha256": taxonomy_hash(taxonomy), "data": data_summary(parts),
+            "intent_thresholds": h.intent_thresholds,
+            "friction_thresholds": dict(zip(h.friction.labels,
+                                            [round(float(t), 4) for t in h.friction.thresholds],
+                                            strict=True)),
+        })
+        heads[kind] = h
+    if "static" in heads and "transformer" in heads:
+        val = [e for e in rows if in_validation(e.text, 0.2)
+               and (e.intent is not None or e.friction is not None)]
+        s = score_embeddings(heads["static"], embeddings_for(encoders["static"], val, cache_dir))
+        t = score_embeddings(heads["transformer"],
+                             embeddings_for(encoders["transformer"], val, cache_dir))
+        mask = np.ones(len(val), bool)
+        th, frac = tune_cascade(_subset(s, mask), _subset(t, mask), heads["static"], val)
+        CascadeThresholds.save(th, out_dir / "cascade.json",
+                               {"routed_fraction_validation": round(frac, 4)})
+        metas["cascade"] = {"thresholds": th.__dict__, "routed_fraction_validation": frac}
+    return metas
+
+
+def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transformer"
+               ) -> dict[str, Any]:
+    """Train heads on a user's labelled file (tasks it lacks fall back to the seed set),
+    save them to ``out_dir/<kind>/`` and write a cross-validated eval report to ``out_dir``."""
+    from models.classifier import load_taxonomy
+    from models.datasets import load_seed, load_user_file
+    from models.evaluate import _task_reports, model_preds, seed_folds, write_reports
+
+    user = load_user_file(data)
+    taxonomy = load_taxonomy()
+    fill = _fallback_rows(user, load_seed())
+    rows = list(user) + fill
+    enc = _encoders([kind], cache_dir)[kind]
+    cache = None if kind == "hashing" else cache_dir
+    x_all = embed(enc, [e.text for e in rows], cache)
+    h = fit_heads(x_all, rows, enc.name)
+    meta = h.save(out_dir / kind, {
+        "encoder_kind": kind, "taxonomy_version": taxonomy.get("version", "custom"),
+        "taxonomy_sha256": taxonomy_hash(taxonomy),
+        "data": data_summary({"user": user, "seed_fallback": fill}),
+        "source_file": {"name": data.name, "sha256": hashlib.sha256(data.read_bytes())
+                        .hexdigest()},
+    })
+    # cross-validated report on the user's own rows (4 folds)
+    from models.classifier import score_embeddings
+
+    tasks = [t for t in ("intent", "explicit", "friction", "friction_any", "sentiment", "stage")
+             if any(getattr(e, t.split("_")[0] if t != "explicit" else "intent") is not None
+                    for e in user)]
+    folds = seed_folds(user, 4)
+    reports = []
+    for tr, te in folds:
+        if not te or not tr:
+            continue
+        train = tr + fill
+        hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name)
+        s = score_embeddings(hf, embed(enc, [e.text for e in te], cache))
+        reports.append({"systems": {kind: _task_reports(te, model_preds(s), tasks)}})
+    from models.evaluate import merge_fold_reports
+
+    result = {"datasets": {f"{data.name} (4-fold CV)": merge_fold_reports(reports, tasks)},
+              "encoders": {kind: enc.name}, "model_version": meta["version"]}
+    write_reports(result, out_dir)
+    return result
+
+
+def _fallback_rows(user: Sequence[Example], seed: Sequence[Example]) -> list[Example]:
+    """Seed rows for the tasks the user's file does not label (other labels blanked)."""
+    missing = [t for t in ("intent", "friction", "sentiment", "stage")
+               if all(getattr(e, t) is None for e in user)]
+    if not missing:
+        return []
+    keep = {t: (t in missing) for t in ("intent", "friction", "sentiment", "stage")}
+    return [replace(e, source="seed", **{t: (getattr(e, t) if keep[t] else None)
+                                         for t in keep}) for e in seed]

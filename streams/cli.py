@@ -36,8 +36,13 @@ def _classifier(settings: Settings) -> Any:
 
         return LabelledClassifier()
     from models import build_classifier
+    from streams.cli_models import cascade_thresholds
 
-    return build_classifier(settings.encoder, settings.taxonomy_path, settings.embedding_cache_size)
+    return build_classifier(
+        settings.encoder, settings.taxonomy_path, settings.embedding_cache_size,
+        model_dir=settings.model_dir, cache_dir=settings.model_cache_dir,
+        cascade=cascade_thresholds(settings),
+    )
 
 
 def sample_stream_path() -> Path:
@@ -333,6 +338,16 @@ main.add_command(_sink)
 from streams.tail import alerts as _alerts  # noqa: E402
 
 main.add_command(_alerts)
+
+from streams.cli_models import build_static_cmd, eval_cmd, train_cmd  # noqa: E402
+
+main.add_command(train_cmd)
+main.add_command(eval_cmd)
+main.add_command(build_static_cmd)
+
+from bench.cli import bench as _bench  # noqa: E402
+
+main.add_command(_bench)
 
 
 if __name__ == "__main__":

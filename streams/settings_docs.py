@@ -31,6 +31,12 @@ DOCS: dict[str, str] = {
     "topic_deadletter": "Records that could not be processed, with the reason",
     "encoder": "Sentence encoder: transformer, static, cascade (hashing: tests only)",
     "taxonomy_path": "A taxonomy JSON replacing the bundled one",
+    "cascade_churn_threshold": "Cascade: P(leaving) from which the transformer re-scores "
+    "(default: tuned value in models/artifacts/cascade.json)",
+    "cascade_confidence_threshold": "Cascade: static results less confident than this go to "
+    "the transformer (default: tuned)",
+    "cascade_friction_band": "Cascade: friction probabilities this close to their threshold "
+    "go to the transformer (default: tuned)",
     "embedding_cache_size": "Texts whose embeddings are kept (retweets, templates); 0: off",
     "batch_size": "Most events classified in one micro-batch",
     "batch_within_seconds": "Longest wait to fill a micro-batch",

@@ -1,0 +1,189 @@
+"""Fast model tests: seed set, mapping, heads artifacts, metrics, cascade routing, few-shot
+training through the CLI (hashing encoder; no MiniLM)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from detector.schema import Event
+from detector.signals import FRICTION_CATEGORIES, INTENTS
+from models import build_classifier
+from models.cascade import CascadeThresholds, route_mask
+from models.classifier import Scores
+from models.datasets import load_seed
+from models.encoders import HashingEncoder
+from models.evaluate import ece, multiclass_report, write_confusion_png
+from models.heads import ArtifactError, fit_heads, load_heads
+from models.language import detect_language
+from models.train import taxonomy_examples
+
+FIXTURE = Path(__file__).parent / "fixtures" / "few_shot.csv"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def _event(text: str, i: int = 0, language: str | None = None) -> Event:
+    return Event(event_id=f"e{i}", customer_id="C-1", channel="chat",
+                 occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=text, language=language)
+
+
+def test_seed_set_covers_channels_domains_and_hard_cases():
+    seed = load_seed()
+    assert len(seed) >= 300
+    raw = [json.loads(line) for line in
+           (Path(__file__).resolve().parents[2] / "models/data/seed.jsonl").open()]
+    assert {r["channel"] for r in raw} >= {"review", "ticket", "social", "call", "chat", "email",
+                                           "survey"}
+    assert {r["domain"] for r in raw} >= {"saas", "telecom", "retail", "banking", "travel",
+                                          "utilities", "insurance", "streaming", "delivery"}
+    tags = {t for r in raw for t in r["tags"]}
+    assert tags >= {"sarcasm", "negation", "order-cancel", "non-native", "short", "long"}
+    assert {e.intent for e in seed} == set(INTENTS)
+    assert {c for e in seed for c in e.friction or ()} == set(FRICTION_CATEGORIES)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data (public sets) not present")
+def test_public_mapping_traps():
+    from models.datasets import load_public
+
+    data = load_public(SHARED)
+    bitext = {e.original_label: e for e in data["bitext"]}
+    assert bitext["cancel_order"].intent == "none"
+    assert bitext["delete_account"].intent == "explicit"
+    assert bitext["check_cancellation_fee"].intent == "at_risk"
+    clinc = {e.original_label: e for e in data["clinc150"]}
+    assert clinc["cancel"].intent == "none" and clinc["cancel"].friction == ()
+    bank = {e.original_label: e for e in data["banking77"]}
+    assert bank["terminate_account"].intent == "explicit"
+    assert bank["transaction_charged_twice"].friction == ("billing",)
+    assert bank["pending_transfer"].friction is None  # ambiguous: not used for friction
+
+
+@pytest.fixture(scope="module")
+def hashing_heads():
+    rows = taxonomy_examples(json.loads(
+        (Path(__file__).resolve().parents[2] / "models/taxonomy.json").read_text())) + load_seed()
+    enc = HashingEncoder()
+    return fit_heads(enc.encode([e.text for e in rows]), rows, enc.name), rows
+
+
+def test_artifacts_roundtrip_deterministic_and_tamper_refused(hashing_heads, tmp_path):
+    heads, rows = hashing_heads
+    meta = heads.save(tmp_path / "a", {"taxonomy_version": "t"})
+    enc = HashingEncoder()
+    again = fit_heads(enc.encode([e.text for e in rows]), rows, enc.name)
+    meta2 = again.save(tmp_path / "b", {"taxonomy_version": "t"})
+    assert meta["files"] == meta2["files"]  # same sha256: rebuilt bit-for-bit
+    assert (tmp_path / "a/heads.safetensors").read_bytes() == (
+        tmp_path / "b/heads.safetensors").read_bytes()
+    loaded = load_heads(tmp_path / "a")
+    x = enc.encode(["please close my account", "thanks, all good"])
+    assert np.allclose(loaded.intent.proba(x), heads.intent.proba(x), atol=1e-5)
+    blob = bytearray((tmp_path / "a/heads.safetensors").read_bytes())
+    blob[-1] ^= 1
+    (tmp_path / "a/heads.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_heads(tmp_path / "a")
+    assert not list(tmp_path.rglob("*.pkl"))
+
+
+def test_bundled_artifacts_match_their_metadata():
+    from models import bundled_artifacts
+
+    for kind in ("transformer", "static"):
+        folder = bundled_artifacts() / kind
+        meta = json.loads((folder / "heads.json").read_text())
+        digest = hashlib.sha256((folder / "heads.safetensors").read_bytes()).hexdigest()
+        assert meta["files"]["heads.safetensors"]["sha256"] == digest
+        assert meta["taxonomy_version"] and meta["data"]["seed"]["sha256"]
+        assert meta["version"].startswith(meta["encoder"])
+
+
+def test_hashing_classifier_contract():
+    clf = build_classifier("hashing", cache_size=0)
+    signals = clf.classify([_event("please close my account, I'm leaving", 0),
+                            _event("Quiero cancelar mi cuenta, no estoy contento", 1),
+                            _event("thanks, great service", 2)])
+    assert len(signals) == 3
+    assert signals[0].model_version == clf.model_version
+    assert signals[1].confidence == "low" and "non_english" in signals[1].flags
+    assert signals[2].confidence == "normal"
+    for s in signals:
+        assert abs(sum(s.intent_probabilities.values()) - 1) < 1e-6
+        assert s.churn_probability == pytest.approx(1 - s.intent_probabilities["none"])
+        assert s.embedding is not None and len(s.embedding) == 256
+    assert clf.last_encoder_paths == {"static": 3}
+
+
+def test_language_detection():
+    assert detect_language("please cancel my account") == "en"
+    assert detect_language("Je veux résilier mon abonnement, pas content") == "fr"
+    assert detect_language("这个服务太差了") == "und"
+
+
+def test_metrics_and_png(tmp_path):
+    assert ece(np.array([1.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0])) == 0.0
+    assert ece(np.array([0.9] * 10), np.array([1.0] * 5 + [0.0] * 5)) == pytest.approx(0.4)
+    rep = multiclass_report(["none", "explicit", "none"], ["none", "none", "none"], None, INTENTS)
+    assert rep["per_label"]["explicit"]["recall"] == 0.0
+    assert rep["confusion"][INTENTS.index("explicit")][INTENTS.index("none")] == 1
+    write_confusion_png(rep["confusion"], tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cascade_routes_risky_and_uncertain_only():
+    n = 3
+    intent = np.array([[0.98, 0.01, 0.01], [0.3, 0.3, 0.4], [0.6, 0.2, 0.2]])
+    fr = np.full((n, 9), 0.01)
+    s = Scores(intent, ["none", "explicit", "none"], fr, [(), (), ()], np.zeros((n, 3)),
+               np.zeros((n, 7)), ("a",) * 7)
+    mask = route_mask(s, np.full(9, 0.5), CascadeThresholds(churn=0.3, confidence=0.5, band=0.1))
+    assert mask.tolist() == [False, True, True]
+
+
+def test_train_on_few_shot_file_gives_working_model_and_report(tmp_path, monkeypatch):
+    from streams.cli import main
+
+    monkeypatch.setenv("CHURN_MODEL_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "model"
+    res = CliRunner().invoke(main, ["train", "--data", str(FIXTURE), "--out", str(out),
+                                    "--encoder", "hashing"])
+    assert res.exit_code == 0, res.output
+    assert (out / "eval.md").exists() and (out / "eval.json").exists()
+    report = json.loads((out / "eval.json").read_text())
+    (ds,) = report["datasets"]
+    assert 0.0 <= report["datasets"][ds]["systems"]["hashing"]["intent"]["macro_f1"] <= 1.0
+    clf = build_classifier("hashing", model_dir=out, cache_size=0)
+    sig = clf.classify([_event("Please cancel my subscription, I am leaving.")])[0]
+    assert sig.model_version == report["model_version"]
+    assert sig.churn_intent == "explicit"
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"event_id": "e1", "customer_id": "C1", "channel": "chat",
+                                  "occurred_at": "2026-11-02T09:00:00Z",
+                                  "text": "Close my account, I am leaving."}) + "\n")
+    monkeypatch.setenv("CHURN_ENCODER", "hashing")
+    monkeypatch.setenv("CHURN_MODEL_DIR", str(out))
+    res = CliRunner().invoke(main, ["score", str(events)])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout.strip().splitlines()[0])
+    for key in ("event_id", "customer_id", "churn_intent", "churn_probability",
+                "intent_probabilities", "friction", "friction_categories", "sentiment",
+                "journey_stage", "journey_stage_source", "model_version"):
+        assert key in row
+    assert row["model_version"] == report["model_version"]
+
+
+def test_train_rejects_bad_labels(tmp_path):
+    from streams.cli import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "hi", "intent": "maybe"}) + "\n")
+    res = CliRunner().invoke(main, ["train", "--data", str(bad), "--out", str(tmp_path / "m"),
+                                    "--encoder", "hashing"])
+    assert res.exit_code != 0 and "intent" in res.output

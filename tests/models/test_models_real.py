@@ -1,0 +1,71 @@
+"""Real encoders (MiniLM, the locally distilled static model, the cascade) with the bundled
+heads; eval on the seed set only (public data is evaluated by `churn-detector eval`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from detector.schema import Event
+
+pytestmark = pytest.mark.model
+
+FIXTURE = Path(__file__).parent / "fixtures" / "few_shot.csv"
+
+
+def _events(texts):
+    return [Event(event_id=f"e{i}", customer_id=f"C{i}", channel="chat",
+                  occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
+            for i, t in enumerate(texts)]
+
+
+TEXTS = ["Please close my account, I've moved to another bank.",
+         "Please cancel my order #4411, I ordered the wrong size.",
+         "What's the early termination fee if I leave in March?",
+         "Thanks, the new app is great!"]
+
+
+@pytest.fixture(scope="module")
+def cascade():
+    from models import build_classifier
+
+    return build_classifier("cascade")
+
+
+def test_cascade_and_transformer_heads(cascade):
+    from models.classifier import HeadsClassifier
+
+    signals = cascade.classify(_events(TEXTS))
+    assert [s.churn_intent for s in signals] == ["explicit", "none", "at_risk", "none"]
+    assert signals[0].churn_probability > 0.7 and signals[3].churn_probability < 0.3
+    assert signals[0].model_version.startswith("cascade:m2v-minilm")
+    paths = cascade.last_encoder_paths
+    assert paths["static"] == 4 and 1 <= paths["transformer"] <= 4  # the risky ones at least
+    strong = HeadsClassifier(cascade.strong_encoder, cascade.strong_heads)
+    assert [s.churn_intent for s in strong.classify(_events(TEXTS))] == [
+        "explicit", "none", "at_risk", "none"]
+    assert strong.model_version.startswith("all-MiniLM-L6-v2-")
+
+
+@pytest.mark.slow
+def test_eval_on_seed_writes_reports(cascade, tmp_path):
+    from models.train import run_eval
+
+    result = run_eval(None, tmp_path, Path.home() / ".cache" / "churn-detector")
+    rep = result["datasets"]["seed (5-fold CV)"]["systems"]
+    for task in ("intent", "friction", "sentiment"):
+        assert rep["transformer"][task]["macro_f1"] > rep["keywords"][task]["macro_f1"]
+    assert (tmp_path / "eval.md").exists() and list(tmp_path.glob("confusion-*.png"))
+    assert set(result["throughput"]) == {"transformer", "static", "cascade"}
+
+
+def test_few_shot_training_with_transformer(tmp_path):
+    from models.train import train_user
+
+    result = train_user(FIXTURE, tmp_path, Path.home() / ".cache" / "churn-detector")
+    (ds,) = result["datasets"]
+    assert result["datasets"][ds]["systems"]["transformer"]["intent"]["macro_f1"] >= 0.45
+    assert json.loads((tmp_path / "transformer" / "heads.json").read_text())["version"]
