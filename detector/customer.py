@@ -270,14 +270,17 @@ def _patterns(
     if signal.churn_intent != "none" and rank(signal.churn_intent) > rank(previous_intent):
         found.append("intent_rising")
     recent = [e["sentiment"] for e in st["evidence"]][-3:]
-    if len(recent) == 3 and recent[0] > recent[1] > recent[2] and (
-        recent[0] - recent[2] >= cfg.sentiment_slide
+    if (
+        len(recent) == 3
+        and recent[0] > recent[1] > recent[2]
+        and (recent[0] - recent[2] >= cfg.sentiment_slide)
     ):
         found.append("sentiment_sliding")
     if signal.rating is not None and signal.rating <= 2:
         window = timedelta(hours=cfg.contact_window_hours)
         earlier = [
-            e for e in previous_evidence
+            e
+            for e in previous_evidence
             if signal.occurred_at - datetime.fromisoformat(e["occurred_at"]) <= window
         ]
         if signal.journey_stage == "onboarding" or any(
@@ -299,8 +302,12 @@ def _copy(state: dict[str, Any]) -> dict[str, Any]:
     for key in ("contacts", "evidence", "seen"):
         out[key] = list(state.get(key) or [])
     out["threads"] = [
-        {**t, "channels": list(t["channels"]), "categories": list(t["categories"]),
-         "event_ids": list(t["event_ids"])}
+        {
+            **t,
+            "channels": list(t["channels"]),
+            "categories": list(t["categories"]),
+            "event_ids": list(t["event_ids"]),
+        }
         for t in state.get("threads") or []
     ]
     return out
@@ -321,7 +328,8 @@ def _churn_risk_alert(
         and signal.intent_probabilities.get("explicit", 0.0) >= cfg.explicit_probability
     )
     negatives = [
-        e for e in st["evidence"]
+        e
+        for e in st["evidence"]
         if e["event_id"] != signal.event_id and (e["friction_categories"] or e["sentiment"] < -0.2)
     ]
     severity = _severity(score, explicit, bool(negatives), cfg)
@@ -341,8 +349,10 @@ def _churn_risk_alert(
         new_pattern = bool(set(relevant) - set(previous.get("patterns", []))) and (
             previous["severity"] != SEVERITIES[-1]
         )
-        if within_cooldown and severity_rank(severity) <= severity_rank(previous["severity"]) and (
-            not new_pattern
+        if (
+            within_cooldown
+            and severity_rank(severity) <= severity_rank(previous["severity"])
+            and (not new_pattern)
         ):
             update.suppressed.append(alert_type)
             return
@@ -362,7 +372,8 @@ def _churn_risk_alert(
     }
     reasons = _reasons(st, signal, item, explicit, latest, relevant, cfg)
     evidence = [
-        e for e in st["evidence"]
+        e
+        for e in st["evidence"]
         if e["event_id"] == signal.event_id
         or e["churn_intent"] != "none"
         or e["friction_categories"]
@@ -487,7 +498,9 @@ def _reasons(
     quote = item["snippet"] if len(item["snippet"]) <= 120 else item["snippet"][:119] + "…"
     if explicit:
         p = signal.intent_probabilities.get("explicit", 0.0)
-        reasons.append(f'Latest {channel} message asks to leave: "{quote}" ({p:.0%} explicit intent)')
+        reasons.append(
+            f'Latest {channel} message asks to leave: "{quote}" ({p:.0%} explicit intent)'
+        )
     elif signal.churn_intent == "at_risk":
         reasons.append(f'Credible leaving signal on {channel}: "{quote}"')
     elif st["max_intent"] != "none":
@@ -520,5 +533,6 @@ def _reasons(
     low = [e for e in st["evidence"] if e.get("rating") is not None and e["rating"] <= 2]
     if low:
         reasons.append(f"Left a {low[-1]['rating']}-star rating on {low[-1]['channel']}")
-    reasons.append(f"Risk score {risk_score(st, latest, cfg):.2f} (decayed, half-life {cfg.half_life_hours:g} h)")
+    score = risk_score(st, latest, cfg)
+    reasons.append(f"Risk score {score:.2f} (decayed, half-life {cfg.half_life_hours:g} h)")
     return reasons

@@ -7,10 +7,12 @@ from collections.abc import Iterable
 
 _DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("email", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
-    ("card", r"\b(?:\d[ -]?){13,19}\b"),
-    ("iban", r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b"),
-    ("phone", r"(?<!\w)\+?\d[\d ().-]{7,}\d\b"),
+    # IBANs, also written in groups of four ("GB82 WEST 1234 5698 7654 32")
+    ("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"),
+    ("card", r"\b\d(?:[ -]?\d){12,18}\b"),
     ("account", r"(?i)\b(?:account|acct|a/c)\s*(?:no\.?|number|#)?\s*[:#]?\s*\d{5,}\b"),
+    # phone numbers, but not ISO dates (2026-11-10)
+    ("phone", r"(?<![\w(])(?!\d{4}-\d{2}-\d{2}\b)(?:\+|\()?\d[\d ().-]{7,}\d\b"),
 )
 
 

@@ -203,7 +203,9 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
     if channel is None:
         raise EventError("missing_field", "channel is required")
     if channel not in CHANNELS:
-        raise EventError("unknown_channel", f"channel {str(channel)[:40]!r} is not one of {CHANNELS}")
+        raise EventError(
+            "unknown_channel", f"channel {str(channel)[:40]!r} is not one of {CHANNELS}"
+        )
     if "occurred_at" not in obj:
         raise EventError("missing_field", "occurred_at is required")
     occurred_at = parse_timestamp(obj["occurred_at"], now=now)
@@ -229,7 +231,8 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
     stage = obj.get("journey_stage")
     if stage is not None and stage not in JOURNEY_STAGES:
         raise EventError(
-            "unknown_journey_stage", f"journey_stage {str(stage)[:40]!r} is not one of {JOURNEY_STAGES}"
+            "unknown_journey_stage",
+            f"journey_stage {str(stage)[:40]!r} is not one of {JOURNEY_STAGES}",
         )
     rating = obj.get("rating")
     if rating is not None:

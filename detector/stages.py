@@ -93,8 +93,14 @@ def _floor(at: datetime, step: timedelta) -> datetime:
 def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str, Any]:
     """Sum of the buckets in [end - size, end)."""
     start = end - cfg.size
-    total: dict[str, Any] = {"events": 0, "with_friction": 0, "sat_sum": 0.0, "friction": {},
-                             "channels": {}, "examples": {}}
+    total: dict[str, Any] = {
+        "events": 0,
+        "with_friction": 0,
+        "sat_sum": 0.0,
+        "friction": {},
+        "channels": {},
+        "examples": {},
+    }
     for key, b in state["buckets"].items():
         at = datetime.fromisoformat(key)
         if start <= at < end:
@@ -154,8 +160,7 @@ def _close_buckets(update: StageUpdate, signal: Signal, cfg: StageConfig) -> Non
         state["closed_until"] = closed.isoformat()
     horizon = limit - cfg.size
     state["buckets"] = {
-        k: v for k, v in state["buckets"].items()
-        if datetime.fromisoformat(k) + cfg.step > horizon
+        k: v for k, v in state["buckets"].items() if datetime.fromisoformat(k) + cfg.step > horizon
     }
 
 
@@ -189,8 +194,14 @@ def update_stage(
     start = _floor(at, cfg.step)
     bucket = st["buckets"].setdefault(
         start.isoformat(),
-        {"events": 0, "with_friction": 0, "sat_sum": 0.0, "friction": {}, "channels": {},
-         "examples": {}},
+        {
+            "events": 0,
+            "with_friction": 0,
+            "sat_sum": 0.0,
+            "friction": {},
+            "channels": {},
+            "examples": {},
+        },
     )
     bucket["events"] += 1
     bucket["sat_sum"] += (signal.sentiment + 1.0) / 2.0
@@ -264,12 +275,12 @@ def _spikes(
                 reasons=(
                     f"{cat} friction at {stage} is {rate:.0%} of {n} events in the last "
                     f"{minutes} min, against a usual {mean:.0%} ({z:.1f} standard deviations)",
-                    "Top categories in the window: "
-                    + ", ".join(f"{c} ×{k}" for c, k in top),
+                    "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
                     "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
                 ),
                 evidence=tuple(
-                    {"event_id": eid, "category": cat} for eid in window["examples"].get(cat, [])[:5]
+                    {"event_id": eid, "category": cat}
+                    for eid in window["examples"].get(cat, [])[:5]
                 ),
                 recommended_action=(
                     f"Check what changed at {stage} (release, outage, policy, campaign) for "

@@ -5,7 +5,12 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-_COLOURS = {"critical": "\033[1;97;41m", "high": "\033[1;31m", "medium": "\033[33m", "low": "\033[36m"}
+_COLOURS = {
+    "critical": "\033[1;97;41m",
+    "high": "\033[1;31m",
+    "medium": "\033[33m",
+    "low": "\033[36m",
+}
 _RESET = "\033[0m"
 
 
@@ -28,8 +33,12 @@ def render_alert(alert: dict[str, Any], colour: bool = False, width: int = 100) 
     evidence = alert.get("evidence") or []
     if evidence:
         ids = ", ".join(f"{e.get('event_id')} ({e.get('channel')})" for e in evidence[-5:])
-        lines.append(textwrap.fill(ids, width, initial_indent="  seen: ", subsequent_indent=" " * 8))
+        lines.append(
+            textwrap.fill(ids, width, initial_indent="  seen: ", subsequent_indent=" " * 8)
+        )
     action = alert.get("recommended_action")
     if action:
-        lines.append(textwrap.fill(action, width, initial_indent="  do:  ", subsequent_indent=" " * 7))
+        lines.append(
+            textwrap.fill(action, width, initial_indent="  do:  ", subsequent_indent=" " * 7)
+        )
     return "\n".join(lines)

@@ -42,7 +42,10 @@ def read_events(
         try:
             yield number, parse_event(payload, now=now)
         except EventError as exc:
-            yield number, Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip("\r\n")[:2000])
+            yield (
+                number,
+                Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip("\r\n")[:2000]),
+            )
 
 
 def open_lines(path: Path) -> Iterator[bytes]:

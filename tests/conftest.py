@@ -56,48 +56,98 @@ SMALL_TAXONOMY: dict[str, Any] = {
     "intents": {
         "none": {
             "description": "a normal message with no wish to leave",
-            "examples": ["thanks for the help", "where is my parcel", "great service love it",
-                         "how do I change my address", "cancel my order please"],
+            "examples": [
+                "thanks for the help",
+                "where is my parcel",
+                "great service love it",
+                "how do I change my address",
+                "cancel my order please",
+            ],
         },
         "at_risk": {
             "description": "considering leaving for a competitor",
-            "examples": ["thinking about switching to another provider",
-                         "what is the termination fee", "this is the last straw",
-                         "competitors offer better prices i may move"],
+            "examples": [
+                "thinking about switching to another provider",
+                "what is the termination fee",
+                "this is the last straw",
+                "competitors offer better prices i may move",
+            ],
         },
         "explicit": {
             "description": "asks to cancel or close the account or subscription",
-            "examples": ["please cancel my subscription", "close my account now",
-                         "i want to cancel my account i am leaving",
-                         "delete my account i switched provider"],
+            "examples": [
+                "please cancel my subscription",
+                "close my account now",
+                "i want to cancel my account i am leaving",
+                "delete my account i switched provider",
+            ],
         },
     },
     "friction": {
-        "billing": {"description": "charges fees refunds", "examples": [
-            "charged twice on my bill", "refund still not received", "wrong invoice amount"]},
-        "service": {"description": "support is slow or rude", "examples": [
-            "support never answered", "waited two hours on hold", "agent was rude"]},
-        "communication": {"description": "unclear communication", "examples": [
-            "nobody told me about the change", "emails are confusing"]},
-        "product": {"description": "product defects", "examples": [
-            "the app keeps crashing", "internet outage again", "broken feature"]},
-        "delivery": {"description": "late or lost shipments", "examples": [
-            "parcel arrived late", "my package was lost", "technician missed appointment"]},
-        "access": {"description": "login problems", "examples": [
-            "cannot log in", "account locked", "password reset does not work"]},
-        "usability": {"description": "confusing app", "examples": [
-            "cannot find the settings", "checkout is confusing"]},
-        "policy": {"description": "unfair rules", "examples": [
-            "return policy is unfair", "termination fee is a rip off"]},
-        "integration": {"description": "repeat myself across channels", "examples": [
-            "i had to explain again to every agent", "bounced between departments"]},
-        "_none": {"description": "no problem", "examples": [
-            "thanks for the help", "great service love it", "all good", "how do I change my address"]},
+        "billing": {
+            "description": "charges fees refunds",
+            "examples": [
+                "charged twice on my bill",
+                "refund still not received",
+                "wrong invoice amount",
+            ],
+        },
+        "service": {
+            "description": "support is slow or rude",
+            "examples": ["support never answered", "waited two hours on hold", "agent was rude"],
+        },
+        "communication": {
+            "description": "unclear communication",
+            "examples": ["nobody told me about the change", "emails are confusing"],
+        },
+        "product": {
+            "description": "product defects",
+            "examples": ["the app keeps crashing", "internet outage again", "broken feature"],
+        },
+        "delivery": {
+            "description": "late or lost shipments",
+            "examples": [
+                "parcel arrived late",
+                "my package was lost",
+                "technician missed appointment",
+            ],
+        },
+        "access": {
+            "description": "login problems",
+            "examples": ["cannot log in", "account locked", "password reset does not work"],
+        },
+        "usability": {
+            "description": "confusing app",
+            "examples": ["cannot find the settings", "checkout is confusing"],
+        },
+        "policy": {
+            "description": "unfair rules",
+            "examples": ["return policy is unfair", "termination fee is a rip off"],
+        },
+        "integration": {
+            "description": "repeat myself across channels",
+            "examples": ["i had to explain again to every agent", "bounced between departments"],
+        },
+        "_none": {
+            "description": "no problem",
+            "examples": [
+                "thanks for the help",
+                "great service love it",
+                "all good",
+                "how do I change my address",
+            ],
+        },
     },
     "sentiment": {
-        "positive": {"description": "happy", "examples": ["great service love it", "thanks so much"]},
+        "positive": {
+            "description": "happy",
+            "examples": ["great service love it", "thanks so much"],
+        },
         "neutral": {"description": "neutral", "examples": ["how do I change my address", "ok"]},
-        "negative": {"description": "angry", "examples": ["terrible awful service", "i am furious"]},
+        "negative": {
+            "description": "angry",
+            "examples": ["terrible awful service", "i am furious"],
+        },
     },
     "journey_stages": {
         "awareness": {"description": "learning about the product", "examples": ["saw your ad"]},

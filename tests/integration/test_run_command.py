@@ -1,4 +1,4 @@
-"""`churn-detector run --duration N`: embedded broker, worker, sample feed, live alerts, clean stop."""
+"""`churn-detector run --duration N`: broker, worker, sample feed, live alerts, clean stop."""
 
 from __future__ import annotations
 
@@ -24,13 +24,18 @@ def tansu_pids() -> set[int]:
 
 def test_run_shows_alerts_for_leaving_customers_and_stops_cleanly(tmp_path):
     expected = json.loads(
-        resources.files("streams").joinpath("data/sample_stream.expected.json").read_text())
+        resources.files("streams").joinpath("data/sample_stream.expected.json").read_text()
+    )
     before = tansu_pids()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHURN_")}
     env["CHURN_METRICS_PORT"] = "0"
     proc = subprocess.run(
         [sys.executable, "-m", "streams.cli", "run", "--duration", "100", "--rate", "20"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=200,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=200,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     heads = re.findall(r"^(\w+)\s+customer_churn_risk\s+customer=(\S+)", proc.stdout, re.M)

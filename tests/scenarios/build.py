@@ -17,8 +17,13 @@ T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
 def ev(eid, cust, channel, at, text, labels=None, **extra):
-    body = {"event_id": eid, "customer_id": cust, "channel": channel,
-            "occurred_at": at.isoformat().replace("+00:00", "Z"), "text": text}
+    body = {
+        "event_id": eid,
+        "customer_id": cust,
+        "channel": channel,
+        "occurred_at": at.isoformat().replace("+00:00", "Z"),
+        "text": text,
+    }
     body.update(extra)
     if labels is not None:
         body.setdefault("metadata", {})["labels"] = labels
@@ -26,53 +31,130 @@ def ev(eid, cust, channel, at, text, labels=None, **extra):
 
 
 def happy():
-    texts = ["Love the new dashboard!", "Setup was quick, thanks.", "Great support today.",
-             "Five stars, works perfectly.", "Renewed without any fuss.", "All good here."]
-    return [ev(f"hap-{i}", "C-HAPPY", ch, T0 + timedelta(days=i), t,
-               {"sentiment": 0.8}, **({"rating": 5} if ch in ("review", "survey") else {}))
-            for i, (t, ch) in enumerate(zip(texts, ["review", "chat", "survey", "review",
-                                                     "email", "social"]))]
+    texts = [
+        "Love the new dashboard!",
+        "Setup was quick, thanks.",
+        "Great support today.",
+        "Five stars, works perfectly.",
+        "Renewed without any fuss.",
+        "All good here.",
+    ]
+    return [
+        ev(
+            f"hap-{i}",
+            "C-HAPPY",
+            ch,
+            T0 + timedelta(days=i),
+            t,
+            {"sentiment": 0.8},
+            **({"rating": 5} if ch in ("review", "survey") else {}),
+        )
+        for i, (t, ch) in enumerate(
+            zip(texts, ["review", "chat", "survey", "review", "email", "social"], strict=False)
+        )
+    ]
 
 
 def mild_review():
-    return [ev("mild-1", "C-MILD", "review", T0, "Decent product, the app is a bit slow sometimes.",
-               {"sentiment": -0.3, "friction": ["product"]}, rating=3)]
+    return [
+        ev(
+            "mild-1",
+            "C-MILD",
+            "review",
+            T0,
+            "Decent product, the app is a bit slow sometimes.",
+            {"sentiment": -0.3, "friction": ["product"]},
+            rating=3,
+        )
+    ]
 
 
 def onboarding_to_cancel():
     topic = "activation code rejected"
     return [
-        ev("onb-1", "C-ONB", "chat", T0, "My activation code is rejected, can't get started.",
-           {"sentiment": -0.4, "friction": ["access"], "topic": topic}, journey_stage="onboarding"),
-        ev("onb-2", "C-ONB", "ticket", T0 + timedelta(days=1),
-           "Still can't activate, the code is rejected again.",
-           {"sentiment": -0.6, "friction": ["access"], "topic": topic}, journey_stage="support"),
-        ev("onb-3", "C-ONB", "ticket", T0 + timedelta(days=2, hours=3),
-           "Third ticket: activation still failing, nobody has fixed it.",
-           {"sentiment": -0.7, "friction": ["access", "service"], "topic": topic},
-           journey_stage="support"),
-        ev("onb-4", "C-ONB", "email", T0 + timedelta(days=3),
-           "Please cancel my subscription and close my account. I never got it working.",
-           {"churn_intent": "explicit", "churn_probability": 0.95, "sentiment": -0.8,
-            "friction": ["access"], "topic": topic}, journey_stage="renewal"),
+        ev(
+            "onb-1",
+            "C-ONB",
+            "chat",
+            T0,
+            "My activation code is rejected, can't get started.",
+            {"sentiment": -0.4, "friction": ["access"], "topic": topic},
+            journey_stage="onboarding",
+        ),
+        ev(
+            "onb-2",
+            "C-ONB",
+            "ticket",
+            T0 + timedelta(days=1),
+            "Still can't activate, the code is rejected again.",
+            {"sentiment": -0.6, "friction": ["access"], "topic": topic},
+            journey_stage="support",
+        ),
+        ev(
+            "onb-3",
+            "C-ONB",
+            "ticket",
+            T0 + timedelta(days=2, hours=3),
+            "Third ticket: activation still failing, nobody has fixed it.",
+            {"sentiment": -0.7, "friction": ["access", "service"], "topic": topic},
+            journey_stage="support",
+        ),
+        ev(
+            "onb-4",
+            "C-ONB",
+            "email",
+            T0 + timedelta(days=3),
+            "Please cancel my subscription and close my account. I never got it working.",
+            {
+                "churn_intent": "explicit",
+                "churn_probability": 0.95,
+                "sentiment": -0.8,
+                "friction": ["access"],
+                "topic": topic,
+            },
+            journey_stage="renewal",
+        ),
     ]
 
 
 def cross_channel():
     topic = "double charge on invoice"
     return [
-        ev("xch-1", "C-XCH", "chat", T0, "I was charged twice this month.",
-           {"sentiment": -0.5, "friction": ["billing"], "topic": topic}, journey_stage="billing"),
-        ev("xch-2", "C-XCH", "email", T0 + timedelta(days=2),
-           "Writing again about the double charge, chat said it was fixed, it isn't.",
-           {"sentiment": -0.6, "friction": ["billing", "integration"], "topic": topic},
-           journey_stage="billing"),
-        ev("xch-3", "C-XCH", "call", T0 + timedelta(days=4), "", {
-            "sentiment": -0.7, "friction": ["billing", "integration"], "topic": topic},
-           journey_stage="billing", turns=[
-               {"speaker": "agent", "text": "How can I help?"},
-               {"speaker": "customer", "text": "Third time: I was charged twice and I have "
-                "explained it on chat and by email already."}]),
+        ev(
+            "xch-1",
+            "C-XCH",
+            "chat",
+            T0,
+            "I was charged twice this month.",
+            {"sentiment": -0.5, "friction": ["billing"], "topic": topic},
+            journey_stage="billing",
+        ),
+        ev(
+            "xch-2",
+            "C-XCH",
+            "email",
+            T0 + timedelta(days=2),
+            "Writing again about the double charge, chat said it was fixed, it isn't.",
+            {"sentiment": -0.6, "friction": ["billing", "integration"], "topic": topic},
+            journey_stage="billing",
+        ),
+        ev(
+            "xch-3",
+            "C-XCH",
+            "call",
+            T0 + timedelta(days=4),
+            "",
+            {"sentiment": -0.7, "friction": ["billing", "integration"], "topic": topic},
+            journey_stage="billing",
+            turns=[
+                {"speaker": "agent", "text": "How can I help?"},
+                {
+                    "speaker": "customer",
+                    "text": "Third time: I was charged twice and I have "
+                    "explained it on chat and by email already.",
+                },
+            ],
+        ),
     ]
 
 
@@ -90,9 +172,17 @@ def stage_spike():
                 labels = {"sentiment": -0.3 if bad else 0.4}
                 if bad:
                     labels["friction"] = ["access"]
-                out.append(ev(f"spk-{n}", f"C-S{n}", rng.choice(["chat", "email", "ticket"]), at,
-                              "Login trouble" if bad else "How do I add a user?", labels,
-                              journey_stage=stage))
+                out.append(
+                    ev(
+                        f"spk-{n}",
+                        f"C-S{n}",
+                        rng.choice(["chat", "email", "ticket"]),
+                        at,
+                        "Login trouble" if bad else "How do I add a user?",
+                        labels,
+                        journey_stage=stage,
+                    )
+                )
     # the surge: one hour of onboarding access failures across many customers
     for i in range(50):
         n += 1
@@ -101,15 +191,34 @@ def stage_spike():
         labels = {"sentiment": -0.4 if bad else 0.3}
         if bad:
             labels["friction"] = ["access"]
-        out.append(ev(f"spk-{n}", f"C-S{n}", ["chat", "email", "social"][i % 3], at,
-                      "Can't log in after signing up, verification email never arrives"
-                      if bad else "Signed up, looks good", labels, journey_stage="onboarding"))
+        out.append(
+            ev(
+                f"spk-{n}",
+                f"C-S{n}",
+                ["chat", "email", "social"][i % 3],
+                at,
+                "Can't log in after signing up, verification email never arrives"
+                if bad
+                else "Signed up, looks good",
+                labels,
+                journey_stage="onboarding",
+            )
+        )
     # usage stays quiet during the surge, and a little after it
     for i in range(30):
         n += 1
         at = T0 + timedelta(hours=8, seconds=i * 130)
-        out.append(ev(f"spk-{n}", f"C-S{n}", "chat", at, "How do I export a report?",
-                      {"sentiment": 0.4}, journey_stage="usage"))
+        out.append(
+            ev(
+                f"spk-{n}",
+                f"C-S{n}",
+                "chat",
+                at,
+                "How do I export a report?",
+                {"sentiment": 0.4},
+                journey_stage="usage",
+            )
+        )
     return sorted(out, key=lambda e: e["occurred_at"])
 
 
@@ -117,25 +226,44 @@ def cx_gap():
     out = []
     for i in range(60):  # billing events every 5 minutes for 5 hours, customers unhappy
         at = T0 + timedelta(minutes=5 * i)
-        out.append(ev(f"gap-{i}", f"C-G{i % 20}", ["email", "chat", "survey"][i % 3], at,
-                      "The new invoice layout is confusing and the fees went up.",
-                      {"sentiment": -0.5, "friction": ["billing"] if i % 4 else []},
-                      journey_stage="billing"))
+        out.append(
+            ev(
+                f"gap-{i}",
+                f"C-G{i % 20}",
+                ["email", "chat", "survey"][i % 3],
+                at,
+                "The new invoice layout is confusing and the fees went up.",
+                {"sentiment": -0.5, "friction": ["billing"] if i % 4 else []},
+                journey_stage="billing",
+            )
+        )
     return out
 
 
 def rant():
-    return [ev(f"rant-{i}", "C-RANT", "social", T0 + timedelta(minutes=i),
-               f"@brand your service is a joke, {i + 1} hours without internet and no answer",
-               {"churn_intent": "at_risk" if i % 3 else "none", "sentiment": -0.9,
-                "friction": ["product", "service"], "topic": "internet outage no answer"})
-            for i in range(50)]
+    return [
+        ev(
+            f"rant-{i}",
+            "C-RANT",
+            "social",
+            T0 + timedelta(minutes=i),
+            f"@brand your service is a joke, {i + 1} hours without internet and no answer",
+            {
+                "churn_intent": "at_risk" if i % 3 else "none",
+                "sentiment": -0.9,
+                "friction": ["product", "service"],
+                "topic": "internet outage no answer",
+            },
+        )
+        for i in range(50)
+    ]
 
 
 def out_of_order():
     story = onboarding_to_cancel()
-    late = [dict(e, event_id=e["event_id"].replace("onb", "ooo"), customer_id="C-OOO")
-            for e in story]
+    late = [
+        dict(e, event_id=e["event_id"].replace("onb", "ooo"), customer_id="C-OOO") for e in story
+    ]
     return [late[2], late[0], late[3], late[1]]
 
 
