@@ -45,7 +45,7 @@ class RiskConfig:
     evidence_size: int = 8
     seen_ids_size: int = 256
     max_contacts: int = 64
-    snippet_chars: int = 200
+    snippet_chars: int = 160
     issue_similarity: float = 0.55
     issue_window_hours: float = 14 * 24.0
     issue_repeat_threshold: int = 3
@@ -236,7 +236,7 @@ def update_customer(
             occurred_at=at,
             channel=signal.channel,
             categories=signal.friction_categories,
-            embedding=signal.embedding,
+            embedding=signal.packed_embedding(),
             cfg=cfg.issue_config(),
         )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import math
+import operator
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,24 +26,45 @@ class IssueConfig:
     max_event_ids: int = 6
 
 
+#: 4-bit codes: each component is scaled by the vector's largest magnitude to -7..7 and
+#: stored as a nibble (value + 8); two per byte, high nibble first. 384 dims -> 256 chars.
+LEVELS = 7
+_HIGH = bytes((((b >> 4) - 8) & 0xFF) for b in range(256))  # byte -> signed high code
+_LOW = bytes((((b & 0x0F) - 8) & 0xFF) for b in range(256))  # byte -> signed low code
+
+
+def quantise(vector: Sequence[float]) -> list[int]:
+    """Components scaled to integers in [-7, 7] (cosine does not depend on the scale)."""
+    top = max(map(abs, vector), default=0.0) or 1.0
+    return [max(-LEVELS, min(LEVELS, round(x / top * LEVELS))) for x in vector]
+
+
 def pack(vector: Sequence[float]) -> str:
-    """L2-normalised vector -> base64 of int8 components (384 dims -> 512 chars)."""
-    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
-    q = bytes((max(-127, min(127, round(x / norm * 127))) & 0xFF) for x in vector)
-    return base64.b64encode(q).decode("ascii")
+    """Vector -> base64 of its 4-bit codes (``models.classifier.pack_rows`` does the same
+    for whole batches with numpy; this is the pure-Python path)."""
+    q = quantise(vector)
+    if len(q) % 2:
+        q.append(0)
+    raw = bytes(((hi + 8) << 4) | (lo + 8) for hi, lo in zip(q[::2], q[1::2], strict=True))
+    return base64.b64encode(raw).decode("ascii")
 
 
-def unpack(packed: str) -> list[float]:
+def unpack(packed: str) -> array[int]:
+    """The integer components of a packed vector."""
     raw = base64.b64decode(packed)
-    return [(b - 256 if b > 127 else b) / 127.0 for b in raw]
+    out = bytearray(2 * len(raw))
+    out[0::2] = raw.translate(_HIGH)
+    out[1::2] = raw.translate(_LOW)
+    return array("b", out)
 
 
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+def similarity(a: array[int], b: array[int]) -> float:
+    """Cosine similarity of two quantised vectors (0 when their sizes differ)."""
     if len(a) != len(b):
         return 0.0
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a)) or 1.0
-    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    dot = sum(map(operator.mul, a, b))
+    na = math.sqrt(sum(map(operator.mul, a, a))) or 1.0
+    nb = math.sqrt(sum(map(operator.mul, b, b))) or 1.0
     return dot / (na * nb)
 
 
@@ -57,21 +80,21 @@ def track_issue(
     occurred_at: datetime,
     channel: str,
     categories: Sequence[str],
-    embedding: Sequence[float] | None,
+    embedding: str | None,
     cfg: IssueConfig,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Attach a message to the most similar open thread, or start one. Returns (threads, thread).
 
-    Similarity is cosine of embeddings; without an embedding, threads match on a shared
-    friction category. Threads idle longer than the window are closed (dropped).
+    Similarity is cosine of the packed int8 embeddings; without one, threads match on a
+    shared friction category. Threads idle longer than the window are closed (dropped).
     """
     horizon = occurred_at - timedelta(hours=cfg.window_hours)
     live = [t for t in threads if datetime.fromisoformat(t["last_at"]) >= horizon]
-    vec = list(embedding) if embedding else None
+    vec = unpack(embedding) if embedding else None
     best, best_sim = None, -1.0
     for thread in live:
         if vec is not None and thread.get("vec"):
-            sim = cosine(vec, unpack(thread["vec"]))
+            sim = similarity(vec, unpack(thread["vec"]))
         else:
             sim = 1.0 if set(categories) & set(thread["categories"]) else 0.0
         if sim >= cfg.similarity and sim > best_sim:
@@ -98,7 +121,7 @@ def track_issue(
         best["channels"].append(channel)
     best["categories"] = sorted(set(best["categories"]) | set(categories))
     best["event_ids"] = (best["event_ids"] + [event_id])[-cfg.max_event_ids :]
-    if vec is not None:
-        best["vec"] = pack(vec)
+    if embedding:
+        best["vec"] = embedding
     live.sort(key=lambda t: t["last_at"])
     return live[-cfg.max_threads :], best

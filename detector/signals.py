@@ -43,6 +43,15 @@ class Signal:
     model_version: str = "unknown"
     flags: tuple[str, ...] = ()
     embedding: tuple[float, ...] | None = field(default=None, compare=False)
+    embedding_packed: str | None = field(default=None, compare=False)
+
+    def packed_embedding(self) -> str | None:
+        """The embedding as packed 4-bit codes (see ``detector.issues.pack``), if any."""
+        if self.embedding_packed is None and self.embedding:
+            from detector.issues import pack
+
+            return pack(self.embedding)
+        return self.embedding_packed
 
     def score_dict(self) -> dict[str, Any]:
         """The public ``score`` output for this event (see README, score contract)."""
@@ -70,12 +79,11 @@ class Signal:
         out["text"] = self.text
         out["rating"] = self.rating
         out["language"] = self.language
-        out["embedding"] = [round(x, 5) for x in self.embedding] if self.embedding else None
+        out["embedding_packed"] = self.packed_embedding()
         return out
 
     @classmethod
     def from_wire(cls, obj: dict[str, Any]) -> Signal:
-        emb = obj.get("embedding")
         return cls(
             event_id=obj["event_id"],
             customer_id=obj["customer_id"],
@@ -95,5 +103,5 @@ class Signal:
             confidence=obj.get("confidence", "normal"),
             model_version=obj.get("model_version", "unknown"),
             flags=tuple(obj.get("flags") or ()),
-            embedding=tuple(emb) if emb else None,
+            embedding_packed=obj.get("embedding_packed"),
         )

@@ -13,6 +13,7 @@ Events are classified in micro-batches: one encoder call per batch (per path).
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def score_embeddings(heads: Heads, emb: np.ndarray) -> Scores:
 def make_signals(events: Sequence[Event], scores: Scores, emb: np.ndarray | None,
                  model_version: str, config: ClassifierConfig) -> list[Signal]:
     """Turn head outputs into signals (rating blend, stage source, language confidence)."""
+    packed = pack_rows(emb) if emb is not None else None
     out = []
     for i, event in enumerate(events):
         text = event.customer_text
@@ -110,9 +112,20 @@ def make_signals(events: Sequence[Event], scores: Scores, emb: np.ndarray | None
             confidence="low" if non_english else "normal",
             model_version=model_version,
             flags=event.flags + (("non_english",) if non_english else ()),
-            embedding=tuple(float(x) for x in emb[i]) if emb is not None else None,
+            embedding_packed=packed[i] if packed is not None else None,
         ))
     return out
+
+
+def pack_rows(emb: np.ndarray) -> list[str]:
+    """Each row as base64 of its 4-bit codes, byte for byte ``detector.issues.pack``."""
+    top = np.abs(emb).max(axis=1, keepdims=True).astype(np.float64)
+    top[top == 0] = 1.0
+    q = np.clip(np.rint(emb.astype(np.float64) / top * 7.0), -7, 7).astype(np.int16) + 8
+    if q.shape[1] % 2:
+        q = np.concatenate([q, np.full((q.shape[0], 1), 8, dtype=q.dtype)], axis=1)
+    raw = ((q[:, 0::2] << 4) | q[:, 1::2]).astype(np.uint8)
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in raw]
 
 
 class HeadsClassifier:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
+from models.classifier import pack_rows
 from models.encoders import HashingEncoder
 
 
@@ -31,7 +32,7 @@ class LabelledClassifier:
                                                                          strict=True)]
         vectors = self._encoder.encode(topics)
         out = []
-        for event, lb, vec in zip(events, labels, vectors, strict=True):
+        for event, lb, packed in zip(events, labels, pack_rows(vectors), strict=True):
             intent = lb.get("churn_intent", "none")
             if intent not in INTENTS:
                 intent = "none"
@@ -67,7 +68,7 @@ class LabelledClassifier:
                     language=event.language,
                     model_version=self.model_version,
                     flags=event.flags,
-                    embedding=tuple(float(x) for x in vec),
+                    embedding_packed=packed,
                 )
             )
         return out

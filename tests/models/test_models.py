@@ -3,6 +3,7 @@ training through the CLI (hashing encoder; no MiniLM)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -117,7 +118,7 @@ def test_hashing_classifier_contract():
     for s in signals:
         assert abs(sum(s.intent_probabilities.values()) - 1) < 1e-6
         assert s.churn_probability == pytest.approx(1 - s.intent_probabilities["none"])
-        assert s.embedding is not None and len(s.embedding) == 256
+        assert s.embedding_packed is not None and len(base64.b64decode(s.embedding_packed)) == 128
     assert clf.last_encoder_paths == {"static": 3}
 
 
