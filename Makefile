@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-deps lint unit integration clean docs
+.PHONY: setup run test test-deps lint unit integration clean docs bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,8 @@ setup: $(STAMP)
 run: setup  ## Embedded broker + worker + sample stream, alerts shown live (ARGS="--duration 120")
 	$(VENV)/bin/churn-detector run $(ARGS)
 
-# System tools the tests need: promtool + prometheus (Debian package `prometheus`).
+# System tools the tests need: promtool + prometheus (Debian package `prometheus`),
+# stunnel4 (TLS terminator in front of the embedded broker for the TLS tests).
 # Idempotent: installs only when missing, as root with apt-get; otherwise says what is missing.
 # The package's own prometheus service is stopped and disabled if the install started it.
 test-deps:
@@ -39,6 +40,17 @@ test-deps:
 	  echo "test-deps: promtool/prometheus missing: install the Debian package 'prometheus'" \
 	    "(apt-get install prometheus); the Prometheus tests will be skipped"; \
 	fi
+	@if command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1; then \
+	  echo "test-deps: stunnel4 present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "test-deps: installing Debian package stunnel4 (TLS terminator for the TLS tests)"; \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stunnel4 \
+	    openssl >/dev/null; \
+	else \
+	  echo "test-deps: stunnel4 missing: install the Debian package 'stunnel4'" \
+	    "(apt-get install stunnel4); the TLS tests will be skipped"; \
+	fi
 
 test: setup test-deps  ## The whole test suite (unit, agent, over-the-wire integration)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -48,6 +60,9 @@ docs: setup  ## Rewrite README's settings table from the code
 
 unit: setup
 	$(PY) -m pytest -m 'not integration and not model' $(PYTEST_ARGS)
+
+bench: setup  ## Throughput, latency, memory vs their ceilings (quick, <10 min): README table
+	$(VENV)/bin/churn-detector bench $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check detector models streams tests

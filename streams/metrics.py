@@ -51,6 +51,7 @@ DEADLETTER_REASONS: tuple[str, ...] = (
     "empty_text",
     "invalid_signal",
     "classification_failed",
+    "decode_failed",
 )
 #: Paths of the encoder cascade: cheap static embeddings, or the transformer.
 ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
