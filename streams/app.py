@@ -20,11 +20,14 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import faust
+import faust.streams as faust_streams
 from faust.types import EventT
 
 from detector.alerts import Alert
@@ -84,6 +87,16 @@ def broker_credentials(settings: Settings) -> Any:
         ssl_context=ssl_context,
         mechanism=mechanism,
     )
+
+
+@contextmanager
+def in_event(event: EventT) -> Iterator[None]:
+    """Make ``event`` Faust's current event (tables pick partitions from it)."""
+    token = faust_streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust_streams._current_event.reset(token)
 
 
 def _limit_fetch_wait(max_wait_ms: int) -> None:
@@ -222,24 +235,27 @@ def build_app(
             if inspect.isawaitable(fut):
                 await fut
 
-    async def persist(table: Any, key: str, value: dict[str, Any]) -> None:
-        """Write one table row and wait until its changelog record is acknowledged.
+    async def persist(table: Any, rows: dict[str, tuple[dict[str, Any], EventT]]) -> None:
+        """Write table rows and wait until their changelog records are acknowledged.
 
         ``table[key] = value`` only queues the changelog record (Faust's ``send_soon``
         buffer) and Faust can commit the source offset before that buffer is flushed, so
-        a kill -9 in between loses the update (see docs/robustness.md). Sending it here
-        and awaiting the ack means an acked event always has its state in the changelog.
+        a kill -9 in between loses the update (see docs/robustness.md). Sending here and
+        awaiting the acks means an acknowledged batch always has its state in the changelog.
+        Each row is written in the context of the last event that changed it, so that the
+        store (RocksDB: one database per partition) and the changelog use its partition.
         """
-        if not app.producer.started:  # agent unit tests (test_context): no broker
-            table[key] = value
-            return
-        table.data[key] = value
-        fut = await table.changelog_topic.send(
-            key=key, value=value, partition=table.partition_for_key(key),
-            key_serializer=table.key_serializer, value_serializer=table.value_serializer,
-            callback=table._on_changelog_sent,
-        )
-        await acked([fut])
+        futures = []
+        for key, (value, event) in rows.items():
+            with in_event(event):
+                table.data[key] = value
+            if app.producer.started:  # agent unit tests (test_context) have no broker
+                futures.append(await table.changelog_topic.send(
+                    key=key, value=value, partition=event.message.partition,
+                    key_serializer=table.key_serializer, value_serializer=table.value_serializer,
+                    callback=table._on_changelog_sent,
+                ))
+        await acked(futures)
 
     async def emit(alert: Alert, signal: Signal, key: str) -> Any:
         """Send one alert to the alert topic (key: customer id, or stage for stage alerts)."""
@@ -307,68 +323,84 @@ def build_app(
 
     @app.agent(signals_topic, name="customers")
     async def customer_state(stream: faust.StreamT) -> None:
-        async for value in stream:
-            try:
-                signal = Signal.from_wire(value)
-            except (KeyError, TypeError, ValueError) as exc:
-                await dead_letter(
-                    stream.current_event,  # type: ignore[arg-type]
-                    "invalid_signal",
-                    str(exc)[:200],
+        """Per-customer state and alerts, a micro-batch at a time.
+
+        Order of effects per batch, for at-least-once without loss: (1) fold each signal
+        into the in-memory state, (2) send the batch's outputs (stage signals, alerts) and
+        wait for their acks, (3) write each changed customer's state once and wait for the
+        acks; only then are the batch's offsets acknowledged. A crash before (3) re-processes
+        the batch: outputs are re-sent with the same ids, the state is not double counted.
+        """
+        take = stream.take_events  # type: ignore[attr-defined]
+        async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
+            outputs: list[Any] = []
+            changed: dict[str, tuple[dict[str, Any], EventT]] = {}
+            for item in batch:
+                try:
+                    signal = Signal.from_wire(item.value)
+                except (KeyError, TypeError, ValueError) as exc:
+                    await dead_letter(item, "invalid_signal", str(exc)[:200])
+                    continue
+                cid = signal.customer_id
+                with in_event(item):  # table reads use the item's partition (RocksDB)
+                    previous = changed[cid][0] if cid in changed else customers.get(cid)
+                update = update_customer(previous, signal, risk_cfg, redactor)
+                if update.duplicate:  # redelivery: already in the state, outputs already sent
+                    metrics.duplicates.inc()
+                    continue
+                changed[cid] = (update.state, item)
+                wire = dict(item.value)
+                wire["embedding_packed"] = None
+                outputs.append(
+                    await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)
                 )
-                continue
-            update = update_customer(
-                customers.get(signal.customer_id), signal, risk_cfg, redactor
-            )
-            if update.duplicate:  # redelivery: already in the state, outputs already sent
-                metrics.duplicates.inc()
-                continue
-            # Outputs first and acknowledged, state last: a crash in between re-processes
-            # the event (same alert ids; the stage table skips seen event ids) instead of
-            # losing its alerts or its state increment.
-            wire = signal.to_wire()
-            wire["embedding_packed"] = None
-            sent = [await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)]
-            for kind in update.suppressed:
-                metrics.alert_suppressed(kind)
-            for alert in update.alerts:
-                sent.append(await emit(alert, signal, key=signal.customer_id))
-            await acked(sent)
-            await persist(customers, signal.customer_id, update.state)
+                for kind in update.suppressed:
+                    metrics.alert_suppressed(kind)
+                for alert in update.alerts:
+                    outputs.append(await emit(alert, signal, key=cid))
+            await acked(outputs)
+            if changed:
+                await persist(customers, changed)
 
     @app.agent(stage_topic, name="stages")
     async def stage_state(stream: faust.StreamT) -> None:
-        async for value in stream:
-            try:
-                signal = Signal.from_wire(value)
-            except (KeyError, TypeError, ValueError) as exc:
-                await dead_letter(
-                    stream.current_event,  # type: ignore[arg-type]
-                    "invalid_signal",
-                    str(exc)[:200],
-                )
-                continue
-            stage = signal.journey_stage
-            update = update_stage(stages.get(stage), signal, stage_cfg)
-            if update.duplicate:  # re-sent after an upstream crash: counted once
-                metrics.duplicates.inc()
-                continue
-            if update.late:
-                metrics.late_events.inc()
-            observed = update.observed
-            if "friction_rate" in observed:
-                metrics.stage_friction_rate.labels(journey_stage=stage).set(
-                    observed["friction_rate"]
-                )
-            expected = stage_cfg.expectations.get(stage, {})
-            if "satisfaction_gap" in observed:
-                metrics.set_cx_gap(
-                    stage, observed=observed["satisfaction"], expected=expected["satisfaction"],
-                    gap=observed["satisfaction_gap"],
-                )
-            await acked([await emit(alert, signal, key=f"stage:{stage}")
-                         for alert in update.alerts])
-            await persist(stages, stage, update.state)
+        """Per-stage windows and alerts, a micro-batch at a time (same order of effects)."""
+        take = stream.take_events  # type: ignore[attr-defined]
+        async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
+            outputs: list[Any] = []
+            changed: dict[str, tuple[dict[str, Any], EventT]] = {}
+            for item in batch:
+                try:
+                    signal = Signal.from_wire(item.value)
+                except (KeyError, TypeError, ValueError) as exc:
+                    await dead_letter(item, "invalid_signal", str(exc)[:200])
+                    continue
+                stage = signal.journey_stage
+                with in_event(item):
+                    previous = changed[stage][0] if stage in changed else stages.get(stage)
+                update = update_stage(previous, signal, stage_cfg)
+                if update.duplicate:  # re-sent after an upstream crash: counted once
+                    metrics.duplicates.inc()
+                    continue
+                changed[stage] = (update.state, item)
+                if update.late:
+                    metrics.late_events.inc()
+                observed = update.observed
+                if "friction_rate" in observed:
+                    metrics.stage_friction_rate.labels(journey_stage=stage).set(
+                        observed["friction_rate"]
+                    )
+                expected = stage_cfg.expectations.get(stage, {})
+                if "satisfaction_gap" in observed:
+                    metrics.set_cx_gap(
+                        stage, observed=observed["satisfaction"],
+                        expected=expected["satisfaction"], gap=observed["satisfaction_gap"],
+                    )
+                for alert in update.alerts:
+                    outputs.append(await emit(alert, signal, key=f"stage:{stage}"))
+            await acked(outputs)
+            if changed:
+                await persist(stages, changed)
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,

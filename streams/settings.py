@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     embedding_cache_size: int = Field(10_000, ge=0)
     batch_size: int = Field(64, ge=1)
     batch_within_seconds: float = Field(0.5, gt=0)
+    state_batch_size: int = Field(
+        500, ge=1, description="Most signals folded into the state tables per micro-batch"
+    )
+    state_batch_within_seconds: float = Field(
+        0.05, gt=0, description="Longest wait to fill a state micro-batch"
+    )
 
     # Risk scoring and alerting
     risk_half_life_hours: float = Field(72.0, gt=0)

@@ -94,7 +94,7 @@ async def test_customer_agent_emits_alert_and_deduplicates(built, monkeypatch):
         for s in story + [story[1]]:  # t2 redelivered
             await ctx.put(s.to_wire(), key=b"C-9")
         table = app.tables_by_role["customers"]
-        assert table["C-9"]["events"] == 3
+        await until(lambda: (table.get("C-9") or {}).get("events") == 3)
     alerts = [json.loads(v) for _, v in sent(alerts_send)]
     assert {a["type"] for a in alerts} == {"customer_churn_risk"}
     final = alerts[-1]

@@ -7,6 +7,8 @@ from pathlib import Path
 from unittest.mock import AsyncMock
 
 import pytest
+
+from tests.streams.test_agents import until
 from prometheus_client import CollectorRegistry
 
 from streams.app import build_app
@@ -55,6 +57,8 @@ async def test_customer_agent_aggregates_alike_in_every_store(store, tmp_path, f
     async with agent.test_context() as ctx:
         for s in story + [story[1]]:  # t2 redelivered
             await ctx.put(s.to_wire(), key=s.customer_id.encode())
+        await until(lambda: (table.get("C-9") or {}).get("events") == 3
+                    and (table.get("C-10") or {}).get("events") == 1)
         assert table["C-9"]["events"] == 3
         assert table["C-10"]["events"] == 1
         assert "C-404" not in table
