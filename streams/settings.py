@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
     batch_size: int = Field(64, ge=1)
-    batch_within_seconds: float = Field(0.5, gt=0)
+    batch_within_seconds: float = Field(0.1, gt=0)
     state_batch_size: int = Field(
         500, ge=1, description="Most signals folded into the state tables per micro-batch"
     )
