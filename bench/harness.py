@@ -151,7 +151,7 @@ def machine_info() -> dict[str, Any]:
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
-            versions[pkg] = None
+            versions[pkg] = None  # type: ignore[assignment]
     commit = None
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -214,6 +214,11 @@ class Phase:
         self.topics = {k: self.prefix + v for k, v in TOPIC_FIELDS.items()}
         self.app_id = f"bench-{run.phase_no}-{name}"
         self.workers: list[Worker] = []
+        self.number = run.phase_no
+
+    def phase(self) -> int:
+        """This phase's number (used in event ids, so phases never share ids)."""
+        return self.number
 
     def create_topics(self) -> None:
         self.run.broker.create_topics({t: self.run.config.partitions for t in self.topics.values()})
@@ -701,11 +706,6 @@ class BenchRun:
         return asyncio.run(self.run_async())
 
 
-def _phase_no(self: Phase) -> int:
-    return int(self.prefix[1:-1])
-
-
-Phase.phase = _phase_no  # type: ignore[attr-defined]
 
 
 def _pipe(res: dict[str, Any], enc: str, key: str) -> Any:

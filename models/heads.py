@@ -368,6 +368,7 @@ def fit_heads(x: np.ndarray, rows: list[Example], encoder: str,
     mask = task_rows("intent") & val_all
     if mask.sum() >= 20:
         thresholds = _intent_thresholds(heads["intent"], x[mask],
-                                        [e.intent for e, k in zip(rows, mask, strict=True) if k])
+                                        [str(e.intent) for e, k in zip(rows, mask, strict=True)
+                                         if k])
     return Heads(encoder, heads["intent"], friction, heads["sentiment"], heads["stage"],
                  thresholds)

@@ -288,5 +288,5 @@ def _fallback_rows(user: Sequence[Example], seed: Sequence[Example]) -> list[Exa
     if not missing:
         return []
     keep = {t: (t in missing) for t in ("intent", "friction", "sentiment", "stage")}
-    return [replace(e, source="seed", **{t: (getattr(e, t) if keep[t] else None)
-                                         for t in keep}) for e in seed]
+    blank: dict[str, Any] = {t: None for t in keep if not keep[t]}
+    return [replace(e, source="seed", **blank) for e in seed]
