@@ -20,7 +20,7 @@ from typing import Any
 
 import faust
 
-from streams.app import _limit_fetch_wait, broker_credentials
+from streams.app import faust_app
 from streams.settings import Settings
 
 
@@ -41,24 +41,7 @@ class Progress:
 
 
 def _app(settings: Settings, name: str) -> faust.App:
-    app = faust.App(
-        settings.app_id,
-        broker=f"kafka://{settings.kafka_broker}",
-        broker_credentials=broker_credentials(settings),
-        store="memory://",
-        topic_partitions=settings.topic_partitions,
-        consumer_auto_offset_reset="earliest",
-        web_port=settings.web_port,
-        web_host="127.0.0.1",
-        datadir=str(settings.data_dir),
-        producer_acks=-1,
-        stream_wait_empty=False,
-        broker_session_timeout=settings.broker_session_timeout_seconds,
-        broker_heartbeat_interval=settings.broker_heartbeat_interval_seconds,
-        broker_commit_interval=settings.broker_commit_interval_seconds,
-    )
-    _limit_fetch_wait(settings.consumer_fetch_max_wait_ms)
-    return app
+    return faust_app(settings, store="memory://")
 
 
 def build_passthrough(settings: Settings, progress: Progress) -> faust.App:

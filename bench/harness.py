@@ -16,12 +16,11 @@ import json
 import logging
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.generator import EventMix, MixConfig, text_of
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, free_port, stop_process_group
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,15 +190,7 @@ class Worker:
         return self.log_path.read_text(errors="replace")[-3000:]
 
     def stop(self, timeout: float = 20) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        stop_process_group(self.proc, timeout)
         self._log.close()
 
 
@@ -272,6 +263,19 @@ async def produce(bootstrap: str, records: Sequence[tuple[str, bytes, bytes]]) -
     return time.perf_counter() - t0
 
 
+def _bodies(batch: dict[Any, list[Any]], keep: Callable[[dict[str, Any]], bool]
+            ) -> Iterator[tuple[str, float, dict[str, Any]]]:
+    """(topic, Kafka timestamp s, JSON body) of a getmany() batch's records that ``keep``."""
+    for msgs in batch.values():
+        for m in msgs:
+            try:
+                body = json.loads(m.value)
+            except ValueError:
+                continue
+            if isinstance(body, dict) and keep(body):
+                yield m.topic, m.timestamp / 1000.0, body
+
+
 async def consume(bootstrap: str, topics: Sequence[str], done: Callable[[int], bool],
                   timeout: float, keep: Callable[[dict[str, Any]], bool],
                   check: Callable[[], None] | None = None,
@@ -288,14 +292,7 @@ async def consume(bootstrap: str, topics: Sequence[str], done: Callable[[int], b
             if check is not None:
                 check()
             batch = await consumer.getmany(timeout_ms=300, max_records=5000)
-            for msgs in batch.values():
-                for m in msgs:
-                    try:
-                        body = json.loads(m.value)
-                    except ValueError:
-                        continue
-                    if isinstance(body, dict) and keep(body):
-                        out.append((m.topic, m.timestamp / 1000.0, body))
+            out.extend(_bodies(batch, keep))
     finally:
         await consumer.stop()
     return out
@@ -547,23 +544,12 @@ class BenchRun:
             while count < n and time.monotonic() < deadline:
                 check()
                 batch = await consumer.getmany(timeout_ms=300, max_records=5000)
-                for msgs in batch.values():
-                    for m in msgs:
-                        try:
-                            body = json.loads(m.value)
-                        except ValueError:
-                            continue
-                        if isinstance(body, dict) and keep(body):
-                            recs.append((m.topic, m.timestamp / 1000.0, body))
-                            if m.topic == state_topic:
-                                count += 1
+                for rec in _bodies(batch, keep):
+                    recs.append(rec)
+                    if rec[0] == state_topic:
+                        count += 1
             # alerts trail their stage signal by a send: one more short poll
-            batch = await consumer.getmany(timeout_ms=500)
-            for msgs in batch.values():
-                for m in msgs:
-                    body = json.loads(m.value)
-                    if isinstance(body, dict) and keep(body):
-                        recs.append((m.topic, m.timestamp / 1000.0, body))
+            recs.extend(_bodies(await consumer.getmany(timeout_ms=500), keep))
         finally:
             await consumer.stop()
         return recs

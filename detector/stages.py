@@ -90,10 +90,9 @@ def _floor(at: datetime, step: timedelta) -> datetime:
     return epoch + ((at - epoch) // step) * step
 
 
-def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str, Any]:
-    """Sum of the buckets in [end - size, end)."""
-    start = end - cfg.size
-    total: dict[str, Any] = {
+def _empty_counts() -> dict[str, Any]:
+    """Counters of one bucket, or of a window summed over buckets."""
+    return {
         "events": 0,
         "with_friction": 0,
         "sat_sum": 0.0,
@@ -101,6 +100,12 @@ def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str,
         "channels": {},
         "examples": {},
     }
+
+
+def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str, Any]:
+    """Sum of the buckets in [end - size, end)."""
+    start = end - cfg.size
+    total = _empty_counts()
     for key, b in state["buckets"].items():
         at = datetime.fromisoformat(key)
         if start <= at < end:
@@ -192,17 +197,7 @@ def update_stage(
         return StageUpdate(state=st, late=True)
 
     start = _floor(at, cfg.step)
-    bucket = st["buckets"].setdefault(
-        start.isoformat(),
-        {
-            "events": 0,
-            "with_friction": 0,
-            "sat_sum": 0.0,
-            "friction": {},
-            "channels": {},
-            "examples": {},
-        },
-    )
+    bucket = st["buckets"].setdefault(start.isoformat(), _empty_counts())
     bucket["events"] += 1
     bucket["sat_sum"] += (signal.sentiment + 1.0) / 2.0
     if signal.friction_categories:

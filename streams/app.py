@@ -21,10 +21,10 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import faust
 import faust.streams as faust_streams
@@ -121,20 +121,16 @@ def _limit_fetch_wait(max_wait_ms: int) -> None:
     setattr(thread_cls, "_create_worker_consumer", create)  # noqa: B010
 
 
-def build_app(
-    settings: Settings,
-    classifier_factory: Callable[[], Classifier],
-    metrics: Metrics,
-    *,
-    broker: str | None = None,
-) -> faust.App:
-    """Build the Faust app. ``broker`` overrides the URL (``memory://`` in agent tests)."""
-    broker_url = broker or f"kafka://{settings.kafka_broker}"
+def faust_app(settings: Settings, broker: str | None = None, store: str | None = None) -> faust.App:
+    """A Faust app configured from settings: broker, security, partitions, group timings.
+
+    ``store`` defaults to the configured table store; ``broker`` to ``CHURN_KAFKA_BROKER``.
+    """
     app = faust.App(
         settings.app_id,
-        broker=broker_url,
+        broker=broker or f"kafka://{settings.kafka_broker}",
         broker_credentials=broker_credentials(settings),
-        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+        store=store or ("rocksdb://" if settings.store == "rocksdb" else "memory://"),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
@@ -149,6 +145,18 @@ def build_app(
         broker_commit_interval=settings.broker_commit_interval_seconds,
     )
     _limit_fetch_wait(settings.consumer_fetch_max_wait_ms)
+    return app
+
+
+def build_app(
+    settings: Settings,
+    classifier_factory: Callable[[], Classifier],
+    metrics: Metrics,
+    *,
+    broker: str | None = None,
+) -> faust.App:
+    """Build the detector's Faust app and agents. ``broker`` overrides the broker URL."""
+    app = faust_app(settings, broker)
     risk_cfg = settings.risk_config()
     stage_cfg = settings.stage_config()
     redactor = Redactor(settings.redact_patterns, enabled=settings.redact_pii)
@@ -235,6 +243,26 @@ def build_app(
             if inspect.isawaitable(fut):
                 await fut
 
+    async def decoded(batch: list[EventT]) -> AsyncIterator[tuple[EventT, Signal]]:
+        """The batch's signals; records that are not a valid signal are dead-lettered."""
+        for item in batch:
+            try:
+                signal = Signal.from_wire(cast(dict[str, Any], item.value))
+            except (KeyError, TypeError, ValueError) as exc:
+                await dead_letter(item, "invalid_signal", str(exc)[:200])
+                continue
+            yield item, signal
+
+    def latest(
+        table: Any, changed: dict[str, tuple[dict[str, Any], EventT]], key: str, item: EventT
+    ) -> dict[str, Any] | None:
+        """A row as this batch left it, else as the table holds it (read in the item's
+        partition: RocksDB keeps one database per partition)."""
+        if key in changed:
+            return changed[key][0]
+        with in_event(item):
+            return table.get(key)  # type: ignore[no-any-return]
+
     async def persist(table: Any, rows: dict[str, tuple[dict[str, Any], EventT]]) -> None:
         """Write table rows and wait until their changelog records are acknowledged.
 
@@ -296,7 +324,11 @@ def build_app(
                     consumed.append(_consumed_at(item, now))
             if not events:
                 continue
-            clf = await loop.run_in_executor(None, classifier)
+            # loaded once (off the event loop); later batches take it from the cache
+            if "classifier" in state:
+                clf: Classifier = state["classifier"]
+            else:
+                clf = await loop.run_in_executor(None, classifier)
             with metrics.classify_seconds.time():
                 try:
                     signals = await loop.run_in_executor(None, clf.classify, events)
@@ -335,21 +367,15 @@ def build_app(
         async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
             outputs: list[Any] = []
             changed: dict[str, tuple[dict[str, Any], EventT]] = {}
-            for item in batch:
-                try:
-                    signal = Signal.from_wire(item.value)
-                except (KeyError, TypeError, ValueError) as exc:
-                    await dead_letter(item, "invalid_signal", str(exc)[:200])
-                    continue
+            async for item, signal in decoded(batch):
                 cid = signal.customer_id
-                with in_event(item):  # table reads use the item's partition (RocksDB)
-                    previous = changed[cid][0] if cid in changed else customers.get(cid)
+                previous = latest(customers, changed, cid, item)
                 update = update_customer(previous, signal, risk_cfg, redactor)
                 if update.duplicate:  # redelivery: already in the state, outputs already sent
                     metrics.duplicates.inc()
                     continue
                 changed[cid] = (update.state, item)
-                wire = dict(item.value)
+                wire = dict(cast(dict[str, Any], item.value))
                 wire["embedding_packed"] = None
                 outputs.append(
                     await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)
@@ -369,15 +395,9 @@ def build_app(
         async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
             outputs: list[Any] = []
             changed: dict[str, tuple[dict[str, Any], EventT]] = {}
-            for item in batch:
-                try:
-                    signal = Signal.from_wire(item.value)
-                except (KeyError, TypeError, ValueError) as exc:
-                    await dead_letter(item, "invalid_signal", str(exc)[:200])
-                    continue
+            async for item, signal in decoded(batch):
                 stage = signal.journey_stage
-                with in_event(item):
-                    previous = changed[stage][0] if stage in changed else stages.get(stage)
+                previous = latest(stages, changed, stage, item)
                 update = update_stage(previous, signal, stage_cfg)
                 if update.duplicate:  # re-sent after an upstream crash: counted once
                     metrics.duplicates.inc()

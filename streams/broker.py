@@ -21,8 +21,15 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-__all__ = ["BrokerError", "EmbeddedBroker", "free_port", "resolve_broker_bin"]
+__all__ = [
+    "BrokerError",
+    "EmbeddedBroker",
+    "free_port",
+    "resolve_broker_bin",
+    "stop_process_group",
+]
 
 _LOG_TAIL_BYTES = 4000
 _TOPIC_ALREADY_EXISTS = 36
@@ -113,6 +120,32 @@ def _stop_all() -> None:
     for broker in list(_LIVE):
         with contextlib.suppress(Exception):
             broker.stop(timeout=5)
+
+
+def stop_process_group(
+    proc: subprocess.Popen[Any], timeout: float = 10.0, first: int = signal.SIGTERM
+) -> None:
+    """Stop a process started with ``start_new_session=True``, and its whole group.
+
+    Sends ``first`` (SIGTERM by default), then SIGKILL if it has not exited after
+    ``timeout`` seconds, reaps it, and kills any straggler left in its group. Idempotent.
+    """
+    for sig, wait in ((first, timeout), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)  # pgid == pid thanks to start_new_session
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group, if any
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=1)
 
 
 class EmbeddedBroker:
@@ -279,30 +312,12 @@ class EmbeddedBroker:
             proc, self._proc = self._proc, None
             _LIVE.discard(self)
             if proc is not None:
-                self._terminate(proc, timeout)
+                stop_process_group(proc, timeout)
             if self._tmp_log is not None:
                 with contextlib.suppress(OSError):
                     self._tmp_log.unlink()
                 self._tmp_log = None
 
-    @staticmethod
-    def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            if proc.poll() is not None:
-                break
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)  # pgid == pid thanks to start_new_session
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(sig)
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group, if any
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=1)
 
     def __enter__(self) -> EmbeddedBroker:
         self.start()

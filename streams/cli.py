@@ -215,7 +215,7 @@ async def _run(
     as_json: bool,
     verbose: bool,
 ) -> int:
-    from streams.broker import EmbeddedBroker, free_port
+    from streams.broker import EmbeddedBroker, free_port, stop_process_group
     from streams.display import render_alert
     from streams.kafka import consume_json, produce_events, shift_to_now
 
@@ -305,7 +305,7 @@ async def _run(
         return 0 if worker_proc.poll() is None else 1
     finally:
         if worker_proc is not None:
-            _stop_process(worker_proc)
+            stop_process_group(worker_proc, timeout=20.0)
         if broker is not None:
             broker.stop()
         click.echo("stopped worker and broker", err=True)
@@ -316,19 +316,6 @@ def _metrics_url(settings: Settings) -> str:
     if not settings.metrics_port:
         return "off (CHURN_METRICS_PORT=0)"
     return f"http://127.0.0.1:{settings.metrics_port}/metrics"
-
-
-def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
 
 
 from streams.webhook import sink as _sink  # noqa: E402

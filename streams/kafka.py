@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from collections.abc import AsyncIterator, Iterable
@@ -63,8 +64,6 @@ async def produce_events(
 
     ``rate`` limits events per second (None: as fast as possible).
     """
-    import asyncio
-
     producer = AIOKafkaProducer(**client_kwargs(settings, bootstrap), acks="all")
     await producer.start()
     topics = settings.source_topics()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -27,7 +25,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.broker import free_port
+from streams.broker import free_port, stop_process_group
 from streams.kafka import shift_to_now
 from streams.metrics import INFO_LABELS, LABEL_VALUES, OTHER
 from streams.offline import open_lines, read_events
@@ -132,15 +130,7 @@ class Prometheus:
         return self.log_path.read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        stop_process_group(self.proc, 20)
         self._log.close()
 
 

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from streams.broker import free_port, resolve_broker_bin
+from streams.broker import free_port, resolve_broker_bin, stop_process_group
 from streams.kafka import consume_json, produce_events
 from streams.settings import Settings
 
@@ -48,15 +47,7 @@ class Proc:
                                      stdin=subprocess.DEVNULL, start_new_session=True, env=env)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        stop_process_group(self.proc, 10)
         self._log.close()
 
     def log(self) -> str:

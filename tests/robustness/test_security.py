@@ -19,7 +19,7 @@ from prometheus_client import generate_latest
 
 from detector.customer import RiskConfig, update_customer
 from detector.redact import Redactor
-from streams.broker import free_port
+from streams.broker import free_port, stop_process_group
 from streams.settings import Settings
 from tests.conftest import make_signal
 
@@ -109,12 +109,7 @@ def test_worker_does_not_print_credentials_when_the_broker_is_unreachable(tmp_pa
         try:
             proc.wait(timeout=12)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 15)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+            stop_process_group(proc, 15)
     output = log.read_text(errors="replace")
     assert output.strip(), "the worker said nothing about the failed connection"
     assert PASSWORD not in output and WEBHOOK_SECRET not in output

@@ -7,14 +7,13 @@ from pathlib import Path
 from unittest.mock import AsyncMock
 
 import pytest
-
-from tests.streams.test_agents import until
 from prometheus_client import CollectorRegistry
 
 from streams.app import build_app
 from streams.metrics import Metrics
 from streams.settings import Settings
 from tests.conftest import make_signal
+from tests.streams.test_agents import until
 
 STORES = ["memory", "rocksdb"]
 
