@@ -307,6 +307,7 @@ def build_app(
         async for batch in take(settings.batch_size, settings.batch_within_seconds):
             now = datetime.now(UTC)
             events: list[Event] = []
+            accepted: list[EventT] = []  # the records behind ``events``
             consumed: list[float] = []  # wall time each event reached the worker (bench only)
             for item in batch:
                 try:
@@ -320,6 +321,7 @@ def build_app(
                     continue
                 metrics.events_consumed.labels(channel=event.channel).inc()
                 events.append(event)
+                accepted.append(item)
                 if stamp:
                     consumed.append(_consumed_at(item, now))
             if not events:
@@ -334,7 +336,7 @@ def build_app(
                     signals = await loop.run_in_executor(None, clf.classify, events)
                 except Exception as exc:  # a poisoned batch must not stop the stream
                     log.exception("classification failed for a batch of %d", len(events))
-                    for item in batch:
+                    for item in accepted:  # the rest are dead-lettered already
                         await dead_letter(item, "classification_failed", type(exc).__name__)
                     continue
             metrics.batch_size.observe(len(events))

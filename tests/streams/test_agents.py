@@ -106,3 +106,26 @@ async def test_customer_agent_emits_alert_and_deduplicates(built, monkeypatch):
     assert metrics.registry.get_sample_value("churn_events_duplicate_total") == 1
     assert metrics.registry.get_sample_value(
         "churn_alerts_emitted_total", {"type": "customer_churn_risk", "severity": "critical"}) == 1
+
+
+async def test_failed_batch_dead_letters_each_record_once(tmp_path, monkeypatch):
+    class Broken:
+        model_version = "broken"
+
+        def classify(self, events):
+            raise RuntimeError("model exploded")
+
+    settings = Settings(encoder="hashing", data_dir=tmp_path, metrics_port=0, kafka_broker="x:1")
+    app = build_app(settings, Broken, Metrics(CollectorRegistry()))
+    app.conf.store = "memory://"
+    app.finalize()
+    app.flow_control.resume()
+    dl_send = AsyncMock()
+    monkeypatch.setattr(app.topics_by_role["deadletter"], "send", dl_send)
+    async with app.agents_by_role["classify"].test_context() as ctx:
+        await ctx.put(b"{broken", key=b"k")
+        await ctx.put(event("f1", "hello"), key=b"C-7")
+        await until(lambda: dl_send.call_count >= 2)
+        await asyncio.sleep(0.3)
+    reasons = sorted(json.loads(v)["reason"] for _, v in sent(dl_send))
+    assert reasons == ["classification_failed", "invalid_json"]
