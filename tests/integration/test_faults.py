@@ -294,7 +294,8 @@ async def test_broker_frozen_20s_mid_stream(broker, start_worker):
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "known, intermittent (seen once in 4 runs: 1 of 1,200 lost): the same signature as the "
+    "known, intermittent (2 of 6 runs here; 1 of 1,200 lost when counted): the same "
+    "signature as the "
     "kill -9 case, a churn.signals record that is on the topic but never applied by the "
     "worker that takes the partition over (see docs/robustness.md)"))
 async def test_two_workers_one_leaves_mid_stream(broker, start_worker):
