@@ -85,13 +85,13 @@ class CascadeClassifier:
             return []
         texts = [e.customer_text for e in events]
         emb = self.static_encoder.encode(texts)
-        scores = score_embeddings(self.static_heads, emb)
+        scores = score_embeddings(self.static_heads, emb, texts)
         mask = route_mask(scores, self.static_heads.friction.thresholds, self.thresholds)
         n = int(mask.sum())
         if n:
-            strong = self.strong_encoder.encode([t for t, m in zip(texts, mask, strict=True)
-                                                 if m])
-            scores = merge(scores, score_embeddings(self.strong_heads, strong), mask)
+            routed = [t for t, m in zip(texts, mask, strict=True) if m]
+            strong = self.strong_encoder.encode(routed)
+            scores = merge(scores, score_embeddings(self.strong_heads, strong, routed), mask)
         self.seen += len(events)
         self.routed += n
         self.last_encoder_paths = {"static": len(events), "transformer": n}

@@ -67,12 +67,15 @@ class Scores:
     stage_labels: tuple[str, ...]
 
 
-def score_embeddings(heads: Heads, emb: np.ndarray) -> Scores:
-    """Run every head on a batch of embeddings."""
-    pi = heads.intent.proba(emb)
-    pf = heads.friction.proba(emb)
+def score_embeddings(heads: Heads, emb: np.ndarray, texts: Sequence[str] | None = None
+                     ) -> Scores:
+    """Run every head on a batch: embeddings ``emb`` of ``texts`` (the texts are required when
+    the heads use lexical features, i.e. ``heads.lexical`` is set)."""
+    x = heads.inputs(emb, texts)
+    pi = heads.intent.proba(x)
+    pf = heads.friction.proba(x)
     return Scores(pi, heads.decide_intent(pi), pf, heads.decide_friction(pf),
-                  heads.sentiment.proba(emb), heads.stage.proba(emb), heads.stage.labels)
+                  heads.sentiment.proba(x), heads.stage.proba(x), heads.stage.labels)
 
 
 def make_signals(events: Sequence[Event], scores: Scores, emb: np.ndarray | None,
@@ -144,9 +147,10 @@ class HeadsClassifier:
         """Classify a micro-batch of events with a single encoder call."""
         if not events:
             return []
-        emb = self.encoder.encode([e.customer_text for e in events])
+        texts = [e.customer_text for e in events]
+        emb = self.encoder.encode(texts)
         self.last_encoder_paths = {self.path_name: len(events)}
-        return make_signals(events, score_embeddings(self.heads, emb),
+        return make_signals(events, score_embeddings(self.heads, emb, texts),
                             emb if keep_embeddings else None, self.model_version, self.config)
 
 

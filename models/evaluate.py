@@ -33,6 +33,7 @@ from models.classifier import Scores, score_embeddings
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.embcache import embed
 from models.encoders import Encoder
+from models.features import DEFAULT_LEXICAL, LexicalConfig
 from models.heads import Heads, fit_heads, in_validation
 
 TASK_LABELS = {"intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES}
@@ -166,8 +167,8 @@ def _task_reports(rows: Sequence[Example], preds: dict[str, Any], tasks: Sequenc
     """Reports of one system (``preds``: task -> (proba or None, labels)) on ``rows``."""
     out: dict[str, Any] = {}
     for task in tasks:
-        if task not in preds and not (task in ("explicit", "friction_any")
-                                      and task.split("_")[0] in preds):
+        base = {"explicit": "intent", "friction_any": "friction"}.get(task, task)
+        if task not in preds and base not in preds:
             continue
         if task in ("intent", "sentiment", "stage"):
             idx = [i for i, e in enumerate(rows) if getattr(e, task) is not None]
@@ -266,6 +267,12 @@ def _subset(s: Scores, mask: np.ndarray) -> Scores:
                   s.sentiment[mask], s.stage[mask], s.stage_labels)
 
 
+def lexical_for(kind: str) -> LexicalConfig | None:
+    """Lexical features for the real encoders; none for the hashing test encoder (which is a
+    bag of hashed n-grams already)."""
+    return None if kind == "hashing" or kind.startswith("hashing-") else DEFAULT_LEXICAL
+
+
 class Evaluator:
     """Runs leave-one-dataset-out evaluation for the encoders and baselines."""
 
@@ -288,9 +295,12 @@ class Evaluator:
         val = [e for e in train if in_validation(e.text, 0.2)]
         val_scores: dict[str, Scores] = {}
         for kind in self.encoders:
-            heads[kind] = fit_heads(self._x(kind, train), list(train), self.encoders[kind].name)
-            scores[kind] = score_embeddings(heads[kind], self._x(kind, test))
-            val_scores[kind] = score_embeddings(heads[kind], self._x(kind, val))
+            heads[kind] = fit_heads(self._x(kind, train), list(train), self.encoders[kind].name,
+                                    lexical=lexical_for(kind))
+            scores[kind] = score_embeddings(heads[kind], self._x(kind, test),
+                                            [e.text for e in test])
+            val_scores[kind] = score_embeddings(heads[kind], self._x(kind, val),
+                                                [e.text for e in val])
             systems[kind] = _task_reports(test, model_preds(scores[kind]), tasks)
         extra: dict[str, Any] = {}
         if "static" in scores and "transformer" in scores:

@@ -2,13 +2,18 @@
 
 Tasks: churn ``intent`` (none / at_risk / explicit), ``friction`` (multi-label, one binary
 head per category), ``sentiment`` (negative / neutral / positive) and journey ``stage``.
-Each head is a scikit-learn logistic regression fitted on a training split; probabilities
-are then calibrated on a validation split (temperature + per-class bias for multi-class
-heads, Platt scaling per friction category) and the decision thresholds (explicit and
-at_risk; one per friction category) are chosen on that same validation split.
+Each head is a scikit-learn logistic regression fitted on a training split over the head
+inputs (the embedding, plus hashed word/character n-grams when the heads carry a
+:class:`~models.features.LexicalConfig`); probabilities are then calibrated on a validation
+split (temperature + per-class bias for multi-class heads, Platt scaling per friction
+category) and one threshold per friction category is chosen on that same validation split.
+Intent is decided on the calibrated probabilities at 0.5 (explicit first, then at_risk);
+``TrainConfig(tune_intent_thresholds=True)`` tunes those two thresholds on validation instead.
 
-Artifacts are a safetensors file of float32 arrays plus a JSON metadata file that records
-the file's sha256; :func:`load_heads` refuses a file whose hash does not match. No pickle.
+Artifacts are a safetensors file (weight matrices as float16, rounded already at fitting
+time so that the saved heads score exactly like the fitted ones; the rest float32) plus a
+JSON metadata file that records the file's sha256 and the lexical feature settings;
+:func:`load_heads` refuses a file whose hash does not match. No pickle.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ import numpy as np
 
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models.datasets import SENTIMENTS, STAGES, Example
+from models.features import LexicalConfig, head_inputs
 
 HEADS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
-FORMAT = "churn-heads/1"
+FORMAT = "churn-heads/2"  # /2: float16 weights, optional lexical features
+READABLE_FORMATS = ("churn-heads/1", FORMAT)
 TASK_LABELS: dict[str, tuple[str, ...]] = {
     "intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES,
 }
@@ -46,6 +53,11 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def _f16(a: np.ndarray) -> np.ndarray:
+    """Round weights to what a float16 artifact stores (fitting and loading then agree)."""
+    return np.asarray(a, dtype=np.float16).astype(np.float64)
 
 
 def in_validation(text: str, fraction: float) -> bool:
@@ -101,6 +113,11 @@ class Heads:
     intent_thresholds: dict[str, float] = field(
         default_factory=lambda: {"explicit": 0.5, "at_risk": 0.5})
     meta: dict[str, Any] = field(default_factory=dict)
+    lexical: LexicalConfig | None = None  # hashed n-grams next to the embedding, or none
+
+    def inputs(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> Any:
+        """The heads' input rows for these embeddings (and texts, when lexical is set)."""
+        return head_inputs(emb, texts, self.lexical)
 
     def decide_intent(self, p: np.ndarray) -> list[str]:
         """Per-label thresholds: explicit first, then at_risk, else none."""
@@ -139,7 +156,8 @@ class Heads:
             t[f"friction.{key}"] = getattr(f, key)
         t["intent.thresholds"] = np.array(
             [self.intent_thresholds["explicit"], self.intent_thresholds["at_risk"]])
-        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(t.items())}
+        return {k: np.ascontiguousarray(v, dtype=np.float16 if k.endswith(".coef")
+                                        else np.float32) for k, v in sorted(t.items())}
 
     def save(self, folder: Path, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write ``heads.safetensors`` + ``heads.json`` into ``folder``; returns the metadata."""
@@ -157,6 +175,7 @@ class Heads:
                        "sentiment": list(self.sentiment.labels),
                        "stage": list(self.stage.labels)},
             "files": {HEADS_FILE: {"sha256": sha, "bytes": len(blob)}},
+            "lexical": self.lexical.to_dict() if self.lexical is not None else None,
         })
         meta["version"] = f"{self.encoder}-{meta.get('taxonomy_version', 'custom')}-{sha[:10]}"
         (folder / HEADS_FILE).write_bytes(blob)
@@ -173,7 +192,7 @@ def load_heads(folder: Path) -> Heads:
     if not meta_path.exists() or not blob_path.exists():
         raise ArtifactError(f"no model artifacts in {folder} ({META_FILE}, {HEADS_FILE})")
     meta = json.loads(meta_path.read_text("utf-8"))
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}")
     blob = blob_path.read_bytes()
     expected = meta.get("files", {}).get(HEADS_FILE, {}).get("sha256")
@@ -182,8 +201,9 @@ def load_heads(folder: Path) -> Heads:
         raise ArtifactError(
             f"{blob_path}: sha256 {actual} does not match the metadata ({expected}); refusing"
         )
-    t = load(blob)
+    t = {k: v.astype(np.float32) for k, v in load(blob).items()}
     labels = meta["labels"]
+    lexical = LexicalConfig.from_dict(meta["lexical"]) if meta.get("lexical") else None
 
     def multi(name: str) -> MultiHead:
         return MultiHead(tuple(labels[name]), t[f"{name}.coef"], t[f"{name}.bias"],
@@ -192,8 +212,13 @@ def load_heads(folder: Path) -> Heads:
     fr = FrictionHead(tuple(labels["friction"]), t["friction.coef"], t["friction.bias"],
                       t["friction.platt_a"], t["friction.platt_b"], t["friction.thresholds"])
     th = t["intent.thresholds"]
+    width = fr.coef.shape[1]
+    expected = None if lexical is None else lexical.dim
+    if expected is not None and width <= expected:
+        raise ArtifactError(f"{blob_path}: weights have {width} inputs, fewer than the "
+                            f"{expected} lexical features the metadata declares")
     return Heads(meta["encoder"], multi("intent"), fr, multi("sentiment"), multi("stage"),
-                 {"explicit": float(th[0]), "at_risk": float(th[1])}, meta)
+                 {"explicit": float(th[0]), "at_risk": float(th[1])}, meta, lexical)
 
 
 # ---- training ---------------------------------------------------------------------------
@@ -204,6 +229,7 @@ class TrainConfig:
     c_friction: float = 2.0
     val_fraction: float = 0.2
     max_iter: int = 3000
+    tune_intent_thresholds: bool = False  # False: decide intent at calibrated p >= 0.5
 
 
 def _weights(sources: Sequence[str], labels: Sequence[str]) -> np.ndarray:
@@ -282,7 +308,7 @@ def _fit_multi(x: np.ndarray, rows: list[Example], task: str, cfg: TrainConfig,
         for j, cl in enumerate(classes):
             coef[labels.index(cl)] = model.coef_[j]
             bias[labels.index(cl)] = model.intercept_[j]
-    head = MultiHead(labels, coef, bias)
+    head = MultiHead(labels, _f16(coef), bias)
     v_idx = np.flatnonzero(val & ~tr)  # validation rows not used for fitting
     if len(v_idx) >= 20 and len({y[i] for i in v_idx}) > 1:
         yi = np.array([labels.index(y[i]) for i in v_idx])
@@ -326,7 +352,7 @@ def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
         model = _fit_lr(x[tr_idx], yl, _weights([src[i] for i in tr_idx], yl), cfg.c_friction,
                         cfg.max_iter)
         sign = 1.0 if str(model.classes_[1]) == "yes" else -1.0
-        coef[j], bias[j] = sign * model.coef_[0], sign * model.intercept_[0]
+        coef[j], bias[j] = _f16(sign * model.coef_[0]), sign * model.intercept_[0]
         if len(v_idx) >= 20 and 0 < y[v_idx].sum() < len(v_idx):
             z = x[v_idx] @ coef[j] + bias[j]
             pa[j], pb[j] = _platt(z, y[v_idx].astype(float))
@@ -341,11 +367,13 @@ def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
     return FrictionHead(FRICTION_CATEGORIES, coef, bias, pa, pb, th)
 
 
-def fit_heads(x: np.ndarray, rows: list[Example], encoder: str,
-              cfg: TrainConfig | None = None) -> Heads:
-    """Fit every head on ``rows`` (embedded as ``x``); tasks a row does not label are skipped
-    for that row. Deterministic: the validation split is a hash of the text."""
+def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
+              cfg: TrainConfig | None = None, lexical: LexicalConfig | None = None) -> Heads:
+    """Fit every head on ``rows`` (embedded as ``emb``; with ``lexical``, hashed n-grams of
+    the rows' texts are appended); tasks a row does not label are skipped for that row.
+    Deterministic: the validation split is a hash of the text."""
     cfg = cfg or TrainConfig()
+    x = head_inputs(emb, [e.text for e in rows], lexical)
     val_all = np.array([in_validation(e.text, cfg.val_fraction) for e in rows])
 
     def task_rows(attr: str) -> np.ndarray:
@@ -366,9 +394,9 @@ def fit_heads(x: np.ndarray, rows: list[Example], encoder: str,
                              val_all[mask])
     thresholds = {"explicit": 0.5, "at_risk": 0.5}
     mask = task_rows("intent") & val_all
-    if mask.sum() >= 20:
+    if cfg.tune_intent_thresholds and mask.sum() >= 20:
         thresholds = _intent_thresholds(heads["intent"], x[mask],
                                         [str(e.intent) for e, k in zip(rows, mask, strict=True)
                                          if k])
     return Heads(encoder, heads["intent"], friction, heads["sentiment"], heads["stage"],
-                 thresholds)
+                 thresholds, lexical=lexical)

@@ -90,8 +90,10 @@ def pool(seed: Sequence[Example], taxonomy: Sequence[Example],
 def fit_on(encoder: Encoder, rows: Sequence[Example], cache_dir: Path | None,
            cfg: TrainConfig | None = None) -> Heads:
     """Embed ``rows`` (disk-cached) and fit heads on them."""
+    from models.evaluate import lexical_for
+
     x = embed(encoder, [e.text for e in rows], cache_dir)
-    return fit_heads(x, list(rows), encoder.name, cfg)
+    return fit_heads(x, list(rows), encoder.name, cfg, lexical=lexical_for(encoder.name))
 
 
 def taxonomy_hash(taxonomy: dict[str, Any]) -> str:
@@ -114,6 +116,7 @@ def embeddings_for(encoder: Encoder, rows: Sequence[Example], cache_dir: Path | 
 
 # ---- the commands -----------------------------------------------------------------------
 
+LEXICAL_MIN_USER_ROWS = 200  # user files smaller than this train embedding-only heads
 PUBLIC_TASKS = ("intent", "explicit", "friction", "friction_any")
 SEED_TASKS = ("intent", "explicit", "friction", "friction_any", "sentiment", "stage")
 
@@ -224,9 +227,11 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
     if "static" in heads and "transformer" in heads:
         val = [e for e in rows if in_validation(e.text, 0.2)
                and (e.intent is not None or e.friction is not None)]
-        s = score_embeddings(heads["static"], embeddings_for(encoders["static"], val, cache_dir))
+        vt = [e.text for e in val]
+        s = score_embeddings(heads["static"], embeddings_for(encoders["static"], val, cache_dir),
+                             vt)
         t = score_embeddings(heads["transformer"],
-                             embeddings_for(encoders["transformer"], val, cache_dir))
+                             embeddings_for(encoders["transformer"], val, cache_dir), vt)
         mask = np.ones(len(val), bool)
         th, frac = tune_cascade(_subset(s, mask), _subset(t, mask), heads["static"], val)
         CascadeThresholds.save(th, out_dir / "cascade.json",
@@ -241,7 +246,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
     save them to ``out_dir/<kind>/`` and write a cross-validated eval report to ``out_dir``."""
     from models.classifier import load_taxonomy
     from models.datasets import load_seed, load_user_file
-    from models.evaluate import _task_reports, model_preds, seed_folds, write_reports
+    from models.evaluate import _task_reports, lexical_for, model_preds, seed_folds, write_reports
 
     user = load_user_file(data)
     taxonomy = load_taxonomy()
@@ -250,7 +255,10 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
     enc = _encoders([kind], cache_dir)[kind]
     cache = None if kind == "hashing" else cache_dir
     x_all = embed(enc, [e.text for e in rows], cache)
-    h = fit_heads(x_all, rows, enc.name)
+    # hashed n-grams need data: a few-shot file trains embedding-only heads (they generalise
+    # better from a handful of rows per label)
+    lexical = lexical_for(kind) if len(user) >= LEXICAL_MIN_USER_ROWS else None
+    h = fit_heads(x_all, rows, enc.name, lexical=lexical)
     meta = h.save(out_dir / kind, {
         "encoder_kind": kind, "taxonomy_version": taxonomy.get("version", "custom"),
         "taxonomy_sha256": taxonomy_hash(taxonomy),
@@ -270,8 +278,9 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
         if not te or not tr:
             continue
         train = tr + fill
-        hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name)
-        s = score_embeddings(hf, embed(enc, [e.text for e in te], cache))
+        hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name,
+                       lexical=lexical)
+        s = score_embeddings(hf, embed(enc, [e.text for e in te], cache), [e.text for e in te])
         reports.append({"systems": {kind: _task_reports(te, model_preds(s), tasks)}})
     from models.evaluate import merge_fold_reports
 

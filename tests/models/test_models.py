@@ -36,7 +36,7 @@ def _event(text: str, i: int = 0, language: str | None = None) -> Event:
 
 def test_seed_set_covers_channels_domains_and_hard_cases():
     seed = load_seed()
-    assert len(seed) >= 300
+    assert len(seed) >= 450
     raw = [json.loads(line) for line in
            (Path(__file__).resolve().parents[2] / "models/data/seed.jsonl").open()]
     assert {r["channel"] for r in raw} >= {"review", "ticket", "social", "call", "chat", "email",
@@ -44,7 +44,11 @@ def test_seed_set_covers_channels_domains_and_hard_cases():
     assert {r["domain"] for r in raw} >= {"saas", "telecom", "retail", "banking", "travel",
                                           "utilities", "insurance", "streaming", "delivery"}
     tags = {t for r in raw for t in r["tags"]}
-    assert tags >= {"sarcasm", "negation", "order-cancel", "non-native", "short", "long"}
+    assert tags >= {"sarcasm", "negation", "order-cancel", "non-native", "short", "long",
+                    "unsubscribe", "plan-switch", "account-removal"}
+    by_tag = {t: {r["intent"] for r in raw if t in r["tags"]} for t in tags}
+    assert by_tag["unsubscribe"] == {"none"} and by_tag["plan-switch"] == {"none"}
+    assert by_tag["account-removal"] == {"explicit"}
     assert {e.intent for e in seed} == set(INTENTS)
     assert {c for e in seed for c in e.friction or ()} == set(FRICTION_CATEGORIES)
 
@@ -188,3 +192,97 @@ def test_train_rejects_bad_labels(tmp_path):
     res = CliRunner().invoke(main, ["train", "--data", str(bad), "--out", str(tmp_path / "m"),
                                     "--encoder", "hashing"])
     assert res.exit_code != 0 and "intent" in res.output
+
+
+# ---- lexical features, heads that use them, embedding cache ------------------------------
+
+def _small_lex():
+    from models.features import LexicalConfig
+
+    return LexicalConfig(word_features=64, char_features=128, word_weight=0.5, char_weight=0.3)
+
+
+def test_lexical_features_stateless_deterministic_and_shaped():
+    import models.features as feats
+
+    cfg = _small_lex()
+    texts = ["please close my account", "unsubscribe me from the newsletter", "ok"]
+    a = feats.lexical_features(texts, cfg)
+    feats._VECTORISERS.clear()  # a fresh vectoriser (no fitted state, no vocabulary)
+    b = feats.lexical_features(list(reversed(texts)), cfg)
+    assert a.shape == (3, cfg.dim) == (3, 192)
+    assert np.array_equal(a.toarray(), b.toarray()[::-1])  # a row depends on its text only
+    dense = a.toarray()
+    assert np.allclose(np.linalg.norm(dense[:, :64], axis=1), 0.5, atol=1e-6)
+    assert np.allclose(np.linalg.norm(dense[:, 64:], axis=1), 0.3, atol=1e-6)
+    assert not np.allclose(dense[0], dense[1])
+    assert feats.LexicalConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="kind"):
+        feats.LexicalConfig.from_dict({**cfg.to_dict(), "kind": "other"})
+    emb = np.ones((3, 4), np.float32)
+    x = feats.head_inputs(emb, texts, cfg)
+    assert x.shape == (3, 4 + 192) and np.array_equal(x.toarray()[:, :4], emb)
+    assert feats.head_inputs(emb, None, None) is emb
+    with pytest.raises(ValueError, match="texts"):
+        feats.head_inputs(emb, None, cfg)
+
+
+def test_heads_with_lexical_features_roundtrip(tmp_path):
+    from models.classifier import score_embeddings
+
+    rows = load_seed()
+    texts = [e.text for e in rows]
+    enc = HashingEncoder(dim=32)
+    emb = enc.encode(texts)
+    cfg = _small_lex()
+    heads = fit_heads(emb, rows, enc.name, lexical=cfg)
+    assert heads.lexical == cfg and heads.friction.coef.shape == (9, 32 + cfg.dim)
+    meta = heads.save(tmp_path / "a", {"taxonomy_version": "t"})
+    assert meta["lexical"] == cfg.to_dict() and meta["format"] == "churn-heads/2"
+    again = fit_heads(emb, rows, enc.name, lexical=cfg)
+    again.save(tmp_path / "b", {"taxonomy_version": "t"})
+    assert (tmp_path / "a/heads.safetensors").read_bytes() == (
+        tmp_path / "b/heads.safetensors").read_bytes()
+    from safetensors.numpy import load
+
+    stored = load((tmp_path / "a/heads.safetensors").read_bytes())
+    assert stored["intent.coef"].dtype == np.float16
+    loaded = load_heads(tmp_path / "a")
+    assert loaded.lexical == cfg
+    probe = ["please close my account, I'm leaving", "unsubscribe me from the newsletter"]
+    pe = enc.encode(probe)
+    s1, s2 = score_embeddings(heads, pe, probe), score_embeddings(loaded, pe, probe)
+    assert np.allclose(s1.intent, s2.intent, atol=1e-5)
+    assert np.allclose(s1.friction, s2.friction, atol=1e-5)
+    assert s1.intent_labels == s2.intent_labels
+    with pytest.raises(ValueError, match="texts"):
+        score_embeddings(loaded, pe)
+    plain = fit_heads(emb, rows, enc.name)  # no lexical: embeddings alone, as before
+    assert plain.lexical is None and plain.friction.coef.shape == (9, 32)
+    assert score_embeddings(plain, pe).intent.shape == (2, 3)
+
+
+def test_embedding_cache_encodes_only_new_texts(tmp_path):
+    from models.embcache import embed
+
+    class Counting(HashingEncoder):
+        def __init__(self):
+            super().__init__(dim=16)
+            self.seen: list[str] = []
+
+        def encode(self, texts):
+            self.seen += list(texts)
+            return super().encode(texts)
+
+    enc = Counting()
+    first = embed(enc, ["b", "a", "b"], tmp_path)
+    assert sorted(enc.seen) == ["a", "b"]
+    enc.seen.clear()
+    second = embed(enc, ["c", "a", "b"], tmp_path)
+    assert enc.seen == ["c"]  # a and b come from the first shard
+    assert np.array_equal(second[1:], first[[1, 0]])
+    assert np.allclose(second, HashingEncoder(dim=16).encode(["c", "a", "b"]))
+    enc.seen.clear()
+    embed(enc, ["a", "b", "c"], tmp_path)
+    assert enc.seen == []
+    assert not list(tmp_path.rglob("*.pkl"))

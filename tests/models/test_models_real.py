@@ -69,3 +69,21 @@ def test_few_shot_training_with_transformer(tmp_path):
     (ds,) = result["datasets"]
     assert result["datasets"][ds]["systems"]["transformer"]["intent"]["macro_f1"] >= 0.45
     assert json.loads((tmp_path / "transformer" / "heads.json").read_text())["version"]
+
+
+HARD = {  # written for this test; none of them is in the seed set
+    "I'd like to unsubscribe from your weekly newsletter emails.": "none",
+    "help me cancel my subscription to the cooking newsletter": "none",
+    "Can I switch to the premium account?": "none",
+    "Remove the payee called J Smith from my account.": "none",
+    "Could you help me with the removal of my Silver account?": "explicit",
+    "Please get rid of my account, I don't use it.": "explicit",
+}
+
+
+def test_hard_cases_of_the_churn_intent(cascade):
+    from models.classifier import HeadsClassifier
+
+    for clf in (HeadsClassifier(cascade.strong_encoder, cascade.strong_heads), cascade):
+        got = [s.churn_intent for s in clf.classify(_events(list(HARD)))]
+        assert got == list(HARD.values()), clf.model_version
