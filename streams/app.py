@@ -37,6 +37,8 @@ from detector.redact import Redactor
 from detector.schema import Event, EventError, parse_event
 from detector.signals import Signal
 from detector.stages import update_stage
+from streams.faust_fixes import keep_rereads_of, limit_fetch_wait
+from streams.gaps import GapGuard
 from streams.lag import report_consumer_lag
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -99,28 +101,6 @@ def in_event(event: EventT) -> Iterator[None]:
         faust_streams._current_event.reset(token)
 
 
-def _limit_fetch_wait(max_wait_ms: int) -> None:
-    """Cap the consumer's fetch wait (Faust hard-codes 1500 ms).
-
-    Brokers that do not answer a multi-partition fetch early (the embedded Tansu) would
-    otherwise add up to 1.5 s per hop at low traffic; on Kafka it only adds polls.
-    """
-    from faust.transport.drivers import aiokafka as faust_aiokafka
-
-    thread_cls = faust_aiokafka.AIOKafkaConsumerThread
-    original = getattr(thread_cls, "_churn_original_create", None)
-    if original is None:
-        original = thread_cls._create_worker_consumer
-        setattr(thread_cls, "_churn_original_create", original)  # noqa: B010
-
-    def create(self: Any, transport: Any) -> Any:
-        consumer = original(self, transport)
-        consumer._fetch_max_wait_ms = max_wait_ms
-        return consumer
-
-    setattr(thread_cls, "_create_worker_consumer", create)  # noqa: B010
-
-
 def faust_app(settings: Settings, broker: str | None = None, store: str | None = None) -> faust.App:
     """A Faust app configured from settings: broker, security, partitions, group timings.
 
@@ -144,7 +124,7 @@ def faust_app(settings: Settings, broker: str | None = None, store: str | None =
         broker_heartbeat_interval=settings.broker_heartbeat_interval_seconds,
         broker_commit_interval=settings.broker_commit_interval_seconds,
     )
-    _limit_fetch_wait(settings.consumer_fetch_max_wait_ms)
+    limit_fetch_wait(settings.consumer_fetch_max_wait_ms)
     return app
 
 
@@ -193,6 +173,39 @@ def build_app(
             await topic.maybe_declare()
     customers = app.Table("customers", default=None, key_type=str)
     stages = app.Table("stages", default=None, key_type=str)
+    # last applied offset per input partition of the state agents ("topic:partition")
+    applied_offsets = app.Table("applied_offsets", default=None, key_type=str)
+    gap_agents = {settings.topic_signals: "customers", settings.topic_stage_signals: "stages"}
+    # re-fetched records are delivered, not dropped (streams/faust_fixes.py): every consumer
+    # of these topics is idempotent (event_id, last write per key)
+    changelogs = {t.changelog_topic.get_topic_name() for t in (customers, stages, applied_offsets)}
+    sources = set(settings.source_topic_names()) if settings.source_rereads else set()
+    keep_rereads_of(app, {*gap_agents, *changelogs, *sources})
+
+    def gap_guard() -> GapGuard | None:
+        if not settings.gap_guard:
+            return None
+        return GapGuard(settings.gap_guard_retry_seconds, settings.gap_guard_max_seeks)
+
+    customer_guard, stage_guard = gap_guard(), gap_guard()
+
+    @app.timer(interval=settings.gap_guard_retry_seconds, on_leader=False)
+    async def repeat_seeks() -> None:
+        """Seek again where a seek brought no records back (see GapGuard.due)."""
+        for guard, agent in ((customer_guard, "customers"), (stage_guard, "stages")):
+            for tp, offset in guard.due() if guard is not None else ():
+                metrics.offset_gaps.labels(agent=agent, outcome="seek").inc()
+                log.warning("offset gap on %s[%s]: nothing came back; seeking to %s again",
+                            tp.topic, tp.partition, offset)
+                await app.consumer.seek_wait({tp: offset})
+
+    @app.on_partitions_revoked.connect
+    async def forget_seeks(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """Seeks under way for partitions moved to another worker are no longer ours."""
+        revoked = args[0] if args else kwargs.get("revoked", ())
+        for guard in (customer_guard, stage_guard):
+            if guard is not None:
+                guard.forget(revoked)
 
     def classifier() -> Classifier:
         if "classifier" not in state:
@@ -243,9 +256,18 @@ def build_app(
             if inspect.isawaitable(fut):
                 await fut
 
-    async def decoded(batch: list[EventT]) -> AsyncIterator[tuple[EventT, Signal]]:
-        """The batch's signals; records that are not a valid signal are dead-lettered."""
+    async def decoded(
+        batch: list[EventT], guard: GapGuard | None, applied: dict[str, tuple[Any, EventT]]
+    ) -> AsyncIterator[tuple[EventT, Signal]]:
+        """The batch's signals, in order, past the gap guard.
+
+        Records after a hole in their partition are held back (the guard seeks back to the
+        hole); records that are not a valid signal are dead-lettered. ``applied`` collects
+        the last offset taken per partition, persisted with the batch's state.
+        """
         for item in batch:
+            if guard is not None and not await admit(item, guard, applied):
+                continue
             try:
                 signal = Signal.from_wire(cast(dict[str, Any], item.value))
             except (KeyError, TypeError, ValueError) as exc:
@@ -253,17 +275,47 @@ def build_app(
                 continue
             yield item, signal
 
-    def latest(
-        table: Any, changed: dict[str, tuple[dict[str, Any], EventT]], key: str, item: EventT
-    ) -> dict[str, Any] | None:
+    async def admit(item: EventT, guard: GapGuard, applied: dict[str, tuple[Any, EventT]]
+                    ) -> bool:
+        """Whether to process ``item`` now (see streams/gaps.py); seeks back on a gap."""
+        msg = item.message
+        key = f"{msg.topic}:{msg.partition}"
+        last = latest(applied_offsets, applied, key, item)
+        verdict = guard.check(msg.tp, msg.offset, last)
+        agent = gap_agents.get(msg.topic, "other")
+        if verdict.action == "seek":
+            metrics.offset_gaps.labels(agent=agent, outcome="seek").inc()
+            log.warning(
+                "offset gap on %s[%s]: got %s after %s; seeking back to %s",
+                msg.topic, msg.partition, msg.offset, last, verdict.seek_to,
+                extra={"topic": msg.topic, "offset": msg.offset},
+            )
+            await app.consumer.seek_wait({msg.tp: cast(int, verdict.seek_to)})
+            return False
+        if verdict.action == "skip":
+            return False
+        if verdict.accepted_gap:
+            metrics.offset_gaps.labels(agent=agent, outcome="accepted").inc()
+            log.error(
+                "offset gap on %s[%s]: %d records before offset %s never came back after"
+                " %d seeks; going on without them",
+                msg.topic, msg.partition, verdict.accepted_gap, msg.offset,
+                guard.max_seeks, extra={"topic": msg.topic, "offset": msg.offset},
+            )
+        if last is None or msg.offset > last:
+            applied[key] = (msg.offset, item)
+        return True
+
+    def latest(table: Any, changed: dict[str, tuple[Any, EventT]], key: str, item: EventT
+               ) -> Any:
         """A row as this batch left it, else as the table holds it (read in the item's
         partition: RocksDB keeps one database per partition)."""
         if key in changed:
             return changed[key][0]
         with in_event(item):
-            return table.get(key)  # type: ignore[no-any-return]
+            return table.get(key)
 
-    async def persist(table: Any, rows: dict[str, tuple[dict[str, Any], EventT]]) -> None:
+    async def persist(*tables: tuple[Any, dict[str, tuple[Any, EventT]]]) -> None:
         """Write table rows and wait until their changelog records are acknowledged.
 
         ``table[key] = value`` only queues the changelog record (Faust's ``send_soon``
@@ -274,15 +326,17 @@ def build_app(
         store (RocksDB: one database per partition) and the changelog use its partition.
         """
         futures = []
-        for key, (value, event) in rows.items():
-            with in_event(event):
-                table.data[key] = value
-            if app.producer.started:  # agent unit tests (test_context) have no broker
-                futures.append(await table.changelog_topic.send(
-                    key=key, value=value, partition=event.message.partition,
-                    key_serializer=table.key_serializer, value_serializer=table.value_serializer,
-                    callback=table._on_changelog_sent,
-                ))
+        for table, rows in tables:
+            for key, (value, event) in rows.items():
+                with in_event(event):
+                    table.data[key] = value
+                if app.producer.started:  # agent unit tests (test_context) have no broker
+                    futures.append(await table.changelog_topic.send(
+                        key=key, value=value, partition=event.message.partition,
+                        key_serializer=table.key_serializer,
+                        value_serializer=table.value_serializer,
+                        callback=table._on_changelog_sent,
+                    ))
         await acked(futures)
 
     async def emit(alert: Alert, signal: Signal, key: str) -> Any:
@@ -368,8 +422,9 @@ def build_app(
         take = stream.take_events  # type: ignore[attr-defined]
         async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
             outputs: list[Any] = []
-            changed: dict[str, tuple[dict[str, Any], EventT]] = {}
-            async for item, signal in decoded(batch):
+            changed: dict[str, tuple[Any, EventT]] = {}
+            applied: dict[str, tuple[Any, EventT]] = {}
+            async for item, signal in decoded(batch, customer_guard, applied):
                 cid = signal.customer_id
                 previous = latest(customers, changed, cid, item)
                 update = update_customer(previous, signal, risk_cfg, redactor)
@@ -387,8 +442,8 @@ def build_app(
                 for alert in update.alerts:
                     outputs.append(await emit(alert, signal, key=cid))
             await acked(outputs)
-            if changed:
-                await persist(customers, changed)
+            if changed or applied:
+                await persist((customers, changed), (applied_offsets, applied))
 
     @app.agent(stage_topic, name="stages")
     async def stage_state(stream: faust.StreamT) -> None:
@@ -396,8 +451,9 @@ def build_app(
         take = stream.take_events  # type: ignore[attr-defined]
         async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
             outputs: list[Any] = []
-            changed: dict[str, tuple[dict[str, Any], EventT]] = {}
-            async for item, signal in decoded(batch):
+            changed: dict[str, tuple[Any, EventT]] = {}
+            applied: dict[str, tuple[Any, EventT]] = {}
+            async for item, signal in decoded(batch, stage_guard, applied):
                 stage = signal.journey_stage
                 previous = latest(stages, changed, stage, item)
                 update = update_stage(previous, signal, stage_cfg)
@@ -421,15 +477,17 @@ def build_app(
                 for alert in update.alerts:
                     outputs.append(await emit(alert, signal, key=f"stage:{stage}"))
             await acked(outputs)
-            if changed:
-                await persist(stages, changed)
+            if changed or applied:
+                await persist((stages, changed), (applied_offsets, applied))
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,
         "customers": customer_state,
         "stages": stage_state,
     }
-    app.tables_by_role = {"customers": customers, "stages": stages}  # type: ignore[attr-defined]
+    app.tables_by_role = {  # type: ignore[attr-defined]
+        "customers": customers, "stages": stages, "applied_offsets": applied_offsets,
+    }
     app.topics_by_role = {  # type: ignore[attr-defined]
         "source": source,
         "signals": signals_topic,

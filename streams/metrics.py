@@ -55,6 +55,9 @@ DEADLETTER_REASONS: tuple[str, ...] = (
 )
 #: Paths of the encoder cascade: cheap static embeddings, or the transformer.
 ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
+#: State agents guarded against offset gaps, and what the guard did about a gap.
+GAP_AGENTS: tuple[str, ...] = ("customers", "stages")
+GAP_OUTCOMES: tuple[str, ...] = ("seek", "accepted")
 #: Largest partition number reported on its own; higher ones are summed into ``other``.
 MAX_LAG_PARTITIONS = 64
 
@@ -69,6 +72,8 @@ LABEL_VALUES: dict[str, tuple[str, ...]] = {
     "type": ALERT_TYPES,
     "severity": SEVERITIES,
     "path": ENCODER_PATHS,
+    "agent": GAP_AGENTS,
+    "outcome": GAP_OUTCOMES,
 }
 #: Labels of the single-series info metric (one value each per worker process).
 INFO_LABELS: tuple[str, ...] = ("version", "model_version", "encoder")
@@ -130,6 +135,12 @@ class Metrics:
             "Events later than the allowed lateness: customer state updated, stage windows not",
             registry=r,
         )
+        self.offset_gaps = self._bounded(Counter(
+            "churn_offset_gaps_total",
+            "Holes in a state agent's input partition: re-read by seeking back (seek), or"
+            " given up on after the bounded re-seeks (accepted: records were not applied)",
+            ["agent", "outcome"], registry=r,
+        ))
         self.classify_seconds = Histogram(
             "churn_classification_duration_seconds",
             "Time to classify one micro-batch",
@@ -219,6 +230,8 @@ class Metrics:
             self.intents.labels(intent=intent)
         for type_, severity in product(ALERT_TYPES, SEVERITIES):
             self.alerts.labels(type=type_, severity=severity)
+        for agent, outcome in product(GAP_AGENTS, GAP_OUTCOMES):
+            self.offset_gaps.labels(agent=agent, outcome=outcome)
         for type_ in ALERT_TYPES:
             self.alerts_suppressed.labels(type=type_)
             self.e2e_latency.labels(type=type_)

@@ -81,6 +81,19 @@ class Settings(BaseSettings):
     state_batch_within_seconds: float = Field(
         0.05, gt=0, description="Longest wait to fill a state micro-batch"
     )
+    gap_guard: bool = Field(
+        True, description="Seek back when a state agent's input partition skips offsets"
+    )
+    gap_guard_retry_seconds: float = Field(
+        1.0, gt=0, description="Wait before seeking again for records still missing"
+    )
+    gap_guard_max_seeks: int = Field(
+        5, ge=1, description="Seeks before a gap is accepted (logged and counted)"
+    )
+    source_rereads: bool = Field(
+        True, description="Re-read source records Faust would drop after a seek (off only"
+        " for transactional producers: commits then pass their control records)"
+    )
 
     # Risk scoring and alerting
     risk_half_life_hours: float = Field(72.0, gt=0)

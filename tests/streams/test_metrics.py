@@ -31,7 +31,7 @@ from streams.settings import Settings
 #: Every label name a metric of the worker may have. Anything else fails the test.
 ALLOWED_LABEL_NAMES = {
     "channel", "reason", "category", "journey_stage", "intent", "type", "severity", "path",
-    "topic", "partition",
+    "topic", "partition", "agent", "outcome",
 }
 #: Histograms whose unit is a count, not a base unit.
 UNITLESS_HISTOGRAMS = {"churn_classification_batch_size"}
@@ -55,6 +55,7 @@ def exercise(m: Metrics) -> None:
         m.stage_friction_rate.labels(journey_stage=value).set(0.5)
         m.set_cx_gap(value, observed=0.4, expected=0.7)
         m.e2e_latency.labels(type=value).observe(1.0)
+        m.offset_gaps.labels(agent=value, outcome=value).inc()
     m.configure_topics(["interactions.tickets"])
     m.set_consumer_lag({("interactions.tickets", 0): 5, ("C-000123", 1): 2,
                         ("interactions.tickets", 10_000): 1})
