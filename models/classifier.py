@@ -71,11 +71,12 @@ def score_embeddings(heads: Heads, emb: np.ndarray, texts: Sequence[str] | None 
                      ) -> Scores:
     """Run every head on a batch: embeddings ``emb`` of ``texts`` (the texts are required when
     the heads use lexical features, i.e. ``heads.lexical`` is set)."""
-    x = heads.inputs(emb, texts)
-    pi = heads.intent.proba(x)
-    pf = heads.friction.proba(x)
+    z = heads.raw_logits(emb, texts)
+    pi = heads.intent.proba_from_logits(z["intent"])
+    pf = heads.friction.proba_from_logits(z["friction"])
     return Scores(pi, heads.decide_intent(pi), pf, heads.decide_friction(pf),
-                  heads.sentiment.proba(x), heads.stage.proba(x), heads.stage.labels)
+                  heads.sentiment.proba_from_logits(z["sentiment"]),
+                  heads.stage.proba_from_logits(z["stage"]), heads.stage.labels)
 
 
 def make_signals(events: Sequence[Event], scores: Scores, emb: np.ndarray | None,

@@ -3,13 +3,16 @@
 The linear heads see ``[embedding | w_word * words | w_char * chars]``: the encoder's
 embedding (L2-normalised) and two hashed bag-of-n-gram vectors (word 1-2-grams and
 character 3-5-grams within word boundaries, each L2-normalised, then weighted). Hashing
-(scikit-learn's ``HashingVectorizer``, MurmurHash3) keeps no vocabulary: the features are a
+(CRC-32 of the UTF-8 n-gram, modulo the width) keeps no vocabulary: the features are a
 pure function of the text and the :class:`LexicalConfig`, which is stored in the heads'
 metadata, so the artifacts hold only weights. Both encoders get the same lexical block.
+Plain Python + numpy, about 0.1 ms per text, with no per-call set-up cost.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-LEXICAL_KIND = "hashed-ngrams/1"
+LEXICAL_KIND = "hashed-ngrams/crc32-1"
 
 
 @dataclass(frozen=True)
@@ -52,35 +55,56 @@ class LexicalConfig:
 
 DEFAULT_LEXICAL = LexicalConfig()
 
-_VECTORISERS: dict[LexicalConfig, tuple[Any, Any]] = {}
+_TOKEN = re.compile(r"\w+")
 
 
-def _vectorisers(cfg: LexicalConfig) -> tuple[Any, Any]:
-    if cfg not in _VECTORISERS:
-        from sklearn.feature_extraction.text import HashingVectorizer
+def _grams(text: str, cfg: LexicalConfig) -> tuple[list[str], list[str]]:
+    """Word n-grams (tokens ``\\w+`` of the lower-cased text) and character n-grams of each
+    whitespace-separated word padded with one space on both sides."""
+    low = text.lower()
+    words = _TOKEN.findall(low)
+    wg: list[str] = []
+    for n in range(cfg.word_ngrams[0], cfg.word_ngrams[1] + 1):
+        wg += words if n == 1 else [" ".join(words[i:i + n])
+                                    for i in range(len(words) - n + 1)]
+    cg: list[str] = []
+    for w in low.split():
+        w = f" {w} "
+        for n in range(cfg.char_ngrams[0], cfg.char_ngrams[1] + 1):
+            cg += [w[i:i + n] for i in range(len(w) - n + 1)]
+    return wg, cg
 
-        word = HashingVectorizer(n_features=cfg.word_features, ngram_range=cfg.word_ngrams,
-                                 token_pattern=r"(?u)\b\w+\b", alternate_sign=False,
-                                 norm="l2", dtype=np.float32)
-        char = HashingVectorizer(n_features=cfg.char_features, analyzer="char_wb",
-                                 ngram_range=cfg.char_ngrams, alternate_sign=False,
-                                 norm="l2", dtype=np.float32)
-        _VECTORISERS[cfg] = (word, char)
-    return _VECTORISERS[cfg]
+
+def _hashed(grams: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and L2-normalised counts of ``grams`` hashed (CRC-32) into ``width``."""
+    if not grams or not width:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    idx = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), np.int64,
+                      count=len(grams)) % width
+    cols, counts = np.unique(idx, return_counts=True)
+    vals = counts.astype(np.float32)
+    return cols, vals / np.float32(np.sqrt(float((vals * vals).sum())))
 
 
 def lexical_features(texts: Sequence[str], cfg: LexicalConfig) -> sp.csr_matrix:
-    """``(n, cfg.dim)`` sparse matrix of weighted hashed word and character n-grams."""
-    word, char = _vectorisers(cfg)
-    texts = list(texts)
-    parts = []
-    if cfg.word_features:
-        parts.append(word.transform(texts) * cfg.word_weight)
-    if cfg.char_features:
-        parts.append(char.transform(texts) * cfg.char_weight)
-    if not parts:
-        return sp.csr_matrix((len(texts), 0), dtype=np.float32)
-    return sp.csr_matrix(sp.hstack(parts, format="csr"), dtype=np.float32)
+    """``(n, cfg.dim)`` sparse matrix: for each text, its hashed word n-grams (L2-normalised,
+    times ``word_weight``) in the first ``word_features`` columns and its hashed character
+    n-grams (likewise, times ``char_weight``) in the next ``char_features``. A row depends
+    on its text only (no fitted state, no vocabulary)."""
+    indptr = [0]
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for text in texts:
+        wg, cg = _grams(text, cfg)
+        wc, wv = _hashed(wg, cfg.word_features)
+        cc, cv = _hashed(cg, cfg.char_features)
+        cols += [wc, cc + cfg.word_features]
+        vals += [wv * np.float32(cfg.word_weight), cv * np.float32(cfg.char_weight)]
+        indptr.append(indptr[-1] + len(wc) + len(cc))
+    data = np.concatenate(vals) if vals else np.zeros(0, np.float32)
+    ind = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    return sp.csr_matrix((data.astype(np.float32), ind.astype(np.int32),
+                          np.asarray(indptr, np.int64)), shape=(len(indptr) - 1, cfg.dim))
 
 
 def head_inputs(emb: np.ndarray, texts: Sequence[str] | None, cfg: LexicalConfig | None

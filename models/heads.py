@@ -30,7 +30,7 @@ import numpy as np
 
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models.datasets import SENTIMENTS, STAGES, Example
-from models.features import LexicalConfig, head_inputs
+from models.features import LexicalConfig, head_inputs, lexical_features
 
 HEADS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
@@ -80,7 +80,11 @@ class MultiHead:
         return x @ self.coef.T + self.bias
 
     def proba(self, x: np.ndarray) -> np.ndarray:
-        z = self.logits(x) / self.temperature
+        return self.proba_from_logits(self.logits(x))
+
+    def proba_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw logits ``x @ coef.T + bias``."""
+        z = logits / self.temperature
         if self.cal_bias is not None:
             z = z + self.cal_bias
         return _softmax(z)
@@ -98,7 +102,11 @@ class FrictionHead:
     thresholds: np.ndarray  # (m,)
 
     def proba(self, x: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.platt_a * (x @ self.coef.T + self.bias) + self.platt_b)
+        return self.proba_from_logits(x @ self.coef.T + self.bias)
+
+    def proba_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw logits ``x @ coef.T + bias``."""
+        return _sigmoid(self.platt_a * logits + self.platt_b)
 
 
 @dataclass
@@ -114,10 +122,41 @@ class Heads:
         default_factory=lambda: {"explicit": 0.5, "at_risk": 0.5})
     meta: dict[str, Any] = field(default_factory=dict)
     lexical: LexicalConfig | None = None  # hashed n-grams next to the embedding, or none
+    _stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False,
+                                                           repr=False, compare=False)
 
     def inputs(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> Any:
         """The heads' input rows for these embeddings (and texts, when lexical is set)."""
         return head_inputs(emb, texts, self.lexical)
+
+    def raw_logits(self, emb: np.ndarray, texts: Sequence[str] | None = None
+                   ) -> dict[str, np.ndarray]:
+        """Raw logits of every head (``inputs @ coef.T + bias``), in one product for the
+        embedding block and one sparse product for the lexical block (the serving path)."""
+        if self._stacked is None:
+            heads = (self.intent, self.friction, self.sentiment, self.stage)
+            w = np.ascontiguousarray(np.vstack([h.coef for h in heads]).T, dtype=np.float32)
+            self._stacked = (w, np.concatenate([h.bias for h in heads]).astype(np.float32))
+        w, b = self._stacked
+        d = emb.shape[1]
+        width = d + (self.lexical.dim if self.lexical is not None else 0)
+        if width != w.shape[0]:
+            raise ValueError(f"heads take {w.shape[0]} inputs; got {width}")
+        z = np.asarray(emb, dtype=np.float32) @ w[:d]
+        if self.lexical is not None:
+            if texts is None:
+                raise ValueError("these heads use lexical features: the texts are needed, "
+                                 "not only their embeddings")
+            if len(texts) != emb.shape[0]:
+                raise ValueError(f"{len(texts)} texts for {emb.shape[0]} embeddings")
+            z = z + lexical_features(texts, self.lexical) @ w[d:]
+        z = z + b
+        out, start = {}, 0
+        for name in ("intent", "friction", "sentiment", "stage"):
+            k = len(getattr(self, name).labels)
+            out[name] = z[:, start:start + k]
+            start += k
+        return out
 
     def decide_intent(self, p: np.ndarray) -> list[str]:
         """Per-label thresholds: explicit first, then at_risk, else none."""

@@ -208,7 +208,6 @@ def test_lexical_features_stateless_deterministic_and_shaped():
     cfg = _small_lex()
     texts = ["please close my account", "unsubscribe me from the newsletter", "ok"]
     a = feats.lexical_features(texts, cfg)
-    feats._VECTORISERS.clear()  # a fresh vectoriser (no fitted state, no vocabulary)
     b = feats.lexical_features(list(reversed(texts)), cfg)
     assert a.shape == (3, cfg.dim) == (3, 192)
     assert np.array_equal(a.toarray(), b.toarray()[::-1])  # a row depends on its text only
@@ -216,6 +215,17 @@ def test_lexical_features_stateless_deterministic_and_shaped():
     assert np.allclose(np.linalg.norm(dense[:, :64], axis=1), 0.5, atol=1e-6)
     assert np.allclose(np.linalg.norm(dense[:, 64:], axis=1), 0.3, atol=1e-6)
     assert not np.allclose(dense[0], dense[1])
+    # pinned: the hashing is part of the artifact contract (CRC-32, never Python's hash())
+    import zlib
+
+    one = feats.lexical_features(["Close account"], cfg)
+    word_cols = {int(c) for c in one.indices if c < 64}
+    assert word_cols == {zlib.crc32(g.encode()) % 64 for g in ("close", "account",
+                                                                "close account")}
+    char_cols = {int(c) - 64 for c in one.indices if c >= 64}
+    assert char_cols == {zlib.crc32(w[i:i + n].encode()) % 128 for w in (" close ", " account ")
+                         for n in (3, 4, 5) for i in range(len(w) - n + 1)}
+    assert feats.lexical_features([""], cfg).nnz == 0
     assert feats.LexicalConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="kind"):
         feats.LexicalConfig.from_dict({**cfg.to_dict(), "kind": "other"})
@@ -255,6 +265,9 @@ def test_heads_with_lexical_features_roundtrip(tmp_path):
     assert np.allclose(s1.intent, s2.intent, atol=1e-5)
     assert np.allclose(s1.friction, s2.friction, atol=1e-5)
     assert s1.intent_labels == s2.intent_labels
+    full = loaded.inputs(pe, probe)  # the training-time path gives the same probabilities
+    assert np.allclose(loaded.intent.proba(full), s2.intent, atol=1e-5)
+    assert np.allclose(loaded.friction.proba(full), s2.friction, atol=1e-5)
     with pytest.raises(ValueError, match="texts"):
         score_embeddings(loaded, pe)
     plain = fit_heads(emb, rows, enc.name)  # no lexical: embeddings alone, as before
