@@ -299,3 +299,19 @@ def test_embedding_cache_encodes_only_new_texts(tmp_path):
     embed(enc, ["a", "b", "c"], tmp_path)
     assert enc.seen == []
     assert not list(tmp_path.rglob("*.pkl"))
+
+
+def test_format_1_artifacts_without_lexical_features_still_load(hashing_heads, tmp_path):
+    heads, _ = hashing_heads
+    meta = heads.save(tmp_path, {"taxonomy_version": "t"})
+    meta["format"] = "churn-heads/1"  # written before lexical features existed
+    del meta["lexical"]
+    (tmp_path / "heads.json").write_text(json.dumps(meta))
+    loaded = load_heads(tmp_path)
+    assert loaded.lexical is None
+    x = HashingEncoder().encode(["please close my account"])
+    assert np.allclose(loaded.intent.proba(x), heads.intent.proba(x), atol=1e-5)
+    meta["format"] = "churn-heads/0"
+    (tmp_path / "heads.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="format"):
+        load_heads(tmp_path)
