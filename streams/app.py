@@ -188,11 +188,15 @@ def build_app(
         return GapGuard(settings.gap_guard_retry_seconds, settings.gap_guard_max_seeks)
 
     customer_guard, stage_guard = gap_guard(), gap_guard()
+    # source topics: only where re-reads are on (a transactional producer leaves holes)
+    source_guard = gap_guard() if settings.source_rereads else None
+    source_read: dict[Any, int] = {}  # last offset taken per source partition
+    guards = (("classify", source_guard), ("customers", customer_guard), ("stages", stage_guard))
 
     @app.timer(interval=settings.gap_guard_retry_seconds, on_leader=False)
     async def repeat_seeks() -> None:
         """Seek again where a seek brought no records back (see GapGuard.due)."""
-        for guard, agent in ((customer_guard, "customers"), (stage_guard, "stages")):
+        for agent, guard in guards:
             for tp, offset in guard.due() if guard is not None else ():
                 metrics.offset_gaps.labels(agent=agent, outcome="seek").inc()
                 log.warning("offset gap on %s[%s]: nothing came back; seeking to %s again",
@@ -203,9 +207,11 @@ def build_app(
     async def forget_seeks(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         """Seeks under way for partitions moved to another worker are no longer ours."""
         revoked = args[0] if args else kwargs.get("revoked", ())
-        for guard in (customer_guard, stage_guard):
+        for _, guard in guards:
             if guard is not None:
                 guard.forget(revoked)
+        for tp in revoked:
+            source_read.pop(tp, None)
 
     def classifier() -> Classifier:
         if "classifier" not in state:
@@ -277,12 +283,41 @@ def build_app(
 
     async def admit(item: EventT, guard: GapGuard, applied: dict[str, tuple[Any, EventT]]
                     ) -> bool:
-        """Whether to process ``item`` now (see streams/gaps.py); seeks back on a gap."""
+        """Whether a state agent processes ``item`` now (streams/gaps.py); seeks on a gap.
+
+        The last applied offset comes from the ``applied_offsets`` table (it survives
+        restarts and moves with the partition); ``applied`` collects this batch's.
+        """
         msg = item.message
         key = f"{msg.topic}:{msg.partition}"
         last = latest(applied_offsets, applied, key, item)
+        if not await guarded(item, guard, last, gap_agents.get(msg.topic, "other")):
+            return False
+        if last is None or msg.offset > last:
+            applied[key] = (msg.offset, item)
+        return True
+
+    async def admit_source(item: EventT, guard: GapGuard) -> bool:
+        """Whether the classify agent processes ``item`` now (in-memory last offset).
+
+        After an assignment the last offset is taken as the committed one (the position
+        the consumer was told to resume from), so a hole right after it is caught too.
+        """
+        msg = item.message
+        last = source_read.get(msg.tp)
+        if last is None:
+            committed = cast(Any, app.consumer)._committed_offset.get(msg.tp)  # next to read
+            last = committed - 1 if committed else None
+        if not await guarded(item, guard, last, "classify"):
+            return False
+        if last is None or msg.offset > last:
+            source_read[msg.tp] = msg.offset
+        return True
+
+    async def guarded(item: EventT, guard: GapGuard, last: int | None, agent: str) -> bool:
+        """Apply the guard's verdict for ``item``: seek back, hold it, or take it."""
+        msg = item.message
         verdict = guard.check(msg.tp, msg.offset, last)
-        agent = gap_agents.get(msg.topic, "other")
         if verdict.action == "seek":
             metrics.offset_gaps.labels(agent=agent, outcome="seek").inc()
             log.warning(
@@ -302,8 +337,6 @@ def build_app(
                 msg.topic, msg.partition, verdict.accepted_gap, msg.offset,
                 guard.max_seeks, extra={"topic": msg.topic, "offset": msg.offset},
             )
-        if last is None or msg.offset > last:
-            applied[key] = (msg.offset, item)
         return True
 
     def latest(table: Any, changed: dict[str, tuple[Any, EventT]], key: str, item: EventT
@@ -325,19 +358,34 @@ def build_app(
         Each row is written in the context of the last event that changed it, so that the
         store (RocksDB: one database per partition) and the changelog use its partition.
         """
+        if not app.producer.started:  # agent unit tests (test_context) have no broker
+            for table, rows in tables:
+                for key, (value, event) in rows.items():
+                    with in_event(event):
+                        table.data[key] = value
+            return
         futures = []
+        tails: dict[tuple[int, int], tuple[Any, str, Any, int]] = {}
         for table, rows in tables:
             for key, (value, event) in rows.items():
+                partition = event.message.partition
                 with in_event(event):
                     table.data[key] = value
-                if app.producer.started:  # agent unit tests (test_context) have no broker
-                    futures.append(await table.changelog_topic.send(
-                        key=key, value=value, partition=event.message.partition,
-                        key_serializer=table.key_serializer,
-                        value_serializer=table.value_serializer,
-                        callback=table._on_changelog_sent,
-                    ))
+                futures.append(await send_changelog(table, key, value, partition))
+                tails[(id(table), partition)] = (table, key, value, partition)
         await acked(futures)
+        if settings.seal_changelog_batches:
+            # Tansu reports a partition's end offset as (first offset of its last record
+            # batch) + 1, so a table recovery stops short of a multi-record last batch; the
+            # last record again, alone, makes the last batch a single record (idempotent)
+            await acked([await send_changelog(*tail) for tail in tails.values()])
+
+    async def send_changelog(table: Any, key: str, value: Any, partition: int) -> Any:
+        return await table.changelog_topic.send(
+            key=key, value=value, partition=partition,
+            key_serializer=table.key_serializer, value_serializer=table.value_serializer,
+            callback=table._on_changelog_sent,
+        )
 
     async def emit(alert: Alert, signal: Signal, key: str) -> Any:
         """Send one alert to the alert topic (key: customer id, or stage for stage alerts)."""
@@ -364,6 +412,8 @@ def build_app(
             accepted: list[EventT] = []  # the records behind ``events``
             consumed: list[float] = []  # wall time each event reached the worker (bench only)
             for item in batch:
+                if source_guard is not None and not await admit_source(item, source_guard):
+                    continue
                 try:
                     event = parse_event(item.message.value or b"", now=now)
                 except EventError as exc:

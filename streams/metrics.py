@@ -56,7 +56,7 @@ DEADLETTER_REASONS: tuple[str, ...] = (
 #: Paths of the encoder cascade: cheap static embeddings, or the transformer.
 ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
 #: State agents guarded against offset gaps, and what the guard did about a gap.
-GAP_AGENTS: tuple[str, ...] = ("customers", "stages")
+GAP_AGENTS: tuple[str, ...] = ("classify", "customers", "stages")
 GAP_OUTCOMES: tuple[str, ...] = ("seek", "accepted")
 #: Largest partition number reported on its own; higher ones are summed into ``other``.
 MAX_LAG_PARTITIONS = 64

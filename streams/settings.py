@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         True, description="Re-read source records Faust would drop after a seek (off only"
         " for transactional producers: commits then pass their control records)"
     )
+    seal_changelog_batches: bool = Field(
+        True, description="Re-send each state write's last changelog record alone (the"
+        " embedded broker under-reports end offsets after multi-record batches)"
+    )
 
     # Risk scoring and alerting
     risk_half_life_hours: float = Field(72.0, gt=0)

@@ -142,8 +142,10 @@ def last_values(records: list[Any]) -> dict[Any, Any]:
 
 async def account(bootstrap: str, produced_valid: int, produced_junk: int) -> dict[str, Any]:
     """Counts from outside the workers (changelogs, dead-letter, alerts, signals)."""
-    customers = last_values(await read_topic(bootstrap, f"{APP_ID}-customers-changelog",
-                                             latest_only=True))
+    changelog_at: list[tuple[int, int]] = []
+    changelog = await read_topic(bootstrap, f"{APP_ID}-customers-changelog",
+                                 positions=changelog_at)
+    customers = last_values(changelog)
     stages = last_values(await read_topic(bootstrap, f"{APP_ID}-stages-changelog",
                                           latest_only=True))
     dead = await read_topic(bootstrap, "churn.deadletter", idle=1.0)
@@ -173,6 +175,9 @@ async def account(bootstrap: str, produced_valid: int, produced_junk: int) -> di
         "_in_state": in_state,
         "_in_signals": in_signals,
         "_where": where,
+        "_signal_order": [v["event_id"] for _, v in signals],
+        "_changelog": [(pos, k.decode().strip('"'), v["events"] if v else None)
+                       for pos, (k, v) in zip(changelog_at, changelog, strict=True)],
         "customer_alert_ids": sorted(a["alert_id"] for a in alerts
                                      if a["type"] in CUSTOMER_ALERTS),
         "_alerts": {a["alert_id"]: a for a in alerts},
@@ -228,6 +233,11 @@ def check(name: str, counts: dict[str, Any], expected: dict[str, dict[str, Any]]
         print("ALERT-MISMATCH", json.dumps({
             "extra": [alert_brief(counts["_alerts"][a]) for a in got - expected_alerts],
             "missing": [alert_brief(expected[a]) for a in expected_alerts - got],
+            "signal_order": {c: [int(e.rsplit("-", 1)[1]) for e in counts["_signal_order"]
+                                 if e.startswith(c.replace("C-", "f", 1) + "-")]
+                             for c in customers},
+            "state_events_history": {c: [(pos, n) for pos, k, n in counts["_changelog"] if k == c]
+                                     for c in customers},
             "same_customers_matching": [alert_brief(expected[a]) for a in expected_alerts & got
                                         if expected[a]["customer_id"] in customers],
         }, default=str))
