@@ -50,6 +50,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/churn \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
+    MALLOC_ARENA_MAX=2 \
     CHURN_DATA_DIR=/data \
     CHURN_LOG_JSON=true
 USER 10001:10001

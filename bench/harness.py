@@ -230,6 +230,8 @@ class Phase:
             "CHURN_BROKER_SESSION_TIMEOUT_SECONDS": "2",
             "CHURN_BROKER_HEARTBEAT_INTERVAL_SECONDS": "0.5",
             "CHURN_LOG_LEVEL": "WARNING",
+            # as in the container image: fewer glibc malloc arenas for the worker's threads
+            "MALLOC_ARENA_MAX": "2",
         })
         env.update(self.run.config.worker_env)
         for key, topic in self.topics.items():

@@ -24,11 +24,11 @@ import pytest
 from tests.integration.conftest import produce
 from tests.integration.test_faults import account, read_topic, wait_processing
 
-pytestmark = [pytest.mark.integration, pytest.mark.soak]
-
 RATE = float(os.environ.get("CHURN_SOAK_RATE", "150"))
 SECONDS = float(os.environ.get("CHURN_SOAK_SECONDS", "240"))
 CUSTOMERS = int(os.environ.get("CHURN_SOAK_CUSTOMERS", "60"))
+# the run's own length plus start-up and the final count (the suite default is 600 s)
+pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(SECONDS + 400)]
 
 
 def rss_bytes(pid: int) -> int:
