@@ -21,7 +21,7 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -358,12 +358,7 @@ def build_app(
         Each row is written in the context of the last event that changed it, so that the
         store (RocksDB: one database per partition) and the changelog use its partition.
         """
-        if not app.producer.started:  # agent unit tests (test_context) have no broker
-            for table, rows in tables:
-                for key, (value, event) in rows.items():
-                    with in_event(event):
-                        table.data[key] = value
-            return
+        sending = app.producer.started  # agent unit tests (test_context) have no broker
         futures = []
         tails: dict[tuple[int, int], tuple[Any, str, Any, int]] = {}
         for table, rows in tables:
@@ -371,10 +366,11 @@ def build_app(
                 partition = event.message.partition
                 with in_event(event):
                     table.data[key] = value
-                futures.append(await send_changelog(table, key, value, partition))
-                tails[(id(table), partition)] = (table, key, value, partition)
+                if sending:
+                    futures.append(await send_changelog(table, key, value, partition))
+                    tails[(id(table), partition)] = (table, key, value, partition)
         await acked(futures)
-        if settings.seal_changelog_batches:
+        if tails and settings.seal_changelog_batches:
             # Tansu reports a partition's end offset as (first offset of its last record
             # batch) + 1, so a table recovery stops short of a multi-record last batch; the
             # last record again, alone, makes the last batch a single record (idempotent)
@@ -459,76 +455,79 @@ def build_app(
                     wire["bench"] = {"consumed_at": consumed[i], "classified_at": classified_at}
                 await signals_topic.send(key=signal.customer_id.encode("utf-8"), value=wire)
 
-    @app.agent(signals_topic, name="customers")
-    async def customer_state(stream: faust.StreamT) -> None:
-        """Per-customer state and alerts, a micro-batch at a time.
+    Fold = Callable[[EventT, Signal, dict[str, tuple[Any, EventT]]], Awaitable[list[Any]]]
 
-        Order of effects per batch, for at-least-once without loss: (1) fold each signal
-        into the in-memory state, (2) send the batch's outputs (stage signals, alerts) and
-        wait for their acks, (3) write each changed customer's state once and wait for the
-        acks; only then are the batch's offsets acknowledged. A crash before (3) re-processes
-        the batch: outputs are re-sent with the same ids, the state is not double counted.
+    async def state_batches(stream: faust.StreamT, table: Any, guard: GapGuard | None,
+                            fold: Fold) -> None:
+        """Run a state agent, a micro-batch at a time, in the order of effects below.
+
+        (1) ``fold`` each signal into the in-memory state (it records changed rows in the
+        batch's ``changed`` and returns the outputs it sent), (2) wait for the acks of the
+        batch's outputs (stage signals, alerts), (3) write each changed row once, with the
+        last applied offsets, and wait for the acks; only then are the batch's offsets
+        acknowledged. A crash before (3) re-processes the batch: outputs are re-sent with
+        the same ids, the state is not double counted.
         """
         take = stream.take_events  # type: ignore[attr-defined]
         async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
             outputs: list[Any] = []
             changed: dict[str, tuple[Any, EventT]] = {}
             applied: dict[str, tuple[Any, EventT]] = {}
-            async for item, signal in decoded(batch, customer_guard, applied):
-                cid = signal.customer_id
-                previous = latest(customers, changed, cid, item)
-                update = update_customer(previous, signal, risk_cfg, redactor)
-                if update.duplicate:  # redelivery: already in the state, outputs already sent
-                    metrics.duplicates.inc()
-                    continue
-                changed[cid] = (update.state, item)
-                wire = dict(cast(dict[str, Any], item.value))
-                wire["embedding_packed"] = None
-                outputs.append(
-                    await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)
-                )
-                for kind in update.suppressed:
-                    metrics.alert_suppressed(kind)
-                for alert in update.alerts:
-                    outputs.append(await emit(alert, signal, key=cid))
+            async for item, signal in decoded(batch, guard, applied):
+                outputs += await fold(item, signal, changed)
             await acked(outputs)
             if changed or applied:
-                await persist((customers, changed), (applied_offsets, applied))
+                await persist((table, changed), (applied_offsets, applied))
+
+    async def fold_customer(item: EventT, signal: Signal,
+                            changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
+        cid = signal.customer_id
+        previous = latest(customers, changed, cid, item)
+        update = update_customer(previous, signal, risk_cfg, redactor)
+        if update.duplicate:  # redelivery: already in the state, outputs already sent
+            metrics.duplicates.inc()
+            return []
+        changed[cid] = (update.state, item)
+        wire = dict(cast(dict[str, Any], item.value))
+        wire["embedding_packed"] = None
+        outputs = [await stage_topic.send(key=signal.journey_stage.encode("utf-8"), value=wire)]
+        for kind in update.suppressed:
+            metrics.alert_suppressed(kind)
+        for alert in update.alerts:
+            outputs.append(await emit(alert, signal, key=cid))
+        return outputs
+
+    async def fold_stage(item: EventT, signal: Signal,
+                         changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
+        stage = signal.journey_stage
+        previous = latest(stages, changed, stage, item)
+        update = update_stage(previous, signal, stage_cfg)
+        if update.duplicate:  # re-sent after an upstream crash: counted once
+            metrics.duplicates.inc()
+            return []
+        changed[stage] = (update.state, item)
+        if update.late:
+            metrics.late_events.inc()
+        observed = update.observed
+        if "friction_rate" in observed:
+            metrics.stage_friction_rate.labels(journey_stage=stage).set(observed["friction_rate"])
+        expected = stage_cfg.expectations.get(stage, {})
+        if "satisfaction_gap" in observed:
+            metrics.set_cx_gap(
+                stage, observed=observed["satisfaction"],
+                expected=expected["satisfaction"], gap=observed["satisfaction_gap"],
+            )
+        return [await emit(alert, signal, key=f"stage:{stage}") for alert in update.alerts]
+
+    @app.agent(signals_topic, name="customers")
+    async def customer_state(stream: faust.StreamT) -> None:
+        """Per-customer state and alerts (see ``state_batches`` for the order of effects)."""
+        await state_batches(stream, customers, customer_guard, fold_customer)
 
     @app.agent(stage_topic, name="stages")
     async def stage_state(stream: faust.StreamT) -> None:
-        """Per-stage windows and alerts, a micro-batch at a time (same order of effects)."""
-        take = stream.take_events  # type: ignore[attr-defined]
-        async for batch in take(settings.state_batch_size, settings.state_batch_within_seconds):
-            outputs: list[Any] = []
-            changed: dict[str, tuple[Any, EventT]] = {}
-            applied: dict[str, tuple[Any, EventT]] = {}
-            async for item, signal in decoded(batch, stage_guard, applied):
-                stage = signal.journey_stage
-                previous = latest(stages, changed, stage, item)
-                update = update_stage(previous, signal, stage_cfg)
-                if update.duplicate:  # re-sent after an upstream crash: counted once
-                    metrics.duplicates.inc()
-                    continue
-                changed[stage] = (update.state, item)
-                if update.late:
-                    metrics.late_events.inc()
-                observed = update.observed
-                if "friction_rate" in observed:
-                    metrics.stage_friction_rate.labels(journey_stage=stage).set(
-                        observed["friction_rate"]
-                    )
-                expected = stage_cfg.expectations.get(stage, {})
-                if "satisfaction_gap" in observed:
-                    metrics.set_cx_gap(
-                        stage, observed=observed["satisfaction"],
-                        expected=expected["satisfaction"], gap=observed["satisfaction_gap"],
-                    )
-                for alert in update.alerts:
-                    outputs.append(await emit(alert, signal, key=f"stage:{stage}"))
-            await acked(outputs)
-            if changed or applied:
-                await persist((stages, changed), (applied_offsets, applied))
+        """Per-stage windows and alerts (see ``state_batches`` for the order of effects)."""
+        await state_batches(stream, stages, stage_guard, fold_stage)
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,

