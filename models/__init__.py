@@ -29,7 +29,8 @@ def build_classifier(
 
     ``transformer`` / ``static``: trained heads from ``model_dir/<encoder>`` (default: the
     bundled artifacts); ``cascade``: both, with thresholds from ``cascade`` or
-    ``model_dir/cascade.json``; ``hashing``: heads fitted at start-up on the taxonomy and the
+    ``model_dir/cascade.json`` and the static-to-transformer projection in ``model_dir`` (when
+there is one); ``hashing``: heads fitted at start-up on the taxonomy and the
     seed set (fast tests). A custom ``taxonomy_path`` without artifacts fits heads at start-up.
     """
     from models.classifier import HeadsClassifier, SimilarityClassifier, load_taxonomy
@@ -52,6 +53,7 @@ def build_classifier(
         return SimilarityClassifier(enc, load_taxonomy(taxonomy_path), extra=extra)
     if encoder == "cascade":
         from models.cascade import CascadeClassifier, CascadeThresholds
+        from models.projection import has_projection, load_projection
 
         thresholds = cascade
         if thresholds is None:
@@ -60,7 +62,7 @@ def build_classifier(
         return CascadeClassifier(
             build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),
             build_encoder("transformer", cache_size, cache_dir), load_heads(root / "transformer"),
-            thresholds,
+            thresholds, projection=load_projection(root) if has_projection(root) else None,
         )
     enc = build_encoder(encoder, cache_size, cache_dir)
     return HeadsClassifier(enc, load_heads(root / encoder), path_name=encoder)

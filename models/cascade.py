@@ -5,6 +5,12 @@ transformer too when its static result is *risky* (churn probability >= ``churn`
 *uncertain* (top intent probability < ``confidence``, or a friction probability within
 ``band`` of its category threshold). The transformer's result replaces the static one for
 those events. Signals carry the static embedding for every event (one embedding space).
+
+With a :class:`~models.projection.Projection` the router has a second cheap opinion: the
+transformer's heads read the static embedding mapped into the transformer's space, and an
+event whose intent decision or friction categories differ between the two opinions is
+routed as well, and so is an event that opinion finds risky (the static heads' errors on
+unfamiliar text are confident, so the probability rule alone misses them).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from detector.signals import Signal
 from models.classifier import ClassifierConfig, Scores, make_signals, score_embeddings
 from models.encoders import Encoder
 from models.heads import Heads
+from models.projection import Projection
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,19 @@ def route_mask(static: Scores, friction_thresholds: np.ndarray, t: CascadeThresh
     return np.asarray(risky | unsure | near)
 
 
+def disagreement(static: Scores, second: Scores) -> np.ndarray:
+    """True where two opinions differ on the intent decision or the friction categories."""
+    return np.array([a != b or set(fa) != set(fb) for a, b, fa, fb in zip(
+        static.intent_labels, second.intent_labels, static.friction_labels,
+        second.friction_labels, strict=True)], dtype=bool)
+
+
+def second_opinion_mask(static: Scores, second: Scores, t: CascadeThresholds) -> np.ndarray:
+    """True where the second (projected) opinion disagrees with the static heads, or finds
+    the event risky (churn probability >= ``churn``) on its own."""
+    return disagreement(static, second) | ((1.0 - second.intent[:, 0]) >= t.churn)
+
+
 def merge(static: Scores, strong: Scores, mask: np.ndarray) -> Scores:
     """Static scores with the routed rows replaced by the transformer's."""
     idx = np.flatnonzero(mask)
@@ -69,10 +89,16 @@ class CascadeClassifier:
 
     def __init__(self, static_encoder: Encoder, static_heads: Heads, strong_encoder: Encoder,
                  strong_heads: Heads, thresholds: CascadeThresholds | None = None,
-                 config: ClassifierConfig | None = None) -> None:
+                 config: ClassifierConfig | None = None,
+                 projection: Projection | None = None) -> None:
         self.static_encoder, self.static_heads = static_encoder, static_heads
         self.strong_encoder, self.strong_heads = strong_encoder, strong_heads
         self.thresholds = thresholds or CascadeThresholds()
+        if projection is not None and (projection.source, projection.target) != (
+                static_encoder.name, strong_heads.encoder):
+            raise ValueError(f"the projection maps {projection.source} -> {projection.target}; "
+                             f"this cascade is {static_encoder.name} -> {strong_heads.encoder}")
+        self.projection = projection
         self.config = config or ClassifierConfig()
         self.model_version = f"cascade:{static_heads.version}+{strong_heads.version}"
         self.last_encoder_paths: dict[str, int] = {}
@@ -87,6 +113,9 @@ class CascadeClassifier:
         emb = self.static_encoder.encode(texts)
         scores = score_embeddings(self.static_heads, emb, texts)
         mask = route_mask(scores, self.static_heads.friction.thresholds, self.thresholds)
+        if self.projection is not None:
+            second = score_embeddings(self.strong_heads, self.projection.apply(emb), texts)
+            mask = mask | second_opinion_mask(scores, second, self.thresholds)
         n = int(mask.sum())
         if n:
             routed = [t for t, m in zip(texts, mask, strict=True) if m]

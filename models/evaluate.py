@@ -28,13 +28,14 @@ from models.baselines import (
     vader_compound,
     vader_sentiment,
 )
-from models.cascade import CascadeThresholds, merge, route_mask
+from models.cascade import CascadeThresholds, merge, route_mask, second_opinion_mask
 from models.classifier import Scores, score_embeddings
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.embcache import embed
 from models.encoders import Encoder
 from models.features import DEFAULT_LEXICAL, LexicalConfig
 from models.heads import Heads, fit_heads, in_validation
+from models.projection import fit_projection
 
 TASK_LABELS = {"intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES}
 
@@ -309,11 +310,18 @@ class Evaluator:
             t, vfrac = tune_cascade(_subset(val_scores["static"], vmask),
                                     _subset(val_scores["transformer"], vmask), heads["static"],
                                     vrows)
-            mask = route_mask(scores["static"], heads["static"].friction.thresholds, t)
+            rule = route_mask(scores["static"], heads["static"].friction.thresholds, t)
+            proj = fit_projection(self._x("static", train), self._x("transformer", train),
+                                  self.encoders["static"].name, heads["transformer"].encoder)
+            second = score_embeddings(heads["transformer"],
+                                      proj.apply(self._x("static", test)),
+                                      [e.text for e in test])
+            mask = rule | second_opinion_mask(scores["static"], second, t)
             merged = merge(scores["static"], _subset(scores["transformer"], mask), mask)
             systems["cascade"] = _task_reports(test, model_preds(merged), tasks)
             extra["cascade"] = {"thresholds": t.__dict__, "routed_fraction": round(
-                float(mask.mean()), 4), "routed_fraction_validation": round(vfrac, 4)}
+                float(mask.mean()), 4), "routed_fraction_rule_only": round(float(rule.mean()), 4),
+                "routed_fraction_validation_rule_only": round(vfrac, 4)}
         x_zs = self._x("transformer", test) if "transformer" in self.encoders else None
         for name, preds in baseline_preds(test, self.zero_shot, x_zs).items():
             systems[name] = _task_reports(test, preds, tasks)
@@ -355,9 +363,11 @@ def merge_fold_reports(parts: list[dict[str, Any]], tasks: Sequence[str]) -> dic
                                                   if lab in r["per_label"]])), 4)
                           for m in ("precision", "recall", "f1")} for lab in labs}
             out["systems"][name][task] = merged
-    cas = [p["cascade"]["routed_fraction"] for p in parts if "cascade" in p]
+    cas = [p["cascade"] for p in parts if "cascade" in p]
     if cas:
-        out["cascade"] = {"routed_fraction": round(float(np.mean(cas)), 4)}
+        out["cascade"] = {k: round(float(np.mean([c[k] for c in cas])), 4)
+                          for k in ("routed_fraction", "routed_fraction_rule_only")
+                          if all(k in c for c in cas)}
     return out
 
 
@@ -407,8 +417,12 @@ def write_reports(result: dict[str, Any], out_dir: Path) -> None:
     for ds, rep in result["datasets"].items():
         lines += [f"## {ds}", ""]
         if "cascade" in rep:
-            lines += [f"Cascade sends {rep['cascade']['routed_fraction']:.1%} of events to the "
-                      "transformer.", ""]
+            c = rep["cascade"]
+            rule = (f" ({c['routed_fraction_rule_only']:.1%} by the probability rule alone, the "
+                    "rest because the projected opinion disagreed)"
+                    if "routed_fraction_rule_only" in c else "")
+            lines += [f"Cascade sends {c['routed_fraction']:.1%} of events to the "
+                      f"transformer{rule}.", ""]
         systems = rep["systems"]
         tasks = [t for t in TASK_TITLES if any(t in s for s in systems.values())]
         lines += ["| task | " + " | ".join(systems) + " |",

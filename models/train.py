@@ -136,7 +136,7 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
     ``limit`` caps the rows of each held-out set (deterministic subset; for quick checks).
     """
     from models.baselines import ZeroShot
-    from models.cascade import CascadeClassifier
+    from models.cascade import CascadeClassifier, CascadeThresholds
     from models.classifier import load_taxonomy
     from models.datasets import load_public, load_seed
     from models.evaluate import Evaluator, merge_fold_reports, seed_folds, throughput, write_reports
@@ -167,6 +167,7 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
                                                                  encoders.items()}}
     if "transformer" in encoders and "static" in encoders:
         from models.heads import load_heads
+        from models.projection import has_projection, load_projection
 
         texts = [e.text for e in seed] * 4
         try:
@@ -174,7 +175,10 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
 
             root = bundled_artifacts()
             casc = CascadeClassifier(encoders["static"], load_heads(root / "static"),
-                                     encoders["transformer"], load_heads(root / "transformer"))
+                                     encoders["transformer"], load_heads(root / "transformer"),
+                                     CascadeThresholds.load(root / "cascade.json"),
+                                     projection=load_projection(root)
+                                     if has_projection(root) else None)
             from datetime import UTC, datetime
 
             from detector.schema import Event
@@ -197,11 +201,12 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
                   seed: Sequence[Example] | None = None) -> dict[str, Any]:
     """Train the shipped heads (seed + taxonomy + public sets) into ``out_dir/<encoder>/`` and
     tune the cascade thresholds (``out_dir/cascade.json``). Deterministic."""
-    from models.cascade import CascadeThresholds
+    from models.cascade import CascadeThresholds, route_mask, second_opinion_mask
     from models.classifier import load_taxonomy, score_embeddings
     from models.datasets import load_public, load_seed
     from models.evaluate import _subset, tune_cascade
     from models.heads import in_validation
+    from models.projection import fit_projection
 
     taxonomy = load_taxonomy()
     seed = list(seed if seed is not None else load_seed())
@@ -234,9 +239,18 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
                              embeddings_for(encoders["transformer"], val, cache_dir), vt)
         mask = np.ones(len(val), bool)
         th, frac = tune_cascade(_subset(s, mask), _subset(t, mask), heads["static"], val)
-        CascadeThresholds.save(th, out_dir / "cascade.json",
-                               {"routed_fraction_validation": round(frac, 4)})
-        metas["cascade"] = {"thresholds": th.__dict__, "routed_fraction_validation": frac}
+        proj = fit_projection(embeddings_for(encoders["static"], rows, cache_dir),
+                              embeddings_for(encoders["transformer"], rows, cache_dir),
+                              encoders["static"].name, heads["transformer"].encoder)
+        proj.save(out_dir, {"data": data_summary(parts)})
+        second = score_embeddings(heads["transformer"], proj.apply(
+            embeddings_for(encoders["static"], val, cache_dir)), vt)
+        routed = route_mask(s, heads["static"].friction.thresholds, th) | second_opinion_mask(
+            s, second, th)
+        extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
+                 "routed_fraction_validation_rule_only": round(frac, 4)}
+        CascadeThresholds.save(th, out_dir / "cascade.json", extra)
+        metas["cascade"] = {"thresholds": th.__dict__, **extra}
     return metas
 
 

@@ -315,3 +315,82 @@ def test_format_1_artifacts_without_lexical_features_still_load(hashing_heads, t
     (tmp_path / "heads.json").write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="format"):
         load_heads(tmp_path)
+
+
+def test_projection_fits_roundtrips_and_refuses_tampering(tmp_path):
+    from models.projection import fit_projection, load_projection
+
+    rng = np.random.default_rng(7)
+    static = rng.normal(size=(400, 16))
+    truth = rng.normal(size=(16, 24))
+    strong = static @ truth + 0.01 * rng.normal(size=(400, 24))
+    proj = fit_projection(static, strong, "s", "t")
+    got = proj.apply(static[:50].astype(np.float32))
+    want = strong[:50] / np.linalg.norm(strong[:50], axis=1, keepdims=True)
+    assert (got * want).sum(axis=1).min() > 0.99  # the map recovers the target directions
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    meta = proj.save(tmp_path / "p")
+    again = fit_projection(static, strong, "s", "t").save(tmp_path / "q")
+    assert meta["files"] == again["files"]  # deterministic bytes
+    loaded = load_projection(tmp_path / "p")
+    assert np.array_equal(loaded.matrix, proj.matrix) and (loaded.source, loaded.target) == (
+        "s", "t")
+    with pytest.raises(ValueError, match="16-d"):
+        loaded.apply(np.zeros((1, 24), np.float32))
+    blob = bytearray((tmp_path / "p/projection.safetensors").read_bytes())
+    blob[-1] ^= 1
+    (tmp_path / "p/projection.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_projection(tmp_path / "p")
+
+
+def test_bundled_projection_maps_static_to_transformer_dims():
+    from models import bundled_artifacts
+    from models.projection import load_projection
+
+    root = bundled_artifacts()
+    proj = load_projection(root)
+    static = json.loads((root / "static/heads.json").read_text())
+    strong = json.loads((root / "transformer/heads.json").read_text())
+    assert (proj.source, proj.target) == (static["encoder"], strong["encoder"])
+    assert proj.matrix.shape == (256, 384)
+    assert proj.meta["data"] == strong["data"]  # fitted on the heads' training rows
+    cascade = json.loads((root / "cascade.json").read_text())
+    assert 0 < cascade["routed_fraction_validation_rule_only"] <= cascade[
+        "routed_fraction_validation"] < 1
+
+
+def test_cascade_routes_where_the_projected_opinion_disagrees(hashing_heads):
+    from models.cascade import CascadeClassifier, disagreement, second_opinion_mask
+    from models.classifier import score_embeddings
+    from models.projection import Projection
+
+    heads, _ = hashing_heads
+    enc = HashingEncoder()
+    texts = ["please close my account, I'm leaving", "thanks, all good", "I was charged twice",
+             "the app keeps crashing", "where is my parcel? three weeks late", "hello"]
+    events = [_event(t, i) for i, t in enumerate(texts)]
+    never = CascadeThresholds(churn=1.01, confidence=0.0, band=0.0)  # the rule routes nothing
+    dim = enc.encode(["x"]).shape[1]
+    same = Projection(np.eye(dim, dtype=np.float32), enc.name, heads.encoder)
+    casc = CascadeClassifier(enc, heads, enc, heads, never, projection=same)
+    casc.classify(events)
+    assert casc.last_encoder_paths == {"static": 6, "transformer": 0}  # the opinions agree
+    scrambled = Projection(np.roll(np.eye(dim, dtype=np.float32), 1, axis=1), enc.name,
+                           heads.encoder)
+    casc = CascadeClassifier(enc, heads, enc, heads, never, projection=scrambled)
+    out = casc.classify(events)
+    emb = enc.encode(texts)
+    expected = disagreement(score_embeddings(heads, emb, texts),
+                            score_embeddings(heads, scrambled.apply(emb), texts))
+    assert 0 < casc.last_encoder_paths["transformer"] == int(expected.sum())
+    assert [s.churn_intent for s in out] == [s.churn_intent for s in
+                                             CascadeClassifier(enc, heads, enc, heads,
+                                                               never).classify(events)]
+    own = score_embeddings(heads, emb, texts)
+    assert not second_opinion_mask(own, own, never).any()
+    risky = second_opinion_mask(own, own, CascadeThresholds(churn=0.5))
+    assert risky.tolist() == [1 - p >= 0.5 for p in own.intent[:, 0]] and risky[0]
+    with pytest.raises(ValueError, match="projection maps"):
+        CascadeClassifier(enc, heads, enc, heads, never,
+                          projection=Projection(same.matrix, "other", heads.encoder))
