@@ -16,6 +16,17 @@ def bundled_artifacts() -> Path:
     return Path(str(resources.files("models").joinpath("artifacts")))
 
 
+def tuned_encoder(folder: Path, cache_size: int, cache_dir: Path) -> Any:
+    """The tuned static encoder saved in ``folder`` (LRU-cached), or None if there is none."""
+    from models.encoders import CachedEncoder
+    from models.tokentune import TunedStaticEncoder, has_tuned, load_tuned
+
+    if not has_tuned(folder):
+        return None
+    inner = TunedStaticEncoder(cache_dir, load_tuned(folder))
+    return CachedEncoder(inner, cache_size) if cache_size > 0 else inner
+
+
 def build_classifier(
     encoder: str = "transformer",
     taxonomy_path: Path | None = None,
@@ -28,19 +39,28 @@ def build_classifier(
     """The classifier named by settings, with its encoder(s) and heads loaded.
 
     ``transformer`` / ``static``: trained heads from ``model_dir/<encoder>`` (default: the
-    bundled artifacts); ``cascade``: both, with thresholds from ``cascade`` or
-    ``model_dir/cascade.json`` and the static-to-transformer projection in ``model_dir`` (when
-there is one); ``hashing``: heads fitted at start-up on the taxonomy and the
-    seed set (fast tests). A custom ``taxonomy_path`` without artifacts fits heads at start-up.
+    bundled artifacts; ``static`` with a tuned table in that folder is the hybrid static
+    path, which also reads the transformer's heads); ``cascade``: both, with thresholds from
+    ``cascade`` or ``model_dir/cascade.json``, the static-to-transformer projection in
+    ``model_dir`` and the tuned static table (when there are ones); ``hashing``: heads fitted
+    at start-up on the taxonomy and the seed set (fast tests). A custom ``taxonomy_path``
+    without artifacts fits heads at start-up.
     """
-    from models.classifier import HeadsClassifier, SimilarityClassifier, load_taxonomy
+    from models.classifier import (
+        HeadsClassifier,
+        SimilarityClassifier,
+        StaticClassifier,
+        load_taxonomy,
+    )
     from models.heads import load_heads
+    from models.tokentune import has_tuned
 
     if encoder not in ENCODER_KINDS:
         raise ValueError(f"unknown encoder {encoder!r}; expected one of {ENCODER_KINDS}")
     cache_dir = cache_dir or default_cache_dir()
     root = model_dir or bundled_artifacts()
-    if model_dir is not None and encoder != "cascade" and (model_dir / encoder).is_dir():
+    if model_dir is not None and encoder != "cascade" and (model_dir / encoder).is_dir() and not (
+            encoder == "static" and has_tuned(model_dir / "static")):
         enc = build_encoder(encoder, cache_size, cache_dir)
         return HeadsClassifier(enc, load_heads(model_dir / encoder),
                                path_name="transformer" if encoder == "transformer" else "static")
@@ -63,6 +83,12 @@ there is one); ``hashing``: heads fitted at start-up on the taxonomy and the
             build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),
             build_encoder("transformer", cache_size, cache_dir), load_heads(root / "transformer"),
             thresholds, projection=load_projection(root) if has_projection(root) else None,
+            tuned_encoder=tuned_encoder(root / "static", cache_size, cache_dir),
         )
+    if encoder == "static" and has_tuned(root / "static"):
+        return StaticClassifier(
+            build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),
+            tuned_encoder(root / "static", cache_size, cache_dir),
+            load_heads(root / "transformer"))
     enc = build_encoder(encoder, cache_size, cache_dir)
     return HeadsClassifier(enc, load_heads(root / encoder), path_name=encoder)

@@ -25,7 +25,13 @@ import numpy as np
 
 from detector.schema import Event
 from detector.signals import Signal
-from models.classifier import ClassifierConfig, Scores, make_signals, score_embeddings
+from models.classifier import (
+    ClassifierConfig,
+    Scores,
+    hybrid_scores,
+    make_signals,
+    score_embeddings,
+)
 from models.encoders import Encoder
 from models.heads import Heads
 from models.projection import Projection
@@ -85,13 +91,17 @@ def merge(static: Scores, strong: Scores, mask: np.ndarray) -> Scores:
 
 
 class CascadeClassifier:
-    """Static heads for all events; transformer heads for the uncertain or risky ones."""
+    """The static path for all events (with a ``tuned_encoder``, its hybrid result; see
+    :class:`~models.classifier.StaticClassifier`); the transformer for the uncertain or risky
+    ones and those the second opinion disputes."""
 
     def __init__(self, static_encoder: Encoder, static_heads: Heads, strong_encoder: Encoder,
                  strong_heads: Heads, thresholds: CascadeThresholds | None = None,
                  config: ClassifierConfig | None = None,
-                 projection: Projection | None = None) -> None:
+                 projection: Projection | None = None,
+                 tuned_encoder: Encoder | None = None) -> None:
         self.static_encoder, self.static_heads = static_encoder, static_heads
+        self.tuned_encoder = tuned_encoder
         self.strong_encoder, self.strong_heads = strong_encoder, strong_heads
         self.thresholds = thresholds or CascadeThresholds()
         if projection is not None and (projection.source, projection.target) != (
@@ -100,7 +110,8 @@ class CascadeClassifier:
                              f"this cascade is {static_encoder.name} -> {strong_heads.encoder}")
         self.projection = projection
         self.config = config or ClassifierConfig()
-        self.model_version = f"cascade:{static_heads.version}+{strong_heads.version}"
+        tuned = f"+{tuned_encoder.name}" if tuned_encoder is not None else ""
+        self.model_version = f"cascade:{static_heads.version}{tuned}+{strong_heads.version}"
         self.last_encoder_paths: dict[str, int] = {}
         self.routed = 0
         self.seen = 0
@@ -112,7 +123,12 @@ class CascadeClassifier:
         texts = [e.customer_text for e in events]
         emb = self.static_encoder.encode(texts)
         scores = score_embeddings(self.static_heads, emb, texts)
-        mask = route_mask(scores, self.static_heads.friction.thresholds, self.thresholds)
+        carried, friction_thresholds = emb, self.static_heads.friction.thresholds
+        if self.tuned_encoder is not None:  # the static path's hybrid result
+            carried = self.tuned_encoder.encode(texts)
+            scores = hybrid_scores(scores, score_embeddings(self.strong_heads, carried, texts))
+            friction_thresholds = self.strong_heads.friction.thresholds
+        mask = route_mask(scores, friction_thresholds, self.thresholds)
         if self.projection is not None:
             second = score_embeddings(self.strong_heads, self.projection.apply(emb), texts)
             mask = mask | second_opinion_mask(scores, second, self.thresholds)
@@ -124,5 +140,5 @@ class CascadeClassifier:
         self.seen += len(events)
         self.routed += n
         self.last_encoder_paths = {"static": len(events), "transformer": n}
-        return make_signals(events, scores, emb if keep_embeddings else None,
+        return make_signals(events, scores, carried if keep_embeddings else None,
                             self.model_version, self.config)

@@ -155,6 +155,44 @@ class HeadsClassifier:
                             emb if keep_embeddings else None, self.model_version, self.config)
 
 
+def hybrid_scores(native: Scores, tuned: Scores) -> Scores:
+    """The ``static`` path's result: churn intent from the static heads, friction, sentiment
+    and stage from the transformer's heads reading the tuned static embedding (which
+    generalises better on those; on intent the static heads do)."""
+    return Scores(native.intent, native.intent_labels, tuned.friction, tuned.friction_labels,
+                  tuned.sentiment, tuned.stage, tuned.stage_labels)
+
+
+class StaticClassifier:
+    """The ``static`` path with a tuned static encoder (see ``models.tokentune``): two token
+    lookups per text, no transformer. Signals carry the tuned embedding (MiniLM's space)."""
+
+    def __init__(self, encoder: Encoder, heads: Heads, tuned_encoder: Encoder,
+                 strong_heads: Heads, config: ClassifierConfig | None = None) -> None:
+        self.encoder, self.heads = encoder, heads
+        self.tuned_encoder, self.strong_heads = tuned_encoder, strong_heads
+        self.config = config or ClassifierConfig()
+        self.model_version = f"{heads.version}+{tuned_encoder.name}+{strong_heads.version}"
+        self.last_encoder_paths: dict[str, int] = {}
+
+    def scores(self, texts: Sequence[str]) -> tuple[Scores, np.ndarray, np.ndarray]:
+        """Hybrid scores, the base static embeddings and the tuned ones."""
+        emb = self.encoder.encode(texts)
+        tuned = self.tuned_encoder.encode(texts)
+        return (hybrid_scores(score_embeddings(self.heads, emb, texts),
+                              score_embeddings(self.strong_heads, tuned, texts)), emb, tuned)
+
+    def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
+        """Classify a micro-batch with one call of each static encoder."""
+        if not events:
+            return []
+        texts = [e.customer_text for e in events]
+        scores, _, tuned = self.scores(texts)
+        self.last_encoder_paths = {"static": len(events)}
+        return make_signals(events, scores, tuned if keep_embeddings else None,
+                            self.model_version, self.config)
+
+
 class SimilarityClassifier(HeadsClassifier):
     """Heads fitted at start-up on the taxonomy's examples (plus ``extra`` labelled rows).
 

@@ -59,6 +59,16 @@ class StaticEncoder:
         self.name = STATIC_NAME
         self._lock = threading.Lock()
 
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text (unknown tokens dropped), as the model averages them."""
+        with self._lock:
+            return [list(row) for row in self._model.tokenize(list(texts))]
+
+    @property
+    def table(self) -> np.ndarray:
+        """The distilled token vectors (vocabulary x dim)."""
+        return np.asarray(self._model.embedding, dtype=np.float32)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -96,6 +96,30 @@ def fit_on(encoder: Encoder, rows: Sequence[Example], cache_dir: Path | None,
     return fit_heads(x, list(rows), encoder.name, cfg, lexical=lexical_for(encoder.name))
 
 
+def tune_static(static: Any, strong: Encoder, texts: Sequence[str], cache_dir: Path | None,
+                cfg: Any = None) -> Any:
+    """A tuned static table (``models.tokentune``) trained on ``texts`` (deduplicated) with
+    the transformer's embeddings of them as targets, starting from a ridge map."""
+    from models.projection import fit_projection
+    from models.tokentune import train_tuned_table
+
+    unique = list(dict.fromkeys(texts))
+    base = embed(static, unique, cache_dir)
+    goal = embed(strong, unique, cache_dir)
+    init = fit_projection(base, goal, static.name, strong.name)
+    return train_tuned_table(static.tokenize, static.table, unique, goal, init.matrix,
+                             static.name, strong.name, cfg)
+
+
+def unlabelled_texts(public: dict[str, list[Example]], exclude: Iterable[str] = ()
+                     ) -> list[str]:
+    """Every training-split text of the public sets not excluded (for the tuned static
+    table, which needs text but no labels)."""
+    skip = set(exclude)
+    return [e.text for name in PUBLIC_DATASETS if name in public and name not in skip
+            for e in train_rows(name, public[name])]
+
+
 def taxonomy_hash(taxonomy: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(taxonomy, sort_keys=True).encode()).hexdigest()
 
@@ -157,10 +181,11 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
                                                                   for e in test}))))
         tasks = PUBLIC_TASKS if len({e.intent for e in test}) > 1 else ("friction",
                                                                           "friction_any")
-        rep = ev.run_fold(pool(seed, tax_rows, public, exclude=[name]), test, tasks)
+        rep = ev.run_fold(pool(seed, tax_rows, public, exclude=[name]), test, tasks,
+                          unlabelled_texts(public, exclude=[name]))
         rep["tasks"] = list(tasks)
         datasets[name] = rep
-    parts = [ev.run_fold(pool(tr, tax_rows, public), te, SEED_TASKS)
+    parts = [ev.run_fold(pool(tr, tax_rows, public), te, SEED_TASKS, unlabelled_texts(public))
              for tr, te in seed_folds(seed)]
     datasets["seed (5-fold CV)"] = merge_fold_reports(parts, SEED_TASKS)
     result: dict[str, Any] = {"datasets": datasets, "encoders": {k: e.name for k, e in
@@ -174,11 +199,14 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
             from models import bundled_artifacts
 
             root = bundled_artifacts()
+            from models import tuned_encoder
+
+            tuned = tuned_encoder(root / "static", 0, cache_dir)
             casc = CascadeClassifier(encoders["static"], load_heads(root / "static"),
                                      encoders["transformer"], load_heads(root / "transformer"),
                                      CascadeThresholds.load(root / "cascade.json"),
                                      projection=load_projection(root)
-                                     if has_projection(root) else None)
+                                     if has_projection(root) else None, tuned_encoder=tuned)
             from datetime import UTC, datetime
 
             from detector.schema import Event
@@ -187,7 +215,8 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
                 casc.classify([Event(event_id=str(i), customer_id="c", channel="chat",
                                      occurred_at=datetime.now(UTC), text=t)
                                for i, t in enumerate(batch)], keep_embeddings=False)
-            result["throughput"] = throughput(encoders, run, texts)
+            paths = {"static-tuned": tuned} if tuned is not None else {}
+            result["throughput"] = throughput({**encoders, **paths}, run, texts)
             result["throughput_cascade_routed_fraction"] = round(casc.routed / casc.seen, 4)
         except Exception as exc:  # artifacts missing: throughput of the encoders only
             result["throughput"] = throughput(encoders, None, texts)
@@ -202,11 +231,12 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
     """Train the shipped heads (seed + taxonomy + public sets) into ``out_dir/<encoder>/`` and
     tune the cascade thresholds (``out_dir/cascade.json``). Deterministic."""
     from models.cascade import CascadeThresholds, route_mask, second_opinion_mask
-    from models.classifier import load_taxonomy, score_embeddings
+    from models.classifier import hybrid_scores, load_taxonomy, score_embeddings
     from models.datasets import load_public, load_seed
     from models.evaluate import _subset, tune_cascade
     from models.heads import in_validation
     from models.projection import fit_projection
+    from models.tokentune import tuned_embeddings
 
     taxonomy = load_taxonomy()
     seed = list(seed if seed is not None else load_seed())
@@ -243,10 +273,16 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
                               embeddings_for(encoders["transformer"], rows, cache_dir),
                               encoders["static"].name, heads["transformer"].encoder)
         proj.save(out_dir, {"data": data_summary(parts)})
+        static_enc: Any = encoders["static"]  # the StaticEncoder itself (no LRU wrapper)
+        tuned = tune_static(static_enc, encoders["transformer"],
+                            [e.text for e in rows] + unlabelled_texts(public), cache_dir)
+        metas["tuned"] = tuned.save(out_dir / "static", {"data": data_summary(parts)})
         second = score_embeddings(heads["transformer"], proj.apply(
             embeddings_for(encoders["static"], val, cache_dir)), vt)
-        routed = route_mask(s, heads["static"].friction.thresholds, th) | second_opinion_mask(
-            s, second, th)
+        first = hybrid_scores(s, score_embeddings(heads["transformer"], tuned_embeddings(
+            static_enc.tokenize, static_enc.table, tuned, vt), vt))
+        routed = route_mask(first, heads["transformer"].friction.thresholds, th) | (
+            second_opinion_mask(first, second, th))
         extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
                  "routed_fraction_validation_rule_only": round(frac, 4)}
         CascadeThresholds.save(th, out_dir / "cascade.json", extra)

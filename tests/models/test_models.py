@@ -18,7 +18,7 @@ from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models import build_classifier
 from models.cascade import CascadeThresholds, route_mask
 from models.classifier import Scores
-from models.datasets import load_seed
+from models.datasets import Example, load_seed
 from models.encoders import HashingEncoder
 from models.evaluate import ece, multiclass_report, write_confusion_png
 from models.heads import ArtifactError, fit_heads, load_heads
@@ -394,3 +394,90 @@ def test_cascade_routes_where_the_projected_opinion_disagrees(hashing_heads):
     with pytest.raises(ValueError, match="projection maps"):
         CascadeClassifier(enc, heads, enc, heads, never,
                           projection=Projection(same.matrix, "other", heads.encoder))
+
+
+def _char_tokenize(texts):
+    return [[ord(c) % 50 for c in t.lower() if c.isalpha()] for t in texts]
+
+
+def test_tuned_table_learns_trains_deterministically_and_refuses_tampering(tmp_path):
+    from models.tokentune import load_tuned, train_tuned_table, tuned_embeddings
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(50, 8)).astype(np.float32)
+    texts = ["refund please", "charged twice", "app crashes", "love it", "where is my parcel",
+             "cannot log in", "close my account", "thanks a lot"] * 8
+    goal = rng.normal(size=(len(set(texts)), 12)).astype(np.float32)
+    lookup = dict(zip(dict.fromkeys(texts), goal, strict=True))
+    targets = np.array([lookup[t] for t in texts], np.float32)
+    init = rng.normal(size=(8, 12)).astype(np.float32) * 0.1
+
+    def fit(**kw):
+        from models.tokentune import TuneConfig
+
+        return train_tuned_table(_char_tokenize, base, texts, targets, init, "s", "t",
+                                 TuneConfig(epochs=kw.get("epochs", 30), learning_rate=0.05,
+                                            batch=16))
+
+    def fit_quality(table):
+        got = tuned_embeddings(_char_tokenize, base, table, texts)
+        want = targets / np.linalg.norm(targets, axis=1, keepdims=True)
+        return float((got * want).sum(axis=1).mean())
+
+    short, long = fit(epochs=1), fit()
+    assert fit_quality(long) > fit_quality(short) + 0.1  # training moves towards the targets
+    assert set(long.token_ids.tolist()) == {i for row in _char_tokenize(texts) for i in row}
+    meta = long.save(tmp_path / "a")
+    assert fit().save(tmp_path / "b")["files"] == meta["files"]  # deterministic bytes
+    loaded = load_tuned(tmp_path / "a")
+    assert np.array_equal(loaded.vectors, long.vectors) and loaded.sha == long.sha
+    assert meta["corpus"]["texts"] == len(texts) and meta["tokens"] == len(long.token_ids)
+    blob = bytearray((tmp_path / "a/tuned.safetensors").read_bytes())
+    blob[-1] ^= 1
+    (tmp_path / "a/tuned.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_tuned(tmp_path / "a")
+
+
+def test_static_classifier_reads_intent_from_its_heads_and_the_rest_from_the_tuned_path(
+        hashing_heads):
+    from models.classifier import StaticClassifier, hybrid_scores, score_embeddings
+
+    heads, rows = hashing_heads
+    enc = HashingEncoder()
+    # tuned-path heads that differ visibly: no intent rows (uniform intent), every friction
+    # category flagged
+    other = fit_heads(enc.encode([e.text for e in rows]),
+                      [e if e.intent is None else
+                       Example(e.text, e.source, friction=e.friction, sentiment=e.sentiment,
+                               stage=e.stage) for e in rows], enc.name)
+    other.friction.thresholds[:] = 0.0
+    other.meta["version"] = "tuned-path-heads"
+    clf = StaticClassifier(enc, heads, enc, other)
+    texts = ["please close my account, I'm leaving", "I was charged twice for one order",
+             "the new app is great"]
+    signals = clf.classify([_event(t, i) for i, t in enumerate(texts)])
+    emb = enc.encode(texts)
+    want = hybrid_scores(score_embeddings(heads, emb, texts), score_embeddings(other, emb, texts))
+    assert [s.churn_intent for s in signals] == want.intent_labels
+    assert signals[0].churn_intent == "explicit"  # from the static heads, not the uniform ones
+    assert all(len(s.friction_categories) == 9 for s in signals)  # from the tuned path
+    assert [s.friction_categories for s in signals] == [tuple(f) for f in want.friction_labels]
+    assert signals[0].intent_probabilities["explicit"] == pytest.approx(
+        float(want.intent[0, INTENTS.index("explicit")]), abs=1e-4)
+    assert clf.model_version == f"{heads.version}+{enc.name}+{other.version}"
+    assert clf.last_encoder_paths == {"static": 3}
+
+
+def test_bundled_tuned_table_fits_the_bundled_static_model():
+    from models import bundled_artifacts
+    from models.tokentune import load_tuned
+
+    root = bundled_artifacts()
+    table = load_tuned(root / "static")
+    static = json.loads((root / "static/heads.json").read_text())
+    strong = json.loads((root / "transformer/heads.json").read_text())
+    assert (table.source, table.target) == (static["encoder"], strong["encoder"])
+    assert table.matrix.shape == (256, 384) and table.vectors.shape == (len(table.token_ids), 256)
+    assert 1000 < len(table.token_ids) < 29525 and table.meta["data"] == static["data"]
+    assert (root / "static/tuned.safetensors").stat().st_size < 4_000_000
