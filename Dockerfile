@@ -33,7 +33,7 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu . \
 # cache the runtime user reads. Then prove that loading needs no network.
 RUN python -c "from models.encoders import default_cache_dir; \
 from models.static import build_static_model; build_static_model(default_cache_dir())" \
- && python -c "from models import build_classifier; print(build_classifier('transformer').model_version)"
+ && python -c "from models import build_classifier; print(build_classifier('cascade').model_version)"
 
 # ---- runtime: slim, non-root ----
 FROM ${PYTHON_IMAGE} AS runtime

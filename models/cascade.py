@@ -31,6 +31,7 @@ from models.classifier import (
     hybrid_scores,
     make_signals,
     score_embeddings,
+    shared_lexical,
 )
 from models.encoders import Encoder
 from models.heads import Heads
@@ -122,21 +123,25 @@ class CascadeClassifier:
             return []
         texts = [e.customer_text for e in events]
         emb = self.static_encoder.encode(texts)
-        scores = score_embeddings(self.static_heads, emb, texts)
+        lex = shared_lexical(texts, self.static_heads, self.strong_heads)
+        scores = score_embeddings(self.static_heads, emb, texts, lex)
         carried, friction_thresholds = emb, self.static_heads.friction.thresholds
         if self.tuned_encoder is not None:  # the static path's hybrid result
             carried = self.tuned_encoder.encode(texts)
-            scores = hybrid_scores(scores, score_embeddings(self.strong_heads, carried, texts))
+            scores = hybrid_scores(scores, score_embeddings(self.strong_heads, carried, texts,
+                                                            lex))
             friction_thresholds = self.strong_heads.friction.thresholds
         mask = route_mask(scores, friction_thresholds, self.thresholds)
         if self.projection is not None:
-            second = score_embeddings(self.strong_heads, self.projection.apply(emb), texts)
+            second = score_embeddings(self.strong_heads, self.projection.apply(emb), texts, lex)
             mask = mask | second_opinion_mask(scores, second, self.thresholds)
         n = int(mask.sum())
         if n:
             routed = [t for t, m in zip(texts, mask, strict=True) if m]
             strong = self.strong_encoder.encode(routed)
-            scores = merge(scores, score_embeddings(self.strong_heads, strong, routed), mask)
+            scores = merge(scores, score_embeddings(
+                self.strong_heads, strong, routed, lex[mask] if lex is not None else None),
+                mask)
         self.seen += len(events)
         self.routed += n
         self.last_encoder_paths = {"static": len(events), "transformer": n}

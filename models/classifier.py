@@ -67,11 +67,12 @@ class Scores:
     stage_labels: tuple[str, ...]
 
 
-def score_embeddings(heads: Heads, emb: np.ndarray, texts: Sequence[str] | None = None
-                     ) -> Scores:
+def score_embeddings(heads: Heads, emb: np.ndarray, texts: Sequence[str] | None = None,
+                     lexical_rows: Any = None) -> Scores:
     """Run every head on a batch: embeddings ``emb`` of ``texts`` (the texts are required when
-    the heads use lexical features, i.e. ``heads.lexical`` is set)."""
-    z = heads.raw_logits(emb, texts)
+    the heads use lexical features, i.e. ``heads.lexical`` is set, unless ``lexical_rows``
+    carries those features already, see :func:`shared_lexical`)."""
+    z = heads.raw_logits(emb, texts, lexical_rows)
     pi = heads.intent.proba_from_logits(z["intent"])
     pf = heads.friction.proba_from_logits(z["friction"])
     return Scores(pi, heads.decide_intent(pi), pf, heads.decide_friction(pf),
@@ -155,6 +156,20 @@ class HeadsClassifier:
                             emb if keep_embeddings else None, self.model_version, self.config)
 
 
+def shared_lexical(texts: Sequence[str], *heads: Heads) -> Any:
+    """The texts' lexical features, computed once, when all ``heads`` read the same ones
+    (else None: each set of heads computes its own)."""
+    configs = {h.lexical for h in heads}
+    if len(configs) != 1:
+        return None
+    (cfg,) = configs
+    if cfg is None:
+        return None
+    from models.features import lexical_features
+
+    return lexical_features(texts, cfg)
+
+
 def hybrid_scores(native: Scores, tuned: Scores) -> Scores:
     """The ``static`` path's result: churn intent from the static heads, friction, sentiment
     and stage from the transformer's heads reading the tuned static embedding (which
@@ -179,8 +194,10 @@ class StaticClassifier:
         """Hybrid scores, the base static embeddings and the tuned ones."""
         emb = self.encoder.encode(texts)
         tuned = self.tuned_encoder.encode(texts)
-        return (hybrid_scores(score_embeddings(self.heads, emb, texts),
-                              score_embeddings(self.strong_heads, tuned, texts)), emb, tuned)
+        lex = shared_lexical(texts, self.heads, self.strong_heads)
+        return (hybrid_scores(score_embeddings(self.heads, emb, texts, lex),
+                              score_embeddings(self.strong_heads, tuned, texts, lex)), emb,
+                tuned)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch with one call of each static encoder."""

@@ -129,10 +129,12 @@ class Heads:
         """The heads' input rows for these embeddings (and texts, when lexical is set)."""
         return head_inputs(emb, texts, self.lexical)
 
-    def raw_logits(self, emb: np.ndarray, texts: Sequence[str] | None = None
-                   ) -> dict[str, np.ndarray]:
+    def raw_logits(self, emb: np.ndarray, texts: Sequence[str] | None = None,
+                   lexical_rows: Any = None) -> dict[str, np.ndarray]:
         """Raw logits of every head (``inputs @ coef.T + bias``), in one product for the
-        embedding block and one sparse product for the lexical block (the serving path)."""
+        embedding block and one sparse product for the lexical block (the serving path).
+        ``lexical_rows``: the texts' lexical features already computed with these heads'
+        settings (several sets of heads reading the same texts share them)."""
         if self._stacked is None:
             heads = (self.intent, self.friction, self.sentiment, self.stage)
             w = np.ascontiguousarray(np.vstack([h.coef for h in heads]).T, dtype=np.float32)
@@ -143,7 +145,11 @@ class Heads:
         if width != w.shape[0]:
             raise ValueError(f"heads take {w.shape[0]} inputs; got {width}")
         z = np.asarray(emb, dtype=np.float32) @ w[:d]
-        if self.lexical is not None:
+        if self.lexical is not None and lexical_rows is not None:
+            if lexical_rows.shape != (emb.shape[0], self.lexical.dim):
+                raise ValueError(f"lexical rows {lexical_rows.shape} do not fit these heads")
+            z = z + lexical_rows @ w[d:]
+        elif self.lexical is not None:
             if texts is None:
                 raise ValueError("these heads use lexical features: the texts are needed, "
                                  "not only their embeddings")

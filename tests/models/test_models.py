@@ -481,3 +481,37 @@ def test_bundled_tuned_table_fits_the_bundled_static_model():
     assert table.matrix.shape == (256, 384) and table.vectors.shape == (len(table.token_ids), 256)
     assert 1000 < len(table.token_ids) < 29525 and table.meta["data"] == static["data"]
     assert (root / "static/tuned.safetensors").stat().st_size < 4_000_000
+
+
+def test_every_bundled_artifact_is_packaged():
+    """The wheel (and so the container) carries every file under models/artifacts."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["models"]
+    files = [p.relative_to(root / "models").as_posix()
+             for p in (root / "models/artifacts").rglob("*") if p.is_file()]
+    assert any(f.endswith(".safetensors") for f in files)
+    missing = [f for f in files if not any(fnmatch.fnmatchcase(f, pat) for pat in patterns)]
+    assert not missing, f"not in [tool.setuptools.package-data] models: {missing}"
+
+
+def test_heads_reading_shared_lexical_rows_score_as_if_they_computed_them(hashing_heads):
+    from models.classifier import score_embeddings, shared_lexical
+    from models.features import DEFAULT_LEXICAL
+
+    plain, rows = hashing_heads
+    enc = HashingEncoder()
+    sub = rows[::3]
+    heads = fit_heads(enc.encode([e.text for e in sub]), sub, enc.name, lexical=DEFAULT_LEXICAL)
+    texts = ["I was charged twice", "please close my account", "the app crashes at login"]
+    emb = enc.encode(texts)
+    lex = shared_lexical(texts, heads, heads)
+    assert lex is not None and shared_lexical(texts, heads, plain) is None
+    a, b = score_embeddings(heads, emb, texts), score_embeddings(heads, emb, None, lex)
+    assert np.allclose(a.intent, b.intent) and np.allclose(a.friction, b.friction)
+    assert a.friction_labels == b.friction_labels
+    with pytest.raises(ValueError, match="lexical rows"):
+        score_embeddings(heads, emb[:2], None, lex)
