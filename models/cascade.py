@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,13 @@ def second_opinion_mask(static: Scores, second: Scores, t: CascadeThresholds) ->
     return disagreement(static, second) | ((1.0 - second.intent[:, 0]) >= t.churn)
 
 
+def routing_view(first: Scores, native: Scores) -> Scores:
+    """What the router reads: the first pass's scores with the static heads' own churn intent
+    (the hybrid's averaged intent is a better answer but a worse alarm: its errors are the
+    confident ones the transformer should see)."""
+    return dc_replace(first, intent=native.intent, intent_labels=list(native.intent_labels))
+
+
 def merge(static: Scores, strong: Scores, mask: np.ndarray) -> Scores:
     """Static scores with the routed rows replaced by the transformer's."""
     idx = np.flatnonzero(mask)
@@ -125,16 +133,18 @@ class CascadeClassifier:
         emb = self.static_encoder.encode(texts)
         lex = shared_lexical(texts, self.static_heads, self.strong_heads)
         scores = score_embeddings(self.static_heads, emb, texts, lex)
-        carried, friction_thresholds = emb, self.static_heads.friction.thresholds
+        carried, friction_thresholds, view = emb, self.static_heads.friction.thresholds, scores
         if self.tuned_encoder is not None:  # the static path's hybrid result
             carried = self.tuned_encoder.encode(texts)
-            scores = hybrid_scores(scores, score_embeddings(self.strong_heads, carried, texts,
-                                                            lex))
+            native = scores
+            scores = hybrid_scores(native, score_embeddings(self.strong_heads, carried, texts,
+                                                            lex), self.static_heads)
             friction_thresholds = self.strong_heads.friction.thresholds
-        mask = route_mask(scores, friction_thresholds, self.thresholds)
+            view = routing_view(scores, native)
+        mask = route_mask(view, friction_thresholds, self.thresholds)
         if self.projection is not None:
             second = score_embeddings(self.strong_heads, self.projection.apply(emb), texts, lex)
-            mask = mask | second_opinion_mask(scores, second, self.thresholds)
+            mask = mask | second_opinion_mask(view, second, self.thresholds)
         n = int(mask.sum())
         if n:
             routed = [t for t, m in zip(texts, mask, strict=True) if m]

@@ -170,12 +170,14 @@ def shared_lexical(texts: Sequence[str], *heads: Heads) -> Any:
     return lexical_features(texts, cfg)
 
 
-def hybrid_scores(native: Scores, tuned: Scores) -> Scores:
-    """The ``static`` path's result: churn intent from the static heads, friction, sentiment
-    and stage from the transformer's heads reading the tuned static embedding (which
-    generalises better on those; on intent the static heads do)."""
-    return Scores(native.intent, native.intent_labels, tuned.friction, tuned.friction_labels,
-                  tuned.sentiment, tuned.stage, tuned.stage_labels)
+def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads) -> Scores:
+    """The ``static`` path's result: friction, sentiment and stage from the transformer's
+    heads reading the tuned static embedding (which generalise much better on those); churn
+    intent from the mean of both opinions' calibrated probabilities, decided by the static
+    heads' thresholds (a little better than either alone on every held-out set)."""
+    intent = 0.5 * (native.intent + tuned.intent)
+    return Scores(intent, static_heads.decide_intent(intent), tuned.friction,
+                  tuned.friction_labels, tuned.sentiment, tuned.stage, tuned.stage_labels)
 
 
 class StaticClassifier:
@@ -196,8 +198,8 @@ class StaticClassifier:
         tuned = self.tuned_encoder.encode(texts)
         lex = shared_lexical(texts, self.heads, self.strong_heads)
         return (hybrid_scores(score_embeddings(self.heads, emb, texts, lex),
-                              score_embeddings(self.strong_heads, tuned, texts, lex)), emb,
-                tuned)
+                              score_embeddings(self.strong_heads, tuned, texts, lex),
+                              self.heads), emb, tuned)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch with one call of each static encoder."""

@@ -230,7 +230,12 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
                   seed: Sequence[Example] | None = None) -> dict[str, Any]:
     """Train the shipped heads (seed + taxonomy + public sets) into ``out_dir/<encoder>/`` and
     tune the cascade thresholds (``out_dir/cascade.json``). Deterministic."""
-    from models.cascade import CascadeThresholds, route_mask, second_opinion_mask
+    from models.cascade import (
+        CascadeThresholds,
+        route_mask,
+        routing_view,
+        second_opinion_mask,
+    )
     from models.classifier import hybrid_scores, load_taxonomy, score_embeddings
     from models.datasets import load_public, load_seed
     from models.evaluate import _subset, tune_cascade
@@ -280,9 +285,10 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
         second = score_embeddings(heads["transformer"], proj.apply(
             embeddings_for(encoders["static"], val, cache_dir)), vt)
         first = hybrid_scores(s, score_embeddings(heads["transformer"], tuned_embeddings(
-            static_enc.tokenize, static_enc.table, tuned, vt), vt))
-        routed = route_mask(first, heads["transformer"].friction.thresholds, th) | (
-            second_opinion_mask(first, second, th))
+            static_enc.tokenize, static_enc.table, tuned, vt), vt), heads["static"])
+        view = routing_view(first, s)
+        routed = route_mask(view, heads["transformer"].friction.thresholds, th) | (
+            second_opinion_mask(view, second, th))
         extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
                  "routed_fraction_validation_rule_only": round(frac, 4)}
         CascadeThresholds.save(th, out_dir / "cascade.json", extra)

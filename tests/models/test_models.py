@@ -458,9 +458,12 @@ def test_static_classifier_reads_intent_from_its_heads_and_the_rest_from_the_tun
              "the new app is great"]
     signals = clf.classify([_event(t, i) for i, t in enumerate(texts)])
     emb = enc.encode(texts)
-    want = hybrid_scores(score_embeddings(heads, emb, texts), score_embeddings(other, emb, texts))
+    want = hybrid_scores(score_embeddings(heads, emb, texts), score_embeddings(other, emb, texts),
+                         heads)
     assert [s.churn_intent for s in signals] == want.intent_labels
-    assert signals[0].churn_intent == "explicit"  # from the static heads, not the uniform ones
+    assert signals[0].churn_intent == "explicit"  # the static heads outweigh the uniform ones
+    native = score_embeddings(heads, emb, texts)
+    assert np.allclose(want.intent, (native.intent + 1 / 3) / 2, atol=1e-3)  # the mean
     assert all(len(s.friction_categories) == 9 for s in signals)  # from the tuned path
     assert [s.friction_categories for s in signals] == [tuple(f) for f in want.friction_labels]
     assert signals[0].intent_probabilities["explicit"] == pytest.approx(
@@ -515,3 +518,22 @@ def test_heads_reading_shared_lexical_rows_score_as_if_they_computed_them(hashin
     assert a.friction_labels == b.friction_labels
     with pytest.raises(ValueError, match="lexical rows"):
         score_embeddings(heads, emb[:2], None, lex)
+
+
+def test_the_router_reads_the_static_heads_own_intent():
+    from models.cascade import routing_view
+
+    n = 2
+    native = Scores(np.array([[0.3, 0.1, 0.6], [0.9, 0.05, 0.05]]), ["explicit", "none"],
+                    np.full((n, 9), 0.01), [(), ()], np.zeros((n, 3)), np.zeros((n, 7)),
+                    ("a",) * 7)
+    first = Scores(np.array([[0.6, 0.1, 0.3], [0.9, 0.05, 0.05]]), ["none", "none"],
+                   np.full((n, 9), 0.9), [("billing",), ("billing",)], np.ones((n, 3)),
+                   np.ones((n, 7)), ("a",) * 7)
+    view = routing_view(first, native)
+    assert view.intent_labels == ["explicit", "none"] and np.array_equal(view.intent,
+                                                                         native.intent)
+    assert view.friction_labels == first.friction_labels and first.intent_labels[0] == "none"
+    t = CascadeThresholds(churn=0.5, confidence=0.0, band=0.0)
+    assert route_mask(view, np.full(9, 0.5), t).tolist() == [True, False]
+    assert route_mask(first, np.full(9, 0.5), t).tolist() == [False, False]
