@@ -123,11 +123,14 @@ def _mean_rows(table: np.ndarray, ids: Sequence[Sequence[int]]) -> np.ndarray:
 
 def train_tuned_table(tokenize: Any, base: np.ndarray, texts: Sequence[str],
                       targets: np.ndarray, init_matrix: np.ndarray, source: str, target: str,
-                      cfg: TuneConfig | None = None) -> TunedTable:
+                      cfg: TuneConfig | None = None, keep_ids: Any = ()) -> TunedTable:
     """Tune the vectors of the tokens in ``texts`` (and the map, starting at ``init_matrix``)
     so that ``normalise(mean(vectors) @ map)`` approaches ``targets`` (MiniLM embeddings of
     the same texts). ``tokenize(texts) -> list[list[int]]`` is the base model's tokenizer.
-    Deterministic for the same inputs on the same machine (fixed seed, one thread)."""
+    To continue from an earlier table, pass the base with its rows patched in, its map as
+    ``init_matrix`` and its token ids as ``keep_ids`` (kept in the result even when these
+    texts do not use them). Deterministic for the same inputs on the same machine (fixed
+    seed, one thread)."""
     import torch
 
     cfg = cfg or TuneConfig()
@@ -165,7 +168,8 @@ def train_tuned_table(tokenize: Any, base: np.ndarray, texts: Sequence[str],
         matrix = mapping.detach().numpy()
     finally:
         torch.set_num_threads(threads)
-    token_ids = np.unique(np.concatenate([np.asarray(ids[k], np.int64) for k in keep]))
+    token_ids = np.unique(np.concatenate([np.asarray(ids[k], np.int64) for k in keep]
+                                         + [np.asarray(keep_ids, np.int64)]))
     vectors = np.asarray(tuned[token_ids], np.float16).astype(np.float32)
     corpus = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
     return TunedTable(token_ids.astype(np.int32), vectors,
@@ -174,12 +178,18 @@ def train_tuned_table(tokenize: Any, base: np.ndarray, texts: Sequence[str],
                                                           "sha256": corpus}})
 
 
+def patched_table(base: np.ndarray, table: TunedTable) -> np.ndarray:
+    """The base token vectors with the table's tuned rows in place."""
+    patched = np.array(base, np.float32, copy=True)
+    patched[table.token_ids] = table.vectors
+    return patched
+
+
 def tuned_embeddings(tokenize: Any, base: np.ndarray, table: TunedTable,
                      texts: Sequence[str]) -> np.ndarray:
     """Embeddings of ``texts`` by a tuned table over ``base`` (for evaluation folds)."""
-    patched = np.array(base, np.float32, copy=True)
-    patched[table.token_ids] = table.vectors
-    return _normalise(_mean_rows(patched, tokenize(list(texts))) @ table.matrix)
+    return _normalise(_mean_rows(patched_table(base, table), tokenize(list(texts)))
+                      @ table.matrix)
 
 
 class TunedStaticEncoder:
@@ -195,9 +205,8 @@ class TunedStaticEncoder:
         if model.embedding.shape[1] != table.matrix.shape[0]:
             raise ArtifactError(f"tuned table is for {table.matrix.shape[0]}-d static vectors; "
                                 f"the static model has {model.embedding.shape[1]}")
-        patched = np.array(model.embedding, np.float32, copy=True)
-        patched[table.token_ids] = table.vectors
-        self._model = StaticModel(patched, model.tokenizer, normalize=False)
+        self._model = StaticModel(patched_table(model.embedding, table), model.tokenizer,
+                                  normalize=False)
         self._matrix = table.matrix
         self.dim = int(table.matrix.shape[1])
         self.name = f"{table.source}-tuned-{table.sha[:10]}"

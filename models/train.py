@@ -355,3 +355,84 @@ def _fallback_rows(user: Sequence[Example], seed: Sequence[Example]) -> list[Exa
     keep = {t: (t in missing) for t in ("intent", "friction", "sentiment", "stage")}
     blank: dict[str, Any] = {t: None for t in keep if not keep[t]}
     return [replace(e, source="seed", **blank) for e in seed]
+
+
+def read_texts(path: Path) -> list[str]:
+    """The texts of a file: JSONL (events or rows with ``text``), CSV with a ``text`` column,
+    or plain text, one per line. Blank texts are skipped; a row without text is an error."""
+    import csv
+
+    raw = path.read_text("utf-8")
+    if path.suffix.lower() == ".jsonl":
+        out = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            turns = row.get("turns") if isinstance(row, dict) else None
+            said = [t["text"] for t in turns if isinstance(t, dict) and t.get("speaker") ==
+                    "customer" and isinstance(t.get("text"), str)] if isinstance(
+                turns, list) else []
+            if said:  # a conversation: the customer's turns, as the detector scores them
+                out.append(" ".join(said))
+            elif isinstance(row, dict) and isinstance(row.get("text"), str):
+                out.append(row["text"])
+            else:
+                raise ValueError(f"{path}:{n}: no \"text\" string and no customer turns")
+    elif path.suffix.lower() == ".csv":
+        reader = csv.DictReader(raw.splitlines())
+        if "text" not in (reader.fieldnames or []):
+            raise ValueError(f"{path}: no \"text\" column")
+        out = [row["text"] or "" for row in reader]
+    else:
+        out = raw.splitlines()
+    texts = [t.strip() for t in out if t and t.strip()]
+    if not texts:
+        raise ValueError(f"{path}: no texts")
+    return texts
+
+
+def adapt_static(texts: Sequence[str], out_dir: Path, cache_dir: Path,
+                 root: Path | None = None, source_name: str = "texts") -> dict[str, Any]:
+    """Tune the bundled static table further on a deployment's own *unlabelled* texts (no
+    labels needed: MiniLM's embeddings of them are the targets) and write a model folder for
+    ``CHURN_MODEL_DIR`` (the bundled heads, projection and cascade thresholds, with the
+    adapted table). The seed and taxonomy texts anchor the tuning. The texts are embedded in
+    memory only (never written to the embedding cache)."""
+    import shutil
+
+    from models import bundled_artifacts
+    from models.classifier import load_taxonomy
+    from models.datasets import load_seed
+    from models.tokentune import load_tuned, patched_table, train_tuned_table
+
+    root = root or bundled_artifacts()
+    if out_dir.resolve() == root.resolve():
+        raise ValueError("write the adapted model to its own folder, not over the bundled one")
+    start = load_tuned(root / "static")
+    encoders = _encoders(("transformer", "static"), cache_dir)
+    static: Any = encoders["static"]
+    own = list(dict.fromkeys(texts))
+    mine = set(own)
+    anchors = [t for t in dict.fromkeys(
+        [e.text for e in load_seed()] + [e.text for e in taxonomy_examples(load_taxonomy())])
+        if t not in mine]
+    goal = np.concatenate([embed(encoders["transformer"], own, None),
+                           embed(encoders["transformer"], anchors, cache_dir)])
+    table = train_tuned_table(static.tokenize, patched_table(static.table, start),
+                              own + anchors, goal, start.matrix, static.name,
+                              encoders["transformer"].name, keep_ids=start.token_ids)
+    for name in ("static/heads.json", "static/heads.safetensors", "transformer/heads.json",
+                 "transformer/heads.safetensors", "projection.json", "projection.safetensors",
+                 "cascade.json"):
+        if (root / name).exists():
+            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / name, out_dir / name)
+    digest = hashlib.sha256("\n".join(own).encode("utf-8")).hexdigest()
+    return table.save(out_dir / "static", {
+        "adapted_from": start.sha, "adapted_on": {"name": source_name, "texts": len(own),
+                                                  "sha256": digest},
+        "anchors": len(anchors)})

@@ -88,6 +88,34 @@ def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
         click.echo(f"{kind}: {meta.get('version', json.dumps(meta, default=str))}")
 
 
+@click.command(name="tune-static")
+@click.option("--texts", "texts_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your unlabelled texts: JSONL events (or rows with \"text\"), a CSV with a "
+                   "text column, or plain text, one per line.")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("model"), show_default=True, help="Model folder to write.")
+def tune_static_cmd(texts_file: Path, out: Path) -> None:
+    """Adapt the static encoder to your own traffic, without labels.
+
+    Tunes the bundled static table further on your texts (MiniLM's embeddings of them are the
+    targets) and writes a model folder with it next to the bundled heads; serve it with
+    CHURN_MODEL_DIR=<out> and CHURN_ENCODER=static or cascade. A few thousand texts of your
+    real traffic are enough; they are embedded in memory and not cached on disk.
+    """
+    settings = _settings()
+    from models.train import adapt_static, read_texts
+
+    try:
+        texts = read_texts(texts_file)
+        meta = adapt_static(texts, out, settings.model_cache_dir, source_name=texts_file.name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"static table adapted on {meta['adapted_on']['texts']} texts "
+               f"({meta['tokens']} tokens tuned) written to {out / 'static'}; serve it with "
+               f"CHURN_MODEL_DIR={out}", err=True)
+
+
 @click.command(name="eval")
 @click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Public sets folder (default ../shared/data).")

@@ -537,3 +537,36 @@ def test_the_router_reads_the_static_heads_own_intent():
     t = CascadeThresholds(churn=0.5, confidence=0.0, band=0.0)
     assert route_mask(view, np.full(9, 0.5), t).tolist() == [True, False]
     assert route_mask(first, np.full(9, 0.5), t).tolist() == [False, False]
+
+
+def test_read_texts_takes_events_rows_csv_and_plain_lines(tmp_path):
+    from models.train import read_texts
+
+    events = tmp_path / "e.jsonl"
+    events.write_text("\n".join([
+        json.dumps({"event_id": "1", "text": "charged twice"}),
+        "",
+        json.dumps({"event_id": "2", "text": "", "turns": [
+            {"speaker": "agent", "text": "How can I help?"},
+            {"speaker": "customer", "text": "my login fails"},
+            {"speaker": "customer", "text": "since Monday"}]})]) + "\n")
+    assert read_texts(events) == ["charged twice", "my login fails since Monday"]
+    rows = tmp_path / "r.csv"
+    rows.write_text("id,text\n1,late parcel\n2,\n3,  rude agent \n")
+    assert read_texts(rows) == ["late parcel", "rude agent"]
+    plain = tmp_path / "p.txt"
+    plain.write_text("one\n\n two \n")
+    assert read_texts(plain) == ["one", "two"]
+    bad = tmp_path / "b.jsonl"
+    bad.write_text('{"event_id": "1"}\n')
+    with pytest.raises(ValueError, match=r"b.jsonl:1: no \"text\""):
+        read_texts(bad)
+    (tmp_path / "x.jsonl").write_text("{not json\n")
+    with pytest.raises(ValueError, match="not JSON"):
+        read_texts(tmp_path / "x.jsonl")
+    (tmp_path / "n.csv").write_text("body\nhello\n")
+    with pytest.raises(ValueError, match="no \"text\" column"):
+        read_texts(tmp_path / "n.csv")
+    (tmp_path / "e.txt").write_text("\n \n")
+    with pytest.raises(ValueError, match="no texts"):
+        read_texts(tmp_path / "e.txt")

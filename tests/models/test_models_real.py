@@ -113,3 +113,35 @@ def test_static_path_is_the_hybrid_with_the_tuned_encoder(cascade):
     # the cascade's first pass is the same hybrid: its signals carry the tuned embedding
     assert cascade.tuned_encoder is not None
     assert static.model_version.split("+")[1] in cascade.model_version
+
+
+def test_tune_static_adapts_the_table_on_unlabelled_texts(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from models import build_classifier, bundled_artifacts
+    from models.classifier import StaticClassifier
+    from models.tokentune import load_tuned
+    from streams.cli import main
+
+    texts = tmp_path / "traffic.txt"
+    texts.write_text("\n".join([
+        "my smart meter reading is wrong again", "the engineer never came for the boiler",
+        "why did my direct debit go up by 40 pounds", "cannot log into the energy app",
+    ] * 5) + "\n")
+    out = tmp_path / "adapted"
+    res = CliRunner().invoke(main, ["tune-static", "--texts", str(texts), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    bundled = load_tuned(bundled_artifacts() / "static")
+    table = load_tuned(out / "static")
+    assert table.meta["adapted_from"] == bundled.sha and table.sha != bundled.sha
+    assert table.meta["adapted_on"] == {"name": "traffic.txt", "texts": 4, "sha256": table.meta[
+        "adapted_on"]["sha256"]}
+    assert set(bundled.token_ids.tolist()) <= set(table.token_ids.tolist())
+    static = build_classifier("static", model_dir=out, cache_size=0)
+    assert isinstance(static, StaticClassifier) and table.sha[:10] in static.model_version
+    cascade = build_classifier("cascade", model_dir=out, cache_size=0)
+    assert cascade.projection is not None and table.sha[:10] in cascade.model_version
+    assert static.classify(_events(TEXTS[:1]))[0].churn_intent == "explicit"
+    res = CliRunner().invoke(main, ["tune-static", "--texts", str(texts), "--out",
+                                    str(bundled_artifacts())])
+    assert res.exit_code != 0 and "own folder" in res.output
