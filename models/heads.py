@@ -45,6 +45,37 @@ class ArtifactError(ValueError):
     """An artifact is missing, malformed or does not match its recorded sha256."""
 
 
+def write_checked(folder: Path, meta_file: str, blob_file: str, blob: bytes,
+                  meta: dict[str, Any]) -> dict[str, Any]:
+    """Write ``blob`` and its JSON metadata (with the blob's sha256 and size added)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "files": {blob_file: {"sha256": hashlib.sha256(blob).hexdigest(),
+                                          "bytes": len(blob)}}}
+    (folder / blob_file).write_bytes(blob)
+    (folder / meta_file).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta
+
+
+def read_checked(folder: Path, meta_file: str, blob_file: str, formats: Sequence[str],
+                 what: str) -> tuple[dict[str, Any], bytes]:
+    """Metadata and blob of an artifact, refusing a missing file, an unknown format or a
+    blob whose sha256 differs from the metadata."""
+    meta_path, blob_path = folder / meta_file, folder / blob_file
+    if not meta_path.exists() or not blob_path.exists():
+        raise ArtifactError(f"no {what} in {folder} ({meta_file}, {blob_file})")
+    meta = json.loads(meta_path.read_text("utf-8"))
+    if meta.get("format") not in formats:
+        raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}")
+    blob = blob_path.read_bytes()
+    expected = meta.get("files", {}).get(blob_file, {}).get("sha256")
+    actual = hashlib.sha256(blob).hexdigest()
+    if expected != actual:
+        raise ArtifactError(
+            f"{blob_path}: sha256 {actual} does not match the metadata ({expected}); refusing"
+        )
+    return meta, blob
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -233,19 +264,8 @@ def load_heads(folder: Path) -> Heads:
     """Load heads from ``folder``, refusing files whose sha256 differs from the metadata."""
     from safetensors.numpy import load
 
-    meta_path, blob_path = folder / META_FILE, folder / HEADS_FILE
-    if not meta_path.exists() or not blob_path.exists():
-        raise ArtifactError(f"no model artifacts in {folder} ({META_FILE}, {HEADS_FILE})")
-    meta = json.loads(meta_path.read_text("utf-8"))
-    if meta.get("format") not in READABLE_FORMATS:
-        raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}")
-    blob = blob_path.read_bytes()
-    expected = meta.get("files", {}).get(HEADS_FILE, {}).get("sha256")
-    actual = hashlib.sha256(blob).hexdigest()
-    if expected != actual:
-        raise ArtifactError(
-            f"{blob_path}: sha256 {actual} does not match the metadata ({expected}); refusing"
-        )
+    meta, blob = read_checked(folder, META_FILE, HEADS_FILE, READABLE_FORMATS, "model artifacts")
+    blob_path = folder / HEADS_FILE
     t = {k: v.astype(np.float32) for k, v in load(blob).items()}
     labels = meta["labels"]
     lexical = LexicalConfig.from_dict(meta["lexical"]) if meta.get("lexical") else None

@@ -15,15 +15,13 @@ the metadata is refused.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models.heads import ArtifactError
+from models.heads import read_checked, write_checked
 
 PROJECTION_FILE = "projection.safetensors"
 PROJECTION_META = "projection.json"
@@ -52,16 +50,11 @@ class Projection:
     def save(self, folder: Path, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
         from safetensors.numpy import save
 
-        folder.mkdir(parents=True, exist_ok=True)
         blob = save({"matrix": np.ascontiguousarray(self.matrix, dtype=np.float16)})
         meta = {**self.meta, **(extra_meta or {}), "format": FORMAT, "source": self.source,
-                "target": self.target, "shape": list(self.matrix.shape),
-                "files": {PROJECTION_FILE: {"sha256": hashlib.sha256(blob).hexdigest(),
-                                            "bytes": len(blob)}}}
-        (folder / PROJECTION_FILE).write_bytes(blob)
-        (folder / PROJECTION_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        self.meta = meta
-        return meta
+                "target": self.target, "shape": list(self.matrix.shape)}
+        self.meta = write_checked(folder, PROJECTION_META, PROJECTION_FILE, blob, meta)
+        return self.meta
 
 
 def fit_projection(static: np.ndarray, strong: np.ndarray, source: str, target: str,
@@ -85,17 +78,7 @@ def load_projection(folder: Path) -> Projection:
     """Load a projection, refusing a file whose sha256 differs from its metadata."""
     from safetensors.numpy import load
 
-    meta_path, blob_path = folder / PROJECTION_META, folder / PROJECTION_FILE
-    if not meta_path.exists() or not blob_path.exists():
-        raise ArtifactError(f"no projection in {folder} ({PROJECTION_META}, {PROJECTION_FILE})")
-    meta = json.loads(meta_path.read_text("utf-8"))
-    if meta.get("format") != FORMAT:
-        raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}")
-    blob = blob_path.read_bytes()
-    expected = meta.get("files", {}).get(PROJECTION_FILE, {}).get("sha256")
-    actual = hashlib.sha256(blob).hexdigest()
-    if expected != actual:
-        raise ArtifactError(f"{blob_path}: sha256 {actual} does not match the metadata "
-                            f"({expected}); refusing")
+    meta, blob = read_checked(folder, PROJECTION_META, PROJECTION_FILE, (FORMAT,),
+                              "projection")
     matrix = load(blob)["matrix"].astype(np.float32)
     return Projection(matrix, str(meta["source"]), str(meta["target"]), meta)

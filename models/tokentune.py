@@ -19,7 +19,6 @@ pickle; a file whose sha256 differs from the metadata is refused.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from models.heads import ArtifactError
+from models.heads import ArtifactError, read_checked, write_checked
 
 TUNED_FILE = "tuned.safetensors"
 TUNED_META = "tuned.json"
@@ -68,17 +67,11 @@ class TunedTable:
                      "matrix": np.ascontiguousarray(self.matrix, dtype=np.float16)})
 
     def save(self, folder: Path, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-        folder.mkdir(parents=True, exist_ok=True)
-        blob = self._blob()
         meta = {**self.meta, **(extra_meta or {}), "format": FORMAT, "source": self.source,
                 "target": self.target, "tokens": int(len(self.token_ids)),
-                "shape": list(self.matrix.shape),
-                "files": {TUNED_FILE: {"sha256": hashlib.sha256(blob).hexdigest(),
-                                       "bytes": len(blob)}}}
-        (folder / TUNED_FILE).write_bytes(blob)
-        (folder / TUNED_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        self.meta = meta
-        return meta
+                "shape": list(self.matrix.shape)}
+        self.meta = write_checked(folder, TUNED_META, TUNED_FILE, self._blob(), meta)
+        return self.meta
 
 
 def has_tuned(folder: Path) -> bool:
@@ -89,18 +82,8 @@ def load_tuned(folder: Path) -> TunedTable:
     """Load a tuned table, refusing a file whose sha256 differs from its metadata."""
     from safetensors.numpy import load
 
-    meta_path, blob_path = folder / TUNED_META, folder / TUNED_FILE
-    if not meta_path.exists() or not blob_path.exists():
-        raise ArtifactError(f"no tuned static table in {folder} ({TUNED_META}, {TUNED_FILE})")
-    meta = json.loads(meta_path.read_text("utf-8"))
-    if meta.get("format") != FORMAT:
-        raise ArtifactError(f"{meta_path}: unknown format {meta.get('format')!r}")
-    blob = blob_path.read_bytes()
-    expected = meta.get("files", {}).get(TUNED_FILE, {}).get("sha256")
-    actual = hashlib.sha256(blob).hexdigest()
-    if expected != actual:
-        raise ArtifactError(f"{blob_path}: sha256 {actual} does not match the metadata "
-                            f"({expected}); refusing")
+    meta, blob = read_checked(folder, TUNED_META, TUNED_FILE, (FORMAT,),
+                              "tuned static table")
     t = load(blob)
     return TunedTable(t["token_ids"].astype(np.int32), t["vectors"].astype(np.float32),
                       t["matrix"].astype(np.float32), str(meta["source"]), str(meta["target"]),
