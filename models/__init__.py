@@ -27,6 +27,25 @@ def tuned_encoder(folder: Path, cache_size: int, cache_dir: Path) -> Any:
     return CachedEncoder(inner, cache_size) if cache_size > 0 else inner
 
 
+def load_cascade(root: Path, static_encoder: Any, strong_encoder: Any, cache_size: int,
+                 cache_dir: Path, thresholds: Any = None) -> Any:
+    """The cascade of the model folder ``root`` over these encoders: both heads, the
+    thresholds (``thresholds``, else ``root/cascade.json``, else the defaults), and the
+    projection and tuned static table when the folder has them."""
+    from models.cascade import CascadeClassifier, CascadeThresholds
+    from models.heads import load_heads
+    from models.projection import has_projection, load_projection
+
+    if thresholds is None:
+        path = root / "cascade.json"
+        thresholds = CascadeThresholds.load(path) if path.exists() else CascadeThresholds()
+    return CascadeClassifier(
+        static_encoder, load_heads(root / "static"), strong_encoder,
+        load_heads(root / "transformer"), thresholds,
+        projection=load_projection(root) if has_projection(root) else None,
+        tuned_encoder=tuned_encoder(root / "static", cache_size, cache_dir))
+
+
 def build_classifier(
     encoder: str = "transformer",
     taxonomy_path: Path | None = None,
@@ -59,11 +78,9 @@ def build_classifier(
         raise ValueError(f"unknown encoder {encoder!r}; expected one of {ENCODER_KINDS}")
     cache_dir = cache_dir or default_cache_dir()
     root = model_dir or bundled_artifacts()
-    if model_dir is not None and encoder != "cascade" and (model_dir / encoder).is_dir() and not (
-            encoder == "static" and has_tuned(model_dir / "static")):
-        enc = build_encoder(encoder, cache_size, cache_dir)
-        return HeadsClassifier(enc, load_heads(model_dir / encoder),
-                               path_name="transformer" if encoder == "transformer" else "static")
+    if encoder == "hashing" and model_dir is not None and (model_dir / "hashing").is_dir():
+        return HeadsClassifier(build_encoder("hashing", cache_size, cache_dir),
+                               load_heads(model_dir / "hashing"), path_name="static")
     if encoder == "hashing" or (taxonomy_path is not None and model_dir is None):
         from models.datasets import load_seed
 
@@ -72,19 +89,9 @@ def build_classifier(
         extra = load_seed() if taxonomy_path is None else []
         return SimilarityClassifier(enc, load_taxonomy(taxonomy_path), extra=extra)
     if encoder == "cascade":
-        from models.cascade import CascadeClassifier, CascadeThresholds
-        from models.projection import has_projection, load_projection
-
-        thresholds = cascade
-        if thresholds is None:
-            path = root / "cascade.json"
-            thresholds = CascadeThresholds.load(path) if path.exists() else CascadeThresholds()
-        return CascadeClassifier(
-            build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),
-            build_encoder("transformer", cache_size, cache_dir), load_heads(root / "transformer"),
-            thresholds, projection=load_projection(root) if has_projection(root) else None,
-            tuned_encoder=tuned_encoder(root / "static", cache_size, cache_dir),
-        )
+        return load_cascade(root, build_encoder("static", cache_size, cache_dir),
+                            build_encoder("transformer", cache_size, cache_dir), cache_size,
+                            cache_dir, cascade)
     if encoder == "static" and has_tuned(root / "static"):
         return StaticClassifier(
             build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),

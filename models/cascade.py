@@ -29,10 +29,9 @@ from detector.signals import Signal
 from models.classifier import (
     ClassifierConfig,
     Scores,
-    hybrid_scores,
     make_signals,
     score_embeddings,
-    shared_lexical,
+    static_pass,
 )
 from models.encoders import Encoder
 from models.heads import Heads
@@ -85,6 +84,18 @@ def routing_view(first: Scores, native: Scores) -> Scores:
     return dc_replace(first, intent=native.intent, intent_labels=list(native.intent_labels))
 
 
+def route(native: Scores, first: Scores, friction_thresholds: np.ndarray,
+          t: CascadeThresholds, second: Scores | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The events the transformer must see, and those the probability rule alone picks:
+    the rule reads the first pass (``first``, with the static heads' own intent, see
+    :func:`routing_view`), the second opinion (when there is one) adds its disputes."""
+    view = routing_view(first, native)
+    rule = route_mask(view, friction_thresholds, t)
+    if second is None:
+        return rule, rule
+    return rule | second_opinion_mask(view, second, t), rule
+
+
 def merge(static: Scores, strong: Scores, mask: np.ndarray) -> Scores:
     """Static scores with the routed rows replaced by the transformer's."""
     idx = np.flatnonzero(mask)
@@ -130,21 +141,13 @@ class CascadeClassifier:
         if not events:
             return []
         texts = [e.customer_text for e in events]
-        emb = self.static_encoder.encode(texts)
-        lex = shared_lexical(texts, self.static_heads, self.strong_heads)
-        scores = score_embeddings(self.static_heads, emb, texts, lex)
-        carried, friction_thresholds, view = emb, self.static_heads.friction.thresholds, scores
-        if self.tuned_encoder is not None:  # the static path's hybrid result
-            carried = self.tuned_encoder.encode(texts)
-            native = scores
-            scores = hybrid_scores(native, score_embeddings(self.strong_heads, carried, texts,
-                                                            lex), self.static_heads)
-            friction_thresholds = self.strong_heads.friction.thresholds
-            view = routing_view(scores, native)
-        mask = route_mask(view, friction_thresholds, self.thresholds)
-        if self.projection is not None:
-            second = score_embeddings(self.strong_heads, self.projection.apply(emb), texts, lex)
-            mask = mask | second_opinion_mask(view, second, self.thresholds)
+        done = static_pass(texts, self.static_encoder, self.static_heads, self.tuned_encoder,
+                           self.strong_heads)
+        scores, lex = done.scores, done.lexical
+        second = None if self.projection is None else score_embeddings(
+            self.strong_heads, self.projection.apply(done.emb), texts, lex)
+        heads = self.static_heads if self.tuned_encoder is None else self.strong_heads
+        mask, _ = route(done.native, scores, heads.friction.thresholds, self.thresholds, second)
         n = int(mask.sum())
         if n:
             routed = [t for t, m in zip(texts, mask, strict=True) if m]
@@ -155,5 +158,5 @@ class CascadeClassifier:
         self.seen += len(events)
         self.routed += n
         self.last_encoder_paths = {"static": len(events), "transformer": n}
-        return make_signals(events, scores, carried if keep_embeddings else None,
+        return make_signals(events, scores, done.carried if keep_embeddings else None,
                             self.model_version, self.config)

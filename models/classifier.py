@@ -180,6 +180,33 @@ def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads) -> Scores:
                   tuned.friction_labels, tuned.sentiment, tuned.stage, tuned.stage_labels)
 
 
+@dataclass
+class StaticPass:
+    """One batch through the static path."""
+
+    native: Scores  # the static heads on the distilled embedding
+    scores: Scores  # the path's result: the hybrid with a tuned encoder, else ``native``
+    emb: np.ndarray  # the distilled embeddings
+    carried: np.ndarray  # what signals carry: the tuned embeddings, else ``emb``
+    lexical: Any  # the texts' lexical features when the heads share them, else None
+
+
+def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
+                tuned_encoder: Encoder | None = None, strong_heads: Heads | None = None
+                ) -> StaticPass:
+    """Score ``texts`` on the static path: the static heads on the distilled embedding and,
+    with a tuned encoder, the transformer's heads on the tuned one (:func:`hybrid_scores`);
+    lexical features are computed once for both sets of heads."""
+    emb = encoder.encode(texts)
+    lex = shared_lexical(texts, heads, *([strong_heads] if strong_heads is not None else []))
+    native = score_embeddings(heads, emb, texts, lex)
+    if tuned_encoder is None or strong_heads is None:
+        return StaticPass(native, native, emb, emb, lex)
+    tuned = tuned_encoder.encode(texts)
+    return StaticPass(native, hybrid_scores(
+        native, score_embeddings(strong_heads, tuned, texts, lex), heads), emb, tuned, lex)
+
+
 class StaticClassifier:
     """The ``static`` path with a tuned static encoder (see ``models.tokentune``): two token
     lookups per text, no transformer. Signals carry the tuned embedding (MiniLM's space)."""
@@ -192,23 +219,14 @@ class StaticClassifier:
         self.model_version = f"{heads.version}+{tuned_encoder.name}+{strong_heads.version}"
         self.last_encoder_paths: dict[str, int] = {}
 
-    def scores(self, texts: Sequence[str]) -> tuple[Scores, np.ndarray, np.ndarray]:
-        """Hybrid scores, the base static embeddings and the tuned ones."""
-        emb = self.encoder.encode(texts)
-        tuned = self.tuned_encoder.encode(texts)
-        lex = shared_lexical(texts, self.heads, self.strong_heads)
-        return (hybrid_scores(score_embeddings(self.heads, emb, texts, lex),
-                              score_embeddings(self.strong_heads, tuned, texts, lex),
-                              self.heads), emb, tuned)
-
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch with one call of each static encoder."""
         if not events:
             return []
-        texts = [e.customer_text for e in events]
-        scores, _, tuned = self.scores(texts)
+        done = static_pass([e.customer_text for e in events], self.encoder, self.heads,
+                           self.tuned_encoder, self.strong_heads)
         self.last_encoder_paths = {"static": len(events)}
-        return make_signals(events, scores, tuned if keep_embeddings else None,
+        return make_signals(events, done.scores, done.carried if keep_embeddings else None,
                             self.model_version, self.config)
 
 

@@ -28,13 +28,7 @@ from models.baselines import (
     vader_compound,
     vader_sentiment,
 )
-from models.cascade import (
-    CascadeThresholds,
-    merge,
-    route_mask,
-    routing_view,
-    second_opinion_mask,
-)
+from models.cascade import CascadeThresholds, merge, route, route_mask
 from models.classifier import Scores, hybrid_scores, score_embeddings
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.embcache import embed
@@ -321,8 +315,7 @@ class Evaluator:
             t, vfrac = tune_cascade(_subset(val_scores["static"], vmask),
                                     _subset(val_scores["transformer"], vmask), heads["static"],
                                     vrows)
-            first, friction_thresholds = scores["static"], heads["static"].friction.thresholds
-            view = first
+            first, routing_heads = scores["static"], heads["static"]
             if self.tune_static:  # the hybrid static path, its table tuned on this fold only
                 from models.train import tune_static
 
@@ -332,16 +325,15 @@ class Evaluator:
                 first = hybrid_scores(scores["static"], score_embeddings(
                     heads["transformer"], tuned_embeddings(st.tokenize, st.table, table, texts),
                     texts), heads["static"])
-                friction_thresholds = heads["transformer"].friction.thresholds
-                view = routing_view(first, scores["static"])
+                routing_heads = heads["transformer"]
                 systems["static (distilled only)"] = systems["static"]
                 systems["static"] = _task_reports(test, model_preds(first), tasks)
-            rule = route_mask(view, friction_thresholds, t)
             proj = fit_projection(self._x("static", train), self._x("transformer", train),
                                   self.encoders["static"].name, heads["transformer"].encoder)
             second = score_embeddings(heads["transformer"], proj.apply(self._x("static", test)),
                                       texts)
-            mask = rule | second_opinion_mask(view, second, t)
+            mask, rule = route(scores["static"], first, routing_heads.friction.thresholds, t,
+                               second)
             merged = merge(first, _subset(scores["transformer"], mask), mask)
             systems["cascade"] = _task_reports(test, model_preds(merged), tasks)
             extra["cascade"] = {"thresholds": t.__dict__, "routed_fraction": round(

@@ -160,7 +160,6 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
     ``limit`` caps the rows of each held-out set (deterministic subset; for quick checks).
     """
     from models.baselines import ZeroShot
-    from models.cascade import CascadeClassifier, CascadeThresholds
     from models.classifier import load_taxonomy
     from models.datasets import load_public, load_seed
     from models.evaluate import Evaluator, merge_fold_reports, seed_folds, throughput, write_reports
@@ -191,22 +190,12 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
     result: dict[str, Any] = {"datasets": datasets, "encoders": {k: e.name for k, e in
                                                                  encoders.items()}}
     if "transformer" in encoders and "static" in encoders:
-        from models.heads import load_heads
-        from models.projection import has_projection, load_projection
-
         texts = [e.text for e in seed] * 4
         try:
-            from models import bundled_artifacts
+            from models import bundled_artifacts, load_cascade
 
-            root = bundled_artifacts()
-            from models import tuned_encoder
-
-            tuned = tuned_encoder(root / "static", 0, cache_dir)
-            casc = CascadeClassifier(encoders["static"], load_heads(root / "static"),
-                                     encoders["transformer"], load_heads(root / "transformer"),
-                                     CascadeThresholds.load(root / "cascade.json"),
-                                     projection=load_projection(root)
-                                     if has_projection(root) else None, tuned_encoder=tuned)
+            casc = load_cascade(bundled_artifacts(), encoders["static"], encoders["transformer"],
+                                0, cache_dir)
             from datetime import UTC, datetime
 
             from detector.schema import Event
@@ -215,7 +204,7 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
                 casc.classify([Event(event_id=str(i), customer_id="c", channel="chat",
                                      occurred_at=datetime.now(UTC), text=t)
                                for i, t in enumerate(batch)], keep_embeddings=False)
-            paths = {"static-tuned": tuned} if tuned is not None else {}
+            paths = {"static-tuned": casc.tuned_encoder} if casc.tuned_encoder is not None else {}
             result["throughput"] = throughput({**encoders, **paths}, run, texts)
             result["throughput_cascade_routed_fraction"] = round(casc.routed / casc.seen, 4)
         except Exception as exc:  # artifacts missing: throughput of the encoders only
@@ -230,12 +219,7 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
                   seed: Sequence[Example] | None = None) -> dict[str, Any]:
     """Train the shipped heads (seed + taxonomy + public sets) into ``out_dir/<encoder>/`` and
     tune the cascade thresholds (``out_dir/cascade.json``). Deterministic."""
-    from models.cascade import (
-        CascadeThresholds,
-        route_mask,
-        routing_view,
-        second_opinion_mask,
-    )
+    from models.cascade import CascadeThresholds, route
     from models.classifier import hybrid_scores, load_taxonomy, score_embeddings
     from models.datasets import load_public, load_seed
     from models.evaluate import _subset, tune_cascade
@@ -286,9 +270,7 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
             embeddings_for(encoders["static"], val, cache_dir)), vt)
         first = hybrid_scores(s, score_embeddings(heads["transformer"], tuned_embeddings(
             static_enc.tokenize, static_enc.table, tuned, vt), vt), heads["static"])
-        view = routing_view(first, s)
-        routed = route_mask(view, heads["transformer"].friction.thresholds, th) | (
-            second_opinion_mask(view, second, th))
+        routed, _ = route(s, first, heads["transformer"].friction.thresholds, th, second)
         extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
                  "routed_fraction_validation_rule_only": round(frac, 4)}
         CascadeThresholds.save(th, out_dir / "cascade.json", extra)
