@@ -27,18 +27,30 @@ def tuned_encoder(folder: Path, cache_size: int, cache_dir: Path) -> Any:
     return CachedEncoder(inner, cache_size) if cache_size > 0 else inner
 
 
+def cascade_thresholds(root: Path, overrides: dict[str, float] | None = None) -> Any:
+    """The cascade thresholds of the model folder ``root`` (``cascade.json``, else the
+    defaults), with each field of ``overrides`` in place of its own."""
+    from dataclasses import replace
+
+    from models.cascade import CascadeThresholds
+
+    path = root / "cascade.json"
+    saved = CascadeThresholds.load(path) if path.exists() else CascadeThresholds()
+    return replace(saved, **(overrides or {}))
+
+
 def load_cascade(root: Path, static_encoder: Any, strong_encoder: Any, cache_size: int,
                  cache_dir: Path, thresholds: Any = None) -> Any:
     """The cascade of the model folder ``root`` over these encoders: both heads, the
-    thresholds (``thresholds``, else ``root/cascade.json``, else the defaults), and the
+    thresholds (``thresholds``; else ``root/cascade.json``, else the defaults, with the
+    fields of a ``thresholds`` dict in place of theirs), and the
     projection and tuned static table when the folder has them."""
     from models.cascade import CascadeClassifier, CascadeThresholds
     from models.heads import load_heads
     from models.projection import has_projection, load_projection
 
-    if thresholds is None:
-        path = root / "cascade.json"
-        thresholds = CascadeThresholds.load(path) if path.exists() else CascadeThresholds()
+    if not isinstance(thresholds, CascadeThresholds):
+        thresholds = cascade_thresholds(root, thresholds)
     return CascadeClassifier(
         static_encoder, load_heads(root / "static"), strong_encoder,
         load_heads(root / "transformer"), thresholds,

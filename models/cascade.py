@@ -2,8 +2,9 @@
 
 The static path (model2vec, ~100x faster) scores every event. An event goes through the
 transformer too when its static result is *risky* (churn probability >= ``churn``) or
-*uncertain* (top intent probability < ``confidence``, or a friction probability within
-``band`` of its category threshold). The transformer's result replaces the static one for
+*uncertain* (top intent probability < ``confidence``, a friction probability within
+``band`` of its category threshold or at least ``friction_watch`` times it, top sentiment
+probability < ``sentiment_confidence``). The transformer's result replaces the static one for
 those events. Signals carry the static embedding for every event (one embedding space).
 
 With a :class:`~models.projection.Projection` the router has a second cheap opinion: the
@@ -45,6 +46,10 @@ class CascadeThresholds:
     churn: float = 0.2
     confidence: float = 0.8
     band: float = 0.15
+    # Chosen leave-one-dataset-out, not on the in-domain validation split (where the static
+    # path agrees with the transformer far more than on unfamiliar text; docs/models.md):
+    friction_watch: float = 0.25  # any friction probability >= this x its threshold
+    sentiment_confidence: float = 0.8  # top sentiment probability below this
 
     @classmethod
     def load(cls, path: Path) -> CascadeThresholds:
@@ -62,6 +67,22 @@ def route_mask(static: Scores, friction_thresholds: np.ndarray, t: CascadeThresh
     unsure = static.intent.max(axis=1) < t.confidence
     near = (np.abs(static.friction - friction_thresholds[None, :]) < t.band).any(axis=1)
     return np.asarray(risky | unsure | near)
+
+
+def watch_mask(first: Scores, friction_thresholds: np.ndarray, t: CascadeThresholds,
+               second: Scores | None = None) -> np.ndarray:
+    """True where friction may be present (a probability of the first pass, or of the second
+    opinion, at or above ``friction_watch`` times its category threshold) or the sentiment is
+    unsure (top probability below ``sentiment_confidence``, or the second opinion reads
+    another sentiment). On unfamiliar text most of the static path's friction and sentiment
+    errors sit there, with probabilities too low to come near the thresholds."""
+    cut = np.asarray(friction_thresholds)[None, :] * t.friction_watch
+    mask = (first.friction >= cut).any(axis=1) | (first.sentiment.max(axis=1)
+                                                   < t.sentiment_confidence)
+    if second is not None:
+        mask |= (second.friction >= cut).any(axis=1)
+        mask |= first.sentiment.argmax(axis=1) != second.sentiment.argmax(axis=1)
+    return np.asarray(mask)
 
 
 def disagreement(static: Scores, second: Scores) -> np.ndarray:
@@ -88,12 +109,14 @@ def route(native: Scores, first: Scores, friction_thresholds: np.ndarray,
           t: CascadeThresholds, second: Scores | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The events the transformer must see, and those the probability rule alone picks:
     the rule reads the first pass (``first``, with the static heads' own intent, see
-    :func:`routing_view`), the second opinion (when there is one) adds its disputes."""
+    :func:`routing_view`), the second opinion (when there is one) adds its disputes, and
+    :func:`watch_mask` the events with possible friction or an unsure sentiment."""
     view = routing_view(first, native)
     rule = route_mask(view, friction_thresholds, t)
+    watch = watch_mask(first, friction_thresholds, t, second)
     if second is None:
-        return rule, rule
-    return rule | second_opinion_mask(view, second, t), rule
+        return rule | watch, rule
+    return rule | watch | second_opinion_mask(view, second, t), rule
 
 
 def merge(static: Scores, strong: Scores, mask: np.ndarray) -> Scores:

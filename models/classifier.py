@@ -170,14 +170,27 @@ def shared_lexical(texts: Sequence[str], *heads: Heads) -> Any:
     return lexical_features(texts, cfg)
 
 
-def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads) -> Scores:
+STATIC_INTENT_WEIGHT = 0.7  # the static heads' share of the hybrid's churn intent
+STATIC_FRICTION_SCALE = 0.8  # the hybrid decides friction at this share of the thresholds
+
+
+def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads,
+                  friction_thresholds: np.ndarray) -> Scores:
     """The ``static`` path's result: friction, sentiment and stage from the transformer's
-    heads reading the tuned static embedding (which generalise much better on those); churn
-    intent from the mean of both opinions' calibrated probabilities, decided by the static
-    heads' thresholds (a little better than either alone on every held-out set)."""
-    intent = 0.5 * (native.intent + tuned.intent)
-    return Scores(intent, static_heads.decide_intent(intent), tuned.friction,
-                  tuned.friction_labels, tuned.sentiment, tuned.stage, tuned.stage_labels)
+    heads reading the tuned static embedding (which generalise much better on those);
+    churn intent from a weighted mean of both opinions' calibrated probabilities
+    (``STATIC_INTENT_WEIGHT`` for the static heads), decided by the static heads'
+    thresholds. Friction categories are decided at ``STATIC_FRICTION_SCALE`` times the
+    transformer's thresholds (``friction_thresholds``): the tuned embedding is a mean of
+    token vectors, smoother than MiniLM's, and its friction probabilities run lower on
+    unfamiliar text. Both settings were chosen leave-one-dataset-out (docs/models.md)."""
+    w = STATIC_INTENT_WEIGHT
+    intent = w * native.intent + (1.0 - w) * tuned.intent
+    cut = np.asarray(friction_thresholds, np.float64) * STATIC_FRICTION_SCALE
+    labels = [tuple(c for c, p, t in zip(FRICTION_CATEGORIES, row, cut, strict=True) if p >= t)
+              for row in tuned.friction]
+    return Scores(intent, static_heads.decide_intent(intent), tuned.friction, labels,
+                  tuned.sentiment, tuned.stage, tuned.stage_labels)
 
 
 @dataclass
@@ -204,7 +217,8 @@ def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
         return StaticPass(native, native, emb, emb, lex)
     tuned = tuned_encoder.encode(texts)
     return StaticPass(native, hybrid_scores(
-        native, score_embeddings(strong_heads, tuned, texts, lex), heads), emb, tuned, lex)
+        native, score_embeddings(strong_heads, tuned, texts, lex), heads,
+        strong_heads.friction.thresholds), emb, tuned, lex)
 
 
 class StaticClassifier:

@@ -324,7 +324,7 @@ class Evaluator:
                                     [e.text for e in train] + list(unlabelled), self.cache_dir)
                 first = hybrid_scores(scores["static"], score_embeddings(
                     heads["transformer"], tuned_embeddings(st.tokenize, st.table, table, texts),
-                    texts), heads["static"])
+                    texts), heads["static"], heads["transformer"].friction.thresholds)
                 routing_heads = heads["transformer"]
                 systems["static (distilled only)"] = systems["static"]
                 systems["static"] = _task_reports(test, model_preds(first), tasks)

@@ -269,7 +269,8 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
         second = score_embeddings(heads["transformer"], proj.apply(
             embeddings_for(encoders["static"], val, cache_dir)), vt)
         first = hybrid_scores(s, score_embeddings(heads["transformer"], tuned_embeddings(
-            static_enc.tokenize, static_enc.table, tuned, vt), vt), heads["static"])
+            static_enc.tokenize, static_enc.table, tuned, vt), vt), heads["static"],
+            heads["transformer"].friction.thresholds)
         routed, _ = route(s, first, heads["transformer"].friction.thresholds, th, second)
         extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
                  "routed_fraction_validation_rule_only": round(frac, 4)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,18 +19,19 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid configuration: {exc}") from None
 
 
-def cascade_thresholds(settings: Settings) -> Any:
-    """Cascade thresholds from settings (None: those tuned at training time)."""
-    values = (settings.cascade_churn_threshold, settings.cascade_confidence_threshold,
-              settings.cascade_friction_band)
-    if all(v is None for v in values):
-        return None
-    from models.cascade import CascadeThresholds
+CASCADE_SETTINGS = {"churn": "cascade_churn_threshold",
+                    "confidence": "cascade_confidence_threshold",
+                    "band": "cascade_friction_band",
+                    "friction_watch": "cascade_friction_watch",
+                    "sentiment_confidence": "cascade_sentiment_confidence"}
 
-    d = CascadeThresholds()
-    return CascadeThresholds(*(d.__dict__[k] if v is None else v
-                               for k, v in zip(("churn", "confidence", "band"), values,
-                                               strict=True)))
+
+def cascade_thresholds(settings: Settings) -> dict[str, float] | None:
+    """The cascade thresholds set in settings, by field (None: all from the model folder's
+    ``cascade.json``); each one given replaces only its own field."""
+    given = {field: getattr(settings, name) for field, name in CASCADE_SETTINGS.items()
+             if getattr(settings, name) is not None}
+    return given or None
 
 
 def _data_root(path: Path | None) -> Path | None:

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     cascade_churn_threshold: float | None = Field(None, ge=0, le=1)
     cascade_confidence_threshold: float | None = Field(None, ge=0, le=1.01)
     cascade_friction_band: float | None = Field(None, ge=0, le=1)
+    cascade_friction_watch: float | None = Field(None, ge=0, le=10)
+    cascade_sentiment_confidence: float | None = Field(None, ge=0, le=1.01)
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
     batch_size: int = Field(64, ge=1)

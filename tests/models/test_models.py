@@ -370,7 +370,8 @@ def test_cascade_routes_where_the_projected_opinion_disagrees(hashing_heads):
     texts = ["please close my account, I'm leaving", "thanks, all good", "I was charged twice",
              "the app keeps crashing", "where is my parcel? three weeks late", "hello"]
     events = [_event(t, i) for i, t in enumerate(texts)]
-    never = CascadeThresholds(churn=1.01, confidence=0.0, band=0.0)  # the rule routes nothing
+    never = CascadeThresholds(churn=1.01, confidence=0.0, band=0.0, friction_watch=100.0,
+                              sentiment_confidence=0.0)  # the rules route nothing
     dim = enc.encode(["x"]).shape[1]
     same = Projection(np.eye(dim, dtype=np.float32), enc.name, heads.encoder)
     casc = CascadeClassifier(enc, heads, enc, heads, never, projection=same)
@@ -381,8 +382,10 @@ def test_cascade_routes_where_the_projected_opinion_disagrees(hashing_heads):
     casc = CascadeClassifier(enc, heads, enc, heads, never, projection=scrambled)
     out = casc.classify(events)
     emb = enc.encode(texts)
-    expected = disagreement(score_embeddings(heads, emb, texts),
-                            score_embeddings(heads, scrambled.apply(emb), texts))
+    own, moved = score_embeddings(heads, emb, texts), score_embeddings(
+        heads, scrambled.apply(emb), texts)
+    expected = disagreement(own, moved) | (own.sentiment.argmax(axis=1)
+                                           != moved.sentiment.argmax(axis=1))
     assert 0 < casc.last_encoder_paths["transformer"] == int(expected.sum())
     assert [s.churn_intent for s in out] == [s.churn_intent for s in
                                              CascadeClassifier(enc, heads, enc, heads,
@@ -459,11 +462,11 @@ def test_static_classifier_reads_intent_from_its_heads_and_the_rest_from_the_tun
     signals = clf.classify([_event(t, i) for i, t in enumerate(texts)])
     emb = enc.encode(texts)
     want = hybrid_scores(score_embeddings(heads, emb, texts), score_embeddings(other, emb, texts),
-                         heads)
+                         heads, other.friction.thresholds)
     assert [s.churn_intent for s in signals] == want.intent_labels
     assert signals[0].churn_intent == "explicit"  # the static heads outweigh the uniform ones
     native = score_embeddings(heads, emb, texts)
-    assert np.allclose(want.intent, (native.intent + 1 / 3) / 2, atol=1e-3)  # the mean
+    assert np.allclose(want.intent, 0.7 * native.intent + 0.3 / 3, atol=1e-3)  # weighted mean
     assert all(len(s.friction_categories) == 9 for s in signals)  # from the tuned path
     assert [s.friction_categories for s in signals] == [tuple(f) for f in want.friction_labels]
     assert signals[0].intent_probabilities["explicit"] == pytest.approx(
@@ -518,6 +521,61 @@ def test_heads_reading_shared_lexical_rows_score_as_if_they_computed_them(hashin
     assert a.friction_labels == b.friction_labels
     with pytest.raises(ValueError, match="lexical rows"):
         score_embeddings(heads, emb[:2], None, lex)
+
+
+def test_hybrid_decides_friction_below_the_transformers_thresholds():
+    from models.classifier import STATIC_FRICTION_SCALE, hybrid_scores
+
+    n = 2
+    tuned = Scores(np.full((n, 3), 1 / 3), ["none"] * n,
+                   np.array([[0.45] + [0.0] * 8, [0.35] + [0.0] * 8]), [(), ()],
+                   np.zeros((n, 3)), np.zeros((n, 7)), ("a",) * 7)
+
+    class Decide:
+        def decide_intent(self, p):
+            return ["none"] * len(p)
+
+    out = hybrid_scores(tuned, tuned, Decide(), np.full(9, 0.5))
+    assert STATIC_FRICTION_SCALE == 0.8
+    assert out.friction_labels == [("billing",), ()]  # 0.45 >= 0.4 > 0.35
+    assert np.array_equal(out.friction, tuned.friction)  # probabilities untouched
+
+
+def test_watch_routes_possible_friction_and_unsure_sentiment():
+    from models.cascade import watch_mask
+
+    n = 4
+    fr = np.zeros((n, 9))
+    fr[1, 2] = 0.2  # a quarter of 0.5 is 0.125: watched
+    fr[2, 2] = 0.1
+    sent = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.5, 0.3, 0.2]])
+    first = Scores(np.full((n, 3), 1 / 3), ["none"] * n, fr, [()] * n, sent, np.zeros((n, 7)),
+                   ("a",) * 7)
+    t = CascadeThresholds(friction_watch=0.25, sentiment_confidence=0.8)
+    assert watch_mask(first, np.full(9, 0.5), t).tolist() == [False, True, False, True]
+    other_sent = sent.copy()
+    other_sent[0] = [0.05, 0.05, 0.9]  # the second opinion reads it positive
+    fr2 = np.zeros((n, 9))
+    fr2[2, 0] = 0.3  # and sees possible friction in the third
+    second = Scores(first.intent, first.intent_labels, fr2, [()] * n, other_sent,
+                    first.stage, first.stage_labels)
+    assert watch_mask(first, np.full(9, 0.5), t, second).tolist() == [True, True, True, True]
+    off = CascadeThresholds(friction_watch=100.0, sentiment_confidence=0.0)
+    assert not watch_mask(first, np.full(9, 0.5), off).any()
+
+
+def test_cascade_settings_replace_only_their_own_threshold(tmp_path):
+    from models import cascade_thresholds as resolve
+    from streams.cli_models import cascade_thresholds
+    from streams.settings import Settings
+
+    assert cascade_thresholds(Settings()) is None
+    given = cascade_thresholds(Settings(cascade_sentiment_confidence=0.6))
+    assert given == {"sentiment_confidence": 0.6}
+    CascadeThresholds(churn=0.33, confidence=0.44, band=0.05).save(tmp_path / "cascade.json")
+    assert resolve(tmp_path, given) == CascadeThresholds(
+        churn=0.33, confidence=0.44, band=0.05, sentiment_confidence=0.6)
+    assert resolve(tmp_path / "none") == CascadeThresholds()
 
 
 def test_the_router_reads_the_static_heads_own_intent():
