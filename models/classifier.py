@@ -26,7 +26,7 @@ import numpy as np
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.encoders import Encoder
-from models.heads import Heads, fit_heads
+from models.heads import Heads, fit_heads, friction_decisions
 from models.language import is_english
 
 DEFAULT_TAXONOMY = "taxonomy.json"
@@ -186,9 +186,8 @@ def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads,
     unfamiliar text. Both settings were chosen leave-one-dataset-out (docs/models.md)."""
     w = STATIC_INTENT_WEIGHT
     intent = w * native.intent + (1.0 - w) * tuned.intent
-    cut = np.asarray(friction_thresholds, np.float64) * STATIC_FRICTION_SCALE
-    labels = [tuple(c for c, p, t in zip(FRICTION_CATEGORIES, row, cut, strict=True) if p >= t)
-              for row in tuned.friction]
+    labels = friction_decisions(tuned.friction, FRICTION_CATEGORIES,
+                                np.asarray(friction_thresholds, np.float64) * STATIC_FRICTION_SCALE)
     return Scores(intent, static_heads.decide_intent(intent), tuned.friction, labels,
                   tuned.sentiment, tuned.stage, tuned.stage_labels)
 

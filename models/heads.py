@@ -91,6 +91,13 @@ def _f16(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, dtype=np.float16).astype(np.float64)
 
 
+def friction_decisions(p: np.ndarray, labels: Sequence[str], thresholds: Any
+                       ) -> list[tuple[str, ...]]:
+    """The categories of each row of probabilities ``p`` at or above their thresholds."""
+    return [tuple(c for c, v, t in zip(labels, row, thresholds, strict=True) if v >= t)
+            for row in p]
+
+
 def in_validation(text: str, fraction: float) -> bool:
     """Deterministic train/validation assignment by a hash of the text."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
@@ -210,8 +217,7 @@ class Heads:
         return out
 
     def decide_friction(self, p: np.ndarray) -> list[tuple[str, ...]]:
-        return [tuple(c for c, v, t in zip(self.friction.labels, row, self.friction.thresholds,
-                                           strict=True) if v >= t) for row in p]
+        return friction_decisions(p, self.friction.labels, self.friction.thresholds)
 
     @property
     def version(self) -> str:

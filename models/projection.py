@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from models.encoders import normalise_rows
 from models.heads import read_checked, write_checked
 
 PROJECTION_FILE = "projection.safetensors"
@@ -42,10 +43,7 @@ class Projection:
         if emb.shape[1] != self.matrix.shape[0]:
             raise ValueError(f"projection takes {self.matrix.shape[0]}-d embeddings; "
                              f"got {emb.shape[1]}")
-        out = np.asarray(emb, np.float32) @ self.matrix
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (out / norms).astype(np.float32)
+        return normalise_rows(np.asarray(emb, np.float32) @ self.matrix)
 
     def save(self, folder: Path, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
         from safetensors.numpy import save

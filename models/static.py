@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.encoders import normalise_rows
+
 STATIC_NAME = "m2v-minilm-l6-256"
 PCA_DIMS = 256
 
@@ -75,6 +77,4 @@ class StaticEncoder:
         with self._lock:
             out = np.asarray(self._model.encode(list(texts), show_progress_bar=False),
                              dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (out / norms).astype(np.float32)
+        return normalise_rows(out)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from models.encoders import normalise_rows
 from models.heads import ArtifactError, read_checked, write_checked
 
 TUNED_FILE = "tuned.safetensors"
@@ -88,12 +89,6 @@ def load_tuned(folder: Path) -> TunedTable:
     return TunedTable(t["token_ids"].astype(np.int32), t["vectors"].astype(np.float32),
                       t["matrix"].astype(np.float32), str(meta["source"]), str(meta["target"]),
                       meta)
-
-
-def _normalise(a: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(a, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (a / norms).astype(np.float32)
 
 
 def _mean_rows(table: np.ndarray, ids: Sequence[Sequence[int]]) -> np.ndarray:
@@ -171,7 +166,7 @@ def patched_table(base: np.ndarray, table: TunedTable) -> np.ndarray:
 def tuned_embeddings(tokenize: Any, base: np.ndarray, table: TunedTable,
                      texts: Sequence[str]) -> np.ndarray:
     """Embeddings of ``texts`` by a tuned table over ``base`` (for evaluation folds)."""
-    return _normalise(_mean_rows(patched_table(base, table), tokenize(list(texts)))
+    return normalise_rows(_mean_rows(patched_table(base, table), tokenize(list(texts)))
                       @ table.matrix)
 
 
@@ -201,4 +196,4 @@ class TunedStaticEncoder:
         with self._lock:
             mean = np.asarray(self._model.encode(list(texts), show_progress_bar=False),
                               dtype=np.float32)
-        return _normalise(mean @ self._matrix)
+        return normalise_rows(mean @ self._matrix)
