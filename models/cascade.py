@@ -48,8 +48,8 @@ class CascadeThresholds:
     band: float = 0.15
     # Chosen leave-one-dataset-out, not on the in-domain validation split (where the static
     # path agrees with the transformer far more than on unfamiliar text; docs/models.md):
-    friction_watch: float = 0.25  # any friction probability >= this x its threshold
-    sentiment_confidence: float = 0.8  # top sentiment probability below this
+    friction_watch: float = 0.4  # any friction probability >= this x its threshold
+    sentiment_confidence: float = 0.7  # top sentiment probability below this
 
     @classmethod
     def load(cls, path: Path) -> CascadeThresholds:

@@ -11,7 +11,7 @@ import struct
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -198,10 +198,9 @@ def _task_reports(rows: Sequence[Example], preds: dict[str, Any], tasks: Sequenc
             idx = [i for i, e in enumerate(rows) if e.friction is not None]
             if "friction_any" in preds:
                 prob, flags = preds["friction_any"]
-            else:
-                proba, labels = preds["friction"]
-                flags = [bool(x) for x in labels]
-                prob = (1 - np.prod(1 - proba, axis=1)) if proba is not None else None
+            else:  # derived from the category decisions; no probability of it is served
+                _, labels = preds["friction"]
+                flags, prob = [bool(x) for x in labels], None
             out[task] = binary_report([bool(rows[i].friction) for i in idx],
                                       [flags[i] for i in idx],
                                       prob[idx] if prob is not None else None)
@@ -292,8 +291,13 @@ class Evaluator:
 
     def run_fold(self, train: Sequence[Example], test: Sequence[Example], tasks: Sequence[str],
                  unlabelled: Sequence[str] = ()) -> dict[str, Any]:
-        """Fit heads on ``train``; report every system on ``test``. The tuned static table is
-        trained on the texts of ``train`` and ``unlabelled`` (never ``test``'s)."""
+        """Fit heads on ``train``; report every system on ``test``."""
+        return report_fold(self.score_fold(train, test, unlabelled), tasks)
+
+    def score_fold(self, train: Sequence[Example], test: Sequence[Example],
+                   unlabelled: Sequence[str] = ()) -> FoldScores:
+        """Fit heads on ``train``; every system's predictions on ``test``. The tuned static
+        table is trained on the texts of ``train`` and ``unlabelled`` (never ``test``'s)."""
         systems: dict[str, dict[str, Any]] = {}
         scores: dict[str, Scores] = {}
         heads: dict[str, Heads] = {}
@@ -306,7 +310,7 @@ class Evaluator:
                                             [e.text for e in test])
             val_scores[kind] = score_embeddings(heads[kind], self._x(kind, val),
                                                 [e.text for e in val])
-            systems[kind] = _task_reports(test, model_preds(scores[kind]), tasks)
+            systems[kind] = model_preds(scores[kind])
         extra: dict[str, Any] = {}
         if "static" in scores and "transformer" in scores:
             texts = [e.text for e in test]
@@ -327,7 +331,7 @@ class Evaluator:
                     texts), heads["static"], heads["transformer"].friction.thresholds)
                 routing_heads = heads["transformer"]
                 systems["static (distilled only)"] = systems["static"]
-                systems["static"] = _task_reports(test, model_preds(first), tasks)
+                systems["static"] = model_preds(first)
             proj = fit_projection(self._x("static", train), self._x("transformer", train),
                                   self.encoders["static"].name, heads["transformer"].encoder)
             second = score_embeddings(heads["transformer"], proj.apply(self._x("static", test)),
@@ -335,15 +339,14 @@ class Evaluator:
             mask, rule = route(scores["static"], first, routing_heads.friction.thresholds, t,
                                second)
             merged = merge(first, _subset(scores["transformer"], mask), mask)
-            systems["cascade"] = _task_reports(test, model_preds(merged), tasks)
-            extra["cascade"] = {"thresholds": t.__dict__, "routed_fraction": round(
-                float(mask.mean()), 4), "routed_fraction_rule_only": round(float(rule.mean()), 4),
-                "routed_fraction_validation_rule_only": round(vfrac, 4)}
+            systems["cascade"] = model_preds(merged)
+            extra["cascade"] = {"thresholds": t.__dict__, "routed": int(mask.sum()),
+                                "routed_rule_only": int(rule.sum()),
+                                "routed_fraction_validation_rule_only": round(vfrac, 4)}
         x_zs = self._x("transformer", test) if "transformer" in self.encoders else None
-        for name, preds in baseline_preds(test, self.zero_shot, x_zs).items():
-            systems[name] = _task_reports(test, preds, tasks)
+        systems.update(baseline_preds(test, self.zero_shot, x_zs))
         extra["intent_thresholds"] = {k: h.intent_thresholds for k, h in heads.items()}
-        return {"systems": systems, **extra, "n_train": len(train), "n_test": len(test)}
+        return FoldScores(list(test), systems, extra, len(train))
 
 
 def seed_folds(seed: Sequence[Example], k: int = 5) -> list[tuple[list[Example], list[Example]]]:
@@ -357,34 +360,55 @@ def seed_folds(seed: Sequence[Example], k: int = 5) -> list[tuple[list[Example],
             for f in range(k)]
 
 
-def merge_fold_reports(parts: list[dict[str, Any]], tasks: Sequence[str]) -> dict[str, Any]:
-    """Pool cross-validation folds: recompute nothing, average macro numbers, sum confusions."""
-    out: dict[str, Any] = {"systems": {}, "folds": len(parts)}
-    for name in parts[0]["systems"]:
-        out["systems"][name] = {}
-        for task in tasks:
-            reps = [p["systems"][name][task] for p in parts if task in p["systems"][name]]
-            if not reps:
-                continue
-            merged = dict(reps[0])
-            merged["macro_f1"] = round(float(np.mean([r["macro_f1"] for r in reps])), 4)
-            if "calibration_error" in reps[0]:
-                merged["calibration_error"] = round(
-                    float(np.mean([r["calibration_error"] for r in reps])), 4)
-            merged["confusion"] = np.sum([r["confusion"] for r in reps], axis=0).tolist()
-            merged["n"] = int(sum(r["n"] for r in reps))
-            labs = set().union(*[r.get("per_label", {}).keys() for r in reps])
-            if labs:
-                merged["per_label"] = {
-                    lab: {m: round(float(np.mean([r["per_label"][lab][m] for r in reps
-                                                  if lab in r["per_label"]])), 4)
-                          for m in ("precision", "recall", "f1")} for lab in labs}
-            out["systems"][name][task] = merged
-    cas = [p["cascade"] for p in parts if "cascade" in p]
-    if cas:
-        out["cascade"] = {k: round(float(np.mean([c[k] for c in cas])), 4)
-                          for k in ("routed_fraction", "routed_fraction_rule_only")
-                          if all(k in c for c in cas)}
+@dataclass
+class FoldScores:
+    """Every system's predictions (task -> (probabilities or None, labels)) on one held-out
+    set, plus what the fold reports beside them (cascade routing, intent thresholds)."""
+
+    rows: list[Example]
+    systems: dict[str, dict[str, Any]]
+    extra: dict[str, Any] = field(default_factory=dict)
+    n_train: int = 0
+
+
+def _concat(parts: Sequence[tuple[Any, Any]]) -> tuple[Any, list[Any]]:
+    probs = [p for p, _ in parts]
+    proba = None if any(p is None for p in probs) else np.concatenate(probs)
+    return proba, [lab for _, labels in parts for lab in labels]
+
+
+def pool_folds(folds: Sequence[FoldScores]) -> FoldScores:
+    """Cross-validation folds pooled into one held-out set: each row keeps the prediction of
+    the fold that held it out, and every metric (macro-F1, calibration error) is computed
+    once over all rows, not averaged over folds (a 90-row fold's calibration error is
+    mostly sampling noise)."""
+    if not folds:
+        raise ValueError("no folds to pool")
+    names = [n for n in folds[0].systems if all(n in f.systems for f in folds)]
+    systems = {n: {task: _concat([f.systems[n][task] for f in folds])
+                   for task in folds[0].systems[n] if all(task in f.systems[n] for f in folds)}
+               for n in names}
+    extra: dict[str, Any] = {"folds": len(folds)}
+    cascades = [f.extra["cascade"] for f in folds if "cascade" in f.extra]
+    if len(cascades) == len(folds):
+        extra["cascade"] = {k: sum(c[k] for c in cascades) for k in ("routed", "routed_rule_only")}
+    return FoldScores([e for f in folds for e in f.rows], systems, extra,
+                      round(float(np.mean([f.n_train for f in folds]))))
+
+
+def report_fold(fold: FoldScores, tasks: Sequence[str]) -> dict[str, Any]:
+    """The report of every system on the fold's held-out rows."""
+    n = len(fold.rows)
+    out: dict[str, Any] = {
+        "systems": {name: _task_reports(fold.rows, preds, tasks)
+                    for name, preds in fold.systems.items()},
+        **{k: v for k, v in fold.extra.items() if k != "cascade"},
+        "n_train": fold.n_train, "n_test": n, "tasks": list(tasks)}
+    if "cascade" in fold.extra and n:
+        c = dict(fold.extra["cascade"])
+        c["routed_fraction"] = round(c.pop("routed") / n, 4)
+        c["routed_fraction_rule_only"] = round(c.pop("routed_rule_only") / n, 4)
+        out["cascade"] = c
     return out
 
 
@@ -423,8 +447,12 @@ def write_reports(result: dict[str, Any], out_dir: Path) -> None:
     (out_dir / "eval.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     lines = ["# Signal model evaluation", "",
              "Leave-one-dataset-out: each public set is scored by heads that never trained on "
-             "it; the seed set by 5-fold cross-validation. Macro-F1 over the labels present; "
-             "calibration error = expected calibration error (10 bins) of the probabilities.",
+             "it; the seed set by 5-fold cross-validation, its folds pooled (each row scored "
+             "by the fold that held it out, every metric computed once over all rows). "
+             "Macro-F1 over the labels present; calibration error = expected calibration "
+             "error (10 bins) of the probabilities `score` serves (churn intent, each friction "
+             "category, sentiment, stage). \"Any friction\" is decided from the category "
+             "decisions; no probability of it is served, so it has no calibration error.",
              ""]
     if any("static (distilled only)" in rep["systems"] for rep in result["datasets"].values()):
         lines += ["`static` is the static path as served: churn intent from the static heads; "

@@ -301,6 +301,9 @@ class TrainConfig:
     val_fraction: float = 0.2
     max_iter: int = 3000
     tune_intent_thresholds: bool = False  # False: decide intent at calibrated p >= 0.5
+    # friction probabilities calibrated on each source's rows scored by heads fitted without
+    # that source (when the rows come from two or more sources), see _out_of_source_platt
+    out_of_source_calibration: bool = True
 
 
 def _weights(sources: Sequence[str], labels: Sequence[str]) -> np.ndarray:
@@ -338,12 +341,16 @@ def _calibrate_multi(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.exp(res.x[0])), np.asarray(res.x[1:])
 
 
-def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def _platt(z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
+    """Platt scaling ``sigmoid(a * z + b)`` minimising the (weighted) log-loss."""
     from scipy.optimize import minimize
+
+    weights = np.ones(len(y)) if w is None else w
 
     def nll(p: np.ndarray) -> float:
         q = np.clip(_sigmoid(p[0] * z + p[1]), 1e-7, 1 - 1e-7)
-        return float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).mean())
+        return float(-(weights * (y * np.log(q) + (1 - y) * np.log(1 - q))).sum()
+                     / weights.sum())
 
     res = minimize(nll, np.array([1.0, 0.0]), method="L-BFGS-B")
     return float(res.x[0]), float(res.x[1])
@@ -406,24 +413,62 @@ def _intent_thresholds(head: MultiHead, x: np.ndarray, y: list[str]) -> dict[str
     return {"explicit": best_t[0], "at_risk": best_t[1]}
 
 
-def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
-                  val: np.ndarray) -> FrictionHead:
+def _friction_weights(x: np.ndarray, rows: Sequence[Example], cfg: TrainConfig,
+                      tr_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One binary logistic regression per category on the rows ``tr_idx``: weights
+    (float16-rounded) and biases; a category without both classes there gets a bias of -30."""
     m, d = len(FRICTION_CATEGORIES), x.shape[1]
     coef, bias = np.zeros((m, d)), np.full(m, -30.0)
-    pa, pb, th = np.ones(m), np.zeros(m), np.full(m, 0.5)
     src = [e.source for e in rows]
-    tr_idx, v_idx = np.flatnonzero(~val), np.flatnonzero(val)
-    if len(tr_idx) == 0:
-        tr_idx = np.arange(len(rows))
     for j, cat in enumerate(FRICTION_CATEGORIES):
-        y = np.array([cat in (e.friction or ()) for e in rows])
-        if y[tr_idx].sum() == 0 or y[tr_idx].all():
+        y = np.array([cat in (rows[i].friction or ()) for i in tr_idx])
+        if y.sum() == 0 or y.all():
             continue
-        yl = ["yes" if v else "no" for v in y[tr_idx]]
+        yl = ["yes" if v else "no" for v in y]
         model = _fit_lr(x[tr_idx], yl, _weights([src[i] for i in tr_idx], yl), cfg.c_friction,
                         cfg.max_iter)
         sign = 1.0 if str(model.classes_[1]) == "yes" else -1.0
         coef[j], bias[j] = _f16(sign * model.coef_[0]), sign * model.intercept_[0]
+    return coef, bias
+
+
+def _out_of_source_platt(x: np.ndarray, rows: Sequence[Example], cfg: TrainConfig,
+                         val: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-category Platt scaling for text from a source the heads never saw: every source's
+    rows are scored by heads fitted (on the training split) without that source, and one
+    scaling per category is fitted on those scores, each source weighing the same. None with
+    fewer than two sources. In-domain validation makes the probabilities too sure of
+    themselves on a new dataset (leave-one-dataset-out, docs/models.md)."""
+    sources = sorted({e.source for e in rows})
+    if len(sources) < 2:
+        return None
+    z = np.zeros((len(rows), len(FRICTION_CATEGORIES)))
+    for s in sources:
+        own = np.array([e.source == s for e in rows])
+        tr_idx = np.flatnonzero(~own & ~val)
+        coef, bias = _friction_weights(x, rows, cfg, tr_idx)
+        z[own] = x[own] @ coef.T + bias
+    counts = Counter(e.source for e in rows)
+    w = np.array([1.0 / counts[e.source] for e in rows])
+    pa, pb = np.full(z.shape[1], np.nan), np.full(z.shape[1], np.nan)
+    for j, cat in enumerate(FRICTION_CATEGORIES):
+        y = np.array([cat in (e.friction or ()) for e in rows], float)
+        if 0 < y.sum() < len(y):
+            pa[j], pb[j] = _platt(z[:, j], y, w)
+    return pa, pb
+
+
+def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
+                  val: np.ndarray) -> FrictionHead:
+    m = len(FRICTION_CATEGORIES)
+    pa, pb, th = np.ones(m), np.zeros(m), np.full(m, 0.5)
+    tr_idx, v_idx = np.flatnonzero(~val), np.flatnonzero(val)
+    if len(tr_idx) == 0:
+        tr_idx = np.arange(len(rows))
+    coef, bias = _friction_weights(x, rows, cfg, tr_idx)
+    fitted = [j for j in range(m) if not np.all(coef[j] == 0)]
+    for j in fitted:
+        y = np.array([FRICTION_CATEGORIES[j] in (e.friction or ()) for e in rows])
         if len(v_idx) >= 20 and 0 < y[v_idx].sum() < len(v_idx):
             z = x[v_idx] @ coef[j] + bias[j]
             pa[j], pb[j] = _platt(z, y[v_idx].astype(float))
@@ -435,6 +480,14 @@ def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
                         (~pred & y[v_idx]).sum())
                 if f > best + 1e-9:
                     best, th[j] = f, float(t)
+    shifted = _out_of_source_platt(x, rows, cfg, val) if cfg.out_of_source_calibration else None
+    if shifted is not None:
+        # new probabilities, same decisions: each threshold moves to the logit it stood at
+        for j in fitted:
+            a, b = shifted[0][j], shifted[1][j]
+            if np.isfinite(a) and a > 0 and pa[j] > 0:
+                z_t = (np.log(th[j] / (1 - th[j])) - pb[j]) / pa[j]
+                pa[j], pb[j], th[j] = a, b, float(_sigmoid(np.array(a * z_t + b)))
     return FrictionHead(FRICTION_CATEGORIES, coef, bias, pa, pb, th)
 
 

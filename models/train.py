@@ -162,7 +162,14 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
     from models.baselines import ZeroShot
     from models.classifier import load_taxonomy
     from models.datasets import load_public, load_seed
-    from models.evaluate import Evaluator, merge_fold_reports, seed_folds, throughput, write_reports
+    from models.evaluate import (
+        Evaluator,
+        pool_folds,
+        report_fold,
+        seed_folds,
+        throughput,
+        write_reports,
+    )
 
     taxonomy = taxonomy or load_taxonomy()
     seed = list(seed if seed is not None else load_seed())
@@ -180,13 +187,11 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
                                                                   for e in test}))))
         tasks = PUBLIC_TASKS if len({e.intent for e in test}) > 1 else ("friction",
                                                                           "friction_any")
-        rep = ev.run_fold(pool(seed, tax_rows, public, exclude=[name]), test, tasks,
-                          unlabelled_texts(public, exclude=[name]))
-        rep["tasks"] = list(tasks)
-        datasets[name] = rep
-    parts = [ev.run_fold(pool(tr, tax_rows, public), te, SEED_TASKS, unlabelled_texts(public))
+        datasets[name] = ev.run_fold(pool(seed, tax_rows, public, exclude=[name]), test, tasks,
+                                     unlabelled_texts(public, exclude=[name]))
+    folds = [ev.score_fold(pool(tr, tax_rows, public), te, unlabelled_texts(public))
              for tr, te in seed_folds(seed)]
-    datasets["seed (5-fold CV)"] = merge_fold_reports(parts, SEED_TASKS)
+    datasets["seed (5-fold CV)"] = report_fold(pool_folds(folds), SEED_TASKS)
     result: dict[str, Any] = {"datasets": datasets, "encoders": {k: e.name for k, e in
                                                                  encoders.items()}}
     if "transformer" in encoders and "static" in encoders:
@@ -285,7 +290,15 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
     save them to ``out_dir/<kind>/`` and write a cross-validated eval report to ``out_dir``."""
     from models.classifier import load_taxonomy
     from models.datasets import load_seed, load_user_file
-    from models.evaluate import _task_reports, lexical_for, model_preds, seed_folds, write_reports
+    from models.evaluate import (
+        FoldScores,
+        lexical_for,
+        model_preds,
+        pool_folds,
+        report_fold,
+        seed_folds,
+        write_reports,
+    )
 
     user = load_user_file(data)
     taxonomy = load_taxonomy()
@@ -312,7 +325,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
              if any(getattr(e, t.split("_")[0] if t != "explicit" else "intent") is not None
                     for e in user)]
     folds = seed_folds(user, 4)
-    reports = []
+    scored = []
     for tr, te in folds:
         if not te or not tr:
             continue
@@ -320,10 +333,8 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
         hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name,
                        lexical=lexical)
         s = score_embeddings(hf, embed(enc, [e.text for e in te], cache), [e.text for e in te])
-        reports.append({"systems": {kind: _task_reports(te, model_preds(s), tasks)}})
-    from models.evaluate import merge_fold_reports
-
-    result = {"datasets": {f"{data.name} (4-fold CV)": merge_fold_reports(reports, tasks)},
+        scored.append(FoldScores(list(te), {kind: model_preds(s)}, n_train=len(train)))
+    result = {"datasets": {f"{data.name} (4-fold CV)": report_fold(pool_folds(scored), tasks)},
               "encoders": {kind: enc.name}, "model_version": meta["version"]}
     write_reports(result, out_dir)
     return result

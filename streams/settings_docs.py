@@ -38,9 +38,9 @@ DOCS: dict[str, str] = {
     "cascade_friction_band": "Cascade: friction probabilities this close to their threshold "
     "go to the transformer (default: tuned)",
     "cascade_friction_watch": "Cascade: events with a friction probability at least this "
-    "times its threshold go to the transformer (default: cascade.json, 0.25)",
+    "times its threshold go to the transformer (default: cascade.json, 0.4)",
     "cascade_sentiment_confidence": "Cascade: events whose top sentiment probability is below "
-    "this go to the transformer (default: cascade.json, 0.8)",
+    "this go to the transformer (default: cascade.json, 0.7)",
     "embedding_cache_size": "Texts whose embeddings are kept (retweets, templates); 0: off",
     "batch_size": "Most events classified in one micro-batch",
     "batch_within_seconds": "Longest wait to fill a micro-batch",

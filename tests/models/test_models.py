@@ -628,3 +628,40 @@ def test_read_texts_takes_events_rows_csv_and_plain_lines(tmp_path):
     (tmp_path / "e.txt").write_text("\n \n")
     with pytest.raises(ValueError, match="no texts"):
         read_texts(tmp_path / "e.txt")
+
+
+def test_cross_validation_pools_folds_before_measuring():
+    """Every metric of a CV report is computed once over all out-of-fold rows: a fold whose
+    rows are all right and one whose rows are all wrong pool to the metric of the union,
+    not to the mean of the two folds' metrics."""
+    from models.evaluate import FoldScores, pool_folds, report_fold
+
+    def fold(texts: list[str], gold: str, pred: str, p_explicit: float) -> FoldScores:
+        rows = [Example(t, "seed", "test", intent=gold, friction=("billing",) if gold ==
+                        "explicit" else ()) for t in texts]
+        proba = np.tile([1 - p_explicit, 0.0, p_explicit], (len(rows), 1))
+        fr = np.full((len(rows), 9), 0.2)
+        return FoldScores(rows, {"m": {"intent": (proba, [pred] * len(rows)),
+                                       "friction": (fr, [("billing",)] * len(rows))},
+                                 "rules": {"intent": (None, [pred] * len(rows))}},
+                          {"cascade": {"routed": len(rows) // 2, "routed_rule_only": 0}},
+                          n_train=10)
+
+    a = fold([f"a{i}" for i in range(30)], "explicit", "explicit", 0.9)
+    b = fold([f"b{i}" for i in range(10)], "none", "explicit", 0.9)
+    pooled = pool_folds([a, b])
+    assert len(pooled.rows) == 40
+    rep = report_fold(pooled, ["intent", "explicit", "friction_any"])
+    gold = [True] * 30 + [False] * 10
+    conf = np.full(40, 0.9)
+    assert rep["systems"]["m"]["explicit"]["calibration_error"] == pytest.approx(
+        ece(conf, np.array(gold, float)), abs=1e-4)
+    assert rep["systems"]["m"]["explicit"]["precision"] == pytest.approx(0.75)
+    assert rep["systems"]["rules"]["intent"]["confusion"][INTENTS.index("none")][
+        INTENTS.index("explicit")] == 10
+    assert rep["n_test"] == 40 and rep["cascade"]["routed_fraction"] == pytest.approx(20 / 40)
+    # "any friction" is derived from the category decisions: no probability, no calibration
+    assert "calibration_error" not in rep["systems"]["m"]["friction_any"]
+    assert rep["systems"]["m"]["friction_any"]["recall"] == 1.0
+    with pytest.raises(ValueError):
+        pool_folds([])
