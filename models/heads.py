@@ -443,18 +443,20 @@ def _out_of_source_platt(x: np.ndarray, rows: Sequence[Example], cfg: TrainConfi
     if len(sources) < 2:
         return None
     z = np.zeros((len(rows), len(FRICTION_CATEGORIES)))
+    scored = np.zeros(z.shape, bool)  # the row's held-out heads learned the category
     for s in sources:
         own = np.array([e.source == s for e in rows])
         tr_idx = np.flatnonzero(~own & ~val)
         coef, bias = _friction_weights(x, rows, cfg, tr_idx)
         z[own] = x[own] @ coef.T + bias
+        scored[own] = np.any(coef != 0, axis=1)
     counts = Counter(e.source for e in rows)
     w = np.array([1.0 / counts[e.source] for e in rows])
     pa, pb = np.full(z.shape[1], np.nan), np.full(z.shape[1], np.nan)
     for j, cat in enumerate(FRICTION_CATEGORIES):
-        y = np.array([cat in (e.friction or ()) for e in rows], float)
+        y = np.array([cat in (e.friction or ()) for e in rows], float)[scored[:, j]]
         if 0 < y.sum() < len(y):
-            pa[j], pb[j] = _platt(z[:, j], y, w)
+            pa[j], pb[j] = _platt(z[scored[:, j], j], y, w[scored[:, j]])
     return pa, pb
 
 

@@ -665,3 +665,34 @@ def test_cross_validation_pools_folds_before_measuring():
     assert rep["systems"]["m"]["friction_any"]["recall"] == 1.0
     with pytest.raises(ValueError):
         pool_folds([])
+
+
+def test_out_of_source_calibration_changes_probabilities_not_decisions(hashing_heads):
+    """Friction probabilities are re-calibrated on each source's rows scored by heads that
+    never saw that source; every threshold moves with them, so the decisions stay those of
+    the in-domain calibration."""
+    from dataclasses import replace as dc_replace
+
+    from models.classifier import score_embeddings
+    from models.heads import TrainConfig
+
+    heads, rows = hashing_heads
+    assert {e.source for e in rows} >= {"seed", "taxonomy"}
+    enc = HashingEncoder()
+    x = enc.encode([e.text for e in rows])
+    in_domain = fit_heads(x, rows, enc.name, TrainConfig(out_of_source_calibration=False))
+    probe = ["I was charged twice and support never answered", "parcel lost again",
+             "cannot log in since the update", "love the new dashboard", "close my account",
+             "the app keeps crashing when I pay", "why did my bill go up"]
+    xp = enc.encode(probe)
+    a, b = score_embeddings(heads, xp, probe), score_embeddings(in_domain, xp, probe)
+    assert a.friction_labels == b.friction_labels
+    assert a.intent_labels == b.intent_labels and np.allclose(a.intent, b.intent)
+    assert not np.allclose(a.friction, b.friction, atol=1e-3)
+    assert not np.allclose(heads.friction.thresholds, in_domain.friction.thresholds)
+    # one source: nothing to hold out, the in-domain calibration stays
+    seed_only = [dc_replace(e, source="seed") for e in rows]
+    one = fit_heads(x, seed_only, enc.name)
+    off = fit_heads(x, seed_only, enc.name, TrainConfig(out_of_source_calibration=False))
+    assert np.array_equal(one.friction.platt_a, off.friction.platt_a)
+    assert np.array_equal(one.friction.thresholds, off.friction.thresholds)
