@@ -468,7 +468,7 @@ def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
     if len(tr_idx) == 0:
         tr_idx = np.arange(len(rows))
     coef, bias = _friction_weights(x, rows, cfg, tr_idx)
-    fitted = [j for j in range(m) if not np.all(coef[j] == 0)]
+    fitted = np.flatnonzero(np.any(coef != 0, axis=1))  # categories with both classes
     for j in fitted:
         y = np.array([FRICTION_CATEGORIES[j] in (e.friction or ()) for e in rows])
         if len(v_idx) >= 20 and 0 < y[v_idx].sum() < len(v_idx):
