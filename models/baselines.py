@@ -1,6 +1,6 @@
 """Baselines the trained models are compared with in ``churn-detector eval``.
 
-* ``keywords``: hand-written keyword rules per label;
+* ``keywords``: hand-written keyword rules per label (churn intent: ``models.cues``);
 * ``vader``: VADER sentiment (``vaderSentiment``); friction = negative sentiment;
 * ``zero_shot``: cosine similarity of the text's embedding to each label's description.
 """
@@ -14,19 +14,10 @@ from typing import Any
 import numpy as np
 
 from detector.signals import FRICTION_CATEGORIES, INTENTS
+from models.cues import AT_RISK_CUE, EXPLICIT_CUE
 from models.datasets import SENTIMENTS, STAGES
 from models.encoders import Encoder
 
-_EXPLICIT = re.compile(
-    r"\b(cancel+(ing|ed|ation)?|close|closing|delete|deleting|deletion|terminat\w*|remove|"
-    r"removal|deactivate|discontinue|end)\b.{0,30}\b(account|subscription|membership|contract|"
-    r"plan|policy|service|profile)\b|\b(switched to|not renew\w*|won't renew|leaving you|"
-    r"moved to another|unsubscribed|account deleted|i'?m done with)\b", re.I)
-_AT_RISK = re.compile(
-    r"\b(switch\w*|competitor\w*|elsewhere|other (provider|bank|supplier|insurer)s?|"
-    r"last straw|never again|look(ing)? around|shop(ping)? around|termination fee|"
-    r"cancellation (fee|penalty|charges?)|early (exit|termination)|contract end|"
-    r"reconsider\w*|tempted|alternatives?|port(ing)? (my number )?out|pac code)\b", re.I)
 _FRICTION = {
     "billing": r"charg\w*|fee|refund\w*|bill\w*|invoice|overcharg\w*|price|payment (failed|"
                r"declined)|declined|twice",
@@ -70,7 +61,7 @@ def onehot(labels: Sequence[str], order: Sequence[str]) -> np.ndarray:
 
 
 def keyword_intent(texts: Sequence[str]) -> list[str]:
-    return ["explicit" if _EXPLICIT.search(t) else "at_risk" if _AT_RISK.search(t) else "none"
+    return ["explicit" if EXPLICIT_CUE.search(t) else "at_risk" if AT_RISK_CUE.search(t) else "none"
             for t in texts]
 
 

@@ -30,6 +30,7 @@ from detector.signals import Signal
 from models.classifier import (
     ClassifierConfig,
     Scores,
+    lexical_rows_for,
     make_signals,
     score_embeddings,
     static_pass,
@@ -167,7 +168,8 @@ class CascadeClassifier:
         texts = [e.customer_text for e in events]
         done = static_pass(texts, self.static_encoder, self.static_heads, self.tuned_encoder,
                            self.strong_heads)
-        scores, lex = done.scores, done.lexical
+        scores = done.scores
+        lex = lexical_rows_for(done.lexical, self.strong_heads)
         second = None if self.projection is None else score_embeddings(
             self.strong_heads, self.projection.apply(done.emb), texts, lex)
         heads = self.static_heads if self.tuned_encoder is None else self.strong_heads

@@ -156,18 +156,19 @@ class HeadsClassifier:
                             emb if keep_embeddings else None, self.model_version, self.config)
 
 
-def shared_lexical(texts: Sequence[str], *heads: Heads) -> Any:
-    """The texts' lexical features, computed once, when all ``heads`` read the same ones
-    (else None: each set of heads computes its own)."""
-    configs = {h.lexical for h in heads}
-    if len(configs) != 1:
-        return None
-    (cfg,) = configs
-    if cfg is None:
-        return None
-    from models.features import lexical_features
+def shared_lexical(texts: Sequence[str], *heads: Heads) -> dict[Any, Any]:
+    """The texts' lexical features for each config the ``heads`` read (``heads.lexical``),
+    keyed by config; the grams are hashed once for all of them. Pass
+    ``lexical_rows_for(rows, h)`` to :func:`score_embeddings`."""
+    from models.features import lexical_features_by_config
 
-    return lexical_features(texts, cfg)
+    configs = [h.lexical for h in heads if h.lexical is not None]
+    return lexical_features_by_config(texts, configs) if configs else {}
+
+
+def lexical_rows_for(rows: dict[Any, Any], heads: Heads) -> Any:
+    """``heads``' lexical rows from :func:`shared_lexical`'s result (None: none needed)."""
+    return rows.get(heads.lexical) if heads.lexical is not None else None
 
 
 STATIC_INTENT_WEIGHT = 0.7  # the static heads' share of the hybrid's churn intent
@@ -200,7 +201,7 @@ class StaticPass:
     scores: Scores  # the path's result: the hybrid with a tuned encoder, else ``native``
     emb: np.ndarray  # the distilled embeddings
     carried: np.ndarray  # what signals carry: the tuned embeddings, else ``emb``
-    lexical: Any  # the texts' lexical features when the heads share them, else None
+    lexical: dict[Any, Any]  # the texts' lexical features per config (see shared_lexical)
 
 
 def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
@@ -211,13 +212,13 @@ def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
     lexical features are computed once for both sets of heads."""
     emb = encoder.encode(texts)
     lex = shared_lexical(texts, heads, *([strong_heads] if strong_heads is not None else []))
-    native = score_embeddings(heads, emb, texts, lex)
+    native = score_embeddings(heads, emb, texts, lexical_rows_for(lex, heads))
     if tuned_encoder is None or strong_heads is None:
         return StaticPass(native, native, emb, emb, lex)
     tuned = tuned_encoder.encode(texts)
-    return StaticPass(native, hybrid_scores(
-        native, score_embeddings(strong_heads, tuned, texts, lex), heads,
-        strong_heads.friction.thresholds), emb, tuned, lex)
+    strong = score_embeddings(strong_heads, tuned, texts, lexical_rows_for(lex, strong_heads))
+    return StaticPass(native, hybrid_scores(native, strong, heads,
+                                            strong_heads.friction.thresholds), emb, tuned, lex)
 
 
 class StaticClassifier:

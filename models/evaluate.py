@@ -33,9 +33,10 @@ from models.classifier import Scores, hybrid_scores, score_embeddings
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.embcache import embed
 from models.encoders import Encoder
-from models.features import DEFAULT_LEXICAL, LexicalConfig
+from models.features import DEFAULT_LEXICAL, STATIC_LEXICAL, LexicalConfig
 from models.heads import Heads, fit_heads, in_validation
 from models.projection import fit_projection
+from models.static import STATIC_NAME
 from models.tokentune import tuned_embeddings
 
 TASK_LABELS = {"intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES}
@@ -269,9 +270,12 @@ def _subset(s: Scores, mask: np.ndarray) -> Scores:
 
 
 def lexical_for(kind: str) -> LexicalConfig | None:
-    """Lexical features for the real encoders; none for the hashing test encoder (which is a
-    bag of hashed n-grams already)."""
-    return None if kind == "hashing" or kind.startswith("hashing-") else DEFAULT_LEXICAL
+    """Lexical features for the heads of an encoder (``kind`` or the encoder's name): none for
+    the hashing test encoder (a bag of hashed n-grams already), :data:`STATIC_LEXICAL` for
+    the static model, :data:`DEFAULT_LEXICAL` for the transformer."""
+    if kind == "hashing" or kind.startswith("hashing-"):
+        return None
+    return STATIC_LEXICAL if kind in ("static", STATIC_NAME) else DEFAULT_LEXICAL
 
 
 class Evaluator:
@@ -459,8 +463,11 @@ def write_reports(result: dict[str, Any], out_dir: Path) -> None:
                   "friction, sentiment and stage from the transformer's heads reading the tuned "
                   "static embedding, its token table tuned on the fold's training and unlabelled "
                   "texts only (never the held-out set's). `static (distilled only)` is the "
-                  "distilled model with its own heads. `static-tuned` throughput is the tuned "
-                  "encoder alone; the static path runs both encoders.", ""]
+                  "distilled model with its own heads. The static heads read, besides the "
+                  "embedding and hashed n-grams, the two churn-intent cues of the `keywords` "
+                  "baseline (`models.cues`) as features, weighted by training. `static-tuned` "
+                  "throughput is the tuned encoder alone; the static path runs both encoders.",
+                  ""]
     if "throughput" in result:
         lines += ["## Encode throughput (events/s, this machine)", "",
                   "| path | events/s |", "| --- | ---: |"]

@@ -1,12 +1,19 @@
 """Head inputs: the sentence embedding next to stateless hashed lexical features.
 
-The linear heads see ``[embedding | w_word * words | w_char * chars]``: the encoder's
-embedding (L2-normalised) and two hashed bag-of-n-gram vectors (word 1-2-grams and
-character 3-5-grams within word boundaries, each L2-normalised, then weighted). Hashing
-(CRC-32 of the UTF-8 n-gram, modulo the width) keeps no vocabulary: the features are a
-pure function of the text and the :class:`LexicalConfig`, which is stored in the heads'
-metadata, so the artifacts hold only weights. Both encoders get the same lexical block.
-Plain Python + numpy, about 0.1 ms per text, with no per-call set-up cost.
+The linear heads see ``[embedding | w_word * words | w_char * chars | w_cue * cues]``: the
+encoder's embedding (L2-normalised), two hashed bag-of-n-gram vectors (word 1-2-grams and
+character 3-5-grams within word boundaries, each L2-normalised, then weighted) and,
+optionally, the two churn-intent cues of ``models.cues`` (0 or ``cue_weight`` each).
+Hashing (CRC-32 of the UTF-8 n-gram, modulo the width) keeps no vocabulary: the features
+are a pure function of the text and the :class:`LexicalConfig`, which is stored in the
+heads' metadata, so the artifacts hold only weights. Plain Python + numpy, about 0.1 ms per
+text, with no per-call set-up cost.
+
+The transformer's heads read :data:`DEFAULT_LEXICAL`. The static heads read
+:data:`STATIC_LEXICAL`: heavier n-gram weights, word pairs that skip function words ("cancel
+my transfer" and "cancel a transfer" share "cancel transfer") and the cues. A mean of token
+vectors loses word order, so the static path leans more on these; chosen
+leave-one-dataset-out (docs/models.md).
 """
 
 from __future__ import annotations
@@ -20,7 +27,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-LEXICAL_KIND = "hashed-ngrams/crc32-1"
+from models.cues import INTENT_CUES
+
+LEXICAL_KIND = "hashed-ngrams/crc32-1"  # word and character n-grams only
+LEXICAL_KIND_CUES = "hashed-ngrams/crc32-2"  # /2: optional content-word pairs and intent cues
+# words skipped when forming content-word pairs
+FUNCTION_WORDS = frozenset(
+    "the a an my our your this that these those his her their its me i we you it to of for "
+    "on in at please can could would will do does is are was be just some any".split())
 
 
 @dataclass(frozen=True)
@@ -33,46 +47,73 @@ class LexicalConfig:
     char_features: int = 16384
     char_ngrams: tuple[int, int] = (3, 5)
     char_weight: float = 0.4
+    content_pairs: bool = False  # also hash adjacent pairs of non-function words
+    cue_weight: float = 0.0  # > 0: two more columns, the churn-intent cues of models.cues
+
+    @property
+    def n_cues(self) -> int:
+        return len(INTENT_CUES) if self.cue_weight else 0
 
     @property
     def dim(self) -> int:
-        return self.word_features + self.char_features
+        return self.word_features + self.char_features + self.n_cues
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["kind"] = LEXICAL_KIND
         d["word_ngrams"], d["char_ngrams"] = list(self.word_ngrams), list(self.char_ngrams)
+        if not self.content_pairs and not self.cue_weight:  # as written before /2 existed
+            del d["content_pairs"], d["cue_weight"]
+            d["kind"] = LEXICAL_KIND
+        else:
+            d["kind"] = LEXICAL_KIND_CUES
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LexicalConfig:
-        if d.get("kind") != LEXICAL_KIND:
+        if d.get("kind") not in (LEXICAL_KIND, LEXICAL_KIND_CUES):
             raise ValueError(f"unknown lexical feature kind {d.get('kind')!r}")
         return cls(int(d["word_features"]), (int(d["word_ngrams"][0]), int(d["word_ngrams"][1])),
                    float(d["word_weight"]), int(d["char_features"]),
-                   (int(d["char_ngrams"][0]), int(d["char_ngrams"][1])), float(d["char_weight"]))
+                   (int(d["char_ngrams"][0]), int(d["char_ngrams"][1])), float(d["char_weight"]),
+                   bool(d.get("content_pairs", False)), float(d.get("cue_weight", 0.0)))
 
 
 DEFAULT_LEXICAL = LexicalConfig()
+STATIC_LEXICAL = LexicalConfig(word_weight=1.0, char_weight=0.8, content_pairs=True,
+                               cue_weight=1.0)
 
 _TOKEN = re.compile(r"\w+")
 
 
-def _grams(text: str, cfg: LexicalConfig) -> tuple[list[str], list[str]]:
-    """Word n-grams (tokens ``\\w+`` of the lower-cased text) and character n-grams of each
-    whitespace-separated word padded with one space on both sides."""
-    low = text.lower()
+def _word_grams(low: str, ngrams: tuple[int, int], content_pairs: bool) -> list[str]:
+    """Word n-grams (tokens ``\\w+`` of the lower-cased text ``low``) and, with
+    ``content_pairs``, pairs of consecutive words outside :data:`FUNCTION_WORDS`."""
     words = _TOKEN.findall(low)
     wg: list[str] = []
-    for n in range(cfg.word_ngrams[0], cfg.word_ngrams[1] + 1):
-        wg += words if n == 1 else [" ".join(words[i:i + n])
-                                    for i in range(len(words) - n + 1)]
+    for n in range(ngrams[0], ngrams[1] + 1):
+        wg += words if n == 1 else [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+    if content_pairs:  # "~" keeps them apart from the plain bigrams
+        content = [w for w in words if w not in FUNCTION_WORDS]
+        wg += [f"~{a} {b}" for a, b in zip(content, content[1:], strict=False)]
+    return wg
+
+
+def _char_grams(low: str, ngrams: tuple[int, int]) -> list[str]:
+    """Character n-grams of each whitespace-separated word padded with one space on both
+    sides."""
     cg: list[str] = []
     for w in low.split():
         w = f" {w} "
-        for n in range(cfg.char_ngrams[0], cfg.char_ngrams[1] + 1):
+        for n in range(ngrams[0], ngrams[1] + 1):
             cg += [w[i:i + n] for i in range(len(w) - n + 1)]
-    return wg, cg
+    return cg
+
+
+def _grams(text: str, cfg: LexicalConfig) -> tuple[list[str], list[str]]:
+    """The word grams and the character grams of ``text`` under ``cfg``."""
+    low = text.lower()
+    return (_word_grams(low, cfg.word_ngrams, cfg.content_pairs),
+            _char_grams(low, cfg.char_ngrams))
 
 
 def _hashed(grams: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,25 +127,51 @@ def _hashed(grams: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
     return cols, vals / np.float32(np.sqrt(float((vals * vals).sum())))
 
 
+def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalConfig]
+                               ) -> dict[LexicalConfig, sp.csr_matrix]:
+    """:func:`lexical_features` of ``texts`` for each distinct config in ``configs``,
+    computing each text's word grams, character grams and cues once however many configs
+    share them (the static path's two sets of heads read different configs)."""
+    todo = list(dict.fromkeys(configs))
+    parts: dict[LexicalConfig, tuple[list[int], list[np.ndarray], list[np.ndarray]]] = {
+        c: ([0], [], []) for c in todo}
+    need_cues = any(c.n_cues for c in todo)
+    for text in texts:
+        low = text.lower()
+        memo: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
+        hits = (np.flatnonzero([bool(p.search(text)) for p in INTENT_CUES]) if need_cues
+                else np.zeros(0, np.int64))
+        for cfg in todo:
+            wkey = ("w", cfg.word_ngrams, cfg.content_pairs, cfg.word_features)
+            if wkey not in memo:
+                memo[wkey] = _hashed(_word_grams(low, cfg.word_ngrams, cfg.content_pairs),
+                                     cfg.word_features)
+            ckey = ("c", cfg.char_ngrams, cfg.char_features)
+            if ckey not in memo:
+                memo[ckey] = _hashed(_char_grams(low, cfg.char_ngrams), cfg.char_features)
+            (wc, wv), (cc, cv) = memo[wkey], memo[ckey]
+            h = hits if cfg.n_cues else hits[:0]
+            indptr, cols, vals = parts[cfg]
+            cols += [wc, cc + cfg.word_features, h + cfg.word_features + cfg.char_features]
+            vals += [wv * np.float32(cfg.word_weight), cv * np.float32(cfg.char_weight),
+                     np.full(len(h), cfg.cue_weight, np.float32)]
+            indptr.append(indptr[-1] + len(wc) + len(cc) + len(h))
+    out = {}
+    for cfg, (indptr, cols, vals) in parts.items():
+        data = np.concatenate(vals) if vals else np.zeros(0, np.float32)
+        ind = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        out[cfg] = sp.csr_matrix((data.astype(np.float32), ind.astype(np.int32),
+                                  np.asarray(indptr, np.int64)), shape=(len(indptr) - 1, cfg.dim))
+    return out
+
+
 def lexical_features(texts: Sequence[str], cfg: LexicalConfig) -> sp.csr_matrix:
     """``(n, cfg.dim)`` sparse matrix: for each text, its hashed word n-grams (L2-normalised,
     times ``word_weight``) in the first ``word_features`` columns and its hashed character
-    n-grams (likewise, times ``char_weight``) in the next ``char_features``. A row depends
-    on its text only (no fitted state, no vocabulary)."""
-    indptr = [0]
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    for text in texts:
-        wg, cg = _grams(text, cfg)
-        wc, wv = _hashed(wg, cfg.word_features)
-        cc, cv = _hashed(cg, cfg.char_features)
-        cols += [wc, cc + cfg.word_features]
-        vals += [wv * np.float32(cfg.word_weight), cv * np.float32(cfg.char_weight)]
-        indptr.append(indptr[-1] + len(wc) + len(cc))
-    data = np.concatenate(vals) if vals else np.zeros(0, np.float32)
-    ind = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    return sp.csr_matrix((data.astype(np.float32), ind.astype(np.int32),
-                          np.asarray(indptr, np.int64)), shape=(len(indptr) - 1, cfg.dim))
+    n-grams (likewise, times ``char_weight``) in the next ``char_features``; with
+    ``cue_weight``, one column per intent cue last (``cue_weight`` where it matches). A row
+    depends on its text only (no fitted state, no vocabulary)."""
+    return lexical_features_by_config(texts, [cfg])[cfg]
 
 
 def head_inputs(emb: np.ndarray, texts: Sequence[str] | None, cfg: LexicalConfig | None

@@ -275,6 +275,79 @@ def test_heads_with_lexical_features_roundtrip(tmp_path):
     assert score_embeddings(plain, pe).intent.shape == (2, 3)
 
 
+def test_intent_cues_read_verb_near_relationship_noun_not_any_cancel():
+    from models.baselines import keyword_intent
+    from models.cues import intent_cues
+
+    assert intent_cues("Please close my account, I'm moving banks") == (True, False)
+    assert intent_cues("I'd like to cancel my subscription") == (True, False)
+    assert intent_cues("How do I cancel my transfer?") == (False, False)
+    assert intent_cues("Cancel order 5512, wrong size") == (False, False)
+    assert intent_cues("What's the termination fee if I leave in March?") == (False, True)
+    assert intent_cues("Bonjour, je veux résilier mon abonnement") == (False, False)
+    # the keywords baseline decides from the same two cues
+    assert keyword_intent(["close my account", "termination fee?", "cancel my transfer"]) == [
+        "explicit", "at_risk", "none"]
+
+
+def test_static_lexical_adds_content_word_pairs_and_cue_columns():
+    import models.features as feats
+    from models.evaluate import lexical_for
+    from models.static import STATIC_NAME
+
+    cfg = feats.LexicalConfig(word_features=64, char_features=128, word_weight=0.5,
+                              char_weight=0.3, content_pairs=True, cue_weight=0.7)
+    assert cfg.dim == 64 + 128 + 2
+    words, _ = feats._grams("Cancel my last transfer", cfg)
+    assert "~cancel last" in words and "~last transfer" in words and "cancel my" in words
+    plain, _ = feats._grams("Cancel my last transfer", _small_lex())
+    assert not [w for w in plain if w.startswith("~")]
+    # "cancel my transfer" and "cancel a transfer" share a content pair the bigrams miss
+    a, _ = feats._grams("cancel my transfer", cfg)
+    b, _ = feats._grams("cancel a transfer", cfg)
+    assert "~cancel transfer" in set(a) & set(b)
+    x = feats.lexical_features(["please close my account", "thinking of switching to a "
+                                "competitor", "cancel my transfer"], cfg).toarray()
+    assert x.shape == (3, cfg.dim)
+    assert np.allclose(x[:, -2:], [[0.7, 0.0], [0.0, 0.7], [0.0, 0.0]])
+    assert np.allclose(np.linalg.norm(x[:, :64], axis=1), 0.5, atol=1e-6)  # pairs in words
+    # metadata: the new kind round-trips; the old kind is written exactly as before
+    d = cfg.to_dict()
+    assert d["kind"] == feats.LEXICAL_KIND_CUES and feats.LexicalConfig.from_dict(d) == cfg
+    old = _small_lex().to_dict()
+    assert old["kind"] == feats.LEXICAL_KIND and "cue_weight" not in old
+    assert feats.LexicalConfig.from_dict(old) == _small_lex()
+    # which heads read which features
+    assert lexical_for("static") == lexical_for(STATIC_NAME) == feats.STATIC_LEXICAL
+    assert feats.STATIC_LEXICAL.cue_weight > 0 and feats.STATIC_LEXICAL.content_pairs
+    assert lexical_for("transformer") == feats.DEFAULT_LEXICAL
+    assert lexical_for("hashing") is None
+
+
+def test_heads_learn_to_trust_the_explicit_cue(tmp_path):
+    """Trained on the seed set, the explicit class weighs the explicit cue positively and
+    the reloaded heads compute the cue columns themselves."""
+    import models.features as feats
+    from models.classifier import score_embeddings
+
+    rows = load_seed()
+    enc = HashingEncoder(dim=32)
+    cfg = feats.LexicalConfig(word_features=64, char_features=128, content_pairs=True,
+                              cue_weight=1.0)
+    heads = fit_heads(enc.encode([e.text for e in rows]), rows, enc.name, lexical=cfg)
+    cue_col = 32 + 64 + 128  # after the embedding and the hashed n-grams
+    explicit = INTENTS.index("explicit")
+    assert heads.intent.coef[explicit, cue_col] > heads.intent.coef[
+        INTENTS.index("none"), cue_col]
+    heads.save(tmp_path, {"taxonomy_version": "t"})
+    loaded = load_heads(tmp_path)
+    assert loaded.lexical == cfg
+    probe = ["please close my account", "cancel my transfer"]
+    pe = enc.encode(probe)
+    assert np.allclose(score_embeddings(loaded, pe, probe).intent,
+                       score_embeddings(heads, pe, probe).intent, atol=1e-5)
+
+
 def test_embedding_cache_encodes_only_new_texts(tmp_path):
     from models.embcache import embed
 
@@ -505,22 +578,30 @@ def test_every_bundled_artifact_is_packaged():
 
 
 def test_heads_reading_shared_lexical_rows_score_as_if_they_computed_them(hashing_heads):
-    from models.classifier import score_embeddings, shared_lexical
-    from models.features import DEFAULT_LEXICAL
+    from models.classifier import lexical_rows_for, score_embeddings, shared_lexical
+    from models.features import DEFAULT_LEXICAL, STATIC_LEXICAL, lexical_features
 
     plain, rows = hashing_heads
     enc = HashingEncoder()
     sub = rows[::3]
-    heads = fit_heads(enc.encode([e.text for e in sub]), sub, enc.name, lexical=DEFAULT_LEXICAL)
+    x = enc.encode([e.text for e in sub])
+    heads = fit_heads(x, sub, enc.name, lexical=DEFAULT_LEXICAL)
+    static = fit_heads(x, sub, enc.name, lexical=STATIC_LEXICAL)
     texts = ["I was charged twice", "please close my account", "the app crashes at login"]
     emb = enc.encode(texts)
-    lex = shared_lexical(texts, heads, heads)
-    assert lex is not None and shared_lexical(texts, heads, plain) is None
-    a, b = score_embeddings(heads, emb, texts), score_embeddings(heads, emb, None, lex)
-    assert np.allclose(a.intent, b.intent) and np.allclose(a.friction, b.friction)
-    assert a.friction_labels == b.friction_labels
+    lex = shared_lexical(texts, heads, static, plain)
+    assert set(lex) == {DEFAULT_LEXICAL, STATIC_LEXICAL} and shared_lexical(texts, plain) == {}
+    assert lexical_rows_for(lex, plain) is None
+    for h in (heads, static):  # one hashing pass for both configs, same rows as alone
+        rows_h = lexical_rows_for(lex, h)
+        assert (rows_h != lexical_features(texts, h.lexical)).nnz == 0
+        a, b = score_embeddings(h, emb, texts), score_embeddings(h, emb, None, rows_h)
+        assert np.allclose(a.intent, b.intent) and np.allclose(a.friction, b.friction)
+        assert a.friction_labels == b.friction_labels
     with pytest.raises(ValueError, match="lexical rows"):
-        score_embeddings(heads, emb[:2], None, lex)
+        score_embeddings(heads, emb[:2], None, lexical_rows_for(lex, heads))
+    with pytest.raises(ValueError, match="lexical rows"):
+        score_embeddings(heads, emb, None, lexical_rows_for(lex, static))
 
 
 def test_hybrid_decides_friction_below_the_transformers_thresholds():

@@ -115,6 +115,30 @@ def test_static_path_is_the_hybrid_with_the_tuned_encoder(cascade):
     assert static.model_version.split("+")[1] in cascade.model_version
 
 
+CANCELLATIONS = {  # written for this test; none of them is in the seed set or a public set
+    "Can you stop the bank transfer I set up this morning? Wrong payee.": "none",
+    "Cancel the payment to the electricity company, the amount is wrong.": "none",
+    "How do I cancel a standing order?": "none",
+    "I'd like to close my current account please.": "explicit",
+    "I want to delete my profile and all my data.": "explicit",
+    "cancel my gym membership from next month": "explicit",
+}
+
+
+def test_static_path_tells_a_cancelled_payment_from_a_closed_account():
+    """The distilled embedding's heads read content-word pairs and the churn-intent cues
+    (``STATIC_LEXICAL``): a mean of token vectors alone reads "cancel my transfer" as
+    leaving."""
+    from models import build_classifier
+    from models.features import DEFAULT_LEXICAL, STATIC_LEXICAL
+
+    static = build_classifier("static", cache_size=0)
+    assert static.heads.lexical == STATIC_LEXICAL
+    assert static.strong_heads.lexical == DEFAULT_LEXICAL
+    got = [s.churn_intent for s in static.classify(_events(list(CANCELLATIONS)))]
+    assert got == list(CANCELLATIONS.values())
+
+
 def test_tune_static_adapts_the_table_on_unlabelled_texts(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
