@@ -89,13 +89,20 @@ def _word_grams(low: str, ngrams: tuple[int, int], content_pairs: bool) -> list[
     """Word n-grams (tokens ``\\w+`` of the lower-cased text ``low``) and, with
     ``content_pairs``, pairs of consecutive words outside :data:`FUNCTION_WORDS`."""
     words = _TOKEN.findall(low)
+    return _ngrams(words, ngrams) + (_content_pairs(words) if content_pairs else [])
+
+
+def _ngrams(words: list[str], ngrams: tuple[int, int]) -> list[str]:
     wg: list[str] = []
     for n in range(ngrams[0], ngrams[1] + 1):
         wg += words if n == 1 else [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
-    if content_pairs:  # "~" keeps them apart from the plain bigrams
-        content = [w for w in words if w not in FUNCTION_WORDS]
-        wg += [f"~{a} {b}" for a, b in zip(content, content[1:], strict=False)]
     return wg
+
+
+def _content_pairs(words: list[str]) -> list[str]:
+    """Pairs of consecutive non-function words ("~" keeps them apart from plain bigrams)."""
+    content = [w for w in words if w not in FUNCTION_WORDS]
+    return [f"~{a} {b}" for a, b in zip(content, content[1:], strict=False)]
 
 
 def _char_grams(low: str, ngrams: tuple[int, int]) -> list[str]:
@@ -116,15 +123,26 @@ def _grams(text: str, cfg: LexicalConfig) -> tuple[list[str], list[str]]:
             _char_grams(low, cfg.char_ngrams))
 
 
-def _hashed(grams: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and L2-normalised counts of ``grams`` hashed (CRC-32) into ``width``."""
+def _indices(grams: list[str], width: int) -> np.ndarray:
+    """CRC-32 of each gram (UTF-8) modulo ``width``."""
     if not grams or not width:
+        return np.zeros(0, np.int64)
+    return np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), np.int64,
+                       count=len(grams)) % width
+
+
+def _normalised(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct columns of ``idx`` and their L2-normalised counts."""
+    if not len(idx):
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    idx = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), np.int64,
-                      count=len(grams)) % width
     cols, counts = np.unique(idx, return_counts=True)
     vals = counts.astype(np.float32)
     return cols, vals / np.float32(np.sqrt(float((vals * vals).sum())))
+
+
+def _hashed(grams: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and L2-normalised counts of ``grams`` hashed (CRC-32) into ``width``."""
+    return _normalised(_indices(grams, width))
 
 
 def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalConfig]
@@ -138,14 +156,24 @@ def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalCo
     need_cues = any(c.n_cues for c in todo)
     for text in texts:
         low = text.lower()
+        words = _TOKEN.findall(low)
+        idx: dict[tuple[Any, ...], np.ndarray] = {}  # hashed grams, shared between configs
         memo: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
         hits = (np.flatnonzero([bool(p.search(text)) for p in INTENT_CUES]) if need_cues
                 else np.zeros(0, np.int64))
         for cfg in todo:
             wkey = ("w", cfg.word_ngrams, cfg.content_pairs, cfg.word_features)
             if wkey not in memo:
-                memo[wkey] = _hashed(_word_grams(low, cfg.word_ngrams, cfg.content_pairs),
-                                     cfg.word_features)
+                nkey = ("n", cfg.word_ngrams, cfg.word_features)
+                if nkey not in idx:
+                    idx[nkey] = _indices(_ngrams(words, cfg.word_ngrams), cfg.word_features)
+                both = idx[nkey]
+                if cfg.content_pairs:
+                    pkey = ("p", cfg.word_features)
+                    if pkey not in idx:
+                        idx[pkey] = _indices(_content_pairs(words), cfg.word_features)
+                    both = np.concatenate([both, idx[pkey]])
+                memo[wkey] = _normalised(both)
             ckey = ("c", cfg.char_ngrams, cfg.char_features)
             if ckey not in memo:
                 memo[ckey] = _hashed(_char_grams(low, cfg.char_ngrams), cfg.char_features)
