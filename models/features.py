@@ -18,6 +18,7 @@ leave-one-dataset-out (docs/models.md).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ from models.cues import INTENT_CUES
 
 LEXICAL_KIND = "hashed-ngrams/crc32-1"  # word and character n-grams only
 LEXICAL_KIND_CUES = "hashed-ngrams/crc32-2"  # /2: optional content-word pairs and intent cues
+# the cue patterns' fingerprint: heads trained with other patterns are refused at load time
+CUES_DIGEST = hashlib.sha256("\n".join(p.pattern for p in INTENT_CUES).encode()).hexdigest()[:16]
 # words skipped when forming content-word pairs
 FUNCTION_WORDS = frozenset(
     "the a an my our your this that these those his her their its me i we you it to of for "
@@ -66,12 +69,18 @@ class LexicalConfig:
             d["kind"] = LEXICAL_KIND
         else:
             d["kind"] = LEXICAL_KIND_CUES
+            if self.cue_weight:
+                d["cues_sha256"] = CUES_DIGEST
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LexicalConfig:
         if d.get("kind") not in (LEXICAL_KIND, LEXICAL_KIND_CUES):
             raise ValueError(f"unknown lexical feature kind {d.get('kind')!r}")
+        if float(d.get("cue_weight", 0.0)) and d.get("cues_sha256") != CUES_DIGEST:
+            raise ValueError("these heads were trained with other churn-intent cues "
+                             f"(cues_sha256 {d.get('cues_sha256')!r}, models.cues now "
+                             f"{CUES_DIGEST!r}): retrain them with `churn-detector train`")
         return cls(int(d["word_features"]), (int(d["word_ngrams"][0]), int(d["word_ngrams"][1])),
                    float(d["word_weight"]), int(d["char_features"]),
                    (int(d["char_ngrams"][0]), int(d["char_ngrams"][1])), float(d["char_weight"]),

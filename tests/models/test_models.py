@@ -314,6 +314,8 @@ def test_static_lexical_adds_content_word_pairs_and_cue_columns():
     # metadata: the new kind round-trips; the old kind is written exactly as before
     d = cfg.to_dict()
     assert d["kind"] == feats.LEXICAL_KIND_CUES and feats.LexicalConfig.from_dict(d) == cfg
+    with pytest.raises(ValueError, match="other churn-intent cues"):  # the cues changed
+        feats.LexicalConfig.from_dict({**d, "cues_sha256": "0" * 16})
     old = _small_lex().to_dict()
     assert old["kind"] == feats.LEXICAL_KIND and "cue_weight" not in old
     assert feats.LexicalConfig.from_dict(old) == _small_lex()
