@@ -94,14 +94,8 @@ STATIC_LEXICAL = LexicalConfig(word_weight=1.0, char_weight=0.8, content_pairs=T
 _TOKEN = re.compile(r"\w+")
 
 
-def _word_grams(low: str, ngrams: tuple[int, int], content_pairs: bool) -> list[str]:
-    """Word n-grams (tokens ``\\w+`` of the lower-cased text ``low``) and, with
-    ``content_pairs``, pairs of consecutive words outside :data:`FUNCTION_WORDS`."""
-    words = _TOKEN.findall(low)
-    return _ngrams(words, ngrams) + (_content_pairs(words) if content_pairs else [])
-
-
 def _ngrams(words: list[str], ngrams: tuple[int, int]) -> list[str]:
+    """Word n-grams of ``words`` for n in the ``ngrams`` range."""
     wg: list[str] = []
     for n in range(ngrams[0], ngrams[1] + 1):
         wg += words if n == 1 else [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
@@ -126,10 +120,13 @@ def _char_grams(low: str, ngrams: tuple[int, int]) -> list[str]:
 
 
 def _grams(text: str, cfg: LexicalConfig) -> tuple[list[str], list[str]]:
-    """The word grams and the character grams of ``text`` under ``cfg``."""
+    """The word grams (n-grams of the tokens ``\\w+`` of the lower-cased text, plus content
+    pairs with ``content_pairs``) and the character grams of ``text`` under ``cfg``, as
+    :func:`lexical_features_by_config` hashes them."""
     low = text.lower()
-    return (_word_grams(low, cfg.word_ngrams, cfg.content_pairs),
-            _char_grams(low, cfg.char_ngrams))
+    words = _TOKEN.findall(low)
+    pairs = _content_pairs(words) if cfg.content_pairs else []
+    return _ngrams(words, cfg.word_ngrams) + pairs, _char_grams(low, cfg.char_ngrams)
 
 
 def _indices(grams: list[str], width: int) -> np.ndarray:
