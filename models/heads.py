@@ -304,15 +304,38 @@ class TrainConfig:
     # friction probabilities calibrated on each source's rows scored by heads fitted without
     # that source (when the rows come from two or more sources), see _out_of_source_platt
     out_of_source_calibration: bool = True
+    # how the churn-intent rows are weighted: "source" (each source weighs the same, labels
+    # balanced within it) or "label" (each label weighs the same, sources the same within a
+    # label); see row_weights
+    intent_weighting: str = "source"
+
+    def __post_init__(self) -> None:
+        if self.intent_weighting not in WEIGHTINGS:
+            raise ValueError(f"unknown intent_weighting {self.intent_weighting!r}; expected one "
+                             f"of {WEIGHTINGS}")
 
 
-def _weights(sources: Sequence[str], labels: Sequence[str]) -> np.ndarray:
-    """Each source weighs the same in total; within it, labels are balanced."""
-    by_source = Counter(sources)
+WEIGHTINGS = ("source", "label")
+
+
+def row_weights(sources: Sequence[str], labels: Sequence[str], by: str = "source"
+                ) -> np.ndarray:
+    """Training weights (mean 1). ``by="source"``: each source weighs the same in total, and
+    labels are balanced within it. ``by="label"``: each label weighs the same in total, and
+    the sources that have it share its weight equally. They differ when a source carries
+    only some labels: with ``"source"``, a source whose rows are all ``none`` (CLINC150 for
+    churn intent) puts its whole share on ``none``."""
+    if by not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {by!r}; expected one of {WEIGHTINGS}")
     by_pair = Counter(zip(sources, labels, strict=True))
-    n_labels = {s: len({lab for (s2, lab) in by_pair if s2 == s}) for s in by_source}
-    w = np.array([1.0 / (by_pair[(s, y)] * n_labels[s]) for s, y in zip(sources, labels,
-                                                                       strict=True)])
+    if by == "source":
+        n_labels = Counter(s for (s, _) in by_pair)  # labels present per source
+        w = np.array([1.0 / (by_pair[(s, y)] * n_labels[s]) for s, y in zip(sources, labels,
+                                                                           strict=True)])
+    else:
+        n_sources = Counter(y for (_, y) in by_pair)  # sources present per label
+        w = np.array([1.0 / (by_pair[(s, y)] * n_sources[y]) for s, y in zip(sources, labels,
+                                                                            strict=True)])
     return w * len(w) / w.sum()
 
 
@@ -375,8 +398,9 @@ def _fit_multi(x: np.ndarray, rows: list[Example], task: str, cfg: TrainConfig,
     if len(present) == 1:
         bias[labels.index(present[0])] = 0.0
         return MultiHead(labels, coef, bias)
-    model = _fit_lr(x[tr_idx], [y[i] for i in tr_idx], _weights([src[i] for i in tr_idx],
-                    [y[i] for i in tr_idx]), cfg.c, cfg.max_iter)
+    weighting = cfg.intent_weighting if task == "intent" else "source"
+    model = _fit_lr(x[tr_idx], [y[i] for i in tr_idx], row_weights([src[i] for i in tr_idx],
+                    [y[i] for i in tr_idx], weighting), cfg.c, cfg.max_iter)
     classes = [str(cl) for cl in model.classes_]
     if len(classes) == 2:  # binary LR: logit for the second class, zero for the first
         coef[labels.index(classes[1])] = model.coef_[0]
@@ -425,7 +449,7 @@ def _friction_weights(x: np.ndarray, rows: Sequence[Example], cfg: TrainConfig,
         if y.sum() == 0 or y.all():
             continue
         yl = ["yes" if v else "no" for v in y]
-        model = _fit_lr(x[tr_idx], yl, _weights([src[i] for i in tr_idx], yl), cfg.c_friction,
+        model = _fit_lr(x[tr_idx], yl, row_weights([src[i] for i in tr_idx], yl), cfg.c_friction,
                         cfg.max_iter)
         sign = 1.0 if str(model.classes_[1]) == "yes" else -1.0
         coef[j], bias[j] = _f16(sign * model.coef_[0]), sign * model.intercept_[0]
@@ -524,5 +548,6 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
         thresholds = _intent_thresholds(heads["intent"], x[mask],
                                         [str(e.intent) for e, k in zip(rows, mask, strict=True)
                                          if k])
+    meta = {"training": {"intent_weighting": cfg.intent_weighting}}
     return Heads(encoder, heads["intent"], friction, heads["sentiment"], heads["stage"],
-                 thresholds, lexical=lexical)
+                 thresholds, meta, lexical=lexical)

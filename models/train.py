@@ -90,10 +90,11 @@ def pool(seed: Sequence[Example], taxonomy: Sequence[Example],
 def fit_on(encoder: Encoder, rows: Sequence[Example], cache_dir: Path | None,
            cfg: TrainConfig | None = None) -> Heads:
     """Embed ``rows`` (disk-cached) and fit heads on them."""
-    from models.evaluate import lexical_for
+    from models.evaluate import lexical_for, train_config_for
 
     x = embed(encoder, [e.text for e in rows], cache_dir)
-    return fit_heads(x, list(rows), encoder.name, cfg, lexical=lexical_for(encoder.name))
+    return fit_heads(x, list(rows), encoder.name, cfg or train_config_for(encoder.name),
+                     lexical=lexical_for(encoder.name))
 
 
 def tune_static(static: Any, strong: Encoder, texts: Sequence[str], cache_dir: Path | None,
@@ -297,6 +298,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
         pool_folds,
         report_fold,
         seed_folds,
+        train_config_for,
         write_reports,
     )
 
@@ -310,7 +312,8 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
     # hashed n-grams need data: a few-shot file trains embedding-only heads (they generalise
     # better from a handful of rows per label)
     lexical = lexical_for(kind) if len(user) >= LEXICAL_MIN_USER_ROWS else None
-    h = fit_heads(x_all, rows, enc.name, lexical=lexical)
+    cfg = train_config_for(kind)
+    h = fit_heads(x_all, rows, enc.name, cfg, lexical=lexical)
     meta = h.save(out_dir / kind, {
         "encoder_kind": kind, "taxonomy_version": taxonomy.get("version", "custom"),
         "taxonomy_sha256": taxonomy_hash(taxonomy),
@@ -330,7 +333,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
         if not te or not tr:
             continue
         train = tr + fill
-        hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name,
+        hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name, cfg,
                        lexical=lexical)
         s = score_embeddings(hf, embed(enc, [e.text for e in te], cache), [e.text for e in te])
         scored.append(FoldScores(list(te), {kind: model_preds(s)}, n_train=len(train)))

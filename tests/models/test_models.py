@@ -779,3 +779,68 @@ def test_out_of_source_calibration_changes_probabilities_not_decisions(hashing_h
     off = fit_heads(x, seed_only, enc.name, TrainConfig(out_of_source_calibration=False))
     assert np.array_equal(one.friction.platt_a, off.friction.platt_a)
     assert np.array_equal(one.friction.thresholds, off.friction.thresholds)
+
+
+def test_row_weights_by_source_or_by_label():
+    """"source": every source weighs the same and labels are balanced within it; "label":
+    every label weighs the same and the sources that have it share it equally. A source
+    with only ``none`` rows takes a whole source's share for ``none`` in the first."""
+    from models.heads import row_weights
+
+    sources = ["a"] * 8 + ["a"] * 2 + ["b"] * 30
+    labels = ["none"] * 8 + ["explicit"] * 2 + ["none"] * 30
+    by_source, by_label = row_weights(sources, labels), row_weights(sources, labels, "label")
+
+    def total(w, src=None, lab=None):
+        return sum(x for x, s, y in zip(w, sources, labels, strict=True)
+                   if (src is None or s == src) and (lab is None or y == lab))
+
+    for w in (by_source, by_label):
+        assert np.isclose(w.mean(), 1.0)
+    assert np.isclose(total(by_source, src="a"), total(by_source, src="b"))
+    assert np.isclose(total(by_source, "a", "none"), total(by_source, "a", "explicit"))
+    assert np.isclose(total(by_source, lab="none"), 3 * total(by_source, lab="explicit"))
+    assert np.isclose(total(by_label, lab="none"), total(by_label, lab="explicit"))
+    assert np.isclose(total(by_label, "a", "none"), total(by_label, "b", "none"))
+    # one source carrying every label: the two weightings agree
+    assert np.allclose(row_weights(sources[:10], labels[:10]),
+                       row_weights(sources[:10], labels[:10], "label"))
+    with pytest.raises(ValueError, match="unknown weighting"):
+        row_weights(sources, labels, "row")
+
+
+def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
+    """The static heads are trained with label weighting for churn intent (the transformer's
+    with source weighting); an all-``none`` source then pulls the explicit class's bias down
+    less, and heads.json records the setting."""
+    from dataclasses import replace as dc_replace
+
+    from models.evaluate import train_config_for
+    from models.heads import TrainConfig
+    from models.static import STATIC_NAME
+
+    assert train_config_for("static").intent_weighting == "label"
+    assert train_config_for(STATIC_NAME) == train_config_for("static")
+    assert train_config_for("transformer").intent_weighting == "source"
+    with pytest.raises(ValueError, match="unknown intent_weighting"):
+        TrainConfig(intent_weighting="sources")
+    seed = [e for e in load_seed() if e.intent is not None]
+    filler = [Example(f"what is the opening time of branch {i} on day {i % 7}", "other",
+                      intent="none") for i in range(400)]
+    rows = [dc_replace(e, friction=None, sentiment=None, stage=None) for e in seed] + filler
+    enc = HashingEncoder(dim=64)
+    x = enc.encode([e.text for e in rows])
+    by_source = fit_heads(x, rows, enc.name)
+    by_label = fit_heads(x, rows, enc.name, train_config_for("static"))
+    ie, inone = INTENTS.index("explicit"), INTENTS.index("none")
+    probe = enc.encode(["please close my account", "I want to cancel my subscription"])
+
+    def margin(h):  # raw explicit-vs-none logit, before calibration
+        z = h.intent.logits(probe)
+        return z[:, ie] - z[:, inone]
+
+    assert np.all(margin(by_label) > margin(by_source))
+    by_label.save(tmp_path, {"taxonomy_version": "t"})
+    meta = json.loads((tmp_path / "heads.json").read_text())
+    assert meta["training"] == {"intent_weighting": "label"}
+    assert load_heads(tmp_path).meta["training"]["intent_weighting"] == "label"
