@@ -269,13 +269,18 @@ def _subset(s: Scores, mask: np.ndarray) -> Scores:
                   s.sentiment[mask], s.stage[mask], s.stage_labels)
 
 
+def _is_static(kind: str) -> bool:
+    """Whether ``kind`` (an encoder kind or an encoder's name) is the static model."""
+    return kind in ("static", STATIC_NAME)
+
+
 def lexical_for(kind: str) -> LexicalConfig | None:
     """Lexical features for the heads of an encoder (``kind`` or the encoder's name): none for
     the hashing test encoder (a bag of hashed n-grams already), :data:`STATIC_LEXICAL` for
     the static model, :data:`DEFAULT_LEXICAL` for the transformer."""
     if kind == "hashing" or kind.startswith("hashing-"):
         return None
-    return STATIC_LEXICAL if kind in ("static", STATIC_NAME) else DEFAULT_LEXICAL
+    return STATIC_LEXICAL if _is_static(kind) else DEFAULT_LEXICAL
 
 
 # The static heads weigh the churn-intent labels equally, each shared by the sources that
@@ -288,7 +293,7 @@ STATIC_TRAIN = TrainConfig(intent_weighting="label")
 def train_config_for(kind: str) -> TrainConfig:
     """Training settings for the heads of an encoder (``kind`` or the encoder's name):
     :data:`STATIC_TRAIN` for the static model, the defaults otherwise."""
-    return STATIC_TRAIN if kind in ("static", STATIC_NAME) else TrainConfig()
+    return STATIC_TRAIN if _is_static(kind) else TrainConfig()
 
 
 class Evaluator:
