@@ -27,6 +27,13 @@ def tuned_encoder(folder: Path, cache_size: int, cache_dir: Path) -> Any:
     return CachedEncoder(inner, cache_size) if cache_size > 0 else inner
 
 
+def presence_model(folder: Path) -> Any:
+    """The static path's friction presence model saved in ``folder``, or None."""
+    from models.presence import has_presence, load_presence
+
+    return load_presence(folder) if has_presence(folder) else None
+
+
 def cascade_thresholds(root: Path, overrides: dict[str, float] | None = None) -> Any:
     """The cascade thresholds of the model folder ``root`` (``cascade.json``, else the
     defaults), with each field of ``overrides`` in place of its own."""
@@ -44,7 +51,7 @@ def load_cascade(root: Path, static_encoder: Any, strong_encoder: Any, cache_siz
     """The cascade of the model folder ``root`` over these encoders: both heads, the
     thresholds (``thresholds``; else ``root/cascade.json``, else the defaults, with the
     fields of a ``thresholds`` dict in place of theirs), and the
-    projection and tuned static table when the folder has them."""
+    projection, tuned static table and friction presence model when the folder has them."""
     from models.cascade import CascadeClassifier, CascadeThresholds
     from models.heads import load_heads
     from models.projection import has_projection, load_projection
@@ -55,7 +62,8 @@ def load_cascade(root: Path, static_encoder: Any, strong_encoder: Any, cache_siz
         static_encoder, load_heads(root / "static"), strong_encoder,
         load_heads(root / "transformer"), thresholds,
         projection=load_projection(root) if has_projection(root) else None,
-        tuned_encoder=tuned_encoder(root / "static", cache_size, cache_dir))
+        tuned_encoder=tuned_encoder(root / "static", cache_size, cache_dir),
+        presence=presence_model(root / "static"))
 
 
 def build_classifier(
@@ -108,6 +116,6 @@ def build_classifier(
         return StaticClassifier(
             build_encoder("static", cache_size, cache_dir), load_heads(root / "static"),
             tuned_encoder(root / "static", cache_size, cache_dir),
-            load_heads(root / "transformer"))
+            load_heads(root / "transformer"), presence=presence_model(root / "static"))
     enc = build_encoder(encoder, cache_size, cache_dir)
     return HeadsClassifier(enc, load_heads(root / encoder), path_name=encoder)

@@ -30,6 +30,7 @@ from detector.signals import Signal
 from models.classifier import (
     ClassifierConfig,
     Scores,
+    check_presence,
     lexical_rows_for,
     make_signals,
     score_embeddings,
@@ -37,6 +38,7 @@ from models.classifier import (
 )
 from models.encoders import Encoder
 from models.heads import Heads
+from models.presence import FrictionPresence
 from models.projection import Projection
 
 
@@ -144,9 +146,12 @@ class CascadeClassifier:
                  strong_heads: Heads, thresholds: CascadeThresholds | None = None,
                  config: ClassifierConfig | None = None,
                  projection: Projection | None = None,
-                 tuned_encoder: Encoder | None = None) -> None:
+                 tuned_encoder: Encoder | None = None,
+                 presence: FrictionPresence | None = None) -> None:
         self.static_encoder, self.static_heads = static_encoder, static_heads
         self.tuned_encoder = tuned_encoder
+        self.presence = presence if tuned_encoder is not None else None
+        check_presence(self.presence, strong_heads)
         self.strong_encoder, self.strong_heads = strong_encoder, strong_heads
         self.thresholds = thresholds or CascadeThresholds()
         if projection is not None and (projection.source, projection.target) != (
@@ -156,6 +161,8 @@ class CascadeClassifier:
         self.projection = projection
         self.config = config or ClassifierConfig()
         tuned = f"+{tuned_encoder.name}" if tuned_encoder is not None else ""
+        if self.presence is not None:
+            tuned += f"+{self.presence.version}"
         self.model_version = f"cascade:{static_heads.version}{tuned}+{strong_heads.version}"
         self.last_encoder_paths: dict[str, int] = {}
         self.routed = 0
@@ -167,7 +174,7 @@ class CascadeClassifier:
             return []
         texts = [e.customer_text for e in events]
         done = static_pass(texts, self.static_encoder, self.static_heads, self.tuned_encoder,
-                           self.strong_heads)
+                           self.strong_heads, self.presence)
         scores = done.scores
         lex = lexical_rows_for(done.lexical, self.strong_heads)
         second = None if self.projection is None else score_embeddings(

@@ -28,6 +28,7 @@ from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads, friction_decisions
 from models.language import is_english
+from models.presence import FrictionPresence, decide_with_presence
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 
@@ -176,7 +177,8 @@ STATIC_FRICTION_SCALE = 0.8  # the hybrid decides friction at this share of the 
 
 
 def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads,
-                  friction_thresholds: np.ndarray) -> Scores:
+                  friction_thresholds: np.ndarray, presence: FrictionPresence | None = None,
+                  tuned_emb: np.ndarray | None = None) -> Scores:
     """The ``static`` path's result: friction, sentiment and stage from the transformer's
     heads reading the tuned static embedding (which generalise much better on those);
     churn intent from a weighted mean of both opinions' calibrated probabilities
@@ -184,13 +186,29 @@ def hybrid_scores(native: Scores, tuned: Scores, static_heads: Heads,
     thresholds. Friction categories are decided at ``STATIC_FRICTION_SCALE`` times the
     transformer's thresholds (``friction_thresholds``): the tuned embedding is a mean of
     token vectors, smoother than MiniLM's, and its friction probabilities run lower on
-    unfamiliar text. Both settings were chosen leave-one-dataset-out (docs/models.md)."""
+    unfamiliar text. Both settings were chosen leave-one-dataset-out (docs/models.md).
+    With a ``presence`` model (and the tuned embeddings ``tuned_emb``), whether there is
+    friction at all is decided first (:mod:`models.presence`)."""
     w = STATIC_INTENT_WEIGHT
     intent = w * native.intent + (1.0 - w) * tuned.intent
-    labels = friction_decisions(tuned.friction, FRICTION_CATEGORIES,
-                                np.asarray(friction_thresholds, np.float64) * STATIC_FRICTION_SCALE)
-    return Scores(intent, static_heads.decide_intent(intent), tuned.friction, labels,
+    thresholds = np.asarray(friction_thresholds, np.float64) * STATIC_FRICTION_SCALE
+    friction = tuned.friction
+    if presence is None:
+        labels = friction_decisions(friction, FRICTION_CATEGORIES, thresholds)
+    else:
+        if tuned_emb is None:
+            raise ValueError("the presence model reads the tuned embeddings: pass tuned_emb")
+        p = presence.probability(tuned_emb, friction, tuned.sentiment, thresholds)
+        friction, labels = decide_with_presence(friction, thresholds, p)
+    return Scores(intent, static_heads.decide_intent(intent), friction, labels,
                   tuned.sentiment, tuned.stage, tuned.stage_labels)
+
+
+def check_presence(presence: FrictionPresence | None, strong_heads: Heads) -> None:
+    """Refuse a presence model whose gate reads another embedding space than the heads."""
+    if presence is not None and presence.encoder != strong_heads.encoder:
+        raise ValueError(f"the friction presence model reads {presence.encoder} embeddings; "
+                         f"the transformer heads read {strong_heads.encoder}")
 
 
 @dataclass
@@ -205,11 +223,12 @@ class StaticPass:
 
 
 def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
-                tuned_encoder: Encoder | None = None, strong_heads: Heads | None = None
-                ) -> StaticPass:
+                tuned_encoder: Encoder | None = None, strong_heads: Heads | None = None,
+                presence: FrictionPresence | None = None) -> StaticPass:
     """Score ``texts`` on the static path: the static heads on the distilled embedding and,
-    with a tuned encoder, the transformer's heads on the tuned one (:func:`hybrid_scores`);
-    lexical features are computed once for both sets of heads."""
+    with a tuned encoder, the transformer's heads on the tuned one (:func:`hybrid_scores`,
+    with the friction ``presence`` model when there is one); lexical features are computed
+    once for both sets of heads."""
     emb = encoder.encode(texts)
     lex = shared_lexical(texts, heads, *([strong_heads] if strong_heads is not None else []))
     native = score_embeddings(heads, emb, texts, lexical_rows_for(lex, heads))
@@ -218,7 +237,8 @@ def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
     tuned = tuned_encoder.encode(texts)
     strong = score_embeddings(strong_heads, tuned, texts, lexical_rows_for(lex, strong_heads))
     return StaticPass(native, hybrid_scores(native, strong, heads,
-                                            strong_heads.friction.thresholds), emb, tuned, lex)
+                                            strong_heads.friction.thresholds, presence, tuned),
+                      emb, tuned, lex)
 
 
 class StaticClassifier:
@@ -226,11 +246,15 @@ class StaticClassifier:
     lookups per text, no transformer. Signals carry the tuned embedding (MiniLM's space)."""
 
     def __init__(self, encoder: Encoder, heads: Heads, tuned_encoder: Encoder,
-                 strong_heads: Heads, config: ClassifierConfig | None = None) -> None:
+                 strong_heads: Heads, config: ClassifierConfig | None = None,
+                 presence: FrictionPresence | None = None) -> None:
         self.encoder, self.heads = encoder, heads
         self.tuned_encoder, self.strong_heads = tuned_encoder, strong_heads
+        check_presence(presence, strong_heads)
+        self.presence = presence
         self.config = config or ClassifierConfig()
-        self.model_version = f"{heads.version}+{tuned_encoder.name}+{strong_heads.version}"
+        self.model_version = (f"{heads.version}+{tuned_encoder.name}+{strong_heads.version}"
+                              + (f"+{presence.version}" if presence is not None else ""))
         self.last_encoder_paths: dict[str, int] = {}
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
@@ -238,7 +262,7 @@ class StaticClassifier:
         if not events:
             return []
         done = static_pass([e.customer_text for e in events], self.encoder, self.heads,
-                           self.tuned_encoder, self.strong_heads)
+                           self.tuned_encoder, self.strong_heads, self.presence)
         self.last_encoder_paths = {"static": len(events)}
         return make_signals(events, done.scores, done.carried if keep_embeddings else None,
                             self.model_version, self.config)

@@ -343,14 +343,16 @@ class Evaluator:
                                     vrows)
             first, routing_heads = scores["static"], heads["static"]
             if self.tune_static:  # the hybrid static path, its table tuned on this fold only
-                from models.train import tune_static
+                from models.train import presence_for, tune_static
 
                 st: Any = self.encoders["static"]
                 table = tune_static(st, self.encoders["transformer"],
                                     [e.text for e in train] + list(unlabelled), self.cache_dir)
+                presence = presence_for(st, table, heads["transformer"], train)
+                tuned = tuned_embeddings(st.tokenize, st.table, table, texts)
                 first = hybrid_scores(scores["static"], score_embeddings(
-                    heads["transformer"], tuned_embeddings(st.tokenize, st.table, table, texts),
-                    texts), heads["static"], heads["transformer"].friction.thresholds)
+                    heads["transformer"], tuned, texts), heads["static"],
+                    heads["transformer"].friction.thresholds, presence, tuned)
                 routing_heads = heads["transformer"]
                 systems["static (distilled only)"] = systems["static"]
                 systems["static"] = model_preds(first)

@@ -112,6 +112,27 @@ def tune_static(static: Any, strong: Encoder, texts: Sequence[str], cache_dir: P
                              static.name, strong.name, cfg)
 
 
+def presence_for(static: Any, table: Any, strong_heads: Heads, rows: Sequence[Example]
+                 ) -> Any:
+    """The static path's friction presence model (``models.presence``) for a tuned ``table``:
+    the gate fitted on the training split of ``rows``, the presence model on the validation
+    split scored by the transformer's heads (``strong_heads``) reading the tuned table."""
+    from models.classifier import STATIC_FRICTION_SCALE, score_embeddings
+    from models.heads import in_validation
+    from models.presence import fit_presence
+    from models.tokentune import tuned_embeddings
+
+    val = np.array([in_validation(e.text, 0.2) for e in rows])
+    emb = tuned_embeddings(static.tokenize, static.table, table, [e.text for e in rows])
+    train_rows = [e for e, v in zip(rows, val, strict=True) if not v]
+    val_rows = [e for e, v in zip(rows, val, strict=True) if v]
+    scored = score_embeddings(strong_heads, emb[val], [e.text for e in val_rows])
+    return fit_presence(emb[~val], train_rows, emb[val], val_rows, scored.friction,
+                        scored.sentiment,
+                        np.asarray(strong_heads.friction.thresholds) * STATIC_FRICTION_SCALE,
+                        table.target)
+
+
 def unlabelled_texts(public: dict[str, list[Example]], exclude: Iterable[str] = ()
                      ) -> list[str]:
     """Every training-split text of the public sets not excluded (for the tuned static
@@ -272,11 +293,14 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
         tuned = tune_static(static_enc, encoders["transformer"],
                             [e.text for e in rows] + unlabelled_texts(public), cache_dir)
         metas["tuned"] = tuned.save(out_dir / "static", {"data": data_summary(parts)})
+        presence = presence_for(static_enc, tuned, heads["transformer"], rows)
+        metas["presence"] = presence.save(out_dir / "static", {"data": data_summary(parts)})
         second = score_embeddings(heads["transformer"], proj.apply(
             embeddings_for(encoders["static"], val, cache_dir)), vt)
-        first = hybrid_scores(s, score_embeddings(heads["transformer"], tuned_embeddings(
-            static_enc.tokenize, static_enc.table, tuned, vt), vt), heads["static"],
-            heads["transformer"].friction.thresholds)
+        vtuned = tuned_embeddings(static_enc.tokenize, static_enc.table, tuned, vt)
+        first = hybrid_scores(s, score_embeddings(heads["transformer"], vtuned, vt),
+                              heads["static"], heads["transformer"].friction.thresholds,
+                              presence, vtuned)
         routed, _ = route(s, first, heads["transformer"].friction.thresholds, th, second)
         extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
                  "routed_fraction_validation_rule_only": round(frac, 4)}
@@ -424,7 +448,7 @@ def adapt_static(texts: Sequence[str], out_dir: Path, cache_dir: Path,
                               encoders["transformer"].name, keep_ids=start.token_ids)
     for name in ("static/heads.json", "static/heads.safetensors", "transformer/heads.json",
                  "transformer/heads.safetensors", "projection.json", "projection.safetensors",
-                 "cascade.json"):
+                 "cascade.json", "static/presence.json", "static/presence.safetensors"):
         if (root / name).exists():
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / name, out_dir / name)
