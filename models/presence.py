@@ -1,10 +1,11 @@
 """Friction presence for the ``static`` path: does the text report a problem at all?
 
 The static path's friction heads answer one question per category ("is this billing
-friction?") on a mean of token vectors, which cannot tell a topic from a problem: "transfer
-$100 to savings" and "when is my bill due" carry the words of billing complaints, so their
-billing probability runs high. Deciding *whether* there is friction before *which* works
-better on that representation (numbers in docs/models.md):
+friction?") on a mean of token vectors, which cannot tell a topic from a problem: "can I pay
+my invoice by bank transfer?" and, with CLINC150 held out, "transfer $100 from my checking to
+saving account" carry the words of billing complaints and were read as billing friction.
+Deciding *whether* there is friction before *which* works better on that representation
+(numbers in docs/models.md):
 
 - a *gate*: one logistic regression on the tuned static embedding, "any friction" vs none,
   fitted on every category's rows at once (a problem word such as "declined", "lost",
