@@ -110,14 +110,19 @@ def routing_view(first: Scores, native: Scores) -> Scores:
 
 
 def route(native: Scores, first: Scores, friction_thresholds: np.ndarray,
-          t: CascadeThresholds, second: Scores | None = None) -> tuple[np.ndarray, np.ndarray]:
+          t: CascadeThresholds, second: Scores | None = None,
+          uncapped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The events the transformer must see, and those the probability rule alone picks:
     the rule reads the first pass (``first``, with the static heads' own intent, see
     :func:`routing_view`), the second opinion (when there is one) adds its disputes, and
-    :func:`watch_mask` the events with possible friction or an unsure sentiment."""
+    :func:`watch_mask` the events with possible friction or an unsure sentiment. The watch
+    reads the first pass's friction probabilities before the presence cap (``uncapped``,
+    see ``models.presence``) when given: an event whose categories the presence model
+    doubts is one the transformer should check."""
     view = routing_view(first, native)
     rule = route_mask(view, friction_thresholds, t)
-    watch = watch_mask(first, friction_thresholds, t, second)
+    watched = first if uncapped is None else dc_replace(first, friction=uncapped)
+    watch = watch_mask(watched, friction_thresholds, t, second)
     if second is None:
         return rule | watch, rule
     return rule | watch | second_opinion_mask(view, second, t), rule
@@ -180,7 +185,8 @@ class CascadeClassifier:
         second = None if self.projection is None else score_embeddings(
             self.strong_heads, self.projection.apply(done.emb), texts, lex)
         heads = self.static_heads if self.tuned_encoder is None else self.strong_heads
-        mask, _ = route(done.native, scores, heads.friction.thresholds, self.thresholds, second)
+        mask, _ = route(done.native, scores, heads.friction.thresholds, self.thresholds, second,
+                        done.uncapped)
         n = int(mask.sum())
         if n:
             routed = [t for t, m in zip(texts, mask, strict=True) if m]

@@ -34,7 +34,7 @@ from models.datasets import SENTIMENTS, STAGES, Example
 from models.embcache import embed
 from models.encoders import Encoder
 from models.features import DEFAULT_LEXICAL, STATIC_LEXICAL, LexicalConfig
-from models.heads import Heads, TrainConfig, fit_heads, in_validation
+from models.heads import Heads, TrainConfig, in_validation
 from models.projection import fit_projection
 from models.static import STATIC_NAME
 from models.tokentune import tuned_embeddings
@@ -287,7 +287,9 @@ def lexical_for(kind: str) -> LexicalConfig | None:
 # have it: CLINC150 (all rows intent none) would otherwise put a whole source's share on
 # none and make the bag-of-tokens heads too slow to call "explicit". Chosen
 # leave-one-dataset-out (docs/models.md); the transformer's heads keep per-source weights.
-STATIC_TRAIN = TrainConfig(intent_weighting="label")
+# They also train on one misspelled copy of each training row (models.augment): the static
+# path reads exact spellings (word pairs, cues, token vectors), and customers misspell.
+STATIC_TRAIN = TrainConfig(intent_weighting="label", typo_rate=1.0)
 
 
 def train_config_for(kind: str) -> TrainConfig:
@@ -323,11 +325,13 @@ class Evaluator:
         systems: dict[str, dict[str, Any]] = {}
         scores: dict[str, Scores] = {}
         heads: dict[str, Heads] = {}
+        from models.train import fit_for
+
         val = [e for e in train if in_validation(e.text, 0.2)]
         val_scores: dict[str, Scores] = {}
         for kind in self.encoders:
-            heads[kind] = fit_heads(self._x(kind, train), list(train), self.encoders[kind].name,
-                                    train_config_for(kind), lexical=lexical_for(kind))
+            heads[kind] = fit_for(self.encoders[kind], train, self._x(kind, train),
+                                  train_config_for(kind), lexical_for(kind))
             scores[kind] = score_embeddings(heads[kind], self._x(kind, test),
                                             [e.text for e in test])
             val_scores[kind] = score_embeddings(heads[kind], self._x(kind, val),
@@ -342,6 +346,7 @@ class Evaluator:
                                     _subset(val_scores["transformer"], vmask), heads["static"],
                                     vrows)
             first, routing_heads = scores["static"], heads["static"]
+            uncapped = None
             if self.tune_static:  # the hybrid static path, its table tuned on this fold only
                 from models.train import presence_for, tune_static
 
@@ -350,9 +355,10 @@ class Evaluator:
                                     [e.text for e in train] + list(unlabelled), self.cache_dir)
                 presence = presence_for(st, table, heads["transformer"], train)
                 tuned = tuned_embeddings(st.tokenize, st.table, table, texts)
-                first = hybrid_scores(scores["static"], score_embeddings(
-                    heads["transformer"], tuned, texts), heads["static"],
-                    heads["transformer"].friction.thresholds, presence, tuned)
+                tuned_scores = score_embeddings(heads["transformer"], tuned, texts)
+                uncapped = tuned_scores.friction
+                first = hybrid_scores(scores["static"], tuned_scores, heads["static"],
+                                      heads["transformer"].friction.thresholds, presence, tuned)
                 routing_heads = heads["transformer"]
                 systems["static (distilled only)"] = systems["static"]
                 systems["static"] = model_preds(first)
@@ -361,7 +367,7 @@ class Evaluator:
             second = score_embeddings(heads["transformer"], proj.apply(self._x("static", test)),
                                       texts)
             mask, rule = route(scores["static"], first, routing_heads.friction.thresholds, t,
-                               second)
+                               second, uncapped)
             merged = merge(first, _subset(scores["transformer"], mask), mask)
             systems["cascade"] = model_preds(merged)
             extra["cascade"] = {"thresholds": t.__dict__, "routed": int(mask.sum()),

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from detector.signals import FRICTION_CATEGORIES, INTENTS
+from models.augment import TYPO_TAG, typo_copies
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.features import LexicalConfig, head_inputs, lexical_features
 
@@ -308,11 +309,16 @@ class TrainConfig:
     # balanced within it) or "label" (each label weighs the same, sources the same within a
     # label); see row_weights
     intent_weighting: str = "source"
+    # one misspelled copy of each training-split row, each long word changed with this
+    # probability (models.augment); 0: none. The caller embeds the copies (typo_rows)
+    typo_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.intent_weighting not in WEIGHTINGS:
             raise ValueError(f"unknown intent_weighting {self.intent_weighting!r}; expected one "
                              f"of {WEIGHTINGS}")
+        if not 0.0 <= self.typo_rate <= 1.0:
+            raise ValueError(f"typo_rate must be within [0, 1]; got {self.typo_rate}")
 
 
 WEIGHTINGS = ("source", "label")
@@ -517,6 +523,18 @@ def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
     return FrictionHead(FRICTION_CATEGORIES, coef, bias, pa, pb, th)
 
 
+def validation_mask(rows: Sequence[Example], cfg: TrainConfig) -> np.ndarray:
+    """The rows the heads calibrate on (a hash of the text), never a typo copy."""
+    return np.array([in_validation(e.text, cfg.val_fraction) and TYPO_TAG not in e.tags
+                     for e in rows], dtype=bool)
+
+
+def typo_rows(rows: Sequence[Example], cfg: TrainConfig) -> list[Example]:
+    """The misspelled copies ``cfg.typo_rate`` asks for (models.augment): the caller embeds
+    them and passes ``rows + typo_rows(rows, cfg)`` to :func:`fit_heads`."""
+    return typo_copies(rows, cfg.typo_rate, validation_mask(rows, cfg).tolist())
+
+
 def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
               cfg: TrainConfig | None = None, lexical: LexicalConfig | None = None) -> Heads:
     """Fit every head on ``rows`` (embedded as ``emb``; with ``lexical``, hashed n-grams of
@@ -524,7 +542,7 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
     Deterministic: the validation split is a hash of the text."""
     cfg = cfg or TrainConfig()
     x = head_inputs(emb, [e.text for e in rows], lexical)
-    val_all = np.array([in_validation(e.text, cfg.val_fraction) for e in rows])
+    val_all = validation_mask(rows, cfg)
 
     def task_rows(attr: str) -> np.ndarray:
         return np.array([getattr(e, attr) is not None for e in rows])
@@ -548,6 +566,8 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
         thresholds = _intent_thresholds(heads["intent"], x[mask],
                                         [str(e.intent) for e, k in zip(rows, mask, strict=True)
                                          if k])
-    meta = {"training": {"intent_weighting": cfg.intent_weighting}}
+    meta = {"training": {"intent_weighting": cfg.intent_weighting,
+                         "typo_rate": cfg.typo_rate,
+                         "typo_copies": sum(TYPO_TAG in e.tags for e in rows)}}
     return Heads(encoder, heads["intent"], friction, heads["sentiment"], heads["stage"],
                  thresholds, meta, lexical=lexical)

@@ -26,7 +26,7 @@ from models.datasets import (
 )
 from models.embcache import embed
 from models.encoders import Encoder
-from models.heads import Heads, TrainConfig, fit_heads
+from models.heads import Heads, TrainConfig, fit_heads, typo_rows
 
 
 def taxonomy_examples(taxonomy: dict[str, Any]) -> list[Example]:
@@ -93,8 +93,18 @@ def fit_on(encoder: Encoder, rows: Sequence[Example], cache_dir: Path | None,
     from models.evaluate import lexical_for, train_config_for
 
     x = embed(encoder, [e.text for e in rows], cache_dir)
-    return fit_heads(x, list(rows), encoder.name, cfg or train_config_for(encoder.name),
-                     lexical=lexical_for(encoder.name))
+    return fit_for(encoder, rows, x, cfg or train_config_for(encoder.name),
+                   lexical_for(encoder.name))
+
+
+def fit_for(encoder: Encoder, rows: Sequence[Example], x: np.ndarray, cfg: TrainConfig,
+            lexical: Any) -> Heads:
+    """Fit heads on ``rows`` (embedded as ``x``) and on the typo copies ``cfg`` asks for
+    (``models.augment``), embedded here in memory: they never enter the embedding cache."""
+    extra = typo_rows(rows, cfg)
+    if extra:
+        x = np.vstack([x, embed(encoder, [e.text for e in extra], None)])
+    return fit_heads(x, list(rows) + extra, encoder.name, cfg, lexical=lexical)
 
 
 def tune_static(static: Any, strong: Encoder, texts: Sequence[str], cache_dir: Path | None,
@@ -298,10 +308,11 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
         second = score_embeddings(heads["transformer"], proj.apply(
             embeddings_for(encoders["static"], val, cache_dir)), vt)
         vtuned = tuned_embeddings(static_enc.tokenize, static_enc.table, tuned, vt)
-        first = hybrid_scores(s, score_embeddings(heads["transformer"], vtuned, vt),
-                              heads["static"], heads["transformer"].friction.thresholds,
-                              presence, vtuned)
-        routed, _ = route(s, first, heads["transformer"].friction.thresholds, th, second)
+        tuned_scores = score_embeddings(heads["transformer"], vtuned, vt)
+        first = hybrid_scores(s, tuned_scores, heads["static"],
+                              heads["transformer"].friction.thresholds, presence, vtuned)
+        routed, _ = route(s, first, heads["transformer"].friction.thresholds, th, second,
+                          tuned_scores.friction)
         extra = {"routed_fraction_validation": round(float(routed.mean()), 4),
                  "routed_fraction_validation_rule_only": round(frac, 4)}
         CascadeThresholds.save(th, out_dir / "cascade.json", extra)
@@ -337,7 +348,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
     # better from a handful of rows per label)
     lexical = lexical_for(kind) if len(user) >= LEXICAL_MIN_USER_ROWS else None
     cfg = train_config_for(kind)
-    h = fit_heads(x_all, rows, enc.name, cfg, lexical=lexical)
+    h = fit_for(enc, rows, x_all, cfg, lexical)
     meta = h.save(out_dir / kind, {
         "encoder_kind": kind, "taxonomy_version": taxonomy.get("version", "custom"),
         "taxonomy_sha256": taxonomy_hash(taxonomy),
@@ -357,8 +368,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, kind: str = "transfor
         if not te or not tr:
             continue
         train = tr + fill
-        hf = fit_heads(embed(enc, [e.text for e in train], cache), train, enc.name, cfg,
-                       lexical=lexical)
+        hf = fit_for(enc, train, embed(enc, [e.text for e in train], cache), cfg, lexical)
         s = score_embeddings(hf, embed(enc, [e.text for e in te], cache), [e.text for e in te])
         scored.append(FoldScores(list(te), {kind: model_preds(s)}, n_train=len(train)))
     result = {"datasets": {f"{data.name} (4-fold CV)": report_fold(pool_folds(scored), tasks)},

@@ -842,5 +842,6 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     assert np.all(margin(by_label) > margin(by_source))
     by_label.save(tmp_path, {"taxonomy_version": "t"})
     meta = json.loads((tmp_path / "heads.json").read_text())
-    assert meta["training"] == {"intent_weighting": "label"}
+    assert meta["training"] == {"intent_weighting": "label", "typo_rate": 1.0,
+                                "typo_copies": 0}  # copies are the caller's (fit_for)
     assert load_heads(tmp_path).meta["training"]["intent_weighting"] == "label"

@@ -152,6 +152,30 @@ def test_static_path_tells_a_cancelled_payment_from_a_closed_account():
     assert got == list(CANCELLATIONS.values())
 
 
+MISSPELLED = {  # written for this test; before the typo copies, the first, fourth and fifth
+    # were read as none
+    "pls cancle my acount": "explicit",
+    "I want to delet my profil and all my data": "explicit",
+    "close my acount asap, im done": "explicit",
+    "how do i cancell my subscripton": "explicit",
+    "terminate my memebrship from next month": "explicit",
+    "cancel my odrer from yesterday": "none",
+    "can I cancle the transfer I just made": "none",
+    "unsubscibe me from the newsleter": "none",
+}
+
+
+def test_static_path_reads_misspelled_requests():
+    """The static heads train on a misspelled copy of each row (models.augment)."""
+    from models import build_classifier
+
+    static = build_classifier("static", cache_size=0)
+    assert static.heads.meta["training"]["typo_rate"] == 1.0
+    assert static.heads.meta["training"]["typo_copies"] > 5000
+    got = [s.churn_intent for s in static.classify(_events(list(MISSPELLED)))]
+    assert got == list(MISSPELLED.values())
+
+
 def test_tune_static_adapts_the_table_on_unlabelled_texts(tmp_path, monkeypatch):
     from click.testing import CliRunner
 

@@ -177,3 +177,20 @@ def test_bundled_static_folder_has_a_presence_model_for_the_transformer_space():
     assert model.weights[0] > 0 and model.weights[2] > 0  # evidence for friction raises it
     clf = build_classifier("static")
     assert clf.presence is not None and clf.model_version.endswith(model.version)
+
+
+def test_the_cascade_watch_reads_friction_before_the_presence_cap():
+    from models.cascade import CascadeThresholds, route
+
+    n = 3
+    uncapped = np.zeros((n, 9))
+    uncapped[:, 0] = [0.3, 0.3, 0.01]  # possible billing friction in the first two
+    capped = np.minimum(uncapped, np.array([[0.1], [0.9], [0.1]]))  # presence doubts the first
+    confident = np.tile([[0.98, 0.01, 0.01]], (n, 1))
+    first = Scores(confident, ["none"] * n, capped, [(), ("billing",), ()], confident,
+                   np.zeros((n, 7)), ("a",) * 7)
+    t = CascadeThresholds(churn=0.5, confidence=0.5, band=0.0, friction_watch=0.4,
+                          sentiment_confidence=0.5)
+    th = np.full(9, 0.5)  # watch: a probability >= 0.2
+    assert route(first, first, th, t)[0].tolist() == [False, True, False]
+    assert route(first, first, th, t, uncapped=uncapped)[0].tolist() == [True, True, False]
