@@ -3,12 +3,13 @@
 Customers misspell ("cancel my acount", "deleet my profile"), and the static path reads
 words and character n-grams of the exact spelling: a typo breaks a content pair ("cancel
 account"), the churn-intent cue (a cancel verb before "account") and the distilled token
-vector of the word. Each training row gets one copy in which every word of four or more
-letters is, with probability ``rate``, changed once: a letter dropped, two neighbours
-swapped, a letter doubled or one replaced. The change is a pure function of the text (a
-hash seeds it), so training stays deterministic. Copies come only from rows outside the
-validation split and never enter it (the tag :data:`TYPO_TAG` keeps them out), so the
-probabilities are still calibrated on real text.
+vector of the word. Each training row with a churn-intent label gets one copy, carrying that
+label only, in which every word of four or more letters is, with probability ``rate``,
+changed once: a letter dropped, two neighbours swapped, a letter doubled or one replaced.
+The change is a pure function of the text (a hash seeds it), so training stays
+deterministic. Copies come only from rows outside the validation split and never enter it
+(the tag :data:`TYPO_TAG` keeps them out), so the probabilities are still calibrated on
+real text.
 """
 
 from __future__ import annotations
@@ -48,15 +49,19 @@ def typo_variant(text: str, rate: float) -> str:
 
 def typo_copies(rows: Sequence[Example], rate: float, in_validation: Sequence[bool]
                 ) -> list[Example]:
-    """One misspelled copy (tagged :data:`TYPO_TAG`, same labels and source) of each row
-    outside the validation split whose copy differs from it; none when ``rate`` is 0."""
+    """One misspelled copy (tagged :data:`TYPO_TAG`, same source) of each row with a churn
+    intent label outside the validation split whose copy differs from it; none when
+    ``rate`` is 0. The copies carry the intent label only: they are there for the churn
+    intent head (on the seed set's cross-validation, copies with every label cost the
+    distilled heads up to 6 points of friction and 2 of journey stage, docs/models.md)."""
     if rate <= 0:
         return []
     out = []
     for row, val in zip(rows, in_validation, strict=True):
-        if val:
+        if val or row.intent is None:
             continue
         text = typo_variant(row.text, rate)
         if text != row.text:
-            out.append(replace(row, text=text, tags=(*row.tags, TYPO_TAG)))
+            out.append(replace(row, text=text, friction=None, sentiment=None, stage=None,
+                               tags=(*row.tags, TYPO_TAG)))
     return out

@@ -38,15 +38,19 @@ def test_typo_variant_misspells_long_words_once_and_deterministically():
 
 
 def test_typo_copies_come_from_training_rows_and_never_enter_validation():
-    rows = [Example(f"please cancel subscription number {i} today", "seed", intent="explicit")
+    rows = [Example(f"please cancel subscription number {i} today", "seed", intent="explicit",
+                    friction=("billing",), sentiment="negative", stage="billing")
             for i in range(200)]
+    rows.append(Example("the delivery van never arrived today", "seed", friction=("delivery",)))
     cfg = TrainConfig(typo_rate=1.0)
     val = validation_mask(rows, cfg)
     assert 0 < val.sum() < len(rows)
     copies = typo_rows(rows, cfg)
-    originals = {e.text for e, v in zip(rows, val, strict=True) if not v}
-    assert len(copies) == len(originals)  # every training row differs at rate 1
+    originals = {e.text for e, v in zip(rows, val, strict=True) if not v and e.intent}
+    assert len(copies) == len(originals)  # every intent row differs at rate 1
+    # the copies teach churn intent only: other labels are blanked, unlabelled rows skipped
     assert all(TYPO_TAG in c.tags and c.intent == "explicit" and c.source == "seed"
+               and c.friction is None and c.sentiment is None and c.stage is None
                for c in copies)
     # a copy whose text hashes into the validation split still stays out of it
     assert any(in_validation(c.text, cfg.val_fraction) for c in copies)
