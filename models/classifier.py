@@ -220,7 +220,7 @@ class StaticPass:
     emb: np.ndarray  # the distilled embeddings
     carried: np.ndarray  # what signals carry: the tuned embeddings, else ``emb``
     lexical: dict[Any, Any]  # the texts' lexical features per config (see shared_lexical)
-    uncapped: np.ndarray | None = None  # the hybrid's friction before the presence cap
+    uncapped: np.ndarray | None = None  # the tuned path's friction before any presence cap
 
 
 def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
@@ -239,7 +239,7 @@ def static_pass(texts: Sequence[str], encoder: Encoder, heads: Heads,
     strong = score_embeddings(strong_heads, tuned, texts, lexical_rows_for(lex, strong_heads))
     return StaticPass(native, hybrid_scores(native, strong, heads,
                                             strong_heads.friction.thresholds, presence, tuned),
-                      emb, tuned, lex, strong.friction if presence is not None else None)
+                      emb, tuned, lex, strong.friction)
 
 
 class StaticClassifier:

@@ -325,7 +325,7 @@ class Evaluator:
         systems: dict[str, dict[str, Any]] = {}
         scores: dict[str, Scores] = {}
         heads: dict[str, Heads] = {}
-        from models.train import fit_for
+        from models.train import fit_for, presence_for, tune_static
 
         val = [e for e in train if in_validation(e.text, 0.2)]
         val_scores: dict[str, Scores] = {}
@@ -348,8 +348,6 @@ class Evaluator:
             first, routing_heads = scores["static"], heads["static"]
             uncapped = None
             if self.tune_static:  # the hybrid static path, its table tuned on this fold only
-                from models.train import presence_for, tune_static
-
                 st: Any = self.encoders["static"]
                 table = tune_static(st, self.encoders["transformer"],
                                     [e.text for e in train] + list(unlabelled), self.cache_dir)

@@ -345,7 +345,7 @@ def row_weights(sources: Sequence[str], labels: Sequence[str], by: str = "source
     return w * len(w) / w.sum()
 
 
-def _fit_lr(x: np.ndarray, y: Sequence[str], w: np.ndarray, c: float, max_iter: int) -> Any:
+def _fit_lr(x: np.ndarray, y: Sequence[Any], w: np.ndarray, c: float, max_iter: int) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=max_iter)

@@ -38,8 +38,11 @@ from detector.signals import FRICTION_CATEGORIES
 from models.datasets import Example
 from models.heads import (
     ArtifactError,
+    TrainConfig,
     _f16,
+    _fit_lr,
     _sigmoid,
+    friction_decisions,
     read_checked,
     row_weights,
     write_checked,
@@ -114,25 +117,19 @@ def decide_with_presence(friction: np.ndarray, thresholds: np.ndarray, presence:
     """Friction probabilities capped at the presence probability, and the categories: none
     below presence 0.5; else those at or above their ``thresholds``, or the one highest
     relative to its threshold when none is."""
-    th = np.asarray(thresholds, np.float64)
-    ratio = np.asarray(friction, np.float64) / th[None, :]
-    out: list[tuple[str, ...]] = []
-    for row, p in zip(ratio, presence, strict=True):
-        if p < 0.5:
-            out.append(())
-            continue
-        over = tuple(c for c, r in zip(labels, row, strict=True) if r >= 1.0)
-        out.append(over or (labels[int(np.argmax(row))],))
+    ratio = np.asarray(friction, np.float64) / np.asarray(thresholds, np.float64)[None, :]
+    over = friction_decisions(friction, labels, thresholds)
+    out: list[tuple[str, ...]] = [
+        () if p < 0.5 else cats or (labels[int(np.argmax(row))],)
+        for cats, row, p in zip(over, ratio, presence, strict=True)]
     capped = np.minimum(np.asarray(friction, np.float64), np.asarray(presence)[:, None])
     return capped, out
 
 
 def _fit_binary(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> tuple[np.ndarray,
                                                                                  float]:
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=c, max_iter=3000)
-    model.fit(x, y, sample_weight=w)
+    """Coefficients and intercept of a weighted logistic regression for ``y`` True."""
+    model = _fit_lr(x, y.tolist(), w, c, TrainConfig().max_iter)
     return np.asarray(model.coef_[0], np.float64), float(model.intercept_[0])
 
 
