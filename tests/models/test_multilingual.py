@@ -1,0 +1,93 @@
+"""Cue lists for explicit requests to leave in de, es, fr, it, nl, pt (models.multilingual),
+measured on own rows written before the cue lists (tests/models/fixtures/)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from models.multilingual import LANGUAGES, LeavingCue, detect_leaving_request
+
+FIXTURE = Path(__file__).parent / "fixtures" / "leaving_multilingual.jsonl"
+
+
+def _rows() -> list[dict[str, str]]:
+    return [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def _by_language(label: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for row in _rows():
+        if row["label"] == label:
+            out[row["lang"]].append(row["text"])
+    return out
+
+
+def test_fixture_has_enough_varied_rows_per_language():
+    explicit, none = _by_language("explicit"), _by_language("none")
+    for lang in LANGUAGES:
+        assert len(explicit[lang]) >= 25 and len(none[lang]) >= 12, lang
+        assert len(set(explicit[lang])) == len(explicit[lang])
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_explicit_requests_to_leave_are_caught_with_their_language(lang):
+    texts = _by_language("explicit")[lang]
+    cues = [detect_leaving_request(t) for t in texts]
+    found = [(t, c) for t, c in zip(texts, cues, strict=True) if c is not None]
+    assert len(found) / len(texts) >= 0.80, [t for t, c in zip(texts, cues, strict=True) if not c]
+    for text, cue in found:
+        assert cue.phrase and cue.phrase in text
+    assert sum(c.language == lang for _, c in found) / len(found) >= 0.90
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_hard_negatives_are_rarely_flagged(lang):
+    texts = _by_language("none")[lang]
+    flagged = [t for t in texts if detect_leaving_request(t) is not None]
+    assert len(flagged) / len(texts) <= 0.10, flagged
+
+
+def test_english_text_is_left_to_the_english_models():
+    for row in _rows():
+        if row["lang"] == "en":
+            assert detect_leaving_request(row["text"]) is None, row["text"]
+
+
+def test_the_issue_examples_are_caught():
+    assert detect_leaving_request("Ich kündige meinen Vertrag zum Monatsende.") == LeavingCue(
+        "de", "kündige meinen Vertrag")
+    assert detect_leaving_request("Quiero cancelar mi suscripción ya.") == LeavingCue(
+        "es", "cancelar mi suscripción")
+    assert detect_leaving_request("je veux résilier mon abonnement") == LeavingCue(
+        "fr", "résilier mon abonnement")
+
+
+def test_matching_ignores_accents_and_case_but_returns_the_original_span():
+    cue = detect_leaving_request("JE VEUX RESILIER MON ABONNEMENT")
+    assert cue is not None and cue.phrase == "RESILIER MON ABONNEMENT"
+    cue = detect_leaving_request("Bitte beëndigen Sie meinen Straßenbahn-Abovertrag sofort.")
+    assert cue is not None and cue.language == "de" and "Abovertrag" in cue.phrase
+
+
+@pytest.mark.parametrize("text", [
+    "Je ne veux pas résilier mon contrat, juste changer d'adresse.",
+    "Ich will meinen Vertrag nicht kündigen, nur pausieren.",
+    "No quiero cancelar mi cuenta, solo cambiar el correo.",
+    "Wat kost het als ik mijn abonnement opzeg?",
+    "Quanto costa la penale se disdico il contratto?",
+    "Je veux annuler ma commande, pas mon abonnement.",
+    "Quiero darme de baja del boletín de noticias.",
+])
+def test_negations_fee_questions_and_orders_are_not_requests_to_leave(text):
+    assert detect_leaving_request(text) is None
+
+
+def test_empty_and_non_latin_text_gives_none():
+    assert detect_leaving_request("") is None
+    assert detect_leaving_request("   ") is None
+    assert detect_leaving_request("ок, спасибо") is None
