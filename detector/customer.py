@@ -219,7 +219,7 @@ def update_customer(
         "friction_categories": list(signal.friction_categories),
         "journey_stage": signal.journey_stage,
         "rating": signal.rating,
-        "snippet": snippet(signal.text, redactor, cfg.snippet_chars),
+        "snippet": snippet(signal.evidence_text, redactor, cfg.snippet_chars),
     }
     st["evidence"] = sorted(st["evidence"] + [item], key=lambda e: e["occurred_at"])[
         -cfg.evidence_size :

@@ -42,8 +42,16 @@ class Signal:
     confidence: str = "normal"
     model_version: str = "unknown"
     flags: tuple[str, ...] = ()
+    # the piece of the text the decision rests on (long texts and calls are scored in
+    # pieces); empty: the whole text
+    evidence: str = ""
     embedding: tuple[float, ...] | None = field(default=None, compare=False)
     embedding_packed: str | None = field(default=None, compare=False)
+
+    @property
+    def evidence_text(self) -> str:
+        """What an alert quotes: the strongest piece, else the whole text."""
+        return self.evidence or self.text
 
     def packed_embedding(self) -> str | None:
         """The embedding as packed 4-bit codes (see ``detector.issues.pack``), if any."""
@@ -69,6 +77,8 @@ class Signal:
             "journey_stage": self.journey_stage,
             "journey_stage_source": self.journey_stage_source,
             "confidence": self.confidence,
+            "language": self.language,
+            "evidence": self.evidence_text,
             "model_version": self.model_version,
             "flags": list(self.flags),
         }
@@ -79,6 +89,7 @@ class Signal:
         out["text"] = self.text
         out["rating"] = self.rating
         out["language"] = self.language
+        out["evidence"] = self.evidence
         out["embedding_packed"] = self.packed_embedding()
         return out
 
@@ -103,5 +114,6 @@ class Signal:
             confidence=obj.get("confidence", "normal"),
             model_version=obj.get("model_version", "unknown"),
             flags=tuple(obj.get("flags") or ()),
+            evidence=obj.get("evidence") or "",
             embedding_packed=obj.get("embedding_packed"),
         )

@@ -45,9 +45,19 @@ class Example:
     intent: str | None = None
     friction: tuple[str, ...] | None = None
     sentiment: str | None = None
+    # friction present at all, where the category is unknown (weak labels: a 1-2 star
+    # rating, a complaint filed with a regulator); None: follows ``friction``
+    presence: bool | None = None
     stage: str | None = None
     original_label: str = ""
     tags: tuple[str, ...] = field(default=())
+
+    @property
+    def friction_present(self) -> bool | None:
+        """Whether the text reports any friction (None: not labelled)."""
+        if self.presence is not None:
+            return self.presence
+        return None if self.friction is None else bool(self.friction)
 
 
 # ---------------------------------------------------------------------------------------

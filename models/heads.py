@@ -1,14 +1,18 @@
 """Trained heads over sentence embeddings, with calibrated probabilities.
 
-Tasks: churn ``intent`` (none / at_risk / explicit), ``friction`` (multi-label, one binary
-head per category), ``sentiment`` (negative / neutral / positive) and journey ``stage``.
-Each head is a scikit-learn logistic regression fitted on a training split over the head
-inputs (the embedding, plus hashed word/character n-grams when the heads carry a
+Tasks: churn ``intent`` (none / at_risk / explicit), friction in two steps, ``presence``
+(is there any friction: a binary head, which weak labels also teach, e.g. a 1-2 star review
+or a complaint filed with a regulator) then ``friction`` (which category, given there is
+friction: a softmax over the categories), ``sentiment`` (negative / neutral / positive)
+and journey ``stage``. A category's served probability is P(friction) x P(category |
+friction). Each head is a scikit-learn logistic regression fitted on a training split over
+the head inputs (the embedding, plus hashed word/character n-grams when the heads carry a
 :class:`~models.features.LexicalConfig`); probabilities are then calibrated on a validation
-split (temperature + per-class bias for multi-class heads, Platt scaling per friction
-category) and one threshold per friction category is chosen on that same validation split.
-Intent is decided on the calibrated probabilities at 0.5 (explicit first, then at_risk);
-``TrainConfig(tune_intent_thresholds=True)`` tunes those two thresholds on validation instead.
+split (temperature + per-class bias for the softmax heads, Platt scaling for presence) and
+the presence threshold is the one of best F1 there. Intent is decided on the calibrated
+probabilities at 0.5 (explicit first, then at_risk). Friction: with presence at its
+threshold, the most likely category, plus any other whose share of the friction is at least
+:data:`SECOND_CATEGORY_SHARE`; else none.
 
 Artifacts are a safetensors file (weight matrices as float16, rounded already at fitting
 time so that the saved heads score exactly like the fitted ones; the rest float32) plus a
@@ -29,17 +33,20 @@ from typing import Any
 import numpy as np
 
 from detector.signals import FRICTION_CATEGORIES, INTENTS
-from models.augment import TYPO_TAG, typo_copies
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.features import LexicalConfig, head_inputs, lexical_features
 
 HEADS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
-FORMAT = "churn-heads/2"  # /2: float16 weights, optional lexical features
-READABLE_FORMATS = ("churn-heads/1", FORMAT)
+FORMAT = "churn-heads/3"  # /3: presence + which category (older formats: retrain)
+READABLE_FORMATS = (FORMAT,)
+PRESENCE_LABELS = ("any",)
+SECOND_CATEGORY_SHARE = 0.4  # a second category needs this share of the friction
 TASK_LABELS: dict[str, tuple[str, ...]] = {
     "intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES,
+    "friction": FRICTION_CATEGORIES,
 }
+HEAD_NAMES = ("intent", "friction", "sentiment", "stage", "presence")
 
 
 class ArtifactError(ValueError):
@@ -92,11 +99,21 @@ def _f16(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, dtype=np.float16).astype(np.float64)
 
 
-def friction_decisions(p: np.ndarray, labels: Sequence[str], thresholds: Any
+def friction_decisions(categories: np.ndarray, presence: np.ndarray, threshold: float
                        ) -> list[tuple[str, ...]]:
-    """The categories of each row of probabilities ``p`` at or above their thresholds."""
-    return [tuple(c for c, v, t in zip(labels, row, thresholds, strict=True) if v >= t)
-            for row in p]
+    """Each row's categories: none below the presence threshold; else the most likely one
+    and any other with at least :data:`SECOND_CATEGORY_SHARE` of the row's friction.
+    ``categories``: P(category) = P(friction) x P(category | friction), ``presence``:
+    P(friction)."""
+    out = []
+    for row, p in zip(categories, np.asarray(presence).reshape(-1), strict=True):
+        if p < threshold or p <= 0:
+            out.append(())
+            continue
+        top = int(np.argmax(row))
+        out.append(tuple(c for j, c in enumerate(FRICTION_CATEGORIES)
+                         if j == top or row[j] >= SECOND_CATEGORY_SHARE * p))
+    return out
 
 
 def in_validation(text: str, fraction: float) -> bool:
@@ -130,15 +147,15 @@ class MultiHead:
 
 
 @dataclass
-class FrictionHead:
-    """One binary logistic regression per category, Platt-calibrated, with thresholds."""
+class BinaryHead:
+    """A binary logistic regression, Platt-calibrated, with its decision threshold."""
 
     labels: tuple[str, ...]
-    coef: np.ndarray  # (m, d)
-    bias: np.ndarray  # (m,)
-    platt_a: np.ndarray  # (m,)
-    platt_b: np.ndarray  # (m,)
-    thresholds: np.ndarray  # (m,)
+    coef: np.ndarray  # (1, d)
+    bias: np.ndarray  # (1,)
+    platt_a: np.ndarray  # (1,)
+    platt_b: np.ndarray  # (1,)
+    thresholds: np.ndarray  # (1,)
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         return self.proba_from_logits(x @ self.coef.T + self.bias)
@@ -147,6 +164,21 @@ class FrictionHead:
         """Calibrated probabilities from raw logits ``x @ coef.T + bias``."""
         return _sigmoid(self.platt_a * logits + self.platt_b)
 
+    @property
+    def threshold(self) -> float:
+        return float(self.thresholds[0])
+
+
+@dataclass
+class HeadScores:
+    """Every head's calibrated probabilities for a batch."""
+
+    intent: np.ndarray  # (n, 3)
+    friction: np.ndarray  # (n, 9) P(category) = P(friction) x P(category | friction)
+    presence: np.ndarray  # (n,) P(friction)
+    sentiment: np.ndarray  # (n, 3)
+    stage: np.ndarray  # (n, 7)
+
 
 @dataclass
 class Heads:
@@ -154,11 +186,10 @@ class Heads:
 
     encoder: str
     intent: MultiHead
-    friction: FrictionHead
+    friction: MultiHead  # which category, given there is friction
     sentiment: MultiHead
     stage: MultiHead
-    intent_thresholds: dict[str, float] = field(
-        default_factory=lambda: {"explicit": 0.5, "at_risk": 0.5})
+    presence: BinaryHead  # whether there is any friction
     meta: dict[str, Any] = field(default_factory=dict)
     lexical: LexicalConfig | None = None  # hashed n-grams next to the embedding, or none
     _stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False,
@@ -173,9 +204,9 @@ class Heads:
         """Raw logits of every head (``inputs @ coef.T + bias``), in one product for the
         embedding block and one sparse product for the lexical block (the serving path).
         ``lexical_rows``: the texts' lexical features already computed with these heads'
-        settings (several sets of heads reading the same texts share them)."""
+        settings."""
         if self._stacked is None:
-            heads = (self.intent, self.friction, self.sentiment, self.stage)
+            heads = tuple(getattr(self, name) for name in HEAD_NAMES)
             w = np.ascontiguousarray(np.vstack([h.coef for h in heads]).T, dtype=np.float32)
             self._stacked = (w, np.concatenate([h.bias for h in heads]).astype(np.float32))
         w, b = self._stacked
@@ -197,28 +228,31 @@ class Heads:
             z = z + lexical_features(texts, self.lexical) @ w[d:]
         z = z + b
         out, start = {}, 0
-        for name in ("intent", "friction", "sentiment", "stage"):
+        for name in HEAD_NAMES:
             k = len(getattr(self, name).labels)
             out[name] = z[:, start:start + k]
             start += k
         return out
 
-    def decide_intent(self, p: np.ndarray) -> list[str]:
-        """Per-label thresholds: explicit first, then at_risk, else none."""
-        ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
-        te, ta = self.intent_thresholds["explicit"], self.intent_thresholds["at_risk"]
-        out = []
-        for row in p:
-            if row[ie] >= te:
-                out.append("explicit")
-            elif row[ia] >= ta:
-                out.append("at_risk")
-            else:
-                out.append("none")
-        return out
+    def scores(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> HeadScores:
+        """Every head's calibrated probabilities for a batch."""
+        z = self.raw_logits(emb, texts)
+        presence = self.presence.proba_from_logits(z["presence"])[:, 0]
+        which = self.friction.proba_from_logits(z["friction"])
+        return HeadScores(self.intent.proba_from_logits(z["intent"]),
+                          presence[:, None] * which, presence,
+                          self.sentiment.proba_from_logits(z["sentiment"]),
+                          self.stage.proba_from_logits(z["stage"]))
 
-    def decide_friction(self, p: np.ndarray) -> list[tuple[str, ...]]:
-        return friction_decisions(p, self.friction.labels, self.friction.thresholds)
+    def decide_intent(self, p: np.ndarray) -> list[str]:
+        """At calibrated probability 0.5: explicit first, then at_risk, else none."""
+        ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
+        return ["explicit" if row[ie] >= 0.5 else "at_risk" if row[ia] >= 0.5 else "none"
+                for row in p]
+
+    def decide_friction(self, categories: np.ndarray, presence: np.ndarray
+                        ) -> list[tuple[str, ...]]:
+        return friction_decisions(categories, presence, self.presence.threshold)
 
     @property
     def version(self) -> str:
@@ -227,18 +261,15 @@ class Heads:
     # ---- (de)serialisation --------------------------------------------------------------
     def tensors(self) -> dict[str, np.ndarray]:
         t: dict[str, np.ndarray] = {}
-        for name in ("intent", "sentiment", "stage"):
+        for name in ("intent", "friction", "sentiment", "stage"):
             h: MultiHead = getattr(self, name)
             t[f"{name}.coef"] = h.coef
             t[f"{name}.bias"] = h.bias
             t[f"{name}.temperature"] = np.array([h.temperature])
             t[f"{name}.cal_bias"] = (h.cal_bias if h.cal_bias is not None
                                      else np.zeros(len(h.labels)))
-        f = self.friction
         for key in ("coef", "bias", "platt_a", "platt_b", "thresholds"):
-            t[f"friction.{key}"] = getattr(f, key)
-        t["intent.thresholds"] = np.array(
-            [self.intent_thresholds["explicit"], self.intent_thresholds["at_risk"]])
+            t[f"presence.{key}"] = getattr(self.presence, key)
         return {k: np.ascontiguousarray(v, dtype=np.float16 if k.endswith(".coef")
                                         else np.float32) for k, v in sorted(t.items())}
 
@@ -246,7 +277,6 @@ class Heads:
         """Write ``heads.safetensors`` + ``heads.json`` into ``folder``; returns the metadata."""
         from safetensors.numpy import save
 
-        folder.mkdir(parents=True, exist_ok=True)
         blob = save(self.tensors())
         sha = hashlib.sha256(blob).hexdigest()
         meta = dict(self.meta)
@@ -254,15 +284,13 @@ class Heads:
         meta.update({
             "format": FORMAT,
             "encoder": self.encoder,
-            "labels": {"intent": list(self.intent.labels), "friction": list(self.friction.labels),
-                       "sentiment": list(self.sentiment.labels),
-                       "stage": list(self.stage.labels)},
-            "files": {HEADS_FILE: {"sha256": sha, "bytes": len(blob)}},
+            "labels": {name: list(getattr(self, name).labels) for name in HEAD_NAMES},
             "lexical": self.lexical.to_dict() if self.lexical is not None else None,
+            "presence_threshold": round(self.presence.threshold, 4),
         })
-        meta["version"] = f"{self.encoder}-{meta.get('taxonomy_version', 'custom')}-{sha[:10]}"
-        (folder / HEADS_FILE).write_bytes(blob)
-        (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        meta["version"] = meta.get("version") or (
+            f"{self.encoder}-{meta.get('taxonomy_version', 'custom')}-{sha[:10]}")
+        meta = write_checked(folder, META_FILE, HEADS_FILE, blob, meta)
         self.meta = meta
         return meta
 
@@ -281,16 +309,15 @@ def load_heads(folder: Path) -> Heads:
         return MultiHead(tuple(labels[name]), t[f"{name}.coef"], t[f"{name}.bias"],
                          float(t[f"{name}.temperature"][0]), t[f"{name}.cal_bias"])
 
-    fr = FrictionHead(tuple(labels["friction"]), t["friction.coef"], t["friction.bias"],
-                      t["friction.platt_a"], t["friction.platt_b"], t["friction.thresholds"])
-    th = t["intent.thresholds"]
-    width = fr.coef.shape[1]
+    presence = BinaryHead(PRESENCE_LABELS, t["presence.coef"], t["presence.bias"],
+                          t["presence.platt_a"], t["presence.platt_b"], t["presence.thresholds"])
+    width = presence.coef.shape[1]
     expected = None if lexical is None else lexical.dim
     if expected is not None and width <= expected:
         raise ArtifactError(f"{blob_path}: weights have {width} inputs, fewer than the "
                             f"{expected} lexical features the metadata declares")
-    return Heads(meta["encoder"], multi("intent"), fr, multi("sentiment"), multi("stage"),
-                 {"explicit": float(th[0]), "at_risk": float(th[1])}, meta, lexical)
+    return Heads(meta["encoder"], multi("intent"), multi("friction"), multi("sentiment"),
+                 multi("stage"), presence, meta, lexical)
 
 
 # ---- training ---------------------------------------------------------------------------
@@ -298,27 +325,17 @@ def load_heads(folder: Path) -> Heads:
 @dataclass(frozen=True)
 class TrainConfig:
     c: float = 2.0
-    c_friction: float = 2.0
     val_fraction: float = 0.2
-    max_iter: int = 3000
-    tune_intent_thresholds: bool = False  # False: decide intent at calibrated p >= 0.5
-    # friction probabilities calibrated on each source's rows scored by heads fitted without
-    # that source (when the rows come from two or more sources), see _out_of_source_platt
-    out_of_source_calibration: bool = True
+    max_iter: int = 1000
     # how the churn-intent rows are weighted: "source" (each source weighs the same, labels
     # balanced within it) or "label" (each label weighs the same, sources the same within a
     # label); see row_weights
     intent_weighting: str = "source"
-    # one misspelled copy of each training-split row, each long word changed with this
-    # probability (models.augment); 0: none. The caller embeds the copies (typo_rows)
-    typo_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.intent_weighting not in WEIGHTINGS:
             raise ValueError(f"unknown intent_weighting {self.intent_weighting!r}; expected one "
                              f"of {WEIGHTINGS}")
-        if not 0.0 <= self.typo_rate <= 1.0:
-            raise ValueError(f"typo_rate must be within [0, 1]; got {self.typo_rate}")
 
 
 WEIGHTINGS = ("source", "label")
@@ -345,7 +362,7 @@ def row_weights(sources: Sequence[str], labels: Sequence[str], by: str = "source
     return w * len(w) / w.sum()
 
 
-def _fit_lr(x: np.ndarray, y: Sequence[Any], w: np.ndarray, c: float, max_iter: int) -> Any:
+def _fit_lr(x: Any, y: Sequence[Any], w: np.ndarray, c: float, max_iter: int) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=max_iter)
@@ -353,18 +370,21 @@ def _fit_lr(x: np.ndarray, y: Sequence[Any], w: np.ndarray, c: float, max_iter: 
     return model
 
 
-def _calibrate_multi(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Temperature and per-class bias minimising the validation log-loss."""
+def _calibrate_multi(z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+                     ) -> tuple[float, np.ndarray]:
+    """Temperature and per-class bias minimising the (weighted) validation log-loss."""
     from scipy.optimize import minimize
 
     k = z.shape[1]
+    weights = np.ones(len(y)) / len(y) if w is None else w / w.sum()
 
     def nll(params: np.ndarray) -> float:
         t = np.exp(params[0])
         logits = z / t + params[1:]
         logits = logits - logits.max(axis=1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        return float(-logp[np.arange(len(y)), y].mean() + 1e-3 * (params[1:] ** 2).sum())
+        return float(-(weights * logp[np.arange(len(y)), y]).sum()
+                     + 1e-3 * (params[1:] ** 2).sum())
 
     res = minimize(nll, np.zeros(k + 1), method="L-BFGS-B")
     return float(np.exp(res.x[0])), np.asarray(res.x[1:])
@@ -389,24 +409,26 @@ def _f1(tp: float, fp: float, fn: float) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
 
 
-def _fit_multi(x: np.ndarray, rows: list[Example], task: str, cfg: TrainConfig,
-               val: np.ndarray) -> MultiHead:
-    labels = TASK_LABELS[task]
-    y = [getattr(e, task) for e in rows]
-    src = [e.source for e in rows]
-    tr = ~val if (~val).sum() and len({y[i] for i in np.flatnonzero(~val)}) > 1 else np.ones(
-        len(rows), bool)
-    tr_idx = np.flatnonzero(tr)
-    present = sorted({y[i] for i in tr_idx}, key=labels.index)
+def _fit_softmax(x: Any, y: Sequence[str], sources: Sequence[str], labels: tuple[str, ...],
+                 cfg: TrainConfig, val: np.ndarray, weighting: str = "source",
+                 share: np.ndarray | None = None) -> MultiHead:
+    """A softmax head over ``labels`` fitted on the rows outside ``val`` and calibrated on
+    those in it; ``share`` multiplies each row's weight (a multi-label row's copies)."""
     d = x.shape[1]
     coef = np.zeros((len(labels), d))
     bias = np.full(len(labels), -30.0)  # labels never seen in training: probability ~0
+    tr = ~val if (~val).sum() and len({y[i] for i in np.flatnonzero(~val)}) > 1 else np.ones(
+        len(y), bool)
+    tr_idx = np.flatnonzero(tr)
+    present = sorted({y[i] for i in tr_idx}, key=labels.index)
+    if len(present) == 0:
+        return MultiHead(labels, coef, np.zeros(len(labels)))
     if len(present) == 1:
         bias[labels.index(present[0])] = 0.0
         return MultiHead(labels, coef, bias)
-    weighting = cfg.intent_weighting if task == "intent" else "source"
-    model = _fit_lr(x[tr_idx], [y[i] for i in tr_idx], row_weights([src[i] for i in tr_idx],
-                    [y[i] for i in tr_idx], weighting), cfg.c, cfg.max_iter)
+    extra = np.ones(len(y)) if share is None else share
+    w = row_weights([sources[i] for i in tr_idx], [y[i] for i in tr_idx], weighting)
+    model = _fit_lr(x[tr_idx], [y[i] for i in tr_idx], w * extra[tr_idx], cfg.c, cfg.max_iter)
     classes = [str(cl) for cl in model.classes_]
     if len(classes) == 2:  # binary LR: logit for the second class, zero for the first
         coef[labels.index(classes[1])] = model.coef_[0]
@@ -420,119 +442,48 @@ def _fit_multi(x: np.ndarray, rows: list[Example], task: str, cfg: TrainConfig,
     v_idx = np.flatnonzero(val & ~tr)  # validation rows not used for fitting
     if len(v_idx) >= 20 and len({y[i] for i in v_idx}) > 1:
         yi = np.array([labels.index(y[i]) for i in v_idx])
-        head.temperature, head.cal_bias = _calibrate_multi(head.logits(x[v_idx]), yi)
+        head.temperature, head.cal_bias = _calibrate_multi(head.logits(x[v_idx]), yi,
+                                                           extra[v_idx])
     return head
 
 
-def _intent_thresholds(head: MultiHead, x: np.ndarray, y: list[str]) -> dict[str, float]:
-    p = head.proba(x)
-    ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
-    grid = np.round(np.arange(0.2, 0.81, 0.05), 2)
-    best, best_t = -1.0, (0.5, 0.5)
-    present = sorted(set(y))
-    ya = np.array(y)
-    for te in grid:
-        for ta in grid:
-            pred = np.where(p[:, ie] >= te, "explicit", np.where(p[:, ia] >= ta, "at_risk",
-                                                                 "none"))
-            f1s = [_f1(((pred == lab) & (ya == lab)).sum(), ((pred == lab) & (ya != lab)).sum(),
-                       ((pred != lab) & (ya == lab)).sum()) for lab in present]
-            score = float(np.mean(f1s))
-            if score > best + 1e-9:
-                best, best_t = score, (float(te), float(ta))
-    return {"explicit": best_t[0], "at_risk": best_t[1]}
-
-
-def _friction_weights(x: np.ndarray, rows: Sequence[Example], cfg: TrainConfig,
-                      tr_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One binary logistic regression per category on the rows ``tr_idx``: weights
-    (float16-rounded) and biases; a category without both classes there gets a bias of -30."""
-    m, d = len(FRICTION_CATEGORIES), x.shape[1]
-    coef, bias = np.zeros((m, d)), np.full(m, -30.0)
-    src = [e.source for e in rows]
-    for j, cat in enumerate(FRICTION_CATEGORIES):
-        y = np.array([cat in (rows[i].friction or ()) for i in tr_idx])
-        if y.sum() == 0 or y.all():
-            continue
-        yl = ["yes" if v else "no" for v in y]
-        model = _fit_lr(x[tr_idx], yl, row_weights([src[i] for i in tr_idx], yl), cfg.c_friction,
-                        cfg.max_iter)
-        sign = 1.0 if str(model.classes_[1]) == "yes" else -1.0
-        coef[j], bias[j] = _f16(sign * model.coef_[0]), sign * model.intercept_[0]
-    return coef, bias
-
-
-def _out_of_source_platt(x: np.ndarray, rows: Sequence[Example], cfg: TrainConfig,
-                         val: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-category Platt scaling for text from a source the heads never saw: every source's
-    rows are scored by heads fitted (on the training split) without that source, and one
-    scaling per category is fitted on those scores, each source weighing the same. None with
-    fewer than two sources. In-domain validation makes the probabilities too sure of
-    themselves on a new dataset (leave-one-dataset-out, docs/models.md)."""
-    sources = sorted({e.source for e in rows})
-    if len(sources) < 2:
-        return None
-    z = np.zeros((len(rows), len(FRICTION_CATEGORIES)))
-    scored = np.zeros(z.shape, bool)  # the row's held-out heads learned the category
-    for s in sources:
-        own = np.array([e.source == s for e in rows])
-        tr_idx = np.flatnonzero(~own & ~val)
-        coef, bias = _friction_weights(x, rows, cfg, tr_idx)
-        z[own] = x[own] @ coef.T + bias
-        scored[own] = np.any(coef != 0, axis=1)
-    counts = Counter(e.source for e in rows)
-    w = np.array([1.0 / counts[e.source] for e in rows])
-    pa, pb = np.full(z.shape[1], np.nan), np.full(z.shape[1], np.nan)
-    for j, cat in enumerate(FRICTION_CATEGORIES):
-        y = np.array([cat in (e.friction or ()) for e in rows], float)[scored[:, j]]
-        if 0 < y.sum() < len(y):
-            pa[j], pb[j] = _platt(z[scored[:, j], j], y, w[scored[:, j]])
-    return pa, pb
-
-
-def _fit_friction(x: np.ndarray, rows: list[Example], cfg: TrainConfig,
-                  val: np.ndarray) -> FrictionHead:
-    m = len(FRICTION_CATEGORIES)
-    pa, pb, th = np.ones(m), np.zeros(m), np.full(m, 0.5)
+def _fit_presence(x: Any, present: np.ndarray, sources: Sequence[str], cfg: TrainConfig,
+                  val: np.ndarray) -> BinaryHead:
+    """The presence head: fitted outside ``val``, Platt-calibrated on ``val`` (sources
+    weighing the same) with the threshold of best F1 there."""
     tr_idx, v_idx = np.flatnonzero(~val), np.flatnonzero(val)
-    if len(tr_idx) == 0:
-        tr_idx = np.arange(len(rows))
-    coef, bias = _friction_weights(x, rows, cfg, tr_idx)
-    fitted = np.flatnonzero(np.any(coef != 0, axis=1))  # categories with both classes
-    for j in fitted:
-        y = np.array([FRICTION_CATEGORIES[j] in (e.friction or ()) for e in rows])
-        if len(v_idx) >= 20 and 0 < y[v_idx].sum() < len(v_idx):
-            z = x[v_idx] @ coef[j] + bias[j]
-            pa[j], pb[j] = _platt(z, y[v_idx].astype(float))
-            p = _sigmoid(pa[j] * z + pb[j])
-            best = -1.0
-            for t in np.round(np.arange(0.1, 0.91, 0.05), 2):
-                pred = p >= t
-                f = _f1((pred & y[v_idx]).sum(), (pred & ~y[v_idx]).sum(),
-                        (~pred & y[v_idx]).sum())
-                if f > best + 1e-9:
-                    best, th[j] = f, float(t)
-    shifted = _out_of_source_platt(x, rows, cfg, val) if cfg.out_of_source_calibration else None
-    if shifted is not None:
-        # new probabilities, same decisions: each threshold moves to the logit it stood at
-        for j in fitted:
-            a, b = shifted[0][j], shifted[1][j]
-            if np.isfinite(a) and a > 0 and pa[j] > 0:
-                z_t = (np.log(th[j] / (1 - th[j])) - pb[j]) / pa[j]
-                pa[j], pb[j], th[j] = a, b, float(_sigmoid(np.array(a * z_t + b)))
-    return FrictionHead(FRICTION_CATEGORIES, coef, bias, pa, pb, th)
+    if len(set(present.tolist())) < 2:  # one class only: a constant
+        d = x.shape[1]
+        bias = np.array([30.0 if present.size and present[0] else -30.0])
+        return BinaryHead(PRESENCE_LABELS, np.zeros((1, d)), bias, np.ones(1), np.zeros(1),
+                          np.full(1, 0.5))
+    if len(set(present[tr_idx].tolist())) < 2:
+        tr_idx = np.arange(len(present))
+    yl = ["yes" if v else "no" for v in present[tr_idx]]
+    model = _fit_lr(x[tr_idx], yl, row_weights([sources[i] for i in tr_idx], yl), cfg.c,
+                    cfg.max_iter)
+    sign = 1.0 if str(model.classes_[1]) == "yes" else -1.0
+    coef, bias = _f16(sign * model.coef_[0])[None, :], np.array([sign * model.intercept_[0]])
+    a, b, t = 1.0, 0.0, 0.5
+    y = present[v_idx]
+    if len(v_idx) >= 20 and 0 < y.sum() < len(y):
+        z = (x[v_idx] @ coef.T)[:, 0] + bias[0]
+        w = row_weights([sources[i] for i in v_idx], ["yes" if v else "no" for v in y])
+        a, b = _platt(z, y.astype(float), w)
+        p = _sigmoid(a * z + b)
+        best = -1.0
+        for cut in np.round(np.arange(0.2, 0.81, 0.05), 2):
+            pred = p >= cut
+            f = _f1((w * (pred & y)).sum(), (w * (pred & ~y)).sum(), (w * (~pred & y)).sum())
+            if f > best + 1e-9:
+                best, t = f, float(cut)
+    return BinaryHead(PRESENCE_LABELS, coef, bias, np.array([a]), np.array([b]),
+                      np.array([t]))
 
 
 def validation_mask(rows: Sequence[Example], cfg: TrainConfig) -> np.ndarray:
-    """The rows the heads calibrate on (a hash of the text), never a typo copy."""
-    return np.array([in_validation(e.text, cfg.val_fraction) and TYPO_TAG not in e.tags
-                     for e in rows], dtype=bool)
-
-
-def typo_rows(rows: Sequence[Example], cfg: TrainConfig) -> list[Example]:
-    """The misspelled copies ``cfg.typo_rate`` asks for (models.augment): the caller embeds
-    them and passes ``rows + typo_rows(rows, cfg)`` to :func:`fit_heads`."""
-    return typo_copies(rows, cfg.typo_rate, validation_mask(rows, cfg).tolist())
+    """The rows the heads calibrate on (a hash of the text)."""
+    return np.array([in_validation(e.text, cfg.val_fraction) for e in rows], dtype=bool)
 
 
 def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
@@ -542,32 +493,29 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
     Deterministic: the validation split is a hash of the text."""
     cfg = cfg or TrainConfig()
     x = head_inputs(emb, [e.text for e in rows], lexical)
-    val_all = validation_mask(rows, cfg)
-
-    def task_rows(attr: str) -> np.ndarray:
-        return np.array([getattr(e, attr) is not None for e in rows])
-
+    val = validation_mask(rows, cfg)
+    src = [e.source for e in rows]
     heads: dict[str, Any] = {}
     for task in ("intent", "sentiment", "stage"):
-        mask = task_rows(task)
-        sub = [e for e, k in zip(rows, mask, strict=True) if k]
-        if not sub:
-            labels = TASK_LABELS[task]
-            heads[task] = MultiHead(labels, np.zeros((len(labels), x.shape[1])),
-                                    np.zeros(len(labels)))
-            continue
-        heads[task] = _fit_multi(x[mask], sub, task, cfg, val_all[mask])
-    mask = task_rows("friction")
-    friction = _fit_friction(x[mask], [e for e, k in zip(rows, mask, strict=True) if k], cfg,
-                             val_all[mask])
-    thresholds = {"explicit": 0.5, "at_risk": 0.5}
-    mask = task_rows("intent") & val_all
-    if cfg.tune_intent_thresholds and mask.sum() >= 20:
-        thresholds = _intent_thresholds(heads["intent"], x[mask],
-                                        [str(e.intent) for e, k in zip(rows, mask, strict=True)
-                                         if k])
-    meta = {"training": {"intent_weighting": cfg.intent_weighting,
-                         "typo_rate": cfg.typo_rate,
-                         "typo_copies": sum(TYPO_TAG in e.tags for e in rows)}}
-    return Heads(encoder, heads["intent"], friction, heads["sentiment"], heads["stage"],
-                 thresholds, meta, lexical=lexical)
+        idx = np.array([i for i, e in enumerate(rows) if getattr(e, task) is not None], int)
+        weighting = cfg.intent_weighting if task == "intent" else "source"
+        heads[task] = _fit_softmax(x[idx], [str(getattr(rows[i], task)) for i in idx],
+                                   [src[i] for i in idx], TASK_LABELS[task], cfg, val[idx],
+                                   weighting)
+    # which category: one copy of each friction row per category it reports
+    idx, cats, share = [], [], []
+    for i, e in enumerate(rows):
+        for c in e.friction or ():
+            idx.append(i)
+            cats.append(c)
+            share.append(1.0 / len(e.friction or ()))
+    ix = np.array(idx, int)
+    heads["friction"] = _fit_softmax(x[ix], cats, [src[i] for i in ix], FRICTION_CATEGORIES,
+                                     cfg, val[ix], "source", np.array(share))
+    idx = [i for i, e in enumerate(rows) if e.friction_present is not None]
+    ix = np.array(idx, int)
+    presence = _fit_presence(x[ix], np.array([bool(rows[i].friction_present) for i in idx]),
+                             [src[i] for i in idx], cfg, val[ix])
+    meta = {"training": {"intent_weighting": cfg.intent_weighting, "rows": len(rows)}}
+    return Heads(encoder, heads["intent"], heads["friction"], heads["sentiment"],
+                 heads["stage"], presence, meta, lexical)

@@ -330,13 +330,11 @@ from streams.cli_models import (  # noqa: E402
     build_static_cmd,
     eval_cmd,
     train_cmd,
-    tune_static_cmd,
 )
 
 main.add_command(train_cmd)
 main.add_command(eval_cmd)
 main.add_command(build_static_cmd)
-main.add_command(tune_static_cmd)
 
 from bench.cli import bench as _bench  # noqa: E402
 

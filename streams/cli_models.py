@@ -19,11 +19,7 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid configuration: {exc}") from None
 
 
-CASCADE_SETTINGS = {"churn": "cascade_churn_threshold",
-                    "confidence": "cascade_confidence_threshold",
-                    "band": "cascade_friction_band",
-                    "friction_watch": "cascade_friction_watch",
-                    "sentiment_confidence": "cascade_sentiment_confidence"}
+CASCADE_SETTINGS = {"churn": "cascade_churn_threshold", "band": "cascade_friction_band"}
 
 
 def cascade_thresholds(settings: Settings) -> dict[str, float] | None:
@@ -52,68 +48,48 @@ def _data_root(path: Path | None) -> Path | None:
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: the bundled models/artifacts, or ./model with --data).")
 @click.option("--encoder", "kinds", multiple=True,
-              type=click.Choice(["transformer", "static", "hashing"]),
-              help="Encoder(s) to train heads for (default: transformer and static; "
-                   "with --data: the configured encoder).")
+              type=click.Choice(["transformer", "static"]),
+              help="Path(s) to train (default: both; with --data: the configured one, static "
+                   "for the cascade).")
 def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
               kinds: tuple[str, ...]) -> None:
-    """Train the signal heads (safetensors + JSON metadata, deterministic).
+    """Train the signal heads from the declared recipes (safetensors + JSON, deterministic).
 
-    Without --data: rebuilds the bundled artifacts from the seed set, the taxonomy examples
-    and the public sets. With --data: trains on your file (few-shot: ~8 examples per label
-    work) and writes the model plus a cross-validated eval report; use it with
+    Without --data: rebuilds the bundled artifacts (manifest + heads) from the seed set, the
+    taxonomy examples and every training domain. With --data: adds your labelled rows to the
+    bundled heads (about 8 examples per label help; they move the bundled model towards your
+    rows instead of replacing it), writes the model folder and a 4-fold cross-validated
+    report comparing the bundled and the adapted heads on your rows; serve it with
     CHURN_MODEL_DIR=<out>.
     """
     settings = _settings()
     from models import bundled_artifacts
     from models.train import train_bundled, train_user
 
+    def progress(msg: str) -> None:
+        click.echo(msg, err=True)
+
     if data is not None:
-        kind = kinds[0] if kinds else ("static" if settings.encoder == "cascade"
+        path = kinds[0] if kinds else ("static" if settings.encoder in ("cascade", "hashing")
                                        else settings.encoder)
         target = out or Path("model")
         try:
-            result = train_user(data, target, settings.model_cache_dir, kind)
+            result = train_user(data, target, settings.model_cache_dir, path,
+                                progress=progress)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"model {result['model_version']} written to {target / kind}; "
+        click.echo(f"model {result['model_version']} written to {target}; "
                    f"report: {target / 'eval.md'}", err=True)
-        for ds, rep in result["datasets"].items():
-            for task, r in rep["systems"][kind].items():
-                click.echo(f"{ds} {task}: macro-F1 {r['macro_f1']:.3f}")
+        cv = result["cross_validation"]
+        for measure in sorted(cv["adapted"]):
+            click.echo(f"{measure}: bundled {cv['bundled'].get(measure, float('nan')):.3f}, "
+                       f"with your rows {cv['adapted'][measure]:.3f}")
         return
     metas = train_bundled(_data_root(public_data), out or bundled_artifacts(),
-                          settings.model_cache_dir, kinds or ("transformer", "static"))
+                          settings.model_cache_dir, kinds or ("transformer", "static"),
+                          progress=progress)
     for kind, meta in metas.items():
         click.echo(f"{kind}: {meta.get('version', json.dumps(meta, default=str))}")
-
-
-@click.command(name="tune-static")
-@click.option("--texts", "texts_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your unlabelled texts: JSONL events (or rows with \"text\"), a CSV with a "
-                   "text column, or plain text, one per line.")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("model"), show_default=True, help="Model folder to write.")
-def tune_static_cmd(texts_file: Path, out: Path) -> None:
-    """Adapt the static encoder to your own traffic, without labels.
-
-    Tunes the bundled static table further on your texts (MiniLM's embeddings of them are the
-    targets) and writes a model folder with it next to the bundled heads; serve it with
-    CHURN_MODEL_DIR=<out> and CHURN_ENCODER=static or cascade. A few thousand texts of your
-    real traffic are enough; they are embedded in memory and not cached on disk.
-    """
-    settings = _settings()
-    from models.train import adapt_static, read_texts
-
-    try:
-        texts = read_texts(texts_file)
-        meta = adapt_static(texts, out, settings.model_cache_dir, source_name=texts_file.name)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"static table adapted on {meta['adapted_on']['texts']} texts "
-               f"({meta['tokens']} tokens tuned) written to {out / 'static'}; serve it with "
-               f"CHURN_MODEL_DIR={out}", err=True)
 
 
 @click.command(name="eval")
@@ -122,24 +98,30 @@ def tune_static_cmd(texts_file: Path, out: Path) -> None:
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("eval-report"), show_default=True, help="Report folder.")
 @click.option("--limit", type=int, default=None,
-              help="Cap each held-out set at about this many rows (quick check).")
-@click.option("--encoder", "kinds", multiple=True, type=click.Choice(["transformer", "static",
-                                                                        "hashing"]),
-              help="Encoders to evaluate (default: transformer and static, plus the cascade).")
+              help="Cap each held-out domain at about this many rows (quick check).")
+@click.option("--encoder", "kinds", multiple=True, type=click.Choice(["transformer", "static"]),
+              help="Paths to evaluate (default: both, plus the cascade).")
+@click.option("--no-adapt", is_flag=True, help="Skip the 8-rows-per-label adaptation column.")
 def eval_cmd(public_data: Path | None, out: Path, limit: int | None,
-             kinds: tuple[str, ...]) -> None:
-    """Leave-one-dataset-out evaluation with baselines: eval.md, eval.json, confusion PNGs."""
+             kinds: tuple[str, ...], no_adapt: bool) -> None:
+    """Leave-one-domain-out evaluation with baselines: eval.md, eval.json."""
     settings = _settings()
-    from models.train import run_eval
+    from models.evalrun import run_eval
+
+    def progress(msg: str) -> None:
+        click.echo(msg, err=True)
 
     result = run_eval(_data_root(public_data), out, settings.model_cache_dir,
-                      kinds or ("transformer", "static"), limit=limit)
-    for ds, rep in result["datasets"].items():
-        for model in ("transformer", "static", "cascade", "hashing"):
-            if model in rep["systems"]:
-                cells = ", ".join(f"{t} {r['macro_f1']:.3f}"
-                                  for t, r in rep["systems"][model].items())
-                click.echo(f"{ds} / {model}: {cells}")
+                      kinds or ("transformer", "static"), limit=limit, adapt=not no_adapt,
+                      progress=progress)
+    systems = [s for s in ("transformer", "static", "cascade") if s in result["macro"]]
+    for name, vals in result["domains"].items():
+        for model in systems:
+            cells = ", ".join(f"{m} {v:.3f}" for m, v in vals["systems"].get(model, {}).items())
+            click.echo(f"{name} / {model}: {cells}")
+    for model in systems:
+        cells = ", ".join(f"{m} {v:.3f}" for m, v in result["macro"][model].items())
+        click.echo(f"macro / {model}: {cells}")
     click.echo(f"reports: {out / 'eval.md'}, {out / 'eval.json'}", err=True)
 
 

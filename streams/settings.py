@@ -62,17 +62,20 @@ class Settings(BaseSettings):
     classifier: Literal["model", "labels"] = Field(
         "model", description="labels: trust metadata.labels of events (backtesting)"
     )
-    encoder: Literal["transformer", "static", "cascade", "hashing"] = "transformer"
+    encoder: Literal["transformer", "static", "cascade", "hashing"] = Field(
+        "static", description="Model path (static: the best on held-out domains, docs/models.md)"
+    )
     model_dir: Path | None = Field(None, description="Trained heads (default: bundled artifacts)")
     model_cache_dir: Path = Field(
         Path.home() / ".cache" / "churn-detector",
         description="Static model and embedding caches (built locally, never downloaded)",
     )
-    cascade_churn_threshold: float | None = Field(None, ge=0, le=1)
-    cascade_confidence_threshold: float | None = Field(None, ge=0, le=1.01)
-    cascade_friction_band: float | None = Field(None, ge=0, le=1)
-    cascade_friction_watch: float | None = Field(None, ge=0, le=10)
-    cascade_sentiment_confidence: float | None = Field(None, ge=0, le=1.01)
+    cascade_churn_threshold: float | None = Field(
+        None, ge=0, le=1, description="Cascade: route at this churn probability (manifest's)"
+    )
+    cascade_friction_band: float | None = Field(
+        None, ge=0, le=1, description="Cascade: route within this band of the presence threshold"
+    )
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
     batch_size: int = Field(64, ge=1)

@@ -29,18 +29,13 @@ DOCS: dict[str, str] = {
     "topic_stage_signals": "Internal: deduplicated signals keyed by journey stage",
     "topic_alerts": "Alerts out (key: customer id, or `stage:<stage>`)",
     "topic_deadletter": "Records that could not be processed, with the reason",
-    "encoder": "Sentence encoder: transformer, static, cascade (hashing: tests only)",
+    "encoder": "Model path: static (default, best on held-out domains), transformer, cascade "
+    "(hashing: tests only)",
     "taxonomy_path": "A taxonomy JSON replacing the bundled one",
     "cascade_churn_threshold": "Cascade: P(leaving) from which the transformer re-scores "
-    "(default: tuned value in models/artifacts/cascade.json)",
-    "cascade_confidence_threshold": "Cascade: static results less confident than this go to "
-    "the transformer (default: tuned)",
-    "cascade_friction_band": "Cascade: friction probabilities this close to their threshold "
-    "go to the transformer (default: tuned)",
-    "cascade_friction_watch": "Cascade: events with a friction probability at least this "
-    "times its threshold go to the transformer (default: cascade.json, 0.4)",
-    "cascade_sentiment_confidence": "Cascade: events whose top sentiment probability is below "
-    "this go to the transformer (default: cascade.json, 0.7)",
+    "(default: the manifest's)",
+    "cascade_friction_band": "Cascade: presence probabilities this close to their threshold "
+    "go to the transformer (default: the manifest's)",
     "embedding_cache_size": "Texts whose embeddings are kept (retweets, templates); 0: off",
     "batch_size": "Most events classified in one micro-batch",
     "batch_within_seconds": "Longest wait to fill a micro-batch",

@@ -1,5 +1,7 @@
-"""Fast model tests: seed set, mapping, heads artifacts, metrics, cascade routing, few-shot
-training through the CLI (hashing encoder; no MiniLM)."""
+"""Fast model tests: seed set, mapping, heads artifacts, lexical features, cues, embedding
+cache, row weights, the bundled folder, the few-shot file through the CLI (hashing encoder;
+no MiniLM). Pieces, recipe, heads, adaptation, cascade and evaluation helpers have their own
+files next to this one."""
 
 from __future__ import annotations
 
@@ -16,11 +18,8 @@ from click.testing import CliRunner
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models import build_classifier
-from models.cascade import CascadeThresholds, route_mask
-from models.classifier import Scores
 from models.datasets import Example, load_seed
 from models.encoders import HashingEncoder
-from models.evaluate import ece, multiclass_report, write_confusion_png
 from models.heads import ArtifactError, fit_heads, load_heads
 from models.language import detect_language
 from models.train import taxonomy_examples
@@ -70,6 +69,40 @@ def test_public_mapping_traps():
     assert bank["pending_transfer"].friction is None  # ambiguous: not used for friction
 
 
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data (real domains) not present")
+def test_real_domain_mappings():
+    from models.lodo import ENGLISH_DOMAINS, FOREIGN_DOMAINS, REAL_DOMAINS
+    from models.realdata import REAL_LOADERS
+
+    assert set(REAL_LOADERS) == set(REAL_DOMAINS) | set(FOREIGN_DOMAINS)
+    assert set(REAL_DOMAINS) <= set(ENGLISH_DOMAINS)
+    assert not set(FOREIGN_DOMAINS) & set(ENGLISH_DOMAINS)  # evaluation only
+    data = {name: load(SHARED) for name, load in REAL_LOADERS.items()}
+    for name, rows in data.items():
+        assert rows and {e.source for e in rows} == {name}, name
+        assert all(e.intent is None and e.stage is None for e in rows), name  # not labelled
+        splits = {e.split for e in rows}
+        assert splits == ({"test"} if name in FOREIGN_DOMAINS else {"train", "test"}), name
+    assert data["restaurant"] == REAL_LOADERS["restaurant"](SHARED)  # deterministic
+    restaurant = {e.original_label: e for e in data["restaurant"]}
+    price = next(e for k, e in restaurant.items() if k == "price:negative,food:neutral")
+    assert price.friction == ("billing",) and price.sentiment == "negative"
+    misc = [e for e in data["restaurant"] if e.friction is None]
+    assert misc and all(e.presence and "miscellaneous:negative" in e.original_label
+                        for e in misc)
+    telecom = data["telecom"]
+    assert all(e.presence and e.friction is None and e.sentiment == "negative"
+               for e in telecom)
+    assert any(len(e.text) > 2000 for e in telecom if e.split == "test")  # the long bucket
+    weak = {1: {True}, 2: {True}, 3: {None}, 4: {None}, 5: {False, None}}  # 5: if recommended
+    for e in data["apparel"]:
+        stars = int(e.original_label.split(":")[1])
+        assert e.friction_present in weak[stars], (stars, e.friction_present)
+        if stars <= 2:
+            assert e.friction == ("product",) and e.sentiment == "negative"
+    assert any(e.friction_present is False for e in data["apparel"])
+
+
 @pytest.fixture(scope="module")
 def hashing_heads():
     rows = taxonomy_examples(json.loads(
@@ -98,16 +131,25 @@ def test_artifacts_roundtrip_deterministic_and_tamper_refused(hashing_heads, tmp
     assert not list(tmp_path.rglob("*.pkl"))
 
 
-def test_bundled_artifacts_match_their_metadata():
+def test_bundled_artifacts_match_their_metadata_and_the_declared_recipes():
     from models import bundled_artifacts
+    from models.heads import FORMAT
+    from models.recipe import load_manifest
+    from models.train import DEFAULT_PATH, RECIPES
 
+    root = bundled_artifacts()
+    manifest = load_manifest(root)
+    assert manifest.default == DEFAULT_PATH
+    assert manifest.recipes == RECIPES  # the folder is what models.train declares
     for kind in ("transformer", "static"):
-        folder = bundled_artifacts() / kind
+        folder = root / kind
         meta = json.loads((folder / "heads.json").read_text())
         digest = hashlib.sha256((folder / "heads.safetensors").read_bytes()).hexdigest()
         assert meta["files"]["heads.safetensors"]["sha256"] == digest
+        assert meta["format"] == FORMAT
         assert meta["taxonomy_version"] and meta["data"]["seed"]["sha256"]
         assert meta["version"].startswith(meta["encoder"])
+        assert meta["recipe"] == RECIPES[kind].to_dict()
 
 
 def test_hashing_classifier_contract():
@@ -132,39 +174,26 @@ def test_language_detection():
     assert detect_language("这个服务太差了") == "und"
 
 
-def test_metrics_and_png(tmp_path):
-    assert ece(np.array([1.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0])) == 0.0
-    assert ece(np.array([0.9] * 10), np.array([1.0] * 5 + [0.0] * 5)) == pytest.approx(0.4)
-    rep = multiclass_report(["none", "explicit", "none"], ["none", "none", "none"], None, INTENTS)
-    assert rep["per_label"]["explicit"]["recall"] == 0.0
-    assert rep["confusion"][INTENTS.index("explicit")][INTENTS.index("none")] == 1
-    write_confusion_png(rep["confusion"], tmp_path / "c.png")
-    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_cascade_routes_risky_and_uncertain_only():
-    n = 3
-    intent = np.array([[0.98, 0.01, 0.01], [0.3, 0.3, 0.4], [0.6, 0.2, 0.2]])
-    fr = np.full((n, 9), 0.01)
-    s = Scores(intent, ["none", "explicit", "none"], fr, [(), (), ()], np.zeros((n, 3)),
-               np.zeros((n, 7)), ("a",) * 7)
-    mask = route_mask(s, np.full(9, 0.5), CascadeThresholds(churn=0.3, confidence=0.5, band=0.1))
-    assert mask.tolist() == [False, True, True]
-
-
-def test_train_on_few_shot_file_gives_working_model_and_report(tmp_path, monkeypatch):
+def test_few_shot_file_adapts_a_model_folder_that_score_serves(tmp_path, monkeypatch):
+    """The few-shot fixture through ``train_user`` (what ``train --data`` runs) on a model
+    folder over the hashing encoder, then ``churn-detector score`` with that folder."""
+    from models.recipe import load_manifest
+    from models.train import train_user
     from streams.cli import main
+    from tests.models.tiny_model import write_model_folder
 
-    monkeypatch.setenv("CHURN_MODEL_CACHE_DIR", str(tmp_path / "cache"))
+    write_model_folder(tmp_path / "base")
     out = tmp_path / "model"
-    res = CliRunner().invoke(main, ["train", "--data", str(FIXTURE), "--out", str(out),
-                                    "--encoder", "hashing"])
-    assert res.exit_code == 0, res.output
-    assert (out / "eval.md").exists() and (out / "eval.json").exists()
-    report = json.loads((out / "eval.json").read_text())
-    (ds,) = report["datasets"]
-    assert 0.0 <= report["datasets"][ds]["systems"]["hashing"]["intent"]["macro_f1"] <= 1.0
-    clf = build_classifier("hashing", model_dir=out, cache_size=0)
+    report = train_user(FIXTURE, out, tmp_path / "cache", "static", base=tmp_path / "base")
+    assert (out / "eval.md").exists()
+    assert json.loads((out / "eval.json").read_text()) == report
+    cv = report["cross_validation"]
+    assert set(cv) == {"bundled", "adapted"}
+    for system in cv.values():
+        assert 0.0 <= system["explicit_f1"] <= 1.0
+        assert 0.0 <= system["sentiment_auc"] <= 1.0
+    assert set(load_manifest(out).recipes) == {"static"}
+    clf = build_classifier("static", model_dir=out, cache_dir=tmp_path / "cache")
     sig = clf.classify([_event("Please cancel my subscription, I am leaving.")])[0]
     assert sig.model_version == report["model_version"]
     assert sig.churn_intent == "explicit"
@@ -172,8 +201,9 @@ def test_train_on_few_shot_file_gives_working_model_and_report(tmp_path, monkeyp
     events.write_text(json.dumps({"event_id": "e1", "customer_id": "C1", "channel": "chat",
                                   "occurred_at": "2026-11-02T09:00:00Z",
                                   "text": "Close my account, I am leaving."}) + "\n")
-    monkeypatch.setenv("CHURN_ENCODER", "hashing")
+    monkeypatch.setenv("CHURN_ENCODER", "static")
     monkeypatch.setenv("CHURN_MODEL_DIR", str(out))
+    monkeypatch.setenv("CHURN_MODEL_CACHE_DIR", str(tmp_path / "cache"))
     res = CliRunner().invoke(main, ["score", str(events)])
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout.strip().splitlines()[0])
@@ -185,16 +215,29 @@ def test_train_on_few_shot_file_gives_working_model_and_report(tmp_path, monkeyp
 
 
 def test_train_rejects_bad_labels(tmp_path):
+    from models.datasets import load_user_file
     from streams.cli import main
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"text": "hi", "intent": "maybe"}) + "\n")
+    with pytest.raises(ValueError, match="intent"):
+        load_user_file(bad)
     res = CliRunner().invoke(main, ["train", "--data", str(bad), "--out", str(tmp_path / "m"),
-                                    "--encoder", "hashing"])
+                                    "--encoder", "static"])
     assert res.exit_code != 0 and "intent" in res.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_command_offers_the_manifest_paths_only():
+    from streams.cli import main
+
+    res = CliRunner().invoke(main, ["train", "--encoder", "hashing", "--out", "x"])
+    assert res.exit_code != 0 and "hashing" in res.output
+    assert "tune-static" not in main.commands
 
 
 # ---- lexical features, heads that use them, embedding cache ------------------------------
+
 
 def _small_lex():
     from models.features import LexicalConfig
@@ -238,8 +281,6 @@ def test_lexical_features_stateless_deterministic_and_shaped():
 
 
 def test_heads_with_lexical_features_roundtrip(tmp_path):
-    from models.classifier import score_embeddings
-
     rows = load_seed()
     texts = [e.text for e in rows]
     enc = HashingEncoder(dim=32)
@@ -247,8 +288,9 @@ def test_heads_with_lexical_features_roundtrip(tmp_path):
     cfg = _small_lex()
     heads = fit_heads(emb, rows, enc.name, lexical=cfg)
     assert heads.lexical == cfg and heads.friction.coef.shape == (9, 32 + cfg.dim)
+    assert heads.presence.coef.shape == (1, 32 + cfg.dim)
     meta = heads.save(tmp_path / "a", {"taxonomy_version": "t"})
-    assert meta["lexical"] == cfg.to_dict() and meta["format"] == "churn-heads/2"
+    assert meta["lexical"] == cfg.to_dict() and meta["format"] == "churn-heads/3"
     again = fit_heads(emb, rows, enc.name, lexical=cfg)
     again.save(tmp_path / "b", {"taxonomy_version": "t"})
     assert (tmp_path / "a/heads.safetensors").read_bytes() == (
@@ -257,22 +299,25 @@ def test_heads_with_lexical_features_roundtrip(tmp_path):
 
     stored = load((tmp_path / "a/heads.safetensors").read_bytes())
     assert stored["intent.coef"].dtype == np.float16
+    assert stored["presence.coef"].dtype == np.float16
     loaded = load_heads(tmp_path / "a")
     assert loaded.lexical == cfg
     probe = ["please close my account, I'm leaving", "unsubscribe me from the newsletter"]
     pe = enc.encode(probe)
-    s1, s2 = score_embeddings(heads, pe, probe), score_embeddings(loaded, pe, probe)
-    assert np.allclose(s1.intent, s2.intent, atol=1e-5)
-    assert np.allclose(s1.friction, s2.friction, atol=1e-5)
-    assert s1.intent_labels == s2.intent_labels
+    s1, s2 = heads.scores(pe, probe), loaded.scores(pe, probe)
+    for name in ("intent", "friction", "presence", "sentiment", "stage"):
+        assert np.allclose(getattr(s1, name), getattr(s2, name), atol=1e-5), name
+    assert heads.decide_intent(s1.intent) == loaded.decide_intent(s2.intent)
     full = loaded.inputs(pe, probe)  # the training-time path gives the same probabilities
     assert np.allclose(loaded.intent.proba(full), s2.intent, atol=1e-5)
-    assert np.allclose(loaded.friction.proba(full), s2.friction, atol=1e-5)
+    assert np.allclose(loaded.presence.proba(full)[:, 0], s2.presence, atol=1e-5)
+    assert np.allclose(loaded.friction.proba(full) * s2.presence[:, None], s2.friction,
+                       atol=1e-5)
     with pytest.raises(ValueError, match="texts"):
-        score_embeddings(loaded, pe)
-    plain = fit_heads(emb, rows, enc.name)  # no lexical: embeddings alone, as before
+        loaded.scores(pe)
+    plain = fit_heads(emb, rows, enc.name)  # no lexical: embeddings alone
     assert plain.lexical is None and plain.friction.coef.shape == (9, 32)
-    assert score_embeddings(plain, pe).intent.shape == (2, 3)
+    assert plain.scores(pe).intent.shape == (2, 3)
 
 
 def test_intent_cues_read_verb_near_relationship_noun_not_any_cancel():
@@ -292,8 +337,7 @@ def test_intent_cues_read_verb_near_relationship_noun_not_any_cancel():
 
 def test_static_lexical_adds_content_word_pairs_and_cue_columns():
     import models.features as feats
-    from models.evaluate import lexical_for
-    from models.static import STATIC_NAME
+    from models.train import RECIPES
 
     cfg = feats.LexicalConfig(word_features=64, char_features=128, word_weight=0.5,
                               char_weight=0.3, content_pairs=True, cue_weight=0.7)
@@ -319,18 +363,16 @@ def test_static_lexical_adds_content_word_pairs_and_cue_columns():
     old = _small_lex().to_dict()
     assert old["kind"] == feats.LEXICAL_KIND and "cue_weight" not in old
     assert feats.LexicalConfig.from_dict(old) == _small_lex()
-    # which heads read which features
-    assert lexical_for("static") == lexical_for(STATIC_NAME) == feats.STATIC_LEXICAL
+    # which path reads which features: the recipes say
+    assert RECIPES["static"].lexical == feats.STATIC_LEXICAL
     assert feats.STATIC_LEXICAL.cue_weight > 0 and feats.STATIC_LEXICAL.content_pairs
-    assert lexical_for("transformer") == feats.DEFAULT_LEXICAL
-    assert lexical_for("hashing") is None
+    assert RECIPES["transformer"].lexical == feats.DEFAULT_LEXICAL
 
 
 def test_heads_learn_to_trust_the_explicit_cue(tmp_path):
     """Trained on the seed set, the explicit class weighs the explicit cue positively and
     the reloaded heads compute the cue columns themselves."""
     import models.features as feats
-    from models.classifier import score_embeddings
 
     rows = load_seed()
     enc = HashingEncoder(dim=32)
@@ -346,8 +388,8 @@ def test_heads_learn_to_trust_the_explicit_cue(tmp_path):
     assert loaded.lexical == cfg
     probe = ["please close my account", "cancel my transfer"]
     pe = enc.encode(probe)
-    assert np.allclose(score_embeddings(loaded, pe, probe).intent,
-                       score_embeddings(heads, pe, probe).intent, atol=1e-5)
+    assert np.allclose(loaded.scores(pe, probe).intent, heads.scores(pe, probe).intent,
+                       atol=1e-5)
 
 
 def test_embedding_cache_encodes_only_new_texts(tmp_path):
@@ -376,194 +418,6 @@ def test_embedding_cache_encodes_only_new_texts(tmp_path):
     assert not list(tmp_path.rglob("*.pkl"))
 
 
-def test_format_1_artifacts_without_lexical_features_still_load(hashing_heads, tmp_path):
-    heads, _ = hashing_heads
-    meta = heads.save(tmp_path, {"taxonomy_version": "t"})
-    meta["format"] = "churn-heads/1"  # written before lexical features existed
-    del meta["lexical"]
-    (tmp_path / "heads.json").write_text(json.dumps(meta))
-    loaded = load_heads(tmp_path)
-    assert loaded.lexical is None
-    x = HashingEncoder().encode(["please close my account"])
-    assert np.allclose(loaded.intent.proba(x), heads.intent.proba(x), atol=1e-5)
-    meta["format"] = "churn-heads/0"
-    (tmp_path / "heads.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="format"):
-        load_heads(tmp_path)
-
-
-def test_projection_fits_roundtrips_and_refuses_tampering(tmp_path):
-    from models.projection import fit_projection, load_projection
-
-    rng = np.random.default_rng(7)
-    static = rng.normal(size=(400, 16))
-    truth = rng.normal(size=(16, 24))
-    strong = static @ truth + 0.01 * rng.normal(size=(400, 24))
-    proj = fit_projection(static, strong, "s", "t")
-    got = proj.apply(static[:50].astype(np.float32))
-    want = strong[:50] / np.linalg.norm(strong[:50], axis=1, keepdims=True)
-    assert (got * want).sum(axis=1).min() > 0.99  # the map recovers the target directions
-    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    meta = proj.save(tmp_path / "p")
-    again = fit_projection(static, strong, "s", "t").save(tmp_path / "q")
-    assert meta["files"] == again["files"]  # deterministic bytes
-    loaded = load_projection(tmp_path / "p")
-    assert np.array_equal(loaded.matrix, proj.matrix) and (loaded.source, loaded.target) == (
-        "s", "t")
-    with pytest.raises(ValueError, match="16-d"):
-        loaded.apply(np.zeros((1, 24), np.float32))
-    blob = bytearray((tmp_path / "p/projection.safetensors").read_bytes())
-    blob[-1] ^= 1
-    (tmp_path / "p/projection.safetensors").write_bytes(bytes(blob))
-    with pytest.raises(ArtifactError, match="sha256"):
-        load_projection(tmp_path / "p")
-
-
-def test_bundled_projection_maps_static_to_transformer_dims():
-    from models import bundled_artifacts
-    from models.projection import load_projection
-
-    root = bundled_artifacts()
-    proj = load_projection(root)
-    static = json.loads((root / "static/heads.json").read_text())
-    strong = json.loads((root / "transformer/heads.json").read_text())
-    assert (proj.source, proj.target) == (static["encoder"], strong["encoder"])
-    assert proj.matrix.shape == (256, 384)
-    assert proj.meta["data"] == strong["data"]  # fitted on the heads' training rows
-    cascade = json.loads((root / "cascade.json").read_text())
-    assert 0 < cascade["routed_fraction_validation_rule_only"] <= cascade[
-        "routed_fraction_validation"] < 1
-
-
-def test_cascade_routes_where_the_projected_opinion_disagrees(hashing_heads):
-    from models.cascade import CascadeClassifier, disagreement, second_opinion_mask
-    from models.classifier import score_embeddings
-    from models.projection import Projection
-
-    heads, _ = hashing_heads
-    enc = HashingEncoder()
-    texts = ["please close my account, I'm leaving", "thanks, all good", "I was charged twice",
-             "the app keeps crashing", "where is my parcel? three weeks late", "hello"]
-    events = [_event(t, i) for i, t in enumerate(texts)]
-    never = CascadeThresholds(churn=1.01, confidence=0.0, band=0.0, friction_watch=100.0,
-                              sentiment_confidence=0.0)  # the rules route nothing
-    dim = enc.encode(["x"]).shape[1]
-    same = Projection(np.eye(dim, dtype=np.float32), enc.name, heads.encoder)
-    casc = CascadeClassifier(enc, heads, enc, heads, never, projection=same)
-    casc.classify(events)
-    assert casc.last_encoder_paths == {"static": 6, "transformer": 0}  # the opinions agree
-    scrambled = Projection(np.roll(np.eye(dim, dtype=np.float32), 1, axis=1), enc.name,
-                           heads.encoder)
-    casc = CascadeClassifier(enc, heads, enc, heads, never, projection=scrambled)
-    out = casc.classify(events)
-    emb = enc.encode(texts)
-    own, moved = score_embeddings(heads, emb, texts), score_embeddings(
-        heads, scrambled.apply(emb), texts)
-    expected = disagreement(own, moved) | (own.sentiment.argmax(axis=1)
-                                           != moved.sentiment.argmax(axis=1))
-    assert 0 < casc.last_encoder_paths["transformer"] == int(expected.sum())
-    assert [s.churn_intent for s in out] == [s.churn_intent for s in
-                                             CascadeClassifier(enc, heads, enc, heads,
-                                                               never).classify(events)]
-    own = score_embeddings(heads, emb, texts)
-    assert not second_opinion_mask(own, own, never).any()
-    risky = second_opinion_mask(own, own, CascadeThresholds(churn=0.5))
-    assert risky.tolist() == [1 - p >= 0.5 for p in own.intent[:, 0]] and risky[0]
-    with pytest.raises(ValueError, match="projection maps"):
-        CascadeClassifier(enc, heads, enc, heads, never,
-                          projection=Projection(same.matrix, "other", heads.encoder))
-
-
-def _char_tokenize(texts):
-    return [[ord(c) % 50 for c in t.lower() if c.isalpha()] for t in texts]
-
-
-def test_tuned_table_learns_trains_deterministically_and_refuses_tampering(tmp_path):
-    from models.tokentune import load_tuned, train_tuned_table, tuned_embeddings
-
-    rng = np.random.default_rng(3)
-    base = rng.normal(size=(50, 8)).astype(np.float32)
-    texts = ["refund please", "charged twice", "app crashes", "love it", "where is my parcel",
-             "cannot log in", "close my account", "thanks a lot"] * 8
-    goal = rng.normal(size=(len(set(texts)), 12)).astype(np.float32)
-    lookup = dict(zip(dict.fromkeys(texts), goal, strict=True))
-    targets = np.array([lookup[t] for t in texts], np.float32)
-    init = rng.normal(size=(8, 12)).astype(np.float32) * 0.1
-
-    def fit(**kw):
-        from models.tokentune import TuneConfig
-
-        return train_tuned_table(_char_tokenize, base, texts, targets, init, "s", "t",
-                                 TuneConfig(epochs=kw.get("epochs", 30), learning_rate=0.05,
-                                            batch=16))
-
-    def fit_quality(table):
-        got = tuned_embeddings(_char_tokenize, base, table, texts)
-        want = targets / np.linalg.norm(targets, axis=1, keepdims=True)
-        return float((got * want).sum(axis=1).mean())
-
-    short, long = fit(epochs=1), fit()
-    assert fit_quality(long) > fit_quality(short) + 0.1  # training moves towards the targets
-    assert set(long.token_ids.tolist()) == {i for row in _char_tokenize(texts) for i in row}
-    meta = long.save(tmp_path / "a")
-    assert fit().save(tmp_path / "b")["files"] == meta["files"]  # deterministic bytes
-    loaded = load_tuned(tmp_path / "a")
-    assert np.array_equal(loaded.vectors, long.vectors) and loaded.sha == long.sha
-    assert meta["corpus"]["texts"] == len(texts) and meta["tokens"] == len(long.token_ids)
-    blob = bytearray((tmp_path / "a/tuned.safetensors").read_bytes())
-    blob[-1] ^= 1
-    (tmp_path / "a/tuned.safetensors").write_bytes(bytes(blob))
-    with pytest.raises(ArtifactError, match="sha256"):
-        load_tuned(tmp_path / "a")
-
-
-def test_static_classifier_reads_intent_from_its_heads_and_the_rest_from_the_tuned_path(
-        hashing_heads):
-    from models.classifier import StaticClassifier, hybrid_scores, score_embeddings
-
-    heads, rows = hashing_heads
-    enc = HashingEncoder()
-    # tuned-path heads that differ visibly: no intent rows (uniform intent), every friction
-    # category flagged
-    other = fit_heads(enc.encode([e.text for e in rows]),
-                      [e if e.intent is None else
-                       Example(e.text, e.source, friction=e.friction, sentiment=e.sentiment,
-                               stage=e.stage) for e in rows], enc.name)
-    other.friction.thresholds[:] = 0.0
-    other.meta["version"] = "tuned-path-heads"
-    clf = StaticClassifier(enc, heads, enc, other)
-    texts = ["please close my account, I'm leaving", "I was charged twice for one order",
-             "the new app is great"]
-    signals = clf.classify([_event(t, i) for i, t in enumerate(texts)])
-    emb = enc.encode(texts)
-    want = hybrid_scores(score_embeddings(heads, emb, texts), score_embeddings(other, emb, texts),
-                         heads, other.friction.thresholds)
-    assert [s.churn_intent for s in signals] == want.intent_labels
-    assert signals[0].churn_intent == "explicit"  # the static heads outweigh the uniform ones
-    native = score_embeddings(heads, emb, texts)
-    assert np.allclose(want.intent, 0.7 * native.intent + 0.3 / 3, atol=1e-3)  # weighted mean
-    assert all(len(s.friction_categories) == 9 for s in signals)  # from the tuned path
-    assert [s.friction_categories for s in signals] == [tuple(f) for f in want.friction_labels]
-    assert signals[0].intent_probabilities["explicit"] == pytest.approx(
-        float(want.intent[0, INTENTS.index("explicit")]), abs=1e-4)
-    assert clf.model_version == f"{heads.version}+{enc.name}+{other.version}"
-    assert clf.last_encoder_paths == {"static": 3}
-
-
-def test_bundled_tuned_table_fits_the_bundled_static_model():
-    from models import bundled_artifacts
-    from models.tokentune import load_tuned
-
-    root = bundled_artifacts()
-    table = load_tuned(root / "static")
-    static = json.loads((root / "static/heads.json").read_text())
-    strong = json.loads((root / "transformer/heads.json").read_text())
-    assert (table.source, table.target) == (static["encoder"], strong["encoder"])
-    assert table.matrix.shape == (256, 384) and table.vectors.shape == (len(table.token_ids), 256)
-    assert 1000 < len(table.token_ids) < 29525 and table.meta["data"] == static["data"]
-    assert (root / "static/tuned.safetensors").stat().st_size < 4_000_000
-
-
 def test_every_bundled_artifact_is_packaged():
     """The wheel (and so the container) carries every file under models/artifacts."""
     import fnmatch
@@ -579,206 +433,29 @@ def test_every_bundled_artifact_is_packaged():
     assert not missing, f"not in [tool.setuptools.package-data] models: {missing}"
 
 
-def test_heads_reading_shared_lexical_rows_score_as_if_they_computed_them(hashing_heads):
-    from models.classifier import lexical_rows_for, score_embeddings, shared_lexical
-    from models.features import DEFAULT_LEXICAL, STATIC_LEXICAL, lexical_features
+def test_heads_reading_given_lexical_rows_score_as_if_they_computed_them(hashing_heads):
+    from models.features import LexicalConfig, lexical_features_by_config
 
-    plain, rows = hashing_heads
-    enc = HashingEncoder()
-    sub = rows[::3]
+    _, rows = hashing_heads
+    enc = HashingEncoder(dim=32)
+    sub = rows[::4]
     x = enc.encode([e.text for e in sub])
-    heads = fit_heads(x, sub, enc.name, lexical=DEFAULT_LEXICAL)
-    static = fit_heads(x, sub, enc.name, lexical=STATIC_LEXICAL)
+    plain_cfg = _small_lex()
+    cue_cfg = LexicalConfig(word_features=64, char_features=128, content_pairs=True,
+                            cue_weight=1.0)
+    heads = fit_heads(x, sub, enc.name, lexical=plain_cfg)
+    static = fit_heads(x, sub, enc.name, lexical=cue_cfg)
     texts = ["I was charged twice", "please close my account", "the app crashes at login"]
     emb = enc.encode(texts)
-    lex = shared_lexical(texts, heads, static, plain)
-    assert set(lex) == {DEFAULT_LEXICAL, STATIC_LEXICAL} and shared_lexical(texts, plain) == {}
-    assert lexical_rows_for(lex, plain) is None
-    for h in (heads, static):  # one hashing pass for both configs, same rows as alone
-        rows_h = lexical_rows_for(lex, h)
-        assert (rows_h != lexical_features(texts, h.lexical)).nnz == 0
-        a, b = score_embeddings(h, emb, texts), score_embeddings(h, emb, None, rows_h)
-        assert np.allclose(a.intent, b.intent) and np.allclose(a.friction, b.friction)
-        assert a.friction_labels == b.friction_labels
+    lex = lexical_features_by_config(texts, [plain_cfg, cue_cfg])
+    for h in (heads, static):  # one hashing pass for both configs, same logits as alone
+        a, b = h.raw_logits(emb, texts), h.raw_logits(emb, None, lex[h.lexical])
+        for name in a:
+            assert np.allclose(a[name], b[name], atol=1e-5), name
     with pytest.raises(ValueError, match="lexical rows"):
-        score_embeddings(heads, emb[:2], None, lexical_rows_for(lex, heads))
+        heads.raw_logits(emb[:2], None, lex[plain_cfg])
     with pytest.raises(ValueError, match="lexical rows"):
-        score_embeddings(heads, emb, None, lexical_rows_for(lex, static))
-
-
-def test_hybrid_decides_friction_below_the_transformers_thresholds():
-    from models.classifier import STATIC_FRICTION_SCALE, hybrid_scores
-
-    n = 2
-    tuned = Scores(np.full((n, 3), 1 / 3), ["none"] * n,
-                   np.array([[0.45] + [0.0] * 8, [0.35] + [0.0] * 8]), [(), ()],
-                   np.zeros((n, 3)), np.zeros((n, 7)), ("a",) * 7)
-
-    class Decide:
-        def decide_intent(self, p):
-            return ["none"] * len(p)
-
-    out = hybrid_scores(tuned, tuned, Decide(), np.full(9, 0.5))
-    assert STATIC_FRICTION_SCALE == 0.8
-    assert out.friction_labels == [("billing",), ()]  # 0.45 >= 0.4 > 0.35
-    assert np.array_equal(out.friction, tuned.friction)  # probabilities untouched
-
-
-def test_watch_routes_possible_friction_and_unsure_sentiment():
-    from models.cascade import watch_mask
-
-    n = 4
-    fr = np.zeros((n, 9))
-    fr[1, 2] = 0.2  # a quarter of 0.5 is 0.125: watched
-    fr[2, 2] = 0.1
-    sent = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.5, 0.3, 0.2]])
-    first = Scores(np.full((n, 3), 1 / 3), ["none"] * n, fr, [()] * n, sent, np.zeros((n, 7)),
-                   ("a",) * 7)
-    t = CascadeThresholds(friction_watch=0.25, sentiment_confidence=0.8)
-    assert watch_mask(first, np.full(9, 0.5), t).tolist() == [False, True, False, True]
-    other_sent = sent.copy()
-    other_sent[0] = [0.05, 0.05, 0.9]  # the second opinion reads it positive
-    fr2 = np.zeros((n, 9))
-    fr2[2, 0] = 0.3  # and sees possible friction in the third
-    second = Scores(first.intent, first.intent_labels, fr2, [()] * n, other_sent,
-                    first.stage, first.stage_labels)
-    assert watch_mask(first, np.full(9, 0.5), t, second).tolist() == [True, True, True, True]
-    off = CascadeThresholds(friction_watch=100.0, sentiment_confidence=0.0)
-    assert not watch_mask(first, np.full(9, 0.5), off).any()
-
-
-def test_cascade_settings_replace_only_their_own_threshold(tmp_path):
-    from models import cascade_thresholds as resolve
-    from streams.cli_models import cascade_thresholds
-    from streams.settings import Settings
-
-    assert cascade_thresholds(Settings()) is None
-    given = cascade_thresholds(Settings(cascade_sentiment_confidence=0.6))
-    assert given == {"sentiment_confidence": 0.6}
-    CascadeThresholds(churn=0.33, confidence=0.44, band=0.05).save(tmp_path / "cascade.json")
-    assert resolve(tmp_path, given) == CascadeThresholds(
-        churn=0.33, confidence=0.44, band=0.05, sentiment_confidence=0.6)
-    assert resolve(tmp_path / "none") == CascadeThresholds()
-
-
-def test_the_router_reads_the_static_heads_own_intent():
-    from models.cascade import routing_view
-
-    n = 2
-    native = Scores(np.array([[0.3, 0.1, 0.6], [0.9, 0.05, 0.05]]), ["explicit", "none"],
-                    np.full((n, 9), 0.01), [(), ()], np.zeros((n, 3)), np.zeros((n, 7)),
-                    ("a",) * 7)
-    first = Scores(np.array([[0.6, 0.1, 0.3], [0.9, 0.05, 0.05]]), ["none", "none"],
-                   np.full((n, 9), 0.9), [("billing",), ("billing",)], np.ones((n, 3)),
-                   np.ones((n, 7)), ("a",) * 7)
-    view = routing_view(first, native)
-    assert view.intent_labels == ["explicit", "none"] and np.array_equal(view.intent,
-                                                                         native.intent)
-    assert view.friction_labels == first.friction_labels and first.intent_labels[0] == "none"
-    t = CascadeThresholds(churn=0.5, confidence=0.0, band=0.0)
-    assert route_mask(view, np.full(9, 0.5), t).tolist() == [True, False]
-    assert route_mask(first, np.full(9, 0.5), t).tolist() == [False, False]
-
-
-def test_read_texts_takes_events_rows_csv_and_plain_lines(tmp_path):
-    from models.train import read_texts
-
-    events = tmp_path / "e.jsonl"
-    events.write_text("\n".join([
-        json.dumps({"event_id": "1", "text": "charged twice"}),
-        "",
-        json.dumps({"event_id": "2", "text": "", "turns": [
-            {"speaker": "agent", "text": "How can I help?"},
-            {"speaker": "customer", "text": "my login fails"},
-            {"speaker": "customer", "text": "since Monday"}]})]) + "\n")
-    assert read_texts(events) == ["charged twice", "my login fails since Monday"]
-    rows = tmp_path / "r.csv"
-    rows.write_text("id,text\n1,late parcel\n2,\n3,  rude agent \n")
-    assert read_texts(rows) == ["late parcel", "rude agent"]
-    plain = tmp_path / "p.txt"
-    plain.write_text("one\n\n two \n")
-    assert read_texts(plain) == ["one", "two"]
-    bad = tmp_path / "b.jsonl"
-    bad.write_text('{"event_id": "1"}\n')
-    with pytest.raises(ValueError, match=r"b.jsonl:1: no \"text\""):
-        read_texts(bad)
-    (tmp_path / "x.jsonl").write_text("{not json\n")
-    with pytest.raises(ValueError, match="not JSON"):
-        read_texts(tmp_path / "x.jsonl")
-    (tmp_path / "n.csv").write_text("body\nhello\n")
-    with pytest.raises(ValueError, match="no \"text\" column"):
-        read_texts(tmp_path / "n.csv")
-    (tmp_path / "e.txt").write_text("\n \n")
-    with pytest.raises(ValueError, match="no texts"):
-        read_texts(tmp_path / "e.txt")
-
-
-def test_cross_validation_pools_folds_before_measuring():
-    """Every metric of a CV report is computed once over all out-of-fold rows: a fold whose
-    rows are all right and one whose rows are all wrong pool to the metric of the union,
-    not to the mean of the two folds' metrics."""
-    from models.evaluate import FoldScores, pool_folds, report_fold
-
-    def fold(texts: list[str], gold: str, pred: str, p_explicit: float) -> FoldScores:
-        rows = [Example(t, "seed", "test", intent=gold, friction=("billing",) if gold ==
-                        "explicit" else ()) for t in texts]
-        proba = np.tile([1 - p_explicit, 0.0, p_explicit], (len(rows), 1))
-        fr = np.full((len(rows), 9), 0.2)
-        return FoldScores(rows, {"m": {"intent": (proba, [pred] * len(rows)),
-                                       "friction": (fr, [("billing",)] * len(rows))},
-                                 "rules": {"intent": (None, [pred] * len(rows))}},
-                          {"cascade": {"routed": len(rows) // 2, "routed_rule_only": 0}},
-                          n_train=10)
-
-    a = fold([f"a{i}" for i in range(30)], "explicit", "explicit", 0.9)
-    b = fold([f"b{i}" for i in range(10)], "none", "explicit", 0.9)
-    pooled = pool_folds([a, b])
-    assert len(pooled.rows) == 40
-    rep = report_fold(pooled, ["intent", "explicit", "friction_any"])
-    gold = [True] * 30 + [False] * 10
-    conf = np.full(40, 0.9)
-    assert rep["systems"]["m"]["explicit"]["calibration_error"] == pytest.approx(
-        ece(conf, np.array(gold, float)), abs=1e-4)
-    assert rep["systems"]["m"]["explicit"]["precision"] == pytest.approx(0.75)
-    assert rep["systems"]["rules"]["intent"]["confusion"][INTENTS.index("none")][
-        INTENTS.index("explicit")] == 10
-    assert rep["n_test"] == 40 and rep["cascade"]["routed_fraction"] == pytest.approx(20 / 40)
-    # "any friction" is derived from the category decisions: no probability, no calibration
-    assert "calibration_error" not in rep["systems"]["m"]["friction_any"]
-    assert rep["systems"]["m"]["friction_any"]["recall"] == 1.0
-    with pytest.raises(ValueError):
-        pool_folds([])
-
-
-def test_out_of_source_calibration_changes_probabilities_not_decisions(hashing_heads):
-    """Friction probabilities are re-calibrated on each source's rows scored by heads that
-    never saw that source; every threshold moves with them, so the decisions stay those of
-    the in-domain calibration."""
-    from dataclasses import replace as dc_replace
-
-    from models.classifier import score_embeddings
-    from models.heads import TrainConfig
-
-    heads, rows = hashing_heads
-    assert {e.source for e in rows} >= {"seed", "taxonomy"}
-    enc = HashingEncoder()
-    x = enc.encode([e.text for e in rows])
-    in_domain = fit_heads(x, rows, enc.name, TrainConfig(out_of_source_calibration=False))
-    probe = ["I was charged twice and support never answered", "parcel lost again",
-             "cannot log in since the update", "love the new dashboard", "close my account",
-             "the app keeps crashing when I pay", "why did my bill go up"]
-    xp = enc.encode(probe)
-    a, b = score_embeddings(heads, xp, probe), score_embeddings(in_domain, xp, probe)
-    assert a.friction_labels == b.friction_labels
-    assert a.intent_labels == b.intent_labels and np.allclose(a.intent, b.intent)
-    assert not np.allclose(a.friction, b.friction, atol=1e-3)
-    assert not np.allclose(heads.friction.thresholds, in_domain.friction.thresholds)
-    # one source: nothing to hold out, the in-domain calibration stays
-    seed_only = [dc_replace(e, source="seed") for e in rows]
-    one = fit_heads(x, seed_only, enc.name)
-    off = fit_heads(x, seed_only, enc.name, TrainConfig(out_of_source_calibration=False))
-    assert np.array_equal(one.friction.platt_a, off.friction.platt_a)
-    assert np.array_equal(one.friction.thresholds, off.friction.thresholds)
+        heads.raw_logits(emb, None, lex[cue_cfg])
 
 
 def test_row_weights_by_source_or_by_label():
@@ -810,18 +487,16 @@ def test_row_weights_by_source_or_by_label():
 
 
 def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
-    """The static heads are trained with label weighting for churn intent (the transformer's
-    with source weighting); an all-``none`` source then pulls the explicit class's bias down
+    """The static recipe trains churn intent with label weighting (the transformer's with
+    source weighting); an all-``none`` source then pulls the explicit class's bias down
     less, and heads.json records the setting."""
     from dataclasses import replace as dc_replace
 
-    from models.evaluate import train_config_for
     from models.heads import TrainConfig
-    from models.static import STATIC_NAME
+    from models.train import RECIPES
 
-    assert train_config_for("static").intent_weighting == "label"
-    assert train_config_for(STATIC_NAME) == train_config_for("static")
-    assert train_config_for("transformer").intent_weighting == "source"
+    assert RECIPES["static"].train.intent_weighting == "label"
+    assert RECIPES["transformer"].train.intent_weighting == "source"
     with pytest.raises(ValueError, match="unknown intent_weighting"):
         TrainConfig(intent_weighting="sources")
     seed = [e for e in load_seed() if e.intent is not None]
@@ -831,7 +506,7 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     enc = HashingEncoder(dim=64)
     x = enc.encode([e.text for e in rows])
     by_source = fit_heads(x, rows, enc.name)
-    by_label = fit_heads(x, rows, enc.name, train_config_for("static"))
+    by_label = fit_heads(x, rows, enc.name, RECIPES["static"].train)
     ie, inone = INTENTS.index("explicit"), INTENTS.index("none")
     probe = enc.encode(["please close my account", "I want to cancel my subscription"])
 
@@ -842,6 +517,5 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     assert np.all(margin(by_label) > margin(by_source))
     by_label.save(tmp_path, {"taxonomy_version": "t"})
     meta = json.loads((tmp_path / "heads.json").read_text())
-    assert meta["training"] == {"intent_weighting": "label", "typo_rate": 1.0,
-                                "typo_copies": 0}  # copies are the caller's (fit_for)
+    assert meta["training"] == {"intent_weighting": "label", "rows": len(rows)}
     assert load_heads(tmp_path).meta["training"]["intent_weighting"] == "label"

@@ -1,0 +1,105 @@
+"""Long texts read whole: split an event's text into the pieces the model scores.
+
+MiniLM reads at most 256 word pieces, so a complaint letter or a call is mostly cut off, and
+a mean of token vectors over 3,000 characters drowns the one sentence that matters. A text
+longer than ``window`` characters is scored as the whole text plus windows of whole
+sentences, each at most ``window`` characters (a call: the whole of what the customer said
+plus each customer turn);
+the classifier pools the pieces' scores per event (``models.recipe``) and quotes the
+strongest piece as evidence. Short texts are one piece, themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"')\]]))\s+|\s*\n+\s*")
+_SPEAKER = re.compile(r"^\s*(customer|caller|client|user|me|agent|rep|representative|advisor|"
+                      r"operator|support)\s*:\s*", re.I)
+_AGENT_SPEAKERS = {"agent", "rep", "representative", "advisor", "operator", "support"}
+
+
+@dataclass(frozen=True)
+class PieceConfig:
+    """How texts are split: windows of at most ``window`` characters, at most ``max_pieces``
+    windows (the first quarter and the last three quarters are kept when there are more:
+    calls and letters end with what the customer wants)."""
+
+    window: int = 400
+    max_pieces: int = 24
+
+    def to_dict(self) -> dict[str, int]:
+        return {"window": self.window, "max_pieces": self.max_pieces}
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences (and lines), stripped, none empty."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def _chunks(sentence: str, window: int) -> list[str]:
+    """A sentence longer than the window, cut at word boundaries."""
+    out, current = [], ""
+    for word in sentence.split():
+        if current and len(current) + 1 + len(word) > window:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        out.append(current)
+    return out
+
+
+def windows(units: Sequence[str], window: int) -> list[str]:
+    """Consecutive units (sentences or turns) joined into windows of at most ``window``
+    characters; a unit longer than a window is cut at word boundaries."""
+    out: list[str] = []
+    current = ""
+    for unit in units:
+        for part in ([unit] if len(unit) <= window else _chunks(unit, window)):
+            if current and len(current) + 1 + len(part) > window:
+                out.append(current)
+                current = part
+            else:
+                current = f"{current} {part}" if current else part
+    if current:
+        out.append(current)
+    return out
+
+
+def customer_lines(text: str) -> list[str] | None:
+    """For a transcript written as ``Agent: ...`` / ``Customer: ...`` lines, the customer's
+    lines without the speaker prefix; None when the text is not such a transcript."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    labelled = [(m, ln) for ln in lines if (m := _SPEAKER.match(ln))]
+    if len(labelled) < 2 or len(labelled) < len(lines) // 2:
+        return None
+    said = [ln[m.end():].strip() for m, ln in labelled
+            if m.group(1).lower() not in _AGENT_SPEAKERS]
+    return [s for s in said if s] or None
+
+
+def _keep(parts: list[str], cfg: PieceConfig) -> list[str]:
+    if len(parts) <= cfg.max_pieces:
+        return parts
+    head = cfg.max_pieces // 4
+    return parts[:head] + parts[len(parts) - (cfg.max_pieces - head):]
+
+
+def split_text(text: str, cfg: PieceConfig, turns: Sequence[str] | None = None) -> list[str]:
+    """The pieces of one text: ``[text]`` when it is short, else the whole text first, then
+    its windows. ``turns``: the customer's turns of a conversation (each a unit)."""
+    units = list(turns) if turns else customer_lines(text)
+    if units is not None:  # a conversation: each customer turn is a piece of its own
+        joined = " ".join(units)
+        parts = [c for u in units for c in ([u] if len(u) <= cfg.window
+                                             else _chunks(u, cfg.window))]
+        if len(parts) <= 1:
+            return [joined] if joined else [text]
+        return [joined] + _keep(parts, cfg)
+    if len(text) <= cfg.window:
+        return [text]
+    return [text] + _keep(windows(sentences(text), cfg.window), cfg)

@@ -1,0 +1,199 @@
+"""One declared recipe per served path, which serving, training and evaluation all build from.
+
+A model folder holds ``manifest.json``: the default path, one :class:`Recipe` per path
+(``transformer``, ``static``) and the cascade's routing rule. A recipe names the encoder,
+the lexical features next to the embedding, how texts are split into pieces
+(:mod:`models.pieces`), how piece scores are pooled per event, the training settings and
+whether the leaving cues for other languages apply (:mod:`models.multilingual`).
+``churn-detector train`` writes it, :func:`models.build_classifier` serves from it, and
+``churn-detector eval`` trains and scores each fold with it: :func:`score_texts` is the one
+scoring function all three call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.signals import INTENTS
+from models.encoders import Encoder
+from models.features import LexicalConfig
+from models.heads import Heads, TrainConfig
+from models.pieces import PieceConfig, split_text
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "churn-manifest/1"
+PATHS = ("transformer", "static")
+SENTIMENT_POOLS = ("whole", "mean", "max")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides how one path turns texts into scores."""
+
+    path: str  # transformer | static
+    encoder: str  # the encoder kind (models.encoders.build_encoder)
+    lexical: LexicalConfig | None
+    pieces: PieceConfig = field(default_factory=PieceConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    # how the pieces' P(negative) becomes the event's: the whole text's, the mean, the max
+    sentiment_pool: str = "mean"
+    leaving_cues: bool = True  # explicit requests to leave in other languages (cue lists)
+
+    def __post_init__(self) -> None:
+        if self.sentiment_pool not in SENTIMENT_POOLS:
+            raise ValueError(f"sentiment_pool {self.sentiment_pool!r} not in {SENTIMENT_POOLS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "encoder": self.encoder,
+                "lexical": self.lexical.to_dict() if self.lexical is not None else None,
+                "pieces": self.pieces.to_dict(), "train": asdict(self.train),
+                "sentiment_pool": self.sentiment_pool, "leaving_cues": self.leaving_cues}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
+        lexical = LexicalConfig.from_dict(d["lexical"]) if d.get("lexical") else None
+        return cls(path=d["path"], encoder=d["encoder"], lexical=lexical,
+                   pieces=PieceConfig(**d.get("pieces", {})),
+                   train=TrainConfig(**d.get("train", {})),
+                   sentiment_pool=d.get("sentiment_pool", "mean"),
+                   leaving_cues=bool(d.get("leaving_cues", True)))
+
+
+@dataclass(frozen=True)
+class CascadeRule:
+    """The cascade sends an event to the transformer when the static path is unsure of it:
+    its presence probability within ``band`` of the presence threshold, or its churn
+    probability at least ``churn``. Chosen on training-domain folds (docs/models.md)."""
+
+    band: float = 0.15
+    churn: float = 0.3
+
+
+@dataclass(frozen=True)
+class Manifest:
+    default: str
+    recipes: dict[str, Recipe]
+    cascade: CascadeRule = field(default_factory=CascadeRule)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        body = {"format": MANIFEST_FORMAT, "default": self.default,
+                "recipes": {k: r.to_dict() for k, r in sorted(self.recipes.items())},
+                "cascade": asdict(self.cascade), **self.meta}
+        (folder / MANIFEST_FILE).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+
+
+def load_manifest(folder: Path) -> Manifest:
+    """The manifest of a model folder; refuses another format."""
+    body = json.loads((folder / MANIFEST_FILE).read_text("utf-8"))
+    if body.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"{folder / MANIFEST_FILE}: format {body.get('format')!r}, expected "
+                         f"{MANIFEST_FORMAT}")
+    meta = {k: v for k, v in body.items()
+            if k not in ("format", "default", "recipes", "cascade")}
+    try:
+        return Manifest(body["default"],
+                        {k: Recipe.from_dict(v) for k, v in body["recipes"].items()},
+                        CascadeRule(**body.get("cascade", {})), meta)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{folder / MANIFEST_FILE}: not a recipe this version reads ({exc}); "
+                         "retrain with `churn-detector train`") from None
+
+
+def has_manifest(folder: Path) -> bool:
+    return (folder / MANIFEST_FILE).is_file()
+
+
+@dataclass
+class PooledScores:
+    """One batch's scores per event, pooled over its pieces."""
+
+    intent: np.ndarray  # (n, 3) in INTENTS order
+    intent_labels: list[str]
+    friction: np.ndarray  # (n, 9)
+    friction_labels: list[tuple[str, ...]]
+    presence: np.ndarray  # (n,) P(any friction)
+    sentiment: np.ndarray  # (n, 3) negative, neutral, positive
+    stage: np.ndarray  # (n, 7)
+    stage_labels: tuple[str, ...]
+    evidence: list[str]  # the piece each event's decision rests on
+    emb: np.ndarray  # (n, d) the embedding of each event's first piece (its whole text)
+
+
+def pieces_of(texts: Sequence[str], turns: Sequence[Sequence[str] | None] | None,
+              cfg: PieceConfig) -> tuple[list[str], np.ndarray]:
+    """All pieces of a batch, flat, and the index of the text each belongs to."""
+    flat: list[str] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        parts = split_text(text, cfg, turns[i] if turns is not None else None)
+        flat += parts
+        owner += [i] * len(parts)
+    return flat, np.asarray(owner, dtype=np.int64)
+
+
+def _segment_max(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    out = np.full((n,) + values.shape[1:], -np.inf)
+    np.maximum.at(out, owner, values)
+    return out
+
+
+def _segment_argmax(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """For each text, the flat index of its piece with the largest value (first on ties)."""
+    order = np.lexsort((-values, owner))  # by owner, then value descending
+    first = np.ones(len(order), bool)
+    first[1:] = owner[order][1:] != owner[order][:-1]
+    best = np.zeros(n, dtype=np.int64)
+    best[owner[order][first]] = order[first]
+    return best
+
+
+def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Recipe,
+                turns: Sequence[Sequence[str] | None] | None = None) -> PooledScores:
+    """Score a batch: split each text into pieces, embed every piece in one encoder call,
+    run every head once over all pieces, then pool per text. Friction, presence and churn
+    intent take the strongest piece (a letter that complains in one paragraph complains);
+    sentiment pools as the recipe says; the stage reads the whole text. The evidence is the
+    piece with the highest churn probability when the text is decided at risk or explicit,
+    else the one most likely to hold friction when it has friction, else the whole text."""
+    n = len(texts)
+    flat, owner = pieces_of(texts, turns, recipe.pieces)
+    emb = encoder.encode(flat)
+    hs = heads.scores(emb, flat)
+    first = np.zeros(n, dtype=np.int64)
+    first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
+    churn = 1.0 - hs.intent[:, INTENTS.index("none")]
+    top_churn = _segment_argmax(churn, owner, n)
+    intent = hs.intent[top_churn]
+    friction = _segment_max(hs.friction, owner, n)
+    presence = _segment_max(hs.presence, owner, n)
+    top_friction = _segment_argmax(hs.presence, owner, n)
+    ps = hs.sentiment
+    if recipe.sentiment_pool == "whole":
+        sentiment = ps[first]
+    elif recipe.sentiment_pool == "max":
+        sentiment = ps[_segment_argmax(ps[:, 0], owner, n)]
+    else:
+        counts = np.bincount(owner, minlength=n).astype(np.float64)
+        sentiment = np.zeros((n, ps.shape[1]))
+        np.add.at(sentiment, owner, ps)
+        sentiment /= counts[:, None]
+    labels = heads.decide_friction(friction, presence)
+    intent_labels = heads.decide_intent(intent)
+    evidence = []
+    for i in range(n):
+        if intent_labels[i] != "none":
+            evidence.append(flat[top_churn[i]])
+        elif labels[i]:
+            evidence.append(flat[top_friction[i]])
+        else:
+            evidence.append(flat[first[i]])
+    return PooledScores(intent, intent_labels, friction, labels, presence,
+                        sentiment, hs.stage[first], heads.stage.labels, evidence, emb[first])

@@ -1,0 +1,115 @@
+"""Long texts read whole: how texts and calls are split into the pieces the model scores
+(models.pieces)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.pieces import PieceConfig, customer_lines, sentences, split_text, windows
+from tests.models.tiny_model import FILLER, LEAVING, SMALL_TALK, call_turns, letter
+
+CFG = PieceConfig()
+
+
+def test_a_short_text_is_one_piece_itself():
+    for text in ("I was charged twice.", "x" * CFG.window, ""):
+        assert split_text(text, CFG) == [text]
+
+
+def test_a_long_text_is_the_whole_text_then_windows_of_whole_sentences():
+    text = letter()
+    assert len(text) > CFG.window
+    cfg = PieceConfig(window=120)
+    pieces = split_text(text, cfg)
+    assert pieces[0] == text
+    parts = pieces[1:]
+    assert len(parts) > 1 and all(len(p) <= cfg.window for p in parts)
+    # the windows are the sentences in order, each whole and in exactly one window
+    assert " ".join(parts) == " ".join(sentences(text)) == text
+    for s in sentences(text):
+        assert sum(s in p for p in parts) == 1
+    # each window is as full as the next sentence allows
+    said = sentences(text)
+    for a, b in zip(parts, parts[1:], strict=False):
+        nxt = next(s for s in said if b.startswith(s))
+        assert len(a) + 1 + len(nxt) > cfg.window
+
+
+def test_sentences_split_at_ends_and_line_breaks():
+    assert sentences("It broke. Then it left! Why?\n\nNew line here\u2026 and more") == [
+        "It broke.", "Then it left!", "Why?", "New line here\u2026", "and more"]
+    assert sentences("  \n ") == []
+
+
+@pytest.mark.xfail(strict=True, reason="models.pieces.sentences drops a closing quote or "
+                   "bracket after the full stop: the split pattern consumes it")
+def test_a_closing_quote_stays_with_its_sentence():
+    assert sentences('He said "no." Then (he left.) Fine') == [
+        'He said "no."', "Then (he left.)", "Fine"]
+
+
+def test_a_sentence_longer_than_the_window_is_cut_at_word_boundaries():
+    words = [f"w{i}" for i in range(120)]
+    out = windows([" ".join(words)], 50)
+    assert all(len(w) <= 50 for w in out)
+    assert " ".join(out).split() == words
+
+
+def test_a_transcript_is_read_as_the_customers_lines_only():
+    transcript = "\n".join(
+        f"Agent: {a}\nCustomer: {c}" for a, c in zip(["Hello, how can I help?",
+                                                      "Can I have your number?",
+                                                      "One moment please."] * 4,
+                                                     list(SMALL_TALK) * 2, strict=True))
+    transcript += f"\nCustomer: {LEAVING}"
+    said = customer_lines(transcript)
+    assert said == list(SMALL_TALK) * 2 + [LEAVING]
+    pieces = split_text(transcript, CFG)
+    assert pieces[0] == " ".join(said)  # the whole is the customer's side, not the transcript
+    assert not any("Agent" in p or "how can I help" in p for p in pieces)
+    assert LEAVING in pieces[-1]
+    short = "Agent: Hello, how can I help?\nCustomer: I was charged twice."
+    assert split_text(short, CFG) == ["I was charged twice."]
+    # speaker labels are case-insensitive; "Rep:" and "Caller:" count too
+    assert customer_lines("REP: hi\ncaller: my bill is wrong\nrep: sorry") == [
+        "my bill is wrong"]
+
+
+def test_text_that_is_not_a_transcript_is_split_as_prose():
+    note = "Note: I was charged twice.\nI called twice and nobody answered.\nPlease fix it."
+    assert customer_lines(note) is None  # one labelled line is not a transcript
+    assert customer_lines("Agent: please hold\nAgent: thanks for waiting") is None  # nobody said
+    assert customer_lines("just one line") is None
+
+
+def test_given_turns_are_the_units_not_the_text():
+    turns = [t.text for t in call_turns(60) if t.speaker == "customer"]
+    pieces = split_text("ignored: the event's own text", CFG, turns)
+    assert pieces[0] == " ".join(turns)
+    assert all(len(p) <= CFG.window for p in pieces[1:])
+    assert " ".join(pieces[1:]) == " ".join(turns)
+    assert split_text("ignored", CFG, ["short", "call"]) == ["short call"]
+
+
+def test_max_pieces_keeps_the_first_quarter_and_the_end():
+    text = " ".join(FILLER * 6)
+    cfg = PieceConfig(window=60, max_pieces=8)
+    every = windows(sentences(text), cfg.window)
+    assert len(every) > cfg.max_pieces
+    pieces = split_text(text, cfg)
+    assert pieces[0] == text and len(pieces) == 1 + cfg.max_pieces
+    assert pieces[1:] == every[:2] + every[-6:]  # a letter ends with what the writer wants
+
+
+def test_piece_config_round_trips():
+    cfg = PieceConfig(window=200, max_pieces=6)
+    assert PieceConfig(**cfg.to_dict()) == cfg
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 18 wants the long call quoted by its last turn; with the default 400-character "
+    "windows the last customer turn is joined with the small talk before it, and the alert "
+    "snippet (160 characters from the start) then shows the small talk, not the request"))
+def test_the_last_customer_turn_of_a_long_call_is_a_piece_of_its_own():
+    turns = [t.text for t in call_turns(60) if t.speaker == "customer"]
+    assert LEAVING in split_text("", CFG, turns)
