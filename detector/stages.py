@@ -445,6 +445,7 @@ def _surges(
         channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
         top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         since_at = datetime.fromisoformat(since)
+        ratio = count / max(expected, 1e-9)
         minutes = int(cfg.window_minutes)
         more = "+" if customers >= scfg.customer_ids else ""
         update.alerts.append(
@@ -458,8 +459,8 @@ def _surges(
                 reasons=(
                     f"{count} {cat} complaints at {stage} from {customers}{more} customers in "
                     f"the last {minutes} min, since {since_at.strftime('%Y-%m-%d %H:%M')} UTC",
-                    f"Expected about {expected:.1f} at these hours ({count / max(expected, 1e-9):.0f}"
-                    f"× usual; chance under the stage's count model {p_value:.1e})",
+                    f"Expected about {expected:.1f} at these hours ({ratio:.0f}× usual; "
+                    f"chance under the stage's count model {p_value:.1e})",
                     "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
                     "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
                 ),
@@ -484,7 +485,7 @@ def _surges(
                     "count": count,
                     "customers": customers,
                     "expected": round(expected, 4),
-                    "ratio": round(count / max(expected, 1e-9), 2),
+                    "ratio": round(ratio, 2),
                     "p_value": float(f"{p_value:.3g}"),
                     "top_categories": [c for c, _ in top],
                     "channels": channels,

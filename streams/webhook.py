@@ -4,8 +4,9 @@ Delivery contract (see docs/integrations.md):
 
 * body: the alert JSON (or the generic CRM case, ``CHURN_WEBHOOK_FORMAT=crm_case``), optionally
   wrapped as a CloudEvents 1.0 structured event;
-* headers: ``Idempotency-Key: <alert_id>``, ``X-Churn-Case-Key: <case_key>`` (upsert the CRM
-  case on it: escalations of one situation update one case), ``X-Churn-Timestamp: <unix seconds>`` and
+* headers: ``Idempotency-Key: <alert_id>``, ``X-Churn-Case-Key: <case_key>`` (upsert the
+  CRM case on it: escalations of one situation update one case),
+  ``X-Churn-Timestamp: <unix seconds>`` and
   ``X-Churn-Signature: sha256=<hex HMAC-SHA256 over timestamp + "." + raw body>``;
 * retries with exponential backoff and jitter on 5xx, 429 (``Retry-After`` honoured) and network
   errors or timeouts; other 4xx are not retried; after the last try the alert goes to the webhook
