@@ -275,6 +275,7 @@ async def _run(
     worker_proc: subprocess.Popen[bytes] | None = None
     counts: Counter[tuple[str, str]] = Counter()
     alerted: set[str] = set()
+    cases: dict[str, set[str]] = {}  # alerted customer -> its case keys
     colour = sys.stdout.isatty()
     try:
         bootstrap = settings.kafka_broker
@@ -331,6 +332,8 @@ async def _run(
                 counts[(alert.get("type", "?"), alert.get("severity", "?"))] += 1
                 if alert.get("customer_id"):
                     alerted.add(alert["customer_id"])
+                    cases.setdefault(alert["customer_id"], set()).add(
+                        alert.get("case_key") or alert.get("alert_id", "?"))
                 if as_json:
                     click.echo(json.dumps(alert, ensure_ascii=False))
                 else:
@@ -355,8 +358,10 @@ async def _run(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         summary = ", ".join(f"{t}/{s}: {n}" for (t, s), n in sorted(counts.items())) or "none"
+        per_customer = sum(map(len, cases.values())) / len(cases) if cases else 0.0
         click.echo(f"alerts seen: {sum(counts.values())} ({summary});"
-                   f" customers alerted: {len(alerted)}", err=True)
+                   f" customers alerted: {len(alerted)};"
+                   f" cases per alerted customer: {per_customer:.1f}", err=True)
         return 0 if worker_proc.poll() is None else 1
     finally:
         if worker_proc is not None:
