@@ -459,7 +459,7 @@ def _surges(
                 reasons=(
                     f"{count} {cat} complaints at {stage} from {customers}{more} customers in "
                     f"the last {minutes} min, since {since_at.strftime('%Y-%m-%d %H:%M')} UTC",
-                    f"Expected about {expected:.1f} at these hours ({ratio:.0f}× usual; "
+                    f"Expected about {expected:.2g} at these hours ({ratio:.0f}× usual; "
                     f"chance under the stage's count model {p_value:.1e})",
                     "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
                     "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),

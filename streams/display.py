@@ -38,7 +38,7 @@ def render_alert(alert: dict[str, Any], colour: bool = False, width: int = 100) 
         )
     case = alert.get("case_key")
     if case and case != alert.get("alert_id"):
-        update = f" (escalates {alert['supersedes']})" if alert.get("supersedes") else " (new)"
+        update = f" (updates {alert['supersedes']})" if alert.get("supersedes") else " (new)"
         lines.append(f"  case: {case}{update}")
     action = alert.get("recommended_action")
     if action:
