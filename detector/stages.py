@@ -605,9 +605,17 @@ def _gap(
     )
 
 
-def _copy(state: dict[str, Any]) -> dict[str, Any]:
-    import copy
+def _clone(obj: Any) -> Any:
+    """Copy of a stage-state value: dicts are copied all the way down; every list in the state
+    is flat (ids, numbers), so a shallow list copy suffices (much cheaper than deepcopy)."""
+    if isinstance(obj, dict):
+        return {k: _clone(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return list(obj)
+    return obj
 
-    out = copy.deepcopy({k: v for k, v in state.items() if k != "seen"})
-    out["seen"] = list(state.get("seen") or [])  # flat strings: no deep copy needed
+
+def _copy(state: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = _clone(state)
+    out["seen"] = list(state.get("seen") or [])
     return out
