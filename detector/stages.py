@@ -332,6 +332,9 @@ def _spikes(
         top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
         minutes = int(cfg.window_minutes)
+        customers = len(window["customers"].get(cat, ()))
+        first = window["first"].get(cat) or (end - cfg.size).isoformat()
+        first_seen = datetime.fromisoformat(first).strftime("%Y-%m-%d %H:%M")
         update.alerts.append(
             Alert(
                 alert_id=alert_id,
@@ -343,6 +346,7 @@ def _spikes(
                 reasons=(
                     f"{cat} friction at {stage} is {rate:.0%} of {n} events in the last "
                     f"{minutes} min, against a usual {mean:.0%} ({z:.1f} standard deviations)",
+                    f"{customers} customers affected, since {first_seen} UTC",
                     "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
                     "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
                 ),
@@ -364,7 +368,8 @@ def _spikes(
                     "window_end": end.isoformat(),
                     "events": n,
                     "count": count,
-                    "customers": len(window["customers"].get(cat, ())),
+                    "customers": customers,
+                    "since": first,
                     "rate": round(rate, 4),
                     "baseline_rate": round(mean, 4),
                     "z": round(z, 2),

@@ -40,7 +40,7 @@ def test_surge_in_a_stage_with_near_zero_background_is_alerted_within_the_window
 
 def test_surge_in_a_busy_stage_is_alerted_within_the_window():
     rng = random.Random(5)
-    traffic = daily_traffic("usage", 3, 60, rng)
+    traffic = daily_traffic("usage", 4, 60, rng)  # the outage hits amid traffic
     start = T0 + timedelta(days=3, hours=14)
     alerts = run(traffic + login_outage("usage", start, 40))
     found = [a for a in spikes(alerts, "usage") if a["details"]["category"] == "access"]
@@ -50,6 +50,9 @@ def test_surge_in_a_busy_stage_is_alerted_within_the_window():
     assert volume and volume[0]["details"]["customers"] >= 3
     assert volume[0]["details"]["count"] >= 3 * volume[0]["details"]["expected"]
     assert len({a["case_key"] for a in found}) == 1, "rate and volume rules share the case"
+    for alert in found:  # whichever rule spoke, it names the customers and since when
+        assert alert["details"]["customers"] >= 3 and alert["details"]["since"]
+        assert f"{alert['details']['customers']} customers" in " ".join(alert["reasons"])
 
 
 def test_two_weeks_of_ordinary_daily_variation_raise_no_stage_alert():
