@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-ALERT_SCHEMA_VERSION = "1.0"
+ALERT_SCHEMA_VERSION = "1.1"
 ALERT_TYPES: tuple[str, ...] = (
     "customer_churn_risk",
     "unresolved_issue",
@@ -27,6 +27,13 @@ def make_alert_id(alert_type: str, *parts: str) -> str:
     return f"al-{digest[:24]}"
 
 
+def make_case_key(alert_type: str, *parts: str) -> str:
+    """Deterministic key of a *situation* (no severity): every alert of it carries the key,
+    so that a CRM upserts one case and updates it as the situation escalates."""
+    digest = hashlib.sha256("|".join(("case", alert_type, *parts)).encode("utf-8")).hexdigest()
+    return f"case-{digest[:24]}"
+
+
 @dataclass(frozen=True)
 class Alert:
     """One explainable alert."""
@@ -44,9 +51,16 @@ class Alert:
     model_version: str
     details: dict[str, Any] = field(default_factory=dict)
     schema_version: str = ALERT_SCHEMA_VERSION
+    #: The situation this alert belongs to (same customer / stage, type and episode or
+    #: thread; never the severity). None: a situation of its own (the alert id is used).
+    case_key: str | None = None
+    #: The previous alert of the same case, which this one replaces (None: the first).
+    supersedes: str | None = None
+    #: What is known about the customer's account (``detector.accounts``), if anything.
+    account: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "alert_id": self.alert_id,
             "type": self.type,
             "severity": self.severity,
@@ -60,4 +74,9 @@ class Alert:
             "schema_version": self.schema_version,
             "model_version": self.model_version,
             "details": dict(self.details),
+            "case_key": self.case_key or self.alert_id,
+            "supersedes": self.supersedes,
         }
+        if self.account is not None:
+            out["account"] = dict(self.account)
+        return out

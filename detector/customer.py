@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from detector.alerts import SEVERITIES, Alert, make_alert_id, severity_rank
-from detector.issues import IssueConfig, is_issue, track_issue
+from detector.accounts import AccountConfig, account_reason, account_view, raise_for_renewal
+from detector.alerts import SEVERITIES, Alert, make_alert_id, make_case_key, severity_rank
+from detector.issues import IssueConfig, joins_issue, opens_issue, track_issue
 from detector.redact import Redactor, snippet
 from detector.signals import Signal
 
@@ -51,6 +52,19 @@ class RiskConfig:
     issue_repeat_threshold: int = 3
     issue_max_threads: int = 3
     sentiment_slide: float = 0.4
+    #: An escalation (a higher severity of an open case) waits this long after the
+    #: customer's last alert, unless the message carries churn intent.
+    escalation_min_minutes: float = 60.0
+    #: A case stays open (later alerts update it) while its last alert is this recent.
+    case_window_hours: float = 14 * 24.0
+    renewal_window_days: float = 30.0
+    revenue_horizon_months: float = 12.0
+
+    def account_config(self) -> AccountConfig:
+        return AccountConfig(
+            renewal_window_days=self.renewal_window_days,
+            revenue_horizon_months=self.revenue_horizon_months,
+        )
 
     def issue_config(self) -> IssueConfig:
         return IssueConfig(
@@ -173,8 +187,12 @@ def update_customer(
     signal: Signal,
     cfg: RiskConfig,
     redactor: Redactor | None = None,
+    profile: dict[str, Any] | None = None,
 ) -> CustomerUpdate:
-    """Fold one signal into the customer's state; return the new state and any alerts."""
+    """Fold one signal into the customer's state; return the new state and any alerts.
+
+    ``profile`` (``detector.accounts``) adds account context to the alerts; None changes
+    nothing."""
     redactor = redactor or Redactor()
     st = new_state(signal.customer_id) if state is None else _copy(state)
     if signal.event_id in st["seen"]:
@@ -229,7 +247,8 @@ def update_customer(
         st["last_intent"] = signal.churn_intent
 
     thread = None
-    if is_issue(signal.friction_categories, signal.sentiment, signal.churn_intent):
+    opens = opens_issue(signal.friction_categories, signal.churn_intent)
+    if opens or joins_issue(signal.sentiment):
         st["threads"], thread = track_issue(
             st.get("threads") or [],
             event_id=signal.event_id,
@@ -238,14 +257,53 @@ def update_customer(
             categories=signal.friction_categories,
             embedding=signal.packed_embedding(),
             cfg=cfg.issue_config(),
+            may_open=opens,
         )
 
     patterns = _patterns(st, signal, previous_intent, previous_evidence, thread, late, cfg)
     update = CustomerUpdate(state=st, patterns=patterns)
     if thread is not None:
-        _unresolved_issue_alert(update, signal, thread, cfg)
-    _churn_risk_alert(update, signal, item, patterns, cfg)
+        _unresolved_issue_alert(update, signal, thread, cfg, profile)
+    _churn_risk_alert(update, signal, item, patterns, cfg, profile)
     return update
+
+
+def _escalation_held(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> bool:
+    """Whether an escalation must wait: the customer's last alert is too recent and this
+    message carries no churn intent (the per-customer minimum interval)."""
+    last = st.get("last_alert_at")
+    if not last or signal.churn_intent != "none":
+        return False
+    since = (signal.occurred_at - datetime.fromisoformat(last)).total_seconds()
+    return 0 <= since < cfg.escalation_min_minutes * 60
+
+
+def _account(
+    st: dict[str, Any], signal: Signal, severity: str, profile: dict[str, Any] | None,
+    cfg: RiskConfig,
+) -> tuple[str, dict[str, Any] | None]:
+    """(severity after the renewal rule, the alert's ``account`` block) for this customer."""
+    if not profile:
+        return severity, None
+    acfg = cfg.account_config()
+    raised = raise_for_renewal(severity, profile, signal.occurred_at, acfg)
+    risk = risk_score(st, datetime.fromisoformat(st["risk_at"]), cfg)
+    view = account_view(profile, signal.occurred_at, risk, acfg, raised != severity)
+    return raised, view
+
+
+def _case(
+    st: dict[str, Any], previous: dict[str, Any] | None, alert_type: str, signal: Signal,
+    cfg: RiskConfig,
+) -> tuple[str, str | None]:
+    """(case key, superseded alert id) of a customer's new alert of ``alert_type``: the
+    previous alert's case while it is recent, else a new case opened now."""
+    if previous and previous.get("case_key"):
+        age = (signal.occurred_at - datetime.fromisoformat(previous["at"])).total_seconds()
+        if age < cfg.case_window_hours * 3600:
+            return previous["case_key"], previous.get("alert_id")
+    key = make_case_key(alert_type, signal.customer_id, signal.occurred_at.isoformat())
+    return key, None
 
 
 INTENTS_ORDER = ("none", "at_risk", "explicit")
@@ -319,6 +377,7 @@ def _churn_risk_alert(
     item: dict[str, Any],
     patterns: list[str],
     cfg: RiskConfig,
+    profile: dict[str, Any] | None = None,
 ) -> None:
     st = update.state
     latest = datetime.fromisoformat(st["risk_at"])
@@ -339,6 +398,7 @@ def _churn_risk_alert(
             severity = SEVERITIES[severity_rank(severity) + 1]
     if severity is None or severity_rank(severity) < severity_rank(cfg.min_alert_severity):
         return
+    severity, account = _account(st, signal, severity, profile, cfg)
 
     alert_type = "customer_churn_risk"
     relevant = [p for p in patterns if p != "unresolved_issue"]
@@ -356,6 +416,9 @@ def _churn_risk_alert(
         ):
             update.suppressed.append(alert_type)
             return
+        if _escalation_held(st, signal, cfg):
+            update.suppressed.append(alert_type)
+            return
 
     # The id names the situation, not the message that happened to complete it, so that
     # a replay, a redelivery or a different arrival order gives the same id: customer,
@@ -364,13 +427,18 @@ def _churn_risk_alert(
     alert_id = make_alert_id(
         alert_type, signal.customer_id, severity, episode, ",".join(sorted(relevant))
     )
+    case_key, supersedes = _case(st, previous, alert_type, signal, cfg)
     st["last_alerts"][alert_type] = {
         "severity": severity,
         "at": signal.occurred_at.isoformat(),
         "alert_id": alert_id,
         "patterns": relevant,
+        "case_key": case_key,
     }
+    st["last_alert_at"] = signal.occurred_at.isoformat()
     reasons = _reasons(st, signal, item, explicit, latest, relevant, cfg)
+    if account is not None:
+        reasons.append(account_reason(account))
     evidence = [
         e
         for e in st["evidence"]
@@ -400,12 +468,16 @@ def _churn_risk_alert(
                 "patterns": relevant,
                 "confidence": signal.confidence,
             },
+            case_key=case_key,
+            supersedes=supersedes,
+            account=account,
         )
     )
 
 
 def _unresolved_issue_alert(
-    update: CustomerUpdate, signal: Signal, thread: dict[str, Any], cfg: RiskConfig
+    update: CustomerUpdate, signal: Signal, thread: dict[str, Any], cfg: RiskConfig,
+    profile: dict[str, Any] | None = None,
 ) -> None:
     count, channels = thread["count"], thread["channels"]
     k = cfg.issue_repeat_threshold
@@ -417,12 +489,22 @@ def _unresolved_issue_alert(
     explicit = signal.churn_intent == "explicit"
     if (count >= k + 2 and len(channels) >= 3) or (explicit and len(channels) >= 2):
         severity = "critical"
+    st = update.state
+    severity, account = _account(st, signal, severity, profile, cfg)
     alerted = thread.get("alerted")
-    if alerted and severity_rank(severity) <= severity_rank(alerted):
+    if alerted and (
+        severity_rank(severity) <= severity_rank(alerted) or _escalation_held(st, signal, cfg)
+    ):
         update.suppressed.append("unresolved_issue")
         return
     thread["alerted"] = severity
-    st = update.state
+    alert_id = make_alert_id("unresolved_issue", signal.customer_id, thread["thread_id"], severity)
+    supersedes = thread.get("alert_id")
+    case_key = thread.get("case_key") or make_case_key(
+        "unresolved_issue", signal.customer_id, thread["thread_id"]
+    )
+    thread["case_key"], thread["alert_id"] = case_key, alert_id
+    st["last_alert_at"] = signal.occurred_at.isoformat()
     first = datetime.fromisoformat(thread["first_at"])
     days = max(1, math.ceil((signal.occurred_at - first).total_seconds() / 86400))
     chans = [_CHANNEL_WORDS.get(c, c) for c in channels]
@@ -444,6 +526,8 @@ def _unresolved_issue_alert(
             f"({_human_list(chans)}) without it being joined up"
         )
     reasons.append(f"Open since {first.strftime('%Y-%m-%d %H:%M')} UTC, still unresolved")
+    if account is not None:
+        reasons.append(account_reason(account))
     evidence = [e for e in st["evidence"] if e["event_id"] in thread["event_ids"]][-5:]
     action = (
         "Give this issue one owner now: read the whole thread, fix the root cause, and reply "
@@ -452,9 +536,7 @@ def _unresolved_issue_alert(
     )
     update.alerts.append(
         Alert(
-            alert_id=make_alert_id(
-                "unresolved_issue", signal.customer_id, thread["thread_id"], severity
-            ),
+            alert_id=alert_id,
             type="unresolved_issue",
             severity=severity,
             customer_id=signal.customer_id,
@@ -474,6 +556,9 @@ def _unresolved_issue_alert(
                 "cross_channel": len(channels) >= 2,
                 "trigger_event_id": signal.event_id,
             },
+            case_key=case_key,
+            supersedes=supersedes,
+            account=account,
         )
     )
 

@@ -26,12 +26,16 @@ class Detector:
     redactor: Redactor = field(default_factory=Redactor)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Customer profiles by customer id (``detector.accounts.parse_profile``); none: no
+    #: account context, alerts as without profiles.
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: int = 0
     late: int = 0
 
     def process(self, signal: Signal) -> list[Alert]:
         update = update_customer(
-            self.customers.get(signal.customer_id), signal, self.risk, self.redactor
+            self.customers.get(signal.customer_id), signal, self.risk, self.redactor,
+            self.profiles.get(signal.customer_id),
         )
         self.customers[signal.customer_id] = update.state
         if update.duplicate:

@@ -68,9 +68,16 @@ def similarity(a: array[int], b: array[int]) -> float:
     return dot / (na * nb)
 
 
-def is_issue(categories: Sequence[str], sentiment: float, intent: str) -> bool:
-    """Whether a message raises a problem worth tracking as an issue thread."""
-    return bool(categories) or sentiment < -0.3 or intent != "none"
+def opens_issue(categories: Sequence[str], intent: str) -> bool:
+    """Whether a message names a problem (a friction category or churn intent): only such a
+    message opens an issue thread."""
+    return bool(categories) or intent != "none"
+
+
+def joins_issue(sentiment: float) -> bool:
+    """Whether a message without a problem of its own may still join a similar open thread
+    (a clearly negative follow-up such as "still nothing?")."""
+    return sentiment < -0.3
 
 
 def track_issue(
@@ -82,8 +89,12 @@ def track_issue(
     categories: Sequence[str],
     embedding: str | None,
     cfg: IssueConfig,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    may_open: bool = True,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Attach a message to the most similar open thread, or start one. Returns (threads, thread).
+
+    With ``may_open`` false a message only joins a thread; with none similar, threads are
+    returned unchanged and the thread is None.
 
     Similarity is cosine of the packed int8 embeddings; without one, threads match on a
     shared friction category. Threads idle longer than the window are closed (dropped).
@@ -99,6 +110,8 @@ def track_issue(
             sim = 1.0 if set(categories) & set(thread["categories"]) else 0.0
         if sim >= cfg.similarity and sim > best_sim:
             best, best_sim = thread, sim
+    if best is None and not may_open:
+        return threads, None
     if best is None:
         best = {
             "thread_id": event_id,

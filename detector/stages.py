@@ -7,6 +7,11 @@ behind the stage's watermark (the latest event time seen) are counted as late an
 out of the windows. When a bucket closes its window feeds an EWMA baseline of the
 friction rate per category; the open window is compared with that baseline on every
 event, so spikes are seen as they form.
+
+Beside that *rate* rule, a *volume* rule (:mod:`detector.surge`) judges the count of each
+category in the open window against a gamma-Poisson model of the stage's counts per hour of
+day: every closed step, empty ones included, feeds it, so a quiet stage has a baseline too.
+Both rules share one episode per stage x category: one case, escalating.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detector.alerts import Alert, make_alert_id, severity_rank
+from detector.alerts import Alert, make_alert_id, make_case_key, severity_rank
 from detector.signals import FRICTION_CATEGORIES, Signal
+from detector.surge import SurgeConfig, expected_in_window, fold_step, surge_tail
 
 ANY = "_any"
 
@@ -42,6 +48,9 @@ class StageConfig:
     #: Recent event ids kept per stage to count a re-sent signal once (redelivery window).
     seen_ids_size: int = 2048
     expectations: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: |sentiment| from which a message counts as an opinion in the CX gap (ratings always do).
+    opinion_threshold: float = 0.25
+    surge: SurgeConfig = field(default_factory=SurgeConfig)
 
     @property
     def step(self) -> timedelta:
@@ -77,6 +86,7 @@ def new_stage_state(stage: str) -> dict[str, Any]:
         "spikes": {},
         "gap": {"since": None, "alerted": None},
         "seen": [],
+        "volume": None,
     }
 
 
@@ -96,9 +106,14 @@ def _empty_counts() -> dict[str, Any]:
         "events": 0,
         "with_friction": 0,
         "sat_sum": 0.0,
+        "judged": 0,
+        "satisfied": 0,
+        "judged_friction": 0,
         "friction": {},
         "channels": {},
         "examples": {},
+        "customers": {},
+        "first": {},
     }
 
 
@@ -112,6 +127,13 @@ def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str,
             total["events"] += b["events"]
             total["with_friction"] += b["with_friction"]
             total["sat_sum"] += b["sat_sum"]
+            for key_ in ("judged", "satisfied", "judged_friction"):
+                total[key_] += b.get(key_, 0)
+            for cat, ids in b.get("customers", {}).items():
+                total["customers"].setdefault(cat, set()).update(ids)
+            for cat, first in b.get("first", {}).items():
+                if cat not in total["first"] or first < total["first"][cat]:
+                    total["first"][cat] = first
             for cat, n in b["friction"].items():
                 total["friction"][cat] = total["friction"].get(cat, 0) + n
             for ch, per in b["channels"].items():
@@ -161,12 +183,52 @@ def _close_buckets(update: StageUpdate, signal: Signal, cfg: StageConfig) -> Non
                 base["n"] += 1
         _gap(update, signal, window, end, cfg)
         closed = end
+    _fold_volume(state, limit, cfg)
     if closed is not None:
         state["closed_until"] = closed.isoformat()
     horizon = limit - cfg.size
     state["buckets"] = {
         k: v for k, v in state["buckets"].items() if datetime.fromisoformat(k) + cfg.step > horizon
     }
+
+
+def _fold_volume(state: dict[str, Any], limit: datetime, cfg: StageConfig) -> None:
+    """Feed every step that closed since the last call (empty ones included) to the
+    stage's count model; a long silence is caught up for at most ``catchup_days``."""
+    volume = state.get("volume")
+    if volume is None:
+        if not state["buckets"]:
+            return
+        first = min(datetime.fromisoformat(k) for k in state["buckets"])
+        volume = state["volume"] = {"next": first.isoformat()}
+    at = datetime.fromisoformat(volume["next"])
+    steps = int((limit - at) // cfg.step)
+    if steps <= 0:
+        return
+    most = int(timedelta(days=cfg.surge.catchup_days) // cfg.step)
+    if steps > most:
+        at += (steps - most) * cfg.step
+        steps = most
+    step_hours = cfg.step_minutes / 60
+    for _ in range(steps):
+        bucket = state["buckets"].get(at.isoformat())
+        counts = bucket["friction"] if bucket else {}
+        fold_step(volume, at.hour, counts, step_hours, cfg.surge)
+        at += cfg.step
+    volume["next"] = at.isoformat()
+
+
+def _opinion(signal: Signal, cfg: StageConfig) -> int | None:
+    """CSAT-style judgement of one message: 1 satisfied, 0 dissatisfied, None neutral (a
+    question, a statement): a rating of 4-5 / 1-2 decides, else clearly positive or
+    negative sentiment."""
+    if signal.rating is not None and signal.rating != 3:
+        return 1 if signal.rating >= 4 else 0
+    if signal.sentiment >= cfg.opinion_threshold:
+        return 1
+    if signal.sentiment <= -cfg.opinion_threshold:
+        return 0
+    return None
 
 
 def update_stage(
@@ -200,6 +262,12 @@ def update_stage(
     bucket = st["buckets"].setdefault(start.isoformat(), _empty_counts())
     bucket["events"] += 1
     bucket["sat_sum"] += (signal.sentiment + 1.0) / 2.0
+    opinion = _opinion(signal, cfg)
+    if opinion is not None:
+        bucket["judged"] = bucket.get("judged", 0) + 1
+        bucket["satisfied"] = bucket.get("satisfied", 0) + opinion
+        if signal.friction_categories:
+            bucket["judged_friction"] = bucket.get("judged_friction", 0) + 1
     if signal.friction_categories:
         bucket["with_friction"] += 1
     per_channel = bucket["channels"].setdefault(signal.channel, {})
@@ -209,12 +277,19 @@ def update_stage(
         examples = bucket["examples"].setdefault(cat, [])
         if len(examples) < 3:
             examples.append(signal.event_id)
+        who = bucket.setdefault("customers", {}).setdefault(cat, [])
+        if signal.customer_id not in who and len(who) < cfg.surge.customer_ids:
+            who.append(signal.customer_id)
+        firsts = bucket.setdefault("first", {})
+        if cat not in firsts or at.isoformat() < firsts[cat]:
+            firsts[cat] = at.isoformat()
     if not st["watermark"] or at > datetime.fromisoformat(st["watermark"]):
         st["watermark"] = at.isoformat()
     update = StageUpdate(state=st)
     _close_buckets(update, signal, cfg)
     window = _window(st, start + cfg.step, cfg)
     _spikes(update, signal, window, start + cfg.step, cfg)
+    _surges(update, signal, window, start + cfg.step, cfg)
     _observe(update, signal.journey_stage, window, cfg)
     return update
 
@@ -248,20 +323,21 @@ def _spikes(
         if rate - mean < cfg.spike_min_lift or z < cfg.spike_z:
             continue
         severity = _spike_severity(rate - mean)
-        previous = st["spikes"].get(cat)
-        episode = (end - cfg.size).isoformat()
-        if previous and datetime.fromisoformat(previous["until"]) >= end - cfg.size:
-            episode = previous["episode"]
-            if severity_rank(severity) <= severity_rank(previous["severity"]):
-                previous["until"] = end.isoformat()
-                continue
-        st["spikes"][cat] = {"episode": episode, "severity": severity, "until": end.isoformat()}
+        opened = _episode(st, stage, cat, severity, end, cfg)
+        if opened is None:
+            continue
+        episode, case_key, supersedes = opened
+        alert_id = make_alert_id("stage_friction_spike", stage, cat, episode, severity)
+        st["spikes"][cat]["alert_id"] = alert_id
         top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
         minutes = int(cfg.window_minutes)
+        customers = len(window["customers"].get(cat, ()))
+        first = window["first"].get(cat) or (end - cfg.size).isoformat()
+        first_seen = datetime.fromisoformat(first).strftime("%Y-%m-%d %H:%M")
         update.alerts.append(
             Alert(
-                alert_id=make_alert_id("stage_friction_spike", stage, cat, episode, severity),
+                alert_id=alert_id,
                 type="stage_friction_spike",
                 severity=severity,
                 customer_id=None,
@@ -270,6 +346,7 @@ def _spikes(
                 reasons=(
                     f"{cat} friction at {stage} is {rate:.0%} of {n} events in the last "
                     f"{minutes} min, against a usual {mean:.0%} ({z:.1f} standard deviations)",
+                    f"{customers} customers affected, since {first_seen} UTC",
                     "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
                     "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
                 ),
@@ -285,17 +362,141 @@ def _spikes(
                 created_at=signal.occurred_at,
                 model_version=signal.model_version,
                 details={
+                    "rule": "rate",
                     "category": cat,
                     "window_start": (end - cfg.size).isoformat(),
                     "window_end": end.isoformat(),
                     "events": n,
                     "count": count,
+                    "customers": customers,
+                    "since": first,
                     "rate": round(rate, 4),
                     "baseline_rate": round(mean, 4),
                     "z": round(z, 2),
                     "top_categories": [c for c, _ in top],
                     "channels": channels,
                 },
+                case_key=case_key,
+                supersedes=supersedes,
+            )
+        )
+
+
+def _episode(
+    st: dict[str, Any], stage: str, cat: str, severity: str, end: datetime, cfg: StageConfig
+) -> tuple[str, str, str | None] | None:
+    """(episode, case key, superseded alert id) for a stage x category alert at
+    ``severity``, or None when the open episode already alerted at that severity or
+    higher. The rate and the volume rules share the episode: one case per situation."""
+    previous = st["spikes"].get(cat)
+    episode = (end - cfg.size).isoformat()
+    supersedes = None
+    if previous and datetime.fromisoformat(previous["until"]) >= end - cfg.size:
+        episode = previous["episode"]
+        if severity_rank(severity) <= severity_rank(previous["severity"]):
+            previous["until"] = end.isoformat()
+            return None
+        supersedes = previous.get("alert_id")
+    case_key = make_case_key("stage_friction_spike", stage, cat, episode)
+    record = {"episode": episode, "severity": severity, "until": end.isoformat()}
+    if supersedes is not None and previous and previous.get("since"):
+        record["since"] = previous["since"]
+    st["spikes"][cat] = record
+    return episode, case_key, supersedes
+
+
+def _surge_severity(customers: int, cfg: SurgeConfig) -> str:
+    if customers >= cfg.customers_critical:
+        return "critical"
+    if customers >= cfg.customers_high:
+        return "high"
+    return "medium"
+
+
+def _surges(
+    update: StageUpdate, signal: Signal, window: dict[str, Any], end: datetime, cfg: StageConfig
+) -> None:
+    """The volume rule: the open window's count of each of this signal's categories
+    against the stage's count model for those hours (see :mod:`detector.surge`)."""
+    st = update.state
+    volume = st.get("volume")
+    scfg = cfg.surge
+    if not scfg.enabled or not volume or volume.get("hours", 0.0) < scfg.warmup_hours:
+        return
+    stage = signal.journey_stage
+    start = end - cfg.size
+    hours = [(start + i * cfg.step).hour for i in range(int(cfg.size // cfg.step))]
+    for cat in signal.friction_categories:
+        count = window["friction"].get(cat, 0)
+        customers = len(window["customers"].get(cat, ()))
+        if count < scfg.min_count or customers < scfg.min_customers:
+            continue
+        expected, shape = expected_in_window(volume, cat, hours, cfg.step_minutes / 60, scfg)
+        if count < scfg.min_ratio * expected:
+            continue
+        p_value = surge_tail(count, shape, expected)
+        if p_value > scfg.p_value:
+            continue
+        severity = _surge_severity(customers, scfg)
+        opened = _episode(st, stage, cat, severity, end, cfg)
+        if opened is None:
+            continue
+        episode, case_key, supersedes = opened
+        spike = st["spikes"][cat]
+        since = spike.get("since") or window["first"].get(cat) or start.isoformat()
+        spike["since"] = since
+        alert_id = make_alert_id("stage_friction_spike", stage, cat, episode, severity, "volume")
+        spike["alert_id"] = alert_id
+        channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
+        top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        since_at = datetime.fromisoformat(since)
+        ratio = count / max(expected, 1e-9)
+        minutes = int(cfg.window_minutes)
+        more = "+" if customers >= scfg.customer_ids else ""
+        update.alerts.append(
+            Alert(
+                alert_id=alert_id,
+                type="stage_friction_spike",
+                severity=severity,
+                customer_id=None,
+                journey_stage=stage,
+                score=min(1.0, 1.0 - p_value),
+                reasons=(
+                    f"{count} {cat} complaints at {stage} from {customers}{more} customers in "
+                    f"the last {minutes} min, since {since_at.strftime('%Y-%m-%d %H:%M')} UTC",
+                    f"Expected about {expected:.2g} at these hours ({ratio:.0f}× usual; "
+                    f"chance under the stage's count model {p_value:.1e})",
+                    "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
+                    "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
+                ),
+                evidence=tuple(
+                    {"event_id": eid, "category": cat}
+                    for eid in window["examples"].get(cat, [])[:5]
+                ),
+                recommended_action=(
+                    f"Treat as a possible incident at {stage}: check what changed for {cat} "
+                    "(release, outage, provider), post a known-issue note for agents and a "
+                    f"proactive message to the {customers}{more} affected customers."
+                ),
+                created_at=signal.occurred_at,
+                model_version=signal.model_version,
+                details={
+                    "rule": "volume",
+                    "category": cat,
+                    "window_start": start.isoformat(),
+                    "window_end": end.isoformat(),
+                    "since": since,
+                    "events": window["events"],
+                    "count": count,
+                    "customers": customers,
+                    "expected": round(expected, 4),
+                    "ratio": round(ratio, 2),
+                    "p_value": float(f"{p_value:.3g}"),
+                    "top_categories": [c for c, _ in top],
+                    "channels": channels,
+                },
+                case_key=case_key,
+                supersedes=supersedes,
             )
         )
 
@@ -304,13 +505,13 @@ def _gap_measure(
     stage: str, window: dict[str, Any], cfg: StageConfig
 ) -> tuple[str, float, float, float] | None:
     """(measure, expected, observed, gap) of the stage's worst measure, or None."""
-    n = window["events"]
+    n = window["judged"]
     expected = cfg.expectations.get(stage)
     if not n or not expected:
         return None
     observed = {
-        "satisfaction": window["sat_sum"] / n,
-        "friction_rate": window["with_friction"] / n,
+        "satisfaction": window["satisfied"] / n,
+        "friction_rate": window["judged_friction"] / n,
     }
     gaps = {}
     if "satisfaction" in expected:
@@ -325,10 +526,10 @@ def _gap_measure(
 
 def _observe(update: StageUpdate, stage: str, window: dict[str, Any], cfg: StageConfig) -> None:
     """Observed values of the open window, for dashboards."""
-    n = window["events"]
+    n = window["judged"]
     if not n:
         return
-    update.observed["satisfaction"] = window["sat_sum"] / n
+    update.observed["satisfaction"] = window["satisfied"] / n
     if "satisfaction" in cfg.expectations.get(stage, {}):
         expected = cfg.expectations[stage]["satisfaction"]
         update.observed["satisfaction_gap"] = expected - update.observed["satisfaction"]
@@ -345,7 +546,8 @@ def _gap(
     st = update.state
     stage = signal.journey_stage
     measured = _gap_measure(stage, window, cfg)
-    n = window["events"]
+    n = window["judged"]
+    neutral = window["events"] - n
     if measured is None or n < cfg.gap_min_events:
         return  # not enough evidence either way: keep the current episode as it is
     measure, expected, observed, gap = measured
@@ -362,11 +564,14 @@ def _gap(
     if state["alerted"] and severity_rank(severity) <= severity_rank(state["alerted"]):
         return
     state["alerted"] = severity
+    alert_id = make_alert_id("cx_gap", stage, state["since"], severity)
+    supersedes = state.get("alert_id")
+    state["alert_id"] = alert_id
     hours = (end - since).total_seconds() / 3600
     label = "satisfaction" if measure == "satisfaction" else "friction rate"
     update.alerts.append(
         Alert(
-            alert_id=make_alert_id("cx_gap", stage, state["since"], severity),
+            alert_id=alert_id,
             type="cx_gap",
             severity=severity,
             customer_id=None,
@@ -375,7 +580,8 @@ def _gap(
             reasons=(
                 f"At {stage}, we expect {label} {expected:.0%}; customers report "
                 f"{observed:.0%} over the {int(cfg.window_minutes)} min to "
-                f"{end.strftime('%H:%M')} UTC ({n} events)",
+                f"{end.strftime('%H:%M')} UTC ({n} messages with an opinion judged, "
+                f"{neutral} neutral left out)",
                 f"The gap of {gap:.0%} has stayed past {cfg.gap_threshold:.0%} for {hours:.1f} h",
             ),
             evidence=(),
@@ -392,17 +598,29 @@ def _gap(
                 "gap": round(gap, 4),
                 "since": state["since"],
                 "window_end": end.isoformat(),
-                "events": n,
-                "friction_rate": round(window["with_friction"] / n, 4),
-                "satisfaction": round(window["sat_sum"] / n, 4),
+                "events": window["events"],
+                "judged": n,
+                "neutral_left_out": neutral,
+                "friction_rate": round(window["judged_friction"] / n, 4),
+                "satisfaction": round(window["satisfied"] / n, 4),
             },
+            case_key=make_case_key("cx_gap", stage, state["since"]),
+            supersedes=supersedes,
         )
     )
 
 
-def _copy(state: dict[str, Any]) -> dict[str, Any]:
-    import copy
+def _clone(obj: Any) -> Any:
+    """Copy of a stage-state value: dicts are copied all the way down; every list in the state
+    is flat (ids, numbers), so a shallow list copy suffices (much cheaper than deepcopy)."""
+    if isinstance(obj, dict):
+        return {k: _clone(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return list(obj)
+    return obj
 
-    out = copy.deepcopy({k: v for k, v in state.items() if k != "seen"})
-    out["seen"] = list(state.get("seen") or [])  # flat strings: no deep copy needed
+
+def _copy(state: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = _clone(state)
+    out["seen"] = list(state.get("seen") or [])
     return out

@@ -10,6 +10,8 @@ Topology (all names configurable, see ``Settings``):
            alerts -> churn.alerts (key customer_id); deduplicated signals -> stage topic
     churn.stage-signals (key journey_stage)
         └─ agent ``stages``: table ``stages`` (per-stage counters)
+    customer.profiles (compacted, key customer_id)
+        └─ agent ``profiles``: table ``profiles`` (account context), read by ``customers``
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import faust
 import faust.streams as faust_streams
 from faust.types import EventT
 
+from detector.accounts import ProfileError, parse_profile
 from detector.alerts import Alert
 from detector.customer import update_customer
 from detector.deadletter import deadletter_record
@@ -172,6 +175,12 @@ def build_app(
         for topic in (alerts_topic, deadletter_topic):
             await topic.maybe_declare()
     customers = app.Table("customers", default=None, key_type=str)
+    # account context: co-partitioned with churn.signals (same key, same partition count)
+    profiles_topic = app.topic(
+        settings.topic_profiles, key_serializer="raw", value_serializer="raw",
+        partitions=partitions, internal=True, compacting=True,
+    )
+    profiles = app.Table("profiles", default=None, key_type=str)
     stages = app.Table("stages", default=None, key_type=str)
     # last applied offset per input partition of the state agents ("topic:partition")
     applied_offsets = app.Table("applied_offsets", default=None, key_type=str)
@@ -483,7 +492,9 @@ def build_app(
                             changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
         cid = signal.customer_id
         previous = latest(customers, changed, cid, item)
-        update = update_customer(previous, signal, risk_cfg, redactor)
+        with in_event(item):
+            profile = profiles.get(cid)
+        update = update_customer(previous, signal, risk_cfg, redactor, profile)
         if update.duplicate:  # redelivery: already in the state, outputs already sent
             metrics.duplicates.inc()
             return []
@@ -495,6 +506,9 @@ def build_app(
             metrics.alert_suppressed(kind)
         for alert in update.alerts:
             outputs.append(await emit(alert, signal, key=cid))
+            if alert.account and "expected_revenue_at_risk" in alert.account:
+                metrics.record_revenue_at_risk(
+                    cid, alert.journey_stage, alert.account["expected_revenue_at_risk"])
         return outputs
 
     async def fold_stage(item: EventT, signal: Signal,
@@ -529,13 +543,34 @@ def build_app(
         """Per-stage windows and alerts (see ``state_batches`` for the order of effects)."""
         await state_batches(stream, stages, stage_guard, fold_stage)
 
+    @app.agent(profiles_topic, name="profiles")
+    async def profile_state(stream: faust.StreamT) -> None:
+        """Keep the latest profile per customer (a null value removes it); bad records are
+        dead-lettered. Idempotent: a re-read profile is written again."""
+        async for item in stream.events():
+            msg = item.message
+            key = (msg.key or b"").decode("utf-8", errors="replace")
+            try:
+                if msg.value is None:
+                    profiles.pop(key, None)
+                    continue
+                profile = parse_profile(msg.value)
+                if profile["customer_id"] != key:
+                    raise ProfileError("invalid_profile", "record key is not the customer_id")
+            except ProfileError as exc:
+                await dead_letter(item, "invalid_profile", exc.detail)
+                continue
+            profiles[key] = profile
+
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,
         "customers": customer_state,
         "stages": stage_state,
+        "profiles": profile_state,
     }
     app.tables_by_role = {  # type: ignore[attr-defined]
         "customers": customers, "stages": stages, "applied_offsets": applied_offsets,
+        "profiles": profiles,
     }
     app.topics_by_role = {  # type: ignore[attr-defined]
         "source": source,
@@ -543,5 +578,6 @@ def build_app(
         "stage_signals": stage_topic,
         "alerts": alerts_topic,
         "deadletter": deadletter_topic,
+        "profiles": profiles_topic,
     }
     return app

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,15 @@ import click
 from detector.engine import Detector
 from detector.redact import Redactor
 from detector.schema import Event
-from streams.offline import Rejected, open_lines, read_events, replay, score_events, write_jsonl
+from streams.offline import (
+    Rejected,
+    open_lines,
+    read_events,
+    read_profiles,
+    replay,
+    score_events,
+    write_jsonl,
+)
 from streams.settings import Settings
 
 
@@ -47,6 +56,19 @@ def _classifier(settings: Settings) -> Any:
 
 def sample_stream_path() -> Path:
     return Path(str(resources.files("streams").joinpath("data/sample_stream.jsonl")))
+
+
+def sample_profiles_path() -> Path:
+    return Path(str(resources.files("streams").joinpath("data/sample_profiles.jsonl")))
+
+
+def _load_profiles(path: Path | None) -> dict[str, dict[str, Any]]:
+    if path is None:
+        return {}
+    profiles, rejected = read_profiles(open_lines(path))
+    for r in rejected:
+        click.echo(f"profile line {r.line}: rejected: {r.reason}", err=True)
+    return profiles
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,7 +169,10 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
 @click.option("--order", type=click.Choice(["event-time", "file"]), default="event-time",
               show_default=True,
               help="Process in event-time order, or in file (arrival) order like a stream.")
-def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: str) -> None:
+@click.option("--profiles", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Customer profiles (JSONL) for account context.")
+def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: str,
+               profiles: Path | None) -> None:
     """Run the whole detector offline over a JSONL file in event-time order (backtesting)."""
     settings = _settings()
     events, rejected = _load(infile)
@@ -156,6 +181,7 @@ def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: s
         risk=settings.risk_config(),
         stage_config=settings.stage_config(),
         redactor=Redactor(settings.redact_patterns, enabled=settings.redact_pii),
+        profiles=_load_profiles(profiles),
     )
     clf = _classifier(settings)
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
@@ -195,16 +221,35 @@ def produce(infile: Path, rate: float | None) -> None:
               help="Sample events fed per second.")
 @click.option("--sample", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Event file to replay (default: the bundled sample stream).")
+@click.option("--profiles", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Customer profiles (JSONL) to publish first (default: the"
+              " bundled sample's, with the bundled sample stream only).")
 @click.option("--json", "as_json", is_flag=True, help="Print alerts as JSON lines.")
 @click.option("--verbose", is_flag=True, help="Show the worker's log instead of a log file.")
 def run_cmd(
-    duration: float | None, rate: float, sample: Path | None, as_json: bool, verbose: bool
+    duration: float | None, rate: float, sample: Path | None, profiles: Path | None,
+    as_json: bool, verbose: bool
 ) -> None:
     """Run everything locally: embedded broker, worker, sample feeder, live alerts."""
     settings = _settings()
+    if profiles is None and sample is None:
+        profiles = sample_profiles_path()
     code = asyncio.run(_run(settings, duration, rate, sample or sample_stream_path(), as_json,
-                            verbose))
+                            verbose, profiles))
     sys.exit(code)
+
+
+def _shift_profiles(profiles: dict[str, dict[str, Any]], days: int) -> list[tuple[str, bytes,
+                                                                                   bytes]]:
+    """Profile records for the profiles topic, renewal dates moved as the events were."""
+    out = []
+    for cid, profile in profiles.items():
+        body = dict(profile)
+        if body.get("renewal_date"):
+            renewal = date.fromisoformat(body["renewal_date"]) + timedelta(days=days)
+            body["renewal_date"] = renewal.isoformat()
+        out.append((cid, cid.encode("utf-8"), json.dumps(body).encode("utf-8")))
+    return out
 
 
 async def _run(
@@ -214,6 +259,7 @@ async def _run(
     sample: Path,
     as_json: bool,
     verbose: bool,
+    profiles_path: Path | None = None,
 ) -> int:
     from streams.broker import EmbeddedBroker, free_port, stop_process_group
     from streams.display import render_alert
@@ -229,6 +275,7 @@ async def _run(
     worker_proc: subprocess.Popen[bytes] | None = None
     counts: Counter[tuple[str, str]] = Counter()
     alerted: set[str] = set()
+    cases: dict[str, set[str]] = {}  # alerted customer -> its case keys
     colour = sys.stdout.isatty()
     try:
         bootstrap = settings.kafka_broker
@@ -242,6 +289,7 @@ async def _run(
             topics[settings.topic_deadletter] = settings.topic_partitions
             topics[settings.topic_signals] = settings.topic_partitions
             topics[settings.topic_stage_signals] = settings.topic_partitions
+            topics[settings.topic_profiles] = settings.topic_partitions
             await loop.run_in_executor(None, broker.create_topics, topics)
         env = dict(os.environ)
         if broker is not None:  # Tansu: short session timeout = fast group joins
@@ -269,6 +317,14 @@ async def _run(
         for r in rejected:
             click.echo(f"sample line {r.line} rejected: {r.reason}", err=True)
         bodies = shift_to_now(sorted(events, key=lambda e: e.occurred_at))
+        profiles = _load_profiles(profiles_path)
+        if profiles and events:
+            shift = datetime.fromisoformat(bodies[-1]["occurred_at"]) - max(
+                e.occurred_at for e in events)
+            records = [(settings.topic_profiles, key, value)
+                       for _, key, value in _shift_profiles(profiles, shift.days)]
+            await produce_events(settings, [], bootstrap=bootstrap, raw=records)
+            click.echo(f"published {len(records)} customer profiles", err=True)
         click.echo(f"feeding {len(bodies)} sample events at {rate:g}/s ...", err=True)
 
         async def show_alerts() -> None:
@@ -276,6 +332,8 @@ async def _run(
                 counts[(alert.get("type", "?"), alert.get("severity", "?"))] += 1
                 if alert.get("customer_id"):
                     alerted.add(alert["customer_id"])
+                    cases.setdefault(alert["customer_id"], set()).add(
+                        alert.get("case_key") or alert.get("alert_id", "?"))
                 if as_json:
                     click.echo(json.dumps(alert, ensure_ascii=False))
                 else:
@@ -300,8 +358,10 @@ async def _run(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         summary = ", ".join(f"{t}/{s}: {n}" for (t, s), n in sorted(counts.items())) or "none"
+        per_customer = sum(map(len, cases.values())) / len(cases) if cases else 0.0
         click.echo(f"alerts seen: {sum(counts.values())} ({summary});"
-                   f" customers alerted: {len(alerted)}", err=True)
+                   f" customers alerted: {len(alerted)};"
+                   f" cases per alerted customer: {per_customer:.1f}", err=True)
         return 0 if worker_proc.poll() is None else 1
     finally:
         if worker_proc is not None:

@@ -3,6 +3,10 @@
 The generic case is what the webhook sink posts with ``CHURN_WEBHOOK_FORMAT=crm_case``; the
 Salesforce and HubSpot functions are templates for the most common targets (see
 docs/integrations.md). All mappings are pure functions of the alert dict (``Alert.to_dict``).
+
+One CRM case per *situation*: the external id is the alert's ``case_key`` (contract 1.1; the
+alert id for 1.0 alerts), so an escalation upserts the same case with its new severity,
+reasons and evidence instead of opening another.
 """
 
 from __future__ import annotations
@@ -63,6 +67,26 @@ def _evidence_line(item: dict[str, Any]) -> str:
     return f"- {line}: \"{snippet}\"" if snippet else f"- {line}"
 
 
+def case_key(alert: dict[str, Any]) -> str:
+    """The case an alert upserts: its ``case_key``, or its alert id (contract 1.0)."""
+    return str(alert.get("case_key") or alert["alert_id"])
+
+
+def _account_lines(account: dict[str, Any]) -> list[str]:
+    lines = []
+    facts = [f"{k.replace('_', ' ')}: {account[k]}" for k in
+             ("plan", "segment", "owner", "renewal_date") if account.get(k)]
+    if "monthly_revenue" in account:
+        currency = f" {account['currency']}" if account.get("currency") else ""
+        facts.append(f"monthly revenue: {account['monthly_revenue']:,.2f}{currency}")
+    if facts:
+        lines.append("Account: " + " · ".join(facts))
+    if "expected_revenue_at_risk" in account:
+        lines.append(f"Expected revenue at risk: {account['expected_revenue_at_risk']:,.2f}"
+                     f" over {account.get('revenue_horizon_months', 12):g} months")
+    return lines
+
+
 def case_description(alert: dict[str, Any]) -> str:
     """Plain-text description: why (reasons), evidence, recommended action, provenance."""
     lines = [
@@ -76,6 +100,10 @@ def case_description(alert: dict[str, Any]) -> str:
         who.append(f"Journey stage: {alert['journey_stage']}")
     if who:
         lines.append(" · ".join(who))
+    if alert.get("supersedes"):
+        lines.append(f"Escalation of case {case_key(alert)}: replaces alert {alert['supersedes']}")
+    if alert.get("account"):
+        lines += _account_lines(alert["account"])
     if alert.get("reasons"):
         lines += ["", "Why:"] + [f"- {r}" for r in alert["reasons"]]
     if alert.get("evidence"):
@@ -90,13 +118,17 @@ def case_description(alert: dict[str, Any]) -> str:
 
 
 def crm_case(alert: dict[str, Any]) -> dict[str, Any]:
-    """The generic CRM case / task for one alert; ``external_id`` is the alert id."""
+    """The generic CRM case / task for one alert; ``external_id`` is the case key (upsert on
+    it: every escalation of a situation updates one case)."""
     severity = alert["severity"]
     tags = ["churn", alert["type"], severity]
     if alert.get("journey_stage"):
         tags.append(alert["journey_stage"])
+    account = alert.get("account") or {}
     return {
-        "external_id": alert["alert_id"],
+        "external_id": case_key(alert),
+        "alert_id": alert["alert_id"],
+        "supersedes": alert.get("supersedes"),
         "subject": case_subject(alert),
         "priority": PRIORITY_BY_SEVERITY[severity],
         "description": case_description(alert),
@@ -108,11 +140,15 @@ def crm_case(alert: dict[str, Any]) -> dict[str, Any]:
         "source": SOURCE,
         "created_at": alert["created_at"],
         "schema_version": alert.get("schema_version", "1.0"),
+        "owner": account.get("owner"),
+        "expected_revenue_at_risk": account.get("expected_revenue_at_risk"),
     }
 
 
 def salesforce_case(alert: dict[str, Any]) -> dict[str, Any]:
-    """Fields of a Salesforce ``Case`` (upsert by the external-id field ``Churn_Alert_Id__c``)."""
+    """Fields of a Salesforce ``Case``: upsert by the external-id field ``Churn_Case_Key__c``
+    (``PATCH .../sobjects/Case/Churn_Case_Key__c/<key>``); ``Churn_Alert_Id__c`` holds the
+    latest alert of the case."""
     case = crm_case(alert)
     return {
         "Subject": case["subject"],
@@ -121,13 +157,17 @@ def salesforce_case(alert: dict[str, Any]) -> dict[str, Any]:
         "Status": "New",
         "Origin": "Churn Detector",
         "Type": "Churn Risk",
-        "Churn_Alert_Id__c": case["external_id"],
+        "Churn_Case_Key__c": case["external_id"],
+        "Churn_Alert_Id__c": case["alert_id"],
         "Churn_Customer_Id__c": case["customer_id"],
+        "Churn_Revenue_At_Risk__c": case["expected_revenue_at_risk"],
     }
 
 
 def hubspot_ticket(alert: dict[str, Any]) -> dict[str, Any]:
-    """Body of a HubSpot ``POST /crm/v3/objects/tickets`` (custom property ``churn_alert_id``)."""
+    """Body of a HubSpot ticket upsert (``POST /crm/v3/objects/tickets/batch/upsert`` with
+    ``idProperty=churn_case_key``, a unique custom property); ``churn_alert_id`` holds the
+    latest alert of the case."""
     case = crm_case(alert)
     return {
         "properties": {
@@ -136,7 +176,8 @@ def hubspot_ticket(alert: dict[str, Any]) -> dict[str, Any]:
             "hs_ticket_priority": HUBSPOT_PRIORITY[alert["severity"]],
             "hs_pipeline": "0",
             "hs_pipeline_stage": "1",
-            "churn_alert_id": case["external_id"],
+            "churn_case_key": case["external_id"],
+            "churn_alert_id": case["alert_id"],
             "churn_customer_id": case["customer_id"],
         }
     }

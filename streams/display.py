@@ -36,6 +36,10 @@ def render_alert(alert: dict[str, Any], colour: bool = False, width: int = 100) 
         lines.append(
             textwrap.fill(ids, width, initial_indent="  seen: ", subsequent_indent=" " * 8)
         )
+    case = alert.get("case_key")
+    if case and case != alert.get("alert_id"):
+        update = f" (updates {alert['supersedes']})" if alert.get("supersedes") else " (new)"
+        lines.append(f"  case: {case}{update}")
     action = alert.get("recommended_action")
     if action:
         lines.append(

@@ -16,10 +16,13 @@ Hooks for other parts of the service (call these; do not create metrics elsewher
 - ``metrics.alert_suppressed(alert_type)``: an alert was held back by the cooldown.
 - ``metrics.set_consumer_lag(topic, partition, lag)``: records behind the end of a partition
   (fed by :mod:`streams.lag`).
+- ``metrics.record_revenue_at_risk(customer_id, stage, value)``: a customer alert with an
+  account; the gauge sums the latest figure per customer by stage (the id never is a label).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
 from typing import Any
@@ -52,6 +55,7 @@ DEADLETTER_REASONS: tuple[str, ...] = (
     "invalid_signal",
     "classification_failed",
     "decode_failed",
+    "invalid_profile",
 )
 #: Paths of the encoder cascade: cheap static embeddings, or the transformer.
 ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
@@ -60,6 +64,8 @@ GAP_AGENTS: tuple[str, ...] = ("classify", "customers", "stages")
 GAP_OUTCOMES: tuple[str, ...] = ("seek", "accepted")
 #: Largest partition number reported on its own; higher ones are summed into ``other``.
 MAX_LAG_PARTITIONS = 64
+#: Customers whose latest revenue at risk is remembered for the per-stage gauge (oldest out).
+MAX_REVENUE_CUSTOMERS = 100_000
 
 #: Every label name a metric of this service may carry, with its allowed values.
 #: ``topic`` and ``partition`` are filled in from the configured topics (see ``configure_topics``).
@@ -211,6 +217,14 @@ class Metrics:
             "Records between the committed offset and the end of a partition",
             ["topic", "partition"], registry=r,
         ))
+        self.revenue_at_risk = self._bounded(Gauge(
+            "churn_revenue_at_risk",
+            "Expected revenue at risk of alerted customers with a profile (latest alert per"
+            " customer, this worker's customers), by the journey stage of that alert",
+            ["journey_stage"], registry=r,
+        ))
+        self._revenue: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._revenue_totals: dict[str, float] = {}
         self.info = Info("churn_worker", "Worker build and model", registry=r)
         self._lag_series: set[tuple[str, str]] = set()
         self._initialise()
@@ -235,6 +249,8 @@ class Metrics:
         for type_ in ALERT_TYPES:
             self.alerts_suppressed.labels(type=type_)
             self.e2e_latency.labels(type=type_)
+        for stage in JOURNEY_STAGES:
+            self.revenue_at_risk.labels(journey_stage=stage)
         for cat, stage, channel in product(FRICTION_CATEGORIES, JOURNEY_STAGES, CHANNELS):
             self.signals.labels(category=cat, journey_stage=stage, channel=channel)
 
@@ -260,6 +276,24 @@ class Metrics:
         self.cx_observed.labels(journey_stage=stage).set(observed)
         self.cx_expected.labels(journey_stage=stage).set(expected)
         self.cx_gap.labels(journey_stage=stage).set(expected - observed if gap is None else gap)
+
+    def record_revenue_at_risk(self, customer_id: str, stage: str | None, value: float) -> None:
+        """A customer's latest expected revenue at risk, summed per stage into the gauge (at
+        most ``MAX_REVENUE_CUSTOMERS`` customers are remembered, the oldest go first)."""
+        label = self.revenue_at_risk.bound("journey_stage", stage)
+        touched = {label}
+        entries = [(customer_id, self._revenue.pop(customer_id, None))]
+        self._revenue[customer_id] = (label, max(0.0, float(value)))
+        self._revenue_totals[label] = self._revenue_totals.get(label, 0.0) + max(0.0, value)
+        while len(self._revenue) > MAX_REVENUE_CUSTOMERS:
+            entries.append(self._revenue.popitem(last=False))
+        for _, gone in entries:
+            if gone is not None:
+                self._revenue_totals[gone[0]] -= gone[1]
+                touched.add(gone[0])
+        for stage_label in touched:
+            total = max(0.0, round(self._revenue_totals.get(stage_label, 0.0), 2))
+            self.revenue_at_risk.labels(journey_stage=stage_label).set(total)
 
     def set_cx_gap_threshold(self, value: float) -> None:
         """The configured CX gap threshold (the ``ChurnCxGapPastThreshold`` rule compares)."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from detector.accounts import ProfileError, parse_profile
 from detector.alerts import Alert
 from detector.engine import Detector
 from detector.schema import Event, EventError, parse_event
@@ -46,6 +47,23 @@ def read_events(
                 number,
                 Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip("\r\n")[:2000]),
             )
+
+
+def read_profiles(lines: Iterable[str | bytes]) -> tuple[dict[str, dict[str, Any]], list[Rejected]]:
+    """Customer profiles from JSONL (one profile a line, the latest per customer wins)."""
+    profiles: dict[str, dict[str, Any]] = {}
+    rejected: list[Rejected] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
+        if not text.strip():
+            continue
+        try:
+            profile = parse_profile(text)
+        except ProfileError as exc:
+            rejected.append(Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip()[:2000]))
+            continue
+        profiles[profile["customer_id"]] = profile
+    return profiles, rejected
 
 
 def open_lines(path: Path) -> Iterator[bytes]:

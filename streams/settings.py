@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from detector.customer import RiskConfig
 from detector.schema import JOURNEY_STAGES
 from detector.stages import StageConfig
+from detector.surge import SurgeConfig
 
 
 class Settings(BaseSettings):
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
     topic_stage_signals: str = "churn.stage-signals"
     topic_alerts: str = "churn.alerts"
     topic_deadletter: str = "churn.deadletter"
+    topic_profiles: str = Field(
+        "customer.profiles",
+        description="Compacted topic of customer profiles (key: customer id; plan, revenue,"
+        " renewal, owner, segment); absent or empty: alerts carry no account context",
+    )
     topic_webhook_deadletter: str = Field(
         "churn.alerts.webhook-deadletter", description="Alerts the webhook sink could not deliver"
     )
@@ -117,6 +123,21 @@ class Settings(BaseSettings):
     issue_similarity: float = Field(0.55, ge=0, le=1)
     issue_repeat_threshold: int = Field(3, ge=2)
     issue_window_hours: float = Field(14 * 24.0, gt=0)
+    escalation_min_minutes: float = Field(
+        60.0, ge=0, description="Per customer: an escalation of an open case waits this long"
+        " after the customer's last alert, unless the message carries churn intent",
+    )
+    case_window_hours: float = Field(
+        14 * 24.0, gt=0, description="A customer case stays open (later alerts update it,"
+        " same case_key) while its last alert is this recent",
+    )
+    renewal_window_days: float = Field(
+        30.0, ge=0, description="Profile renewal within this many days raises a customer"
+        " alert's severity one step",
+    )
+    revenue_horizon_months: float = Field(
+        12.0, gt=0, description="Expected revenue at risk = monthly revenue x this x risk score",
+    )
 
     # Per-stage windows, spikes and the CX perception gap
     stage_window_minutes: float = Field(60.0, gt=0)
@@ -131,6 +152,34 @@ class Settings(BaseSettings):
     cx_gap_threshold: float = Field(0.15, gt=0)
     cx_gap_min_events: int = Field(10, ge=1)
     cx_gap_duration_minutes: float = Field(120.0, ge=0)
+    cx_opinion_threshold: float = Field(
+        0.25, gt=0, le=1, description="|sentiment| from which a message without a 1-2 or 4-5"
+        " rating counts as an opinion in the CX gap (the rest are neutral: left out)",
+    )
+    surge_enabled: bool = Field(True, description="The volume (count-model) spike rule")
+    surge_p_value: float = Field(
+        1e-6, gt=0, lt=1, description="Volume rule: alert when the window's count is this"
+        " unlikely under the stage's hour-of-day count model",
+    )
+    surge_min_ratio: float = Field(
+        3.0, ge=1, description="Volume rule: and at least this many times the expected count"
+    )
+    surge_min_count: int = Field(5, ge=1, description="Volume rule: complaints a window needs")
+    surge_min_customers: int = Field(
+        3, ge=1, description="Volume rule: different customers a window needs"
+    )
+    surge_warmup_hours: float = Field(
+        24.0, ge=0, description="Volume rule: stage history (event time) before it is armed"
+    )
+    surge_half_life_days: float = Field(
+        7.0, gt=0, description="Volume rule: half-life of the counts in the model"
+    )
+    surge_customers_high: int = Field(
+        10, ge=1, description="Volume rule: different customers for `high`"
+    )
+    surge_customers_critical: int = Field(
+        25, ge=1, description="Volume rule: different customers for `critical`"
+    )
     cx_expectations: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             "awareness": {"satisfaction": 0.70},
@@ -221,6 +270,10 @@ class Settings(BaseSettings):
             issue_similarity=self.issue_similarity,
             issue_repeat_threshold=self.issue_repeat_threshold,
             issue_window_hours=self.issue_window_hours,
+            escalation_min_minutes=self.escalation_min_minutes,
+            case_window_hours=self.case_window_hours,
+            renewal_window_days=self.renewal_window_days,
+            revenue_horizon_months=self.revenue_horizon_months,
         )
 
     def stage_config(self) -> StageConfig:
@@ -238,6 +291,18 @@ class Settings(BaseSettings):
             gap_min_events=self.cx_gap_min_events,
             gap_duration_minutes=self.cx_gap_duration_minutes,
             expectations={k: dict(v) for k, v in self.cx_expectations.items()},
+            opinion_threshold=self.cx_opinion_threshold,
+            surge=SurgeConfig(
+                enabled=self.surge_enabled,
+                p_value=self.surge_p_value,
+                min_ratio=self.surge_min_ratio,
+                min_count=self.surge_min_count,
+                min_customers=self.surge_min_customers,
+                warmup_hours=self.surge_warmup_hours,
+                half_life_days=self.surge_half_life_days,
+                customers_high=self.surge_customers_high,
+                customers_critical=self.surge_customers_critical,
+            ),
         )
 
     def masked(self) -> dict[str, Any]:

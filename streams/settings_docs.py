@@ -61,7 +61,7 @@ DOCS: dict[str, str] = {
     "spike_z": "Standard deviations above the baseline rate for a spike",
     "spike_min_lift": "Absolute rise over the baseline rate for a spike",
     "cx_gap_threshold": "Gap (expected minus observed) that counts as a CX gap",
-    "cx_gap_min_events": "Events a closed window needs to judge the gap",
+    "cx_gap_min_events": "Messages with an opinion a closed window needs to judge the gap",
     "cx_gap_duration_minutes": "How long the gap must persist before `cx_gap` is raised",
     "redact_pii": "Redact emails, phones, card/account numbers in evidence and logs",
     "redact_patterns": "Extra regular expressions to redact (JSON list)",

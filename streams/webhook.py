@@ -4,7 +4,9 @@ Delivery contract (see docs/integrations.md):
 
 * body: the alert JSON (or the generic CRM case, ``CHURN_WEBHOOK_FORMAT=crm_case``), optionally
   wrapped as a CloudEvents 1.0 structured event;
-* headers: ``Idempotency-Key: <alert_id>``, ``X-Churn-Timestamp: <unix seconds>`` and
+* headers: ``Idempotency-Key: <alert_id>``, ``X-Churn-Case-Key: <case_key>`` (upsert the
+  CRM case on it: escalations of one situation update one case),
+  ``X-Churn-Timestamp: <unix seconds>`` and
   ``X-Churn-Signature: sha256=<hex HMAC-SHA256 over timestamp + "." + raw body>``;
 * retries with exponential backoff and jitter on 5xx, 429 (``Retry-After`` honoured) and network
   errors or timeouts; other 4xx are not retried; after the last try the alert goes to the webhook
@@ -38,7 +40,7 @@ import click
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from detector.deadletter import deadletter_record
-from streams.crm_mapping import crm_case
+from streams.crm_mapping import case_key, crm_case
 from streams.settings import Settings
 
 log = logging.getLogger("churn.webhook")
@@ -46,6 +48,8 @@ log = logging.getLogger("churn.webhook")
 SIGNATURE_HEADER = "X-Churn-Signature"
 TIMESTAMP_HEADER = "X-Churn-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: The situation the alert belongs to (contract 1.1 ``case_key``): upsert the CRM case on it.
+CASE_KEY_HEADER = "X-Churn-Case-Key"
 BODY_EXCERPT_CHARS = 500
 CLOUDEVENTS_SOURCE = "urn:churn-signal-detector"
 CLOUDEVENTS_TYPE_PREFIX = "com.churn-signal-detector.alert."
@@ -278,6 +282,7 @@ class WebhookClient:
         headers = {
             "Content-Type": content_type,
             IDEMPOTENCY_HEADER: str(alert["alert_id"]),
+            CASE_KEY_HEADER: case_key(alert),
             "User-Agent": "churn-signal-detector-webhook/1",
         }
         attempts = 0

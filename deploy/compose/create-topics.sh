@@ -23,5 +23,7 @@ create churn.stage-signals "$P" "retention.ms=$((3 * DAY))"
 create churn.alerts "$P" "retention.ms=$((30 * DAY))"
 create churn.deadletter 1 "retention.ms=$((14 * DAY))"
 create churn.alerts.webhook-deadletter 1 "retention.ms=$((14 * DAY))"
+# customer profiles (account context): compacted, co-partitioned with churn.signals
+create customer.profiles "$P" "cleanup.policy=compact"
 # Faust creates its table changelogs (compacted) and repartition topics itself.
 "$K" --bootstrap-server "$BS" --list

@@ -84,3 +84,24 @@ def test_stage_update_is_pure():
     update_stage(first, make_signal("b", hours=1 + 1 / 60, friction=("billing",)), CFG)
     assert repr(first) == snap
     assert timedelta(minutes=CFG.step_minutes) == CFG.step
+
+
+def test_stage_update_leaves_the_previous_state_untouched_in_the_same_bucket():
+    state, _, _ = feed(quiet(30))  # a day and more: the count model exists
+    assert state["volume"]["hours"] >= 24
+    snap = repr(state)
+    last = max(s.occurred_at for s in quiet(30))
+    nxt = make_signal("same-bucket", "C-new", hours=(last - make_signal("x").occurred_at)
+                      .total_seconds() / 3600, stage="onboarding", friction=("access",))
+    update_stage(state, nxt, CFG)
+    assert repr(state) == snap
+
+
+def test_volume_model_counts_empty_steps_and_learns_a_quiet_stage():
+    sparse = [make_signal(f"sp{i}", f"S{i}", hours=i * 12, stage="onboarding",
+                          friction=("access",)) for i in range(8)]  # one complaint per 12 h
+    state, alerts, _ = feed(sparse)
+    volume = state["volume"]
+    assert volume["hours"] >= 80, "steps without events are part of the baseline"
+    assert abs(volume["counts_all"]["access"] / volume["exposure_all"] - 1 / 12) < 0.05
+    assert alerts == []

@@ -129,3 +129,41 @@ async def test_failed_batch_dead_letters_each_record_once(tmp_path, monkeypatch)
         await asyncio.sleep(0.3)
     reasons = sorted(json.loads(v)["reason"] for _, v in sent(dl_send))
     assert reasons == ["classification_failed", "invalid_json"]
+
+
+async def test_profiles_agent_keeps_profiles_and_customer_alerts_carry_the_account(
+        built, monkeypatch):
+    app, metrics = built
+    topics = app.topics_by_role
+    alerts_send, stage_send, dl_send = AsyncMock(), AsyncMock(), AsyncMock()
+    monkeypatch.setattr(topics["alerts"], "send", alerts_send)
+    monkeypatch.setattr(topics["stage_signals"], "send", stage_send)
+    monkeypatch.setattr(topics["deadletter"], "send", dl_send)
+    table = app.tables_by_role["profiles"]
+    profile = {"customer_id": "C-9", "plan": "Enterprise", "monthly_revenue": 5000,
+               "renewal_date": "2026-11-20", "owner": "Dana"}
+    async with app.agents_by_role["profiles"].test_context() as ctx:
+        await ctx.put(json.dumps(profile).encode(), key=b"C-9")
+        await ctx.put(json.dumps({"customer_id": "C-1", "monthly_revenue": -1}).encode(),
+                      key=b"C-1")
+        await ctx.put(json.dumps({"customer_id": "C-2"}).encode(), key=b"C-3")
+        await until(lambda: table.get("C-9") is not None and dl_send.call_count == 2)
+    assert table["C-9"]["monthly_revenue"] == 5000.0
+    assert [json.loads(v)["reason"] for _, v in sent(dl_send)] == ["invalid_profile"] * 2
+    story = [
+        make_signal("t1", "C-9", hours=0, friction=("billing",), sentiment=-0.6),
+        make_signal("t2", "C-9", hours=20, friction=("billing",), sentiment=-0.7, channel="email"),
+        make_signal("t3", "C-9", hours=40, intent="explicit", p=0.95, sentiment=-0.8),
+    ]
+    async with app.agents_by_role["customers"].test_context() as ctx:
+        for s in story:
+            await ctx.put(s.to_wire(), key=b"C-9")
+        await until(lambda: alerts_send.call_count >= 1
+                    and (app.tables_by_role["customers"].get("C-9") or {}).get("events") == 3)
+    alerts = [json.loads(v) for _, v in sent(alerts_send)]
+    last = alerts[-1]
+    assert last["account"]["owner"] == "Dana" and last["account"]["renewal_in_days"] == 16
+    assert last["severity"] == "critical" and last["case_key"].startswith("case-")
+    gauge = metrics.registry.get_sample_value("churn_revenue_at_risk",
+                                              {"journey_stage": "usage"})
+    assert gauge == last["account"]["expected_revenue_at_risk"] > 0

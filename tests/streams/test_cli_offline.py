@@ -87,3 +87,24 @@ def test_bad_config_is_a_clear_error_not_a_traceback():
     result = CliRunner().invoke(main, ["config"], env={"CHURN_BATCH_SIZE": "many"})
     assert result.exit_code != 0
     assert "invalid configuration" in result.output and "Traceback" not in result.output
+
+
+def test_replay_with_profiles_adds_account_context_and_reports_bad_profiles(tmp_path):
+    events = [
+        {**GOOD, "event_id": f"p{i}", "occurred_at": f"2026-11-1{i}T09:00:00Z",
+         "metadata": {"labels": {"friction": ["billing"], "sentiment": -0.7,
+                                 "topic": "double charge", **extra}}}
+        for i, extra in enumerate([{}, {}, {"churn_intent": "explicit"}])
+    ]
+    infile = tmp_path / "p.jsonl"
+    infile.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    profiles = tmp_path / "profiles.jsonl"
+    profiles.write_text(json.dumps({"customer_id": "C-1", "plan": "Pro", "monthly_revenue": 100,
+                                    "owner": "Sam"}) + "\n{bad\n")
+    out = tmp_path / "alerts.jsonl"
+    result = CliRunner().invoke(main, ["replay", str(infile), "-o", str(out), "--profiles",
+                                       str(profiles)], env={"CHURN_CLASSIFIER": "labels"})
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(x) for x in out.read_text().splitlines()]
+    assert alerts and all(a["account"]["owner"] == "Sam" for a in alerts)
+    assert "profile line 2: rejected: invalid_json" in result.output

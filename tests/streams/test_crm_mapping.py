@@ -40,3 +40,22 @@ def test_salesforce_and_hubspot_templates():
     hs = hubspot_ticket(alert)["properties"]
     assert hs["churn_alert_id"] == alert["alert_id"] and hs["hs_ticket_priority"] == "HIGH"
     assert hs["content"] == crm_case(alert)["description"]
+
+
+def test_cases_upsert_on_the_case_key_and_name_the_escalation():
+    first = dict(make_alert(5, severity="medium"), case_key="case-" + "a" * 24)
+    second = dict(make_alert(6, severity="critical"), case_key="case-" + "a" * 24,
+                  supersedes=first["alert_id"],
+                  account={"customer_id": "C-1", "plan": "Enterprise", "monthly_revenue": 20000.0,
+                           "currency": "EUR", "owner": "Dana", "expected_revenue_at_risk":
+                           194000.0, "revenue_horizon_months": 12.0,
+                           "severity_raised_for_renewal": True})
+    a, b = crm_case(first), crm_case(second)
+    assert a["external_id"] == b["external_id"] == "case-" + "a" * 24
+    assert (a["alert_id"], b["alert_id"]) == (first["alert_id"], second["alert_id"])
+    assert f"replaces alert {first['alert_id']}" in b["description"]
+    assert "Expected revenue at risk: 194,000.00 over 12 months" in b["description"]
+    assert b["owner"] == "Dana" and b["expected_revenue_at_risk"] == 194000.0
+    sf = salesforce_case(second)
+    assert sf["Churn_Case_Key__c"] == b["external_id"] and sf["Churn_Alert_Id__c"] == b["alert_id"]
+    assert hubspot_ticket(second)["properties"]["churn_case_key"] == b["external_id"]

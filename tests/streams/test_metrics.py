@@ -286,3 +286,22 @@ async def test_agent_metrics_after_feeding_events_stay_bounded(fake_classifier, 
             assert seen <= {*LABEL_VALUES[name], OTHER}, (name, seen)
     text = generate_latest(reg).decode()
     assert "CUST-" not in text and "evt-" not in text and "pigeon" not in text
+
+
+def test_revenue_at_risk_gauge_sums_the_latest_figure_per_customer_by_stage():
+    m = Metrics(CollectorRegistry())
+
+    def value(stage):
+        return m.registry.get_sample_value("churn_revenue_at_risk", {"journey_stage": stage})
+
+    assert value("billing") == 0.0
+    m.record_revenue_at_risk("C-1", "billing", 1000.0)
+    m.record_revenue_at_risk("C-2", "billing", 500.0)
+    assert value("billing") == 1500.0
+    m.record_revenue_at_risk("C-1", "renewal", 3000.0)  # C-1's latest alert moved stage
+    assert value("billing") == 500.0 and value("renewal") == 3000.0
+    m.record_revenue_at_risk("C-3", "not-a-stage", 10.0)
+    assert value("other") == 10.0
+    labels = {s.labels.get("journey_stage") for f in m.registry.collect()
+              if f.name == "churn_revenue_at_risk" for s in f.samples}
+    assert "C-1" not in labels and labels <= {*JOURNEY_STAGES, "other"}

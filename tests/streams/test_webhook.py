@@ -397,3 +397,32 @@ def test_redact_url_drops_credentials_and_query():
     assert redact_url("https://user:pw@crm.example:8443/hook?token=abc") == (
         "https://crm.example:8443/hook"
     )
+
+
+async def test_an_escalating_customer_is_one_crm_case_updated_in_place(receiver, session):
+    from detector.engine import Detector
+    from tests.conftest import make_signal
+
+    story = [
+        make_signal("x1", "C-ESC", hours=0, friction=("billing",), sentiment=-0.6),
+        make_signal("x2", "C-ESC", hours=20, friction=("billing",), sentiment=-0.7,
+                    intent="at_risk", p=0.7, channel="email"),
+        make_signal("x3", "C-ESC", hours=30, friction=("billing",), sentiment=-0.8,
+                    intent="at_risk", p=0.9, channel="call"),
+        make_signal("x4", "C-ESC", hours=40, intent="explicit", p=0.95, sentiment=-0.9),
+    ]
+    detector = Detector()
+    alerts = [a.to_dict() for s in story for a in detector.process(s)
+              if a.type == "customer_churn_risk"]
+    assert len(alerts) >= 2
+    crm = client(receiver, session, fmt="crm_case")
+    for alert in alerts:
+        assert (await crm.deliver(alert)).delivered
+    cases = [json.loads(r.body) for r in receiver.received]
+    assert len({c["external_id"] for c in cases}) == 1, "one case key: upserts, not new cases"
+    assert {r.headers["X-Churn-Case-Key"] for r in receiver.received} == {cases[0]["external_id"]}
+    ranks = [("low", "medium", "high", "critical").index(c["severity"]) for c in cases]
+    assert ranks == sorted(set(ranks)), "the case's severity only increases"
+    assert cases[0]["supersedes"] is None
+    assert [c["supersedes"] for c in cases[1:]] == [c["alert_id"] for c in cases[:-1]]
+    assert len({r.headers[IDEMPOTENCY_HEADER] for r in receiver.received}) == len(cases)
