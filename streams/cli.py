@@ -84,10 +84,11 @@ def run_worker(settings: Settings) -> None:
 
     from streams.app import build_app
     from streams.logs import setup_logging
-    from streams.metrics import Metrics
+    from streams.metrics import Metrics, add_process_metrics
 
     setup_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
+    add_process_metrics(metrics.registry)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
     app = build_app(settings, lambda: _classifier(settings), metrics)
