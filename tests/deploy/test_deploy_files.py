@@ -138,38 +138,6 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return out
 
 
-def pip_installs() -> list[list[str]]:
-    """Argument lists of every `pip install` in a RUN step."""
-    installs = []
-    for word, rest in dockerfile_instructions():
-        if word != "RUN":
-            continue
-        for cmd in rest.split("&&"):
-            if cmd.strip().startswith("pip install"):
-                installs.append(shlex.split(cmd)[2:])
-    return installs
-
-
-def test_dockerfile_installs_the_project_with_its_own_pins():
-    deps = pyproject()["project"]["dependencies"]
-    [torch_pin] = [d for d in deps if d.startswith("torch")]
-    installs = pip_installs()
-    assert ["."] in [[a for a in args if not a.startswith("-") and "download.pytorch" not in a]
-                     for args in installs], "the project itself must be installed from pyproject"
-    pins = [a for args in installs for a in args if "==" in a]
-    assert torch_pin in pins, "same torch pin as pyproject"
-    pinned_deps = {re.split(r"[=<>!~\[]", d)[0]: d for d in deps}
-    for pin in pins:
-        name = pin.split("==")[0]
-        assert pinned_deps.get(name) == pin, f"{pin} differs from {pinned_deps.get(name)}"
-    for args in installs:
-        for i, arg in enumerate(args):
-            if arg in ("--index-url", "--extra-index-url"):
-                assert args[i + 1] == "https://download.pytorch.org/whl/cpu", "CPU-only torch"
-    runs = " ".join(rest for word, rest in dockerfile_instructions() if word == "RUN")
-    assert "pip check" in runs
-
-
 def test_dockerfile_is_multistage_nonroot_with_healthcheck_and_cli_entrypoint():
     instr = dockerfile_instructions()
     froms = [rest for word, rest in instr if word == "FROM"]
