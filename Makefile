@@ -68,7 +68,7 @@ docs: setup  ## Rewrite README's settings table from the code
 unit: setup
 	$(PY) -m pytest -m 'not integration and not model' $(PYTEST_ARGS)
 
-bench: setup  ## Throughput, latency, memory vs their ceilings (quick, <10 min): README table
+bench: setup  ## Throughput, latency, memory vs ceilings (quick, <10 min): bench/results/*.json; exit 4 if a target is missed
 	$(VENV)/bin/churn-detector bench $(ARGS)
 
 lint: setup

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import click
 
+from streams.progress import progress
 from streams.settings import Settings
 
+#: Where train and eval look for the public labelled sets unless --public-data says otherwise:
+#: relative to the current directory (a folder next to the checkout).
 DEFAULT_DATA = Path("../shared/data")
+PUBLIC_SETS = ("banking77", "bitext", "clinc150")
+PUBLIC_DATA_HELP = (
+    "Folder holding the public labelled sets (banking77/, bitext/, clinc150/; see "
+    "docs/models.md, Training data). Default: ../shared/data, relative to the current "
+    "directory; without it only the seed set and the taxonomy are used.")
 
 
 def _settings() -> Settings:
@@ -37,10 +45,19 @@ def cascade_thresholds(settings: Settings) -> dict[str, float] | None:
 def _data_root(path: Path | None) -> Path | None:
     root = path or DEFAULT_DATA
     if root.is_dir():
+        missing = [name for name in PUBLIC_SETS if not (root / name).is_dir()]
+        if missing:
+            raise click.ClickException(
+                f"public data folder {root} lacks {', '.join(m + '/' for m in missing)} "
+                f"(expected {', '.join(s + '/' for s in PUBLIC_SETS)}; see docs/models.md)")
         return root
     if path is not None:
         raise click.ClickException(f"public data folder {path} not found")
-    click.echo(f"note: {root} not found; using the seed set only", err=True)
+    click.echo(
+        f"note: no public data at {root.resolve()} (the default --public-data, relative to "
+        f"the current directory): using the seed set and the taxonomy only. Give "
+        f"--public-data DIR with {', '.join(s + '/' for s in PUBLIC_SETS)} to train and "
+        "evaluate on the public sets (docs/models.md, Training data).", err=True)
     return None
 
 
@@ -48,24 +65,34 @@ def _data_root(path: Path | None) -> Path | None:
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your labelled CSV/JSONL (text + intent/friction/sentiment/stage).")
 @click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Public sets folder (default ../shared/data) for the bundled models.")
+              help=PUBLIC_DATA_HELP)
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: the bundled models/artifacts, or ./model with --data).")
+              help="Output folder; serve it with CHURN_MODEL_DIR=<out> (default with --data: "
+                   "./model; without --data, -o or --into-package is required).")
+@click.option("--into-package", is_flag=True,
+              help="Without --data and -o: overwrite the installed package's bundled "
+                   "artifacts (models/artifacts; for maintainers rebuilding a release).")
 @click.option("--encoder", "kinds", multiple=True,
               type=click.Choice(["transformer", "static", "hashing"]),
               help="Encoder(s) to train heads for (default: transformer and static; "
                    "with --data: the configured encoder).")
 def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
-              kinds: tuple[str, ...]) -> None:
+              into_package: bool, kinds: tuple[str, ...]) -> None:
     """Train the signal heads (safetensors + JSON metadata, deterministic).
 
-    Without --data: rebuilds the bundled artifacts from the seed set, the taxonomy examples
-    and the public sets. With --data: trains on your file (few-shot: ~8 examples per label
-    work) and writes the model plus a cross-validated eval report; use it with
-    CHURN_MODEL_DIR=<out>.
+    Without --data: trains the bundled heads from the seed set, the taxonomy examples and the
+    public sets, into -o DIR (or, with --into-package, over the installed package's own
+    artifacts). With --data: trains on your file (few-shot: ~8 examples per label work) and
+    writes the model plus a cross-validated eval report; use it with CHURN_MODEL_DIR=<out>.
     """
     settings = _settings()
     from models import bundled_artifacts
+
+    if data is None and out is None and not into_package:
+        raise click.UsageError(
+            f"without -o, train would overwrite the installed package's artifacts "
+            f"({bundled_artifacts()}). Give -o DIR (then serve with CHURN_MODEL_DIR=DIR), "
+            "or --into-package to rebuild the bundled artifacts on purpose.")
     from models.train import train_bundled, train_user
 
     if data is not None:
@@ -73,7 +100,9 @@ def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
                                        else settings.encoder)
         target = out or Path("model")
         try:
-            result = train_user(data, target, settings.model_cache_dir, kind)
+            with progress(f"train {kind} on {data.name}") as bar:
+                bar.phase(f"training {kind} heads on {data} into {target}")
+                result = train_user(data, target, settings.model_cache_dir, kind)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"model {result['model_version']} written to {target / kind}; "
@@ -82,8 +111,12 @@ def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
             for task, r in rep["systems"][kind].items():
                 click.echo(f"{ds} {task}: macro-F1 {r['macro_f1']:.3f}")
         return
-    metas = train_bundled(_data_root(public_data), out or bundled_artifacts(),
-                          settings.model_cache_dir, kinds or ("transformer", "static"))
+    root = _data_root(public_data)
+    target = out or bundled_artifacts()
+    kinds = kinds or ("transformer", "static")
+    with progress("train") as bar:
+        bar.phase(f"training {' and '.join(kinds)} heads into {target}")
+        metas = train_bundled(root, target, settings.model_cache_dir, kinds)
     for kind, meta in metas.items():
         click.echo(f"{kind}: {meta.get('version', json.dumps(meta, default=str))}")
 
@@ -108,7 +141,10 @@ def tune_static_cmd(texts_file: Path, out: Path) -> None:
 
     try:
         texts = read_texts(texts_file)
-        meta = adapt_static(texts, out, settings.model_cache_dir, source_name=texts_file.name)
+        with progress("tune-static") as bar:
+            bar.phase(f"tuning the static table on {len(texts)} texts into {out}")
+            meta = adapt_static(texts, out, settings.model_cache_dir,
+                                source_name=texts_file.name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"static table adapted on {meta['adapted_on']['texts']} texts "
@@ -118,7 +154,7 @@ def tune_static_cmd(texts_file: Path, out: Path) -> None:
 
 @click.command(name="eval")
 @click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Public sets folder (default ../shared/data).")
+              help=PUBLIC_DATA_HELP)
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("eval-report"), show_default=True, help="Report folder.")
 @click.option("--limit", type=int, default=None,
@@ -132,8 +168,11 @@ def eval_cmd(public_data: Path | None, out: Path, limit: int | None,
     settings = _settings()
     from models.train import run_eval
 
-    result = run_eval(_data_root(public_data), out, settings.model_cache_dir,
-                      kinds or ("transformer", "static"), limit=limit)
+    root = _data_root(public_data)
+    kinds = kinds or ("transformer", "static")
+    with progress("eval") as bar:
+        bar.phase(f"evaluating {', '.join(kinds)} (leave one dataset out) into {out}")
+        result = run_eval(root, out, settings.model_cache_dir, kinds, limit=limit)
     for ds, rep in result["datasets"].items():
         for model in ("transformer", "static", "cascade", "hashing"):
             if model in rep["systems"]:
@@ -150,5 +189,7 @@ def build_static_cmd(force: bool) -> None:
     settings = _settings()
     from models.static import build_static_model
 
-    path = build_static_model(settings.model_cache_dir, force=force)
+    with progress("build-static") as bar:
+        bar.phase(f"distilling the static encoder into {settings.model_cache_dir}")
+        path = build_static_model(settings.model_cache_dir, force=force)
     click.echo(str(path))
