@@ -109,6 +109,14 @@ def test_compose_kafka_would_start_and_be_reachable():
     assert kafka_problems(compose()["services"]) == []
 
 
+def test_compose_kafka_keeps_its_log_dir_on_the_named_volume():
+    """The fixed cluster id goes with data that survives a restart (the image formats the log
+    dir with CLUSTER_ID once; a volume formatted with another id would refuse to start)."""
+    kafka = compose()["services"]["kafka"]
+    targets = {v.split(":")[1] for v in kafka["volumes"]}
+    assert kafka["environment"]["KAFKA_LOG_DIRS"] in targets
+
+
 def test_the_kafka_check_catches_the_faults_it_is_for():
     """The broken settings this stack once shipped are each reported."""
     services = compose()["services"]
