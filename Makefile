@@ -5,13 +5,20 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
+# torch comes from PyTorch's CPU wheel index (PyPI's Linux torch pulls gigabytes of CUDA);
+# every other package from the default index; all at the versions of constraints.txt.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# Where `make check-install` may find the CPU torch wheel (default: the CPU index itself).
+TORCH_SOURCE ?= --extra-index-url $(TORCH_INDEX)
+INSTALL_REPORT ?= build/install-report.json
 
-.PHONY: setup run test test-deps lint unit integration clean docs bench
+.PHONY: setup run test test-deps lint unit integration clean docs bench check-install constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --index-url $(TORCH_INDEX) -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(PY) -m pip check
 	touch $(STAMP)
 
@@ -61,12 +68,27 @@ docs: setup  ## Rewrite README's settings table from the code
 unit: setup
 	$(PY) -m pytest -m 'not integration and not model' $(PYTEST_ARGS)
 
-bench: setup  ## Throughput, latency, memory vs their ceilings (quick, <10 min): README table
+bench: setup  ## Throughput, latency, memory vs ceilings (quick, <10 min): bench/results/*.json; exit 4 if a target is missed
 	$(VENV)/bin/churn-detector bench $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check detector models streams tests
 	$(VENV)/bin/mypy
+
+# Resolve the default install as a stock machine would: this machine's pip configuration off
+# (PIP_CONFIG_FILE=/dev/null, --isolated), PyPI plus the PyTorch CPU index, constraints.txt;
+# then fail if the resolution holds any nvidia-* package or a torch that is not the CPU build.
+# Where the CPU index is unreachable, point TORCH_SOURCE at a copy of its wheel, e.g.
+#   make check-install TORCH_SOURCE="--find-links /opt/wheels"
+check-install: setup  ## Dry-run the stock install: no CUDA (report in build/install-report.json)
+	mkdir -p $(dir $(INSTALL_REPORT))
+	PIP_CONFIG_FILE=/dev/null $(PY) -m pip install --isolated --dry-run --ignore-installed \
+	  --quiet --report $(INSTALL_REPORT) $(TORCH_SOURCE) -c constraints.txt '.[dev]'
+	$(PY) -m tests.deploy.install_report $(INSTALL_REPORT)
+
+constraints: setup  ## Re-pin constraints.txt from the venv (after a dependency change)
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.tmp
+	mv constraints.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

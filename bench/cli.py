@@ -1,15 +1,16 @@
-"""``churn-detector bench``: run the benchmark, write the JSON and the README table."""
+"""``churn-detector bench``: run the benchmark, write the JSON (and, if asked, a README table)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from bench.results import RESULTS_DIR, render_table, update_readme, write_results
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+from streams.exitcodes import ExitCode
+from streams.progress import progress
 
 
 @click.command(name="bench")
@@ -25,16 +26,16 @@ README = Path(__file__).resolve().parents[1] / "README.md"
               help="py-spy each detector worker this long during its backlog (0: off).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=RESULTS_DIR, show_default=True, help="Where the JSON results go.")
-@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=README,
-              show_default=True, help="README whose Performance section gets the table.")
-@click.option("--no-readme", is_flag=True, help="Do not touch the README.")
+@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the table into this markdown file's Performance section "
+                   "(default: no file is touched).")
 def bench(full: bool, encoders: str, state_customers: int, latency_seconds: float | None,
-          no_scaleout: bool, profile_seconds: float, out_dir: Path, readme: Path,
-          no_readme: bool) -> None:
+          no_scaleout: bool, profile_seconds: float, out_dir: Path, readme: Path | None) -> None:
     """Throughput, latency and memory of the detector, each next to its ceiling, in one run.
 
     Starts an embedded broker and worker subprocesses (all stopped at the end), writes
-    bench/results/latest.json plus a dated copy, and the table into README.md.
+    latest.json plus a dated copy into --out and prints the table (and writes it into
+    --readme FILE if given). Exit status 4 when a target is missed.
     """
     from bench.harness import BenchConfig, BenchRun
 
@@ -48,14 +49,16 @@ def bench(full: bool, encoders: str, state_customers: int, latency_seconds: floa
         kw["latency_seconds"] = latency_seconds
     config = BenchConfig.full(**kw) if full else BenchConfig.quick(**kw)
     click.echo(f"bench: work folder {config.workdir}", err=True)
-    results = BenchRun(config, echo=lambda s: click.echo(s, err=True)).run()
+    with progress("bench") as bar:
+        results = BenchRun(config, echo=bar.phase).run()
     latest, dated = write_results(results, out_dir)
     table = render_table(results)
     click.echo(table)
     click.echo(f"wrote {latest} and {dated}", err=True)
-    if not no_readme:
+    if readme is not None:
         changed = update_readme(readme, table)
         click.echo(f"{readme}: {'updated' if changed else 'unchanged'}", err=True)
     unmet = [t["target"] for t in results.get("targets", []) if t["met"] is False]
     if unmet:
         click.echo("targets not met: " + json.dumps(unmet), err=True)
+        sys.exit(ExitCode.TARGETS_MISSED)

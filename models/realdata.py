@@ -25,8 +25,8 @@ mapping is the project's own and is documented in ``docs/models.md``:
   negative opinion; sentiment negative when any opinion is negative, positive otherwise).
 
 Splits: the published split where there is one; otherwise a hash of the text puts 25% in
-``test`` (half, for the small app-review set). Large sets are capped deterministically (by the same hash) to keep training and
-evaluation to minutes on two cores.
+``test`` (half, for the small app-review set). Large sets are capped deterministically (by
+the same hash) to keep training and evaluation to minutes on two cores.
 """
 
 from __future__ import annotations

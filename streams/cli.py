@@ -20,6 +20,7 @@ import click
 from detector.engine import Detector
 from detector.redact import Redactor
 from detector.schema import Event
+from streams.exitcodes import EPILOG, ExitCode
 from streams.offline import (
     Rejected,
     open_lines,
@@ -71,7 +72,31 @@ def _load_profiles(path: Path | None) -> dict[str, dict[str, Any]]:
     return profiles
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("churn-signal-detector")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def remote_brokers(bootstrap: str) -> list[str]:
+    """The bootstrap servers of ``bootstrap`` that are not on this machine (loopback)."""
+    out = []
+    for server in (s.strip() for s in bootstrap.split(",")):
+        host = server.rsplit(":", 1)[0] if server.count(":") == 1 or "]" in server else server
+        if server and host.lower() not in LOCAL_HOSTS and not host.startswith("127."):
+            out.append(server)
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.version_option(_version(), "-V", "--version", prog_name="churn-detector",
+                      message="%(prog)s %(version)s")
 def main() -> None:
     """Streaming churn-signal detector: classify customer interactions, emit churn alerts.
 
@@ -106,10 +131,11 @@ def run_worker(settings: Settings) -> None:
 
     from streams.app import build_app
     from streams.logs import setup_logging
-    from streams.metrics import Metrics
+    from streams.metrics import Metrics, add_process_metrics
 
     setup_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
+    add_process_metrics(metrics.registry)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
     app = build_app(settings, lambda: _classifier(settings), metrics)
@@ -145,7 +171,10 @@ def _load(path: Path) -> tuple[list[Event], list[Rejected]]:
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rejected lines here as JSONL (line, reason, raw).")
 def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
-    """Classify the events of a JSONL file offline: one JSON result per event."""
+    """Classify the events of a JSONL file offline: one JSON result per event.
+
+    Exit status 3 when some lines were rejected (the valid ones are still scored).
+    """
     settings = _settings()
     events, rejected = _load(infile)
     _report_rejects(rejected, rejects)
@@ -158,6 +187,8 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
         if output:
             out.close()
     click.echo(f"scored {len(events)} events, rejected {len(rejected)} lines", err=True)
+    if rejected:
+        sys.exit(ExitCode.LINES_REJECTED)
 
 
 @main.command(name="replay")
@@ -173,7 +204,10 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
               default=None, help="Customer profiles (JSONL) for account context.")
 def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: str,
                profiles: Path | None) -> None:
-    """Run the whole detector offline over a JSONL file in event-time order (backtesting)."""
+    """Run the whole detector offline over a JSONL file in event-time order (backtesting).
+
+    Exit status 3 when some lines were rejected (the valid ones are still replayed).
+    """
     settings = _settings()
     events, rejected = _load(infile)
     _report_rejects(rejected, rejects)
@@ -196,6 +230,8 @@ def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: s
     click.echo(
         f"replayed {len(events)} events, {n} alerts, rejected {len(rejected)} lines", err=True
     )
+    if rejected:
+        sys.exit(ExitCode.LINES_REJECTED)
 
 
 @main.command()
@@ -226,12 +262,26 @@ def produce(infile: Path, rate: float | None) -> None:
               " bundled sample's, with the bundled sample stream only).")
 @click.option("--json", "as_json", is_flag=True, help="Print alerts as JSON lines.")
 @click.option("--verbose", is_flag=True, help="Show the worker's log instead of a log file.")
+@click.option("--allow-remote-broker", is_flag=True,
+              help="Feed the sample stream into a CHURN_KAFKA_BROKER that is not on this "
+                   "machine (refused without this flag).")
 def run_cmd(
     duration: float | None, rate: float, sample: Path | None, profiles: Path | None,
-    as_json: bool, verbose: bool
+    as_json: bool, verbose: bool, allow_remote_broker: bool,
 ) -> None:
-    """Run everything locally: embedded broker, worker, sample feeder, live alerts."""
+    """Run everything locally: embedded broker, worker, sample feeder, live alerts.
+
+    With CHURN_KAFKA_BROKER unset (the default) an embedded broker is started. A broker that
+    is not on this machine is refused unless --allow-remote-broker is given: `run` writes the
+    sample events into its source topics.
+    """
     settings = _settings()
+    remote = remote_brokers(settings.kafka_broker or "")
+    if remote and not allow_remote_broker:
+        raise click.UsageError(
+            f"CHURN_KAFKA_BROKER points at {', '.join(remote)}, not this machine: `run` would "
+            "write the sample stream into its topics. Unset CHURN_KAFKA_BROKER to use the "
+            "embedded broker, or pass --allow-remote-broker if that cluster is a test one.")
     if profiles is None and sample is None:
         profiles = sample_profiles_path()
     code = asyncio.run(_run(settings, duration, rate, sample or sample_stream_path(), as_json,

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import click
 
+from streams.progress import progress
 from streams.settings import Settings
 
+#: Where train and eval look for the public labelled sets unless --public-data says otherwise:
+#: relative to the current directory (a folder next to the checkout).
 DEFAULT_DATA = Path("../shared/data")
+PUBLIC_SETS = ("banking77", "bitext", "clinc150")
+PUBLIC_DATA_HELP = (
+    "Folder holding the public labelled sets (banking77/, bitext/, clinc150/; see "
+    "docs/models.md, Training data). Default: ../shared/data, relative to the current "
+    "directory; without it only the seed set and the taxonomy are used.")
 
 
 def _settings() -> Settings:
@@ -33,10 +41,19 @@ def cascade_thresholds(settings: Settings) -> dict[str, float] | None:
 def _data_root(path: Path | None) -> Path | None:
     root = path or DEFAULT_DATA
     if root.is_dir():
+        missing = [name for name in PUBLIC_SETS if not (root / name).is_dir()]
+        if missing:
+            raise click.ClickException(
+                f"public data folder {root} lacks {', '.join(m + '/' for m in missing)} "
+                f"(expected {', '.join(s + '/' for s in PUBLIC_SETS)}; see docs/models.md)")
         return root
     if path is not None:
         raise click.ClickException(f"public data folder {path} not found")
-    click.echo(f"note: {root} not found; using the seed set only", err=True)
+    click.echo(
+        f"note: no public data at {root.resolve()} (the default --public-data, relative to "
+        f"the current directory): using the seed set and the taxonomy only. Give "
+        f"--public-data DIR with {', '.join(s + '/' for s in PUBLIC_SETS)} to train and "
+        "evaluate on the public sets (docs/models.md, Training data).", err=True)
     return None
 
 
@@ -44,19 +61,24 @@ def _data_root(path: Path | None) -> Path | None:
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your labelled CSV/JSONL (text + intent/friction/sentiment/stage).")
 @click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Public sets folder (default ../shared/data) for the bundled models.")
+              help=PUBLIC_DATA_HELP)
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: the bundled models/artifacts, or ./model with --data).")
+              help="Output folder; serve it with CHURN_MODEL_DIR=<out> (default with --data: "
+                   "./model; without --data, -o or --into-package is required).")
+@click.option("--into-package", is_flag=True,
+              help="Without --data and -o: overwrite the installed package's bundled "
+                   "artifacts (models/artifacts; for maintainers rebuilding a release).")
 @click.option("--encoder", "kinds", multiple=True,
               type=click.Choice(["transformer", "static"]),
               help="Path(s) to train (default: both; with --data: the configured one, static "
                    "for the cascade).")
 def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
-              kinds: tuple[str, ...]) -> None:
+              into_package: bool, kinds: tuple[str, ...]) -> None:
     """Train the signal heads from the declared recipes (safetensors + JSON, deterministic).
 
-    Without --data: rebuilds the bundled artifacts (manifest + heads) from the seed set, the
-    taxonomy examples and every training domain. With --data: adds your labelled rows to the
+    Without --data: trains the bundled heads (manifest + heads) from the seed set, the
+    taxonomy examples and every training domain, into -o DIR (or, with --into-package, over
+    the installed package's own artifacts). With --data: adds your labelled rows to the
     bundled heads (about 8 examples per label help; they move the bundled model towards your
     rows instead of replacing it), writes the model folder and a 4-fold cross-validated
     report comparing the bundled and the adapted heads on your rows; serve it with
@@ -64,18 +86,22 @@ def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
     """
     settings = _settings()
     from models import bundled_artifacts
-    from models.train import train_bundled, train_user
 
-    def progress(msg: str) -> None:
-        click.echo(msg, err=True)
+    if data is None and out is None and not into_package:
+        raise click.UsageError(
+            f"without -o, train would overwrite the installed package's artifacts "
+            f"({bundled_artifacts()}). Give -o DIR (then serve with CHURN_MODEL_DIR=DIR), "
+            "or --into-package to rebuild the bundled artifacts on purpose.")
+    from models.train import train_bundled, train_user
 
     if data is not None:
         path = kinds[0] if kinds else ("static" if settings.encoder in ("cascade", "hashing")
                                        else settings.encoder)
         target = out or Path("model")
         try:
-            result = train_user(data, target, settings.model_cache_dir, path,
-                                progress=progress)
+            with progress(f"train {path} on {data.name}") as bar:
+                result = train_user(data, target, settings.model_cache_dir, path,
+                                    progress=bar.phase)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"model {result['model_version']} written to {target}; "
@@ -85,16 +111,18 @@ def train_cmd(data: Path | None, public_data: Path | None, out: Path | None,
             click.echo(f"{measure}: bundled {cv['bundled'].get(measure, float('nan')):.3f}, "
                        f"with your rows {cv['adapted'][measure]:.3f}")
         return
-    metas = train_bundled(_data_root(public_data), out or bundled_artifacts(),
-                          settings.model_cache_dir, kinds or ("transformer", "static"),
-                          progress=progress)
+    root = _data_root(public_data)
+    target = out or bundled_artifacts()
+    with progress("train") as bar:
+        metas = train_bundled(root, target, settings.model_cache_dir,
+                              kinds or ("transformer", "static"), progress=bar.phase)
     for kind, meta in metas.items():
         click.echo(f"{kind}: {meta.get('version', json.dumps(meta, default=str))}")
 
 
 @click.command(name="eval")
 @click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Public sets folder (default ../shared/data).")
+              help=PUBLIC_DATA_HELP)
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("eval-report"), show_default=True, help="Report folder.")
 @click.option("--limit", type=int, default=None,
@@ -108,12 +136,10 @@ def eval_cmd(public_data: Path | None, out: Path, limit: int | None,
     settings = _settings()
     from models.evalrun import run_eval
 
-    def progress(msg: str) -> None:
-        click.echo(msg, err=True)
-
-    result = run_eval(_data_root(public_data), out, settings.model_cache_dir,
-                      kinds or ("transformer", "static"), limit=limit, adapt=not no_adapt,
-                      progress=progress)
+    root = _data_root(public_data)
+    with progress("eval") as bar:
+        result = run_eval(root, out, settings.model_cache_dir, kinds or ("transformer", "static"),
+                          limit=limit, adapt=not no_adapt, progress=bar.phase)
     systems = [s for s in ("transformer", "static", "cascade") if s in result["macro"]]
     for name, vals in result["domains"].items():
         for model in systems:
@@ -132,5 +158,7 @@ def build_static_cmd(force: bool) -> None:
     settings = _settings()
     from models.static import build_static_model
 
-    path = build_static_model(settings.model_cache_dir, force=force)
+    with progress("build-static") as bar:
+        bar.phase(f"distilling the static encoder into {settings.model_cache_dir}")
+        path = build_static_model(settings.model_cache_dir, force=force)
     click.echo(str(path))

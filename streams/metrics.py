@@ -343,10 +343,19 @@ class Metrics:
         return names
 
 
+def add_process_metrics(registry: CollectorRegistry) -> None:
+    """Export the process's own ``process_*`` series (resident memory, CPU, open fds) on
+    ``registry``, as a worker or a sink serves them (the dashboard's memory panel reads them)."""
+    from prometheus_client import ProcessCollector
+
+    ProcessCollector(registry=registry)
+
+
 __all__ = [
     "DEADLETTER_REASONS",
     "ENCODER_PATHS",
     "INFO_LABELS",
     "LABEL_VALUES",
     "Metrics",
+    "add_process_metrics",
 ]

@@ -506,6 +506,7 @@ def webhook_cmd() -> None:
     from prometheus_client import start_http_server
 
     from streams.logs import setup_logging
+    from streams.metrics import add_process_metrics
 
     try:
         settings = Settings()
@@ -519,6 +520,7 @@ def webhook_cmd() -> None:
         raise click.ClickException("CHURN_WEBHOOK_SECRET is not set (requests must be signed)")
     setup_logging(settings.log_level, settings.log_json)
     metrics = SinkMetrics()
+    add_process_metrics(metrics.registry)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
 

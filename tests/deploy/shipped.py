@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ RULES_TEST = PROM_DIR / "churn-detector.rules.test.yml"
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA_DIR / "dashboards" / "churn-detector.json"
 DATASOURCE_UID = "churn-prometheus"
+#: Every panel and query variable reads the datasource the `datasource` variable picks.
+PANEL_DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 RUNBOOK = ROOT / "docs" / "runbook.md"
+#: Where the published runbook lives: alert rules link its sections with absolute URLs.
+RUNBOOK_URL = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"][
+    "Documentation"] + "runbook.md"
 
 #: What the dashboard's Grafana variables become when the expressions run against Prometheus.
 GRAFANA_SUBSTITUTIONS = {
@@ -34,6 +40,26 @@ _KEYWORDS = {
 }
 #: Labels that Prometheus or the histogram type add, on top of the service's own.
 PROMETHEUS_LABELS = {"job", "instance", "le", "__name__"}
+#: Label names of the webhook sink's metrics (streams/webhook.py SinkMetrics).
+SINK_LABELS = {"outcome", "result"}
+
+
+def exported_metric_names() -> set[str]:
+    """Every series a worker or a webhook sink serves on /metrics, plus Prometheus' ``up``."""
+    from prometheus_client import CollectorRegistry
+
+    from streams.metrics import Metrics, add_process_metrics
+    from streams.webhook import SinkMetrics
+
+    worker = Metrics(CollectorRegistry())
+    add_process_metrics(worker.registry)
+    sink = SinkMetrics(CollectorRegistry())
+    add_process_metrics(sink.registry)
+    sink_names = {s.name for family in sink.registry.collect() for s in family.samples}
+    sink_names |= {f.name + "_total" for f in sink.registry.collect() if f.type == "counter"}
+    sink_names |= {f.name + suffix for f in sink.registry.collect() if f.type == "histogram"
+                   for suffix in ("_bucket", "_sum", "_count")}
+    return worker.metric_names() | sink_names | {"up"}
 
 
 def load_dashboard() -> dict[str, Any]:
@@ -71,6 +97,8 @@ def variable_queries(dashboard: dict[str, Any] | None = None) -> list[tuple[str,
     dashboard = dashboard or load_dashboard()
     out = []
     for var in dashboard["templating"]["list"]:
+        if var["type"] != "query":
+            continue
         query = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
         m = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", query.strip())
         assert m, f"variable {var['name']}: unsupported query {query!r}"

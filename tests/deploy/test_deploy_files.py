@@ -1,4 +1,5 @@
-"""Compose, Kubernetes and Docker files refer only to things that exist (no Docker needed)."""
+"""Compose and Docker files refer only to things that exist (no Docker needed); Kubernetes:
+test_k8s.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "deploy" / "compose"
-K8S_DIR = ROOT / "deploy" / "k8s"
 SETTINGS_VARS = {"CHURN_" + name.upper() for name in Settings.model_fields}
 DEFAULTS = Settings()
 #: Variables of third-party images we configure (Kafka, Grafana, our topic script, the echo).
@@ -31,17 +31,6 @@ def pyproject() -> dict[str, Any]:
 
 def compose() -> dict[str, Any]:
     return yaml.safe_load((COMPOSE_DIR / "compose.yaml").read_text())
-
-
-def k8s_docs() -> list[dict[str, Any]]:
-    docs = []
-    for path in sorted(K8S_DIR.glob("*.yaml")):
-        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return docs
-
-
-def by_kind(kind: str) -> list[dict[str, Any]]:
-    return [d for d in k8s_docs() if d["kind"] == kind]
 
 
 def pinned(image: str) -> bool:
@@ -134,85 +123,6 @@ def test_compose_grafana_datasource_keeps_the_dashboard_uid():
     assert ours["datasources"][0]["url"] == "http://prometheus:9090"
 
 
-# -- kubernetes --------------------------------------------------------------------------------
-
-
-def test_k8s_manifests_parse_and_kustomization_lists_them_all():
-    kust = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
-    listed = set(kust["resources"])
-    present = {p.name for p in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == present
-    for doc in k8s_docs():
-        assert doc.get("apiVersion") and doc.get("kind")
-
-
-def test_k8s_workers_are_a_statefulset_with_volumes_probes_and_resources():
-    [sts] = by_kind("StatefulSet")
-    assert sts["apiVersion"] == "apps/v1"
-    [cm] = by_kind("ConfigMap")
-    assert cm["data"]["CHURN_STORE"] == "rocksdb"
-    claim = sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
-    container = sts["spec"]["template"]["spec"]["containers"][0]
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert mounts[claim] == cm["data"]["CHURN_DATA_DIR"]
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        assert container[probe]["httpGet"]["path"] == "/metrics"
-    for kind in ("requests", "limits"):
-        assert {"cpu", "memory"} <= set(container["resources"][kind])
-    assert sts["spec"]["serviceName"] in {s["metadata"]["name"] for s in by_kind("Service")}
-    [dep] = by_kind("Deployment")
-    assert dep["apiVersion"] == "apps/v1"
-    assert dep["spec"]["template"]["spec"]["containers"][0]["args"] == ["sink", "webhook"]
-
-
-def _containers() -> list[dict[str, Any]]:
-    out = []
-    for doc in by_kind("StatefulSet") + by_kind("Deployment"):
-        out += doc["spec"]["template"]["spec"]["containers"]
-    return out
-
-
-def test_k8s_env_vars_ports_and_references_exist():
-    [cm] = by_kind("ConfigMap")
-    [secret] = by_kind("Secret")
-    for var, value in cm["data"].items():
-        assert var in SETTINGS_VARS, var
-        Settings(**{var[6:].lower(): value})
-    for var in secret["stringData"]:
-        assert var in SETTINGS_VARS, var
-        assert Settings.model_fields[var[6:].lower()].annotation.__name__ == "SecretStr"
-    assert int(cm["data"]["CHURN_METRICS_PORT"]) == DEFAULTS.metrics_port
-    for c in _containers():
-        assert pinned(c["image"]) and c["image"].startswith(OUR_IMAGE)
-        assert {p["containerPort"] for p in c["ports"]} == {DEFAULTS.metrics_port}
-        refs = {e.get("configMapRef", e.get("secretRef"))["name"] for e in c["envFrom"]}
-        assert refs == {cm["metadata"]["name"], secret["metadata"]["name"]}
-    for svc in by_kind("Service"):
-        assert {p["port"] for p in svc["spec"]["ports"]} == {DEFAULTS.metrics_port}
-    labels = [d["spec"]["template"]["metadata"]["labels"] for d in
-              by_kind("StatefulSet") + by_kind("Deployment")]
-    for pdb in by_kind("PodDisruptionBudget"):
-        sel = pdb["spec"]["selector"]["matchLabels"]
-        assert any(sel.items() <= lab.items() for lab in labels), sel
-
-
-def test_k8s_autoscaling_ceiling_is_the_partition_count():
-    [cm] = by_kind("ConfigMap")
-    [so] = by_kind("ScaledObject")
-    [sts] = by_kind("StatefulSet")
-    assert so["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
-    assert so["spec"]["scaleTargetRef"]["name"] == sts["metadata"]["name"]
-    assert so["spec"]["maxReplicaCount"] <= int(cm["data"]["CHURN_TOPIC_PARTITIONS"])
-    trigger = so["spec"]["triggers"][0]
-    assert trigger["type"] == "kafka"
-    assert trigger["metadata"]["consumerGroup"] == cm["data"]["CHURN_APP_ID"]
-    assert trigger["metadata"]["topic"] in Settings().source_topic_names()
-    [auth] = by_kind("TriggerAuthentication")
-    [secret] = by_kind("Secret")
-    for ref in auth["spec"]["secretTargetRef"]:
-        assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
-
-
 # -- Dockerfile --------------------------------------------------------------------------------
 
 
@@ -226,38 +136,6 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             word, _, rest = line.partition(" ")
             out.append((word.upper(), rest.strip()))
     return out
-
-
-def pip_installs() -> list[list[str]]:
-    """Argument lists of every `pip install` in a RUN step."""
-    installs = []
-    for word, rest in dockerfile_instructions():
-        if word != "RUN":
-            continue
-        for cmd in rest.split("&&"):
-            if cmd.strip().startswith("pip install"):
-                installs.append(shlex.split(cmd)[2:])
-    return installs
-
-
-def test_dockerfile_installs_the_project_with_its_own_pins():
-    deps = pyproject()["project"]["dependencies"]
-    [torch_pin] = [d for d in deps if d.startswith("torch")]
-    installs = pip_installs()
-    assert ["."] in [[a for a in args if not a.startswith("-") and "download.pytorch" not in a]
-                     for args in installs], "the project itself must be installed from pyproject"
-    pins = [a for args in installs for a in args if "==" in a]
-    assert torch_pin in pins, "same torch pin as pyproject"
-    pinned_deps = {re.split(r"[=<>!~\[]", d)[0]: d for d in deps}
-    for pin in pins:
-        name = pin.split("==")[0]
-        assert pinned_deps.get(name) == pin, f"{pin} differs from {pinned_deps.get(name)}"
-    for args in installs:
-        for i, arg in enumerate(args):
-            if arg in ("--index-url", "--extra-index-url"):
-                assert args[i + 1] == "https://download.pytorch.org/whl/cpu", "CPU-only torch"
-    runs = " ".join(rest for word, rest in dockerfile_instructions() if word == "RUN")
-    assert "pip check" in runs
 
 
 def test_dockerfile_is_multistage_nonroot_with_healthcheck_and_cli_entrypoint():

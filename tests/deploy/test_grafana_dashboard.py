@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import yaml
-from prometheus_client import CollectorRegistry
+import re
 
-from streams.metrics import LABEL_VALUES, Metrics
+import yaml
+
+from streams.metrics import LABEL_VALUES
 from tests.deploy.shipped import (
     DATASOURCE_UID,
     GRAFANA_DIR,
+    PANEL_DATASOURCE,
     PROMETHEUS_LABELS,
+    SINK_LABELS,
     dashboard_exprs,
+    exported_metric_names,
     label_names,
     load_dashboard,
     metric_names,
@@ -27,6 +31,12 @@ REQUIRED_PANELS = {
     "latency percentiles",
     "consumer lag",
     "errors and dead letters",
+    "webhook sink: alerts delivered and dead-lettered",
+    "webhook sink: http attempts",
+    "webhook sink: delivery time",
+    "offset gaps",
+    "worker memory",
+    "micro-batch size",
 }
 
 
@@ -42,13 +52,13 @@ def test_dashboard_loads_as_a_dashboard_model():
         assert panel["type"] in {"timeseries", "table", "bargauge", "stat", "heatmap"}, panel
         grid = panel["gridPos"]
         assert grid["w"] > 0 and grid["h"] > 0 and grid["x"] + grid["w"] <= 24, panel["title"]
-        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}
+        assert panel["datasource"] == PANEL_DATASOURCE
         assert panel["targets"], f"{panel['title']}: no targets"
         refs = [t["refId"] for t in panel["targets"]]
         assert len(refs) == len(set(refs)), panel["title"]
         for target in panel["targets"]:
             assert target["expr"].strip()
-            assert target["datasource"]["uid"] == DATASOURCE_UID
+            assert target["datasource"] == PANEL_DATASOURCE
 
 
 def test_dashboard_has_the_required_panels_and_variables():
@@ -58,17 +68,20 @@ def test_dashboard_has_the_required_panels_and_variables():
     variables = {v[0]: v for v in variable_queries()}
     assert set(variables) >= {"channel", "stage"}
     assert variables["channel"][2] == "channel" and variables["stage"][2] == "journey_stage"
+    [ds] = [v for v in load_dashboard()["templating"]["list"] if v["type"] == "datasource"]
+    assert ds["name"] == "datasource" and ds["query"] == "prometheus"
     for var in load_dashboard()["templating"]["list"]:
-        assert var["datasource"]["uid"] == DATASOURCE_UID
-        assert var["includeAll"] and var["allValue"] == ".*"
+        if var["type"] == "query":
+            assert var["datasource"] == PANEL_DATASOURCE
+            assert var["includeAll"] and var["allValue"] == ".*"
     # both variables are used by at least one panel
     exprs = " ".join(e for _, e in dashboard_exprs())
     assert "$channel" in exprs and "$stage" in exprs
 
 
 def test_dashboard_references_only_metrics_and_labels_the_service_exports():
-    exported = Metrics(CollectorRegistry()).metric_names() | {"up"}
-    allowed_labels = set(LABEL_VALUES) | {"topic", "partition"} | PROMETHEUS_LABELS
+    exported = exported_metric_names()
+    allowed_labels = set(LABEL_VALUES) | {"topic", "partition"} | PROMETHEUS_LABELS | SINK_LABELS
     read: set[str] = set()
     for where, expr in dashboard_exprs():
         names = metric_names(expr)
@@ -100,3 +113,45 @@ def test_provisioning_files_point_at_the_dashboard_and_the_datasource():
     (provider,) = prov["providers"]
     assert provider["type"] == "file" and provider["options"]["path"].startswith("/")
     assert (GRAFANA_DIR / "dashboards" / "churn-detector.json").is_file()
+
+
+def test_no_datasource_uid_is_hard_coded_in_the_dashboard():
+    text = (GRAFANA_DIR / "dashboards" / "churn-detector.json").read_text()
+    assert DATASOURCE_UID not in text
+
+
+#: The unit a panel must show for what its expressions read, by metric name suffix.
+UNIT_OF_SUFFIX = {"_seconds": "s", "_bytes": "bytes"}
+
+
+def expected_unit(expr: str) -> str | None:
+    """The unit of an expression's result from the metrics it reads (None: a count or ratio)."""
+    units = set()
+    for name in metric_names(expr):
+        base = re.sub(r"_(bucket|sum|count|total)$", "", name)
+        units.add(next((u for suf, u in UNIT_OF_SUFFIX.items() if base.endswith(suf)), None))
+    assert len(units) == 1, f"{expr} mixes units {units}"
+    if "histogram_quantile" not in expr and any(n.endswith(("_sum", "_count")) for n in
+                                                  metric_names(expr)):
+        return None  # a mean of a histogram's sum over its count: e.g. a batch size
+    return units.pop()
+
+
+def test_every_panel_shows_the_unit_of_what_it_plots():
+    for panel in panels(load_dashboard()):
+        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        overridden = {o["matcher"]["options"]
+                      for o in panel.get("fieldConfig", {}).get("overrides", [])
+                      if any(p["id"] == "unit" for p in o["properties"])}
+        for target in panel["targets"]:
+            if target.get("legendFormat") in overridden:
+                continue
+            want = expected_unit(target["expr"])
+            if want is not None:
+                assert unit == want, f"{panel['title']}: {target['expr']} is in {want}"
+            else:
+                assert unit not in UNIT_OF_SUFFIX.values(), (
+                    f"{panel['title']}: {target['expr']} is no {unit}")
+    # the check can fail: a batch size on a seconds axis is caught
+    assert expected_unit("sum(rate(churn_classification_batch_size_sum[5m]))"
+                         " / sum(rate(churn_classification_batch_size_count[5m]))") is None

@@ -7,15 +7,17 @@ import shutil
 import subprocess
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from streams.metrics import LABEL_VALUES, Metrics
+from streams.metrics import LABEL_VALUES
 from tests.deploy.shipped import (
     PROM_CONFIG,
     PROMETHEUS_LABELS,
     RULES,
     RULES_TEST,
     RUNBOOK,
+    RUNBOOK_URL,
+    SINK_LABELS,
+    exported_metric_names,
     label_names,
     load_rules,
     metric_names,
@@ -29,6 +31,9 @@ needs_promtool = pytest.mark.skipif(
 )
 REQUIRED_ALERTS = {
     "ChurnWorkerDown",
+    "ChurnDetectorAbsent",
+    "ChurnWebhookDeadLetters",
+    "ChurnOffsetGapsAccepted",
     "ChurnConsumerLagGrowing",
     "ChurnDeadLetterRateHigh",
     "ChurnClassificationLatencyHigh",
@@ -88,15 +93,15 @@ def test_every_required_alert_exists_with_summary_description_and_runbook_sectio
         assert ann["summary"].strip() and ann["description"].strip(), name
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), name
         path, _, anchor = ann["runbook_url"].partition("#")
-        assert path == "docs/runbook.md", name
+        assert path == RUNBOOK_URL and path.startswith("https://"), name
         assert anchor == name.lower(), name
         assert anchor in anchors, f"{name}: no section #{anchor} in docs/runbook.md"
 
 
 def test_rules_read_only_exported_metrics_or_recording_rules():
-    exported = Metrics(CollectorRegistry()).metric_names() | {"up"}
+    exported = exported_metric_names()
     recorded = {name for kind, name, _ in rule_exprs() if kind == "record"}
-    allowed_labels = set(LABEL_VALUES) | {"topic", "partition"} | PROMETHEUS_LABELS
+    allowed_labels = set(LABEL_VALUES) | {"topic", "partition"} | PROMETHEUS_LABELS | SINK_LABELS
     for kind, name, expr in rule_exprs():
         read = metric_names(expr)
         assert read, f"{name}: reads no metric"
