@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from detector.signals import FRICTION_CATEGORIES, INTENTS
+from detector.signals import FRICTION_CATEGORIES
 from models.datasets import Example
 from models.embcache import embed
 from models.encoders import Encoder

@@ -11,7 +11,6 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import numpy as np
 
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models.datasets import SENTIMENTS, STAGES, Example, data_hash
-from models.encoders import Encoder
 from models.features import DEFAULT_LEXICAL, STATIC_LEXICAL
-from models.heads import Heads, TrainConfig
+from models.heads import TrainConfig
 from models.recipe import CascadeRule, Manifest, Recipe
 
 

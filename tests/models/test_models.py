@@ -192,7 +192,7 @@ def test_few_shot_file_adapts_a_model_folder_that_score_serves(tmp_path, monkeyp
     for system in cv.values():
         assert 0.0 <= system["explicit_f1"] <= 1.0
         assert 0.0 <= system["sentiment_auc"] <= 1.0
-    assert set(load_manifest(out).recipes) == {"static"}
+    assert load_manifest(out).default == "static"  # the adapted path; the other as bundled
     clf = build_classifier("static", model_dir=out, cache_dir=tmp_path / "cache")
     sig = clf.classify([_event("Please cancel my subscription, I am leaving.")])[0]
     assert sig.model_version == report["model_version"]

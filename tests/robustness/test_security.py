@@ -197,12 +197,11 @@ def test_model_artifacts_are_not_pickles_and_tampering_is_refused(tmp_path):
         return heads_mod.MultiHead(tuple(labels), rng.normal(size=(len(labels), d)),
                                    rng.normal(size=len(labels)), 1.0, np.zeros(len(labels)))
 
-    m = len(FRICTION_CATEGORIES)
     heads = heads_mod.Heads(
-        "hashing", multi(INTENTS),
-        heads_mod.FrictionHead(tuple(FRICTION_CATEGORIES), rng.normal(size=(m, d)),
-                               np.zeros(m), np.ones(m), np.zeros(m), np.full(m, 0.5)),
-        multi(heads_mod.TASK_LABELS["sentiment"]), multi(heads_mod.TASK_LABELS["stage"]))
+        "hashing", multi(INTENTS), multi(FRICTION_CATEGORIES),
+        multi(heads_mod.TASK_LABELS["sentiment"]), multi(heads_mod.TASK_LABELS["stage"]),
+        heads_mod.BinaryHead(heads_mod.PRESENCE_LABELS, rng.normal(size=(1, d)), np.zeros(1),
+                             np.ones(1), np.zeros(1), np.full(1, 0.5)))
     heads.save(tmp_path)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == [heads_mod.META_FILE, heads_mod.HEADS_FILE]

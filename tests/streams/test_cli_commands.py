@@ -117,11 +117,13 @@ def test_bench_writes_a_readme_table_only_into_the_file_it_is_given(tmp_path, fa
 
 @pytest.fixture
 def fake_train(monkeypatch):
+    import models.evalrun
     import models.train
 
     calls: list[Path] = []
 
-    def train_bundled(root: Any, out: Path, cache: Any, kinds: Any) -> dict[str, Any]:
+    def train_bundled(root: Any, out: Path, cache: Any, kinds: Any, **_: Any
+                      ) -> dict[str, Any]:
         calls.append(out)
         return {k: {"version": "fake"} for k in kinds}
 
@@ -226,7 +228,8 @@ def test_every_long_command_runs_under_a_progress_line(command, monkeypatch, tmp
 
     monkeypatch.setattr(cli_models, "progress", recording)
     monkeypatch.setattr(bench.cli, "progress", recording)
-    monkeypatch.setattr(models.train, "run_eval", lambda *a, **k: {"datasets": {}})
+    monkeypatch.setattr(models.evalrun, "run_eval",
+                        lambda *a, **k: {"domains": {}, "macro": {}})
     monkeypatch.setattr(models.static, "build_static_model", lambda *a, **k: tmp_path)
     fake_bench.targets = []
     monkeypatch.chdir(tmp_path)
