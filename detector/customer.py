@@ -583,9 +583,11 @@ def _reasons(
     quote = item["snippet"] if len(item["snippet"]) <= 120 else item["snippet"][:119] + "…"
     if explicit:
         p = signal.intent_probabilities.get("explicit", 0.0)
-        reasons.append(
-            f'Latest {channel} message asks to leave: "{quote}" ({p:.0%} explicit intent)'
-        )
+        how = f"{p:.0%} explicit intent"
+        if "leaving_cue" in signal.flags:  # another language, read by a cue list only
+            how = (f"written in {signal.language or 'another language'}, found by the leaving "
+                   "cue list; low confidence: have someone who reads it check")
+        reasons.append(f'Latest {channel} message asks to leave: "{quote}" ({how})')
     elif signal.churn_intent == "at_risk":
         reasons.append(f'Credible leaving signal on {channel}: "{quote}"')
     elif st["max_intent"] != "none":

@@ -46,7 +46,7 @@ def load_cascade(root: Path, cache_size: int, cache_dir: Path,
 
 
 def build_classifier(
-    encoder: str = "static",
+    encoder: str = "transformer",
     taxonomy_path: Path | None = None,
     cache_size: int = 10_000,
     *,

@@ -71,8 +71,8 @@ class CascadeRule:
     its presence probability within ``band`` of the presence threshold, or its churn
     probability at least ``churn``. Chosen on training-domain folds (docs/models.md)."""
 
-    band: float = 0.15
-    churn: float = 0.3
+    band: float = 0.3
+    churn: float = 1.01  # above 1: never routed for churn alone
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,8 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     intent take the strongest piece (a letter that complains in one paragraph complains);
     sentiment pools as the recipe says; the stage reads the whole text. The evidence is the
     piece with the highest churn probability when the text is decided at risk or explicit,
-    else the one most likely to hold friction when it has friction, else the whole text."""
+    else the one most likely to hold friction when it has friction, else the whole text; a
+    turn or window is preferred to the whole text when it carries the decision by itself."""
     n = len(texts)
     flat, owner = pieces_of(texts, turns, recipe.pieces)
     emb = encoder.encode(flat)
@@ -187,12 +188,23 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
         sentiment /= counts[:, None]
     labels = heads.decide_friction(friction, presence)
     intent_labels = heads.decide_intent(intent)
+    # evidence: a piece of its own (a turn, a window) rather than the whole, when it carries
+    # the decision too
+    inner = np.ones(len(flat), bool)
+    inner[first] = False
+    piece_intent = heads.decide_intent(hs.intent)
+    part_churn = _segment_argmax(np.where(inner, churn, -1.0), owner, n)
+    part_friction = _segment_argmax(np.where(inner, hs.presence, -1.0), owner, n)
     evidence = []
     for i in range(n):
         if intent_labels[i] != "none":
-            evidence.append(flat[top_churn[i]])
+            j = part_churn[i]
+            evidence.append(flat[j] if inner[j] and piece_intent[j] != "none"
+                            else flat[top_churn[i]])
         elif labels[i]:
-            evidence.append(flat[top_friction[i]])
+            j = part_friction[i]
+            evidence.append(flat[j] if inner[j] and hs.presence[j] >= heads.presence.threshold
+                            else flat[top_friction[i]])
         else:
             evidence.append(flat[first[i]])
     return PooledScores(intent, intent_labels, friction, labels, presence,

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "model", description="labels: trust metadata.labels of events (backtesting)"
     )
     encoder: Literal["transformer", "static", "cascade", "hashing"] = Field(
-        "static", description="Model path (static: the best on held-out domains, docs/models.md)"
+        "transformer", description="Model path (transformer: the best on held-out domains)"
     )
     model_dir: Path | None = Field(None, description="Trained heads (default: bundled artifacts)")
     model_cache_dir: Path = Field(

@@ -6,6 +6,7 @@ A test checks that every setting is documented and that README's table is curren
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 DOCS: dict[str, str] = {
@@ -29,7 +30,7 @@ DOCS: dict[str, str] = {
     "topic_stage_signals": "Internal: deduplicated signals keyed by journey stage",
     "topic_alerts": "Alerts out (key: customer id, or `stage:<stage>`)",
     "topic_deadletter": "Records that could not be processed, with the reason",
-    "encoder": "Model path: static (default, best on held-out domains), transformer, cascade "
+    "encoder": "Model path: transformer (default, best on held-out domains), static, cascade "
     "(hashing: tests only)",
     "taxonomy_path": "A taxonomy JSON replacing the bundled one",
     "cascade_churn_threshold": "Cascade: P(leaving) from which the transformer re-scores "
@@ -88,6 +89,8 @@ def markdown_table(settings_cls: Any) -> str:
         if hasattr(default, "get_secret_value"):
             default = ""
         shown = "" if default in ("", None) else str(default)
+        if isinstance(default, Path) and default.is_relative_to(Path.home()):  # not this machine's
+            shown = str("~" / default.relative_to(Path.home()))
         if isinstance(default, dict):
             shown = "see below"
         elif isinstance(default, tuple):
@@ -107,8 +110,6 @@ def render_into(readme: str, table: str) -> str:
 
 
 if __name__ == "__main__":  # `make docs`: rewrite README's settings table
-    from pathlib import Path
-
     from streams.settings import Settings
 
     readme = Path("README.md")

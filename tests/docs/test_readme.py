@@ -1,17 +1,41 @@
-"""README stays true: settings table current, every setting documented, commands listed."""
+"""README stays true: short, settings table current, commands real, numbers from their source."""
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
+from bench.results import render_table
 from streams.cli import main
+from streams.metrics import Metrics, add_process_metrics
 from streams.settings import Settings
 from streams.settings_docs import describe, markdown_table, render_into
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+PERFORMANCE = (ROOT / "docs" / "performance.md").read_text()
+LATEST = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+MAX_LINES = 300
+
+
+def section(text: str, title: str) -> str:
+    """The body of the ``## title`` section of a markdown text."""
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def code_blocks(text: str) -> list[str]:
+    return re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def test_readme_is_short():
+    lines = README.count("\n") + (not README.endswith("\n"))
+    assert lines < MAX_LINES, f"README has {lines} lines; keep it under {MAX_LINES} (move to docs/)"
 
 
 def test_every_setting_has_a_description():
@@ -23,6 +47,12 @@ def test_readme_settings_table_is_current():
     assert render_into(README, markdown_table(Settings)) == README, (
         "README's settings table is stale: run `make docs`"
     )
+
+
+def test_settings_table_shows_no_machine_paths():
+    home = str(Path.home())
+    table = markdown_table(Settings)
+    assert home == "/" or home not in table, "a default shows this machine's home directory"
 
 
 def test_readme_lists_every_command():
@@ -39,3 +69,200 @@ def test_help_lists_all_commands():
     out = CliRunner().invoke(main, ["--help"]).output
     for name in main.commands:
         assert name in out
+
+
+def test_models_section_has_the_leads_markers():
+    models = section(README, "Models")
+    assert models.count("<!-- models:begin -->") == 1 and models.count("<!-- models:end -->") == 1
+    assert models.index("<!-- models:begin -->") < models.index("<!-- models:end -->")
+
+
+# --- commands in code blocks exist -------------------------------------------------------------
+
+def makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([A-Za-z][\w.-]*)\s*:(?!=)", text, flags=re.M))
+
+
+def shell_commands(block: str) -> list[list[str]]:
+    """Simple commands of a shell code block: comments dropped, split at ``&& || ; |``, leading
+    ``VAR=value`` assignments removed. Lines that are not shell (program output) parse too, and
+    are ignored by the callers unless they start with ``make`` or ``churn-detector``."""
+    out = []
+    for line in block.replace("\\\n", " ").splitlines():
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:  # output, not a command line
+            continue
+        command: list[str] = []
+        for word in [*words, ";"]:
+            if word in ("&&", "||", ";", "|"):
+                while command and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", command[0]):
+                    command.pop(0)
+                if command:
+                    out.append(command)
+                command = []
+            else:
+                command.append(word)
+    return out
+
+
+def click_command(words: list[str]) -> tuple[click.Command, list[str]]:
+    """The (sub)command that ``churn-detector words...`` runs, and the words after it."""
+    cmd: click.Command = main
+    rest = list(words)
+    while isinstance(cmd, click.Group) and rest and not rest[0].startswith("-"):
+        name = rest.pop(0)
+        assert name in cmd.commands, f"`churn-detector ... {name}`: no such command"
+        cmd = cmd.commands[name]
+    return cmd, rest
+
+
+def option_names(cmd: click.Command) -> set[str]:
+    names = {"--help", "-h"}
+    if cmd is main:
+        names |= {"--version", "-V"}
+    for param in cmd.params:
+        names |= set(param.opts) | set(param.secondary_opts)
+    return names
+
+
+DOC_TEXTS = {"README.md": README, "docs/performance.md": PERFORMANCE}
+
+
+@pytest.mark.parametrize("doc", sorted(DOC_TEXTS))
+def test_code_block_commands_exist(doc):
+    targets = makefile_targets()
+    seen = 0
+    for block in code_blocks(DOC_TEXTS[doc]):
+        for words in shell_commands(block):
+            program = Path(words[0]).name
+            if program == "make":
+                for word in words[1:]:
+                    if "=" not in word and not word.startswith("-"):
+                        assert word in targets, f"{doc}: `make {word}`: no such Makefile target"
+                        seen += 1
+            elif program == "churn-detector":
+                cmd, rest = click_command(words[1:])
+                known = option_names(cmd)
+                for word in rest:
+                    if word.startswith("-"):
+                        opt = word.split("=", 1)[0]
+                        assert opt in known, f"{doc}: `{' '.join(words)}`: no option {opt}"
+                seen += 1
+    if doc == "README.md":
+        assert seen >= 3, "the README's code blocks name fewer commands than expected"
+
+
+def test_inline_commands_exist():
+    """`churn-detector X ...` and `make X` written inline in the README name real commands."""
+    targets = makefile_targets()
+    for snippet in re.findall(r"`([^`\n]+)`", README):
+        for words in shell_commands(snippet):
+            program = Path(words[0]).name
+            if program == "make":
+                for word in words[1:]:
+                    if "=" not in word and not word.startswith("-"):
+                        assert word in targets, f"`{snippet}`: no Makefile target {word}"
+            elif program == "churn-detector":
+                cmd, rest = click_command(words[1:])
+                known = option_names(cmd)
+                for word in rest:
+                    if word.startswith("-"):
+                        assert word.split("=", 1)[0] in known, f"`{snippet}`: no option {word}"
+
+
+def test_shell_commands_parser_finds_the_command_after_assignments():
+    block = "CHURN_X=2 churn-detector replay f.jsonl -o a  # try\nmake run ARGS=\"--rate 2\"\n"
+    assert shell_commands(block) == [
+        ["churn-detector", "replay", "f.jsonl", "-o", "a"], ["make", "run", "ARGS=--rate 2"]]
+    with pytest.raises(AssertionError):
+        click_command(["no-such-command"])
+    assert {"run", "test", "docs", "bench"} <= makefile_targets()
+    assert "no-such-target" not in makefile_targets()
+    assert "--allow-remote-broker" in option_names(click_command(["run"])[0])
+
+
+# --- metric names ------------------------------------------------------------------------------
+
+def exported_metric_names() -> set[str]:
+    metrics = Metrics()
+    add_process_metrics(metrics.registry)
+    names = set()
+    for family in metrics.registry.collect():
+        names.add(family.name)
+        names |= {sample.name for sample in family.samples}
+    return names
+
+
+def test_metric_names_in_readme_are_exported():
+    exported = exported_metric_names()
+    named = set(re.findall(r"`((?:churn|process)_[a-z0-9_]+)`", section(README, "Health and metrics")))
+    assert len(named) >= 5
+    unknown = {n for n in named if n not in exported and n != "process_"}
+    assert not unknown, f"README names metrics the worker does not export: {sorted(unknown)}"
+
+
+# --- numbers from bench/results/latest.json ----------------------------------------------------
+
+#: README performance table column -> value in latest.json for an encoder
+README_BENCH_COLUMNS = {
+    "encoder alone ev/s": lambda enc: LATEST["encoders"][enc]["encode_eps"],
+    "detector ev/s": lambda enc: LATEST["pipeline"][enc]["eps"],
+    "p99 occurred_at-to-alert at 50% load (ms)":
+        lambda enc: LATEST["pipeline"][enc]["latency_ms"]["p99"],
+    "peak RSS (MB)": lambda enc: LATEST["pipeline"][enc]["rss_mb"],
+}
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """Every pipe table of a markdown text as rows of cells (the separator row dropped)."""
+    tables, current = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(re.fullmatch(r":?-+:?", c) for c in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def number(cell: str) -> float:
+    return float(cell.replace(",", ""))
+
+
+def test_readme_bench_table_matches_latest_results():
+    perf = section(README, "Performance")
+    tables = [t for t in markdown_tables(perf) if t[0][0] == "encoder"]
+    assert len(tables) == 1, "the README's Performance section has one encoder table"
+    header, *rows = tables[0]
+    assert {r[0] for r in rows} == set(LATEST["pipeline"]), "one row per measured encoder"
+    for column in header[1:]:
+        assert column in README_BENCH_COLUMNS, f"README bench column {column!r} has no source"
+    for row in rows:
+        for column, cell in zip(header[1:], row[1:], strict=True):
+            expected = README_BENCH_COLUMNS[column](row[0])
+            assert number(cell) == float(f"{expected:.0f}"), (
+                f"README: {row[0]} {column} is {cell}, latest.json says {expected}")
+    stamp = str(LATEST["generated_at"])[:10]
+    assert f"({stamp})" in perf, f"the README's bench date is not latest.json's ({stamp})"
+
+
+def test_every_number_in_readme_performance_prose_is_in_latest_results():
+    """Figures written in the Performance prose (not the table) come from latest.json or the
+    bench's fixed text mix, never from an older run."""
+    perf = section(README, "Performance")
+    prose = "\n".join(line for line in perf.splitlines() if not line.startswith("|"))
+    prose = re.sub(r"\(\d{4}-\d{2}-\d{2}\)", "", prose)  # the date, checked above
+    allowed = {2.0, 60.0, 6000.0, 50.0, 99.0}  # cores; text lengths of bench/generator.py; p99
+    allowed.add(float(LATEST["machine"]["cores"]))
+    for figure in re.findall(r"\d[\d,]*(?:\.\d+)?", prose):
+        assert number(figure) in allowed, f"README Performance prose: {figure} has no source"
+
+
+def test_performance_doc_table_is_latest_results():
+    block = PERFORMANCE.split("<!-- bench:start -->\n", 1)[1].split("\n<!-- bench:end -->", 1)[0]
+    assert block == render_table(LATEST), (
+        "docs/performance.md is not latest.json: make bench ARGS=\"--readme docs/performance.md\"")

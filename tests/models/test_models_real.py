@@ -46,8 +46,8 @@ def test_the_served_default_is_the_manifests_default_path(served):
     from models.recipe import load_manifest
 
     default = load_manifest(bundled_artifacts()).default
-    assert served.recipe.path == default == "static"
-    assert served.encoder.name.startswith("m2v-minilm")
+    assert served.recipe.path == default == "transformer"
+    assert served.encoder.name.startswith("all-MiniLM")
 
 
 TEXTS = ["Please close my account, I've moved to another bank.",
@@ -215,3 +215,38 @@ def test_few_shot_rows_adapt_the_bundled_transformer_heads(tmp_path):
     cv = result["cross_validation"]
     assert cv["adapted"]["explicit_f1"] >= cv["bundled"]["explicit_f1"] - 0.05
     assert json.loads((tmp_path / "transformer" / "heads.json").read_text())["adapted_from"]
+
+
+@pytest.mark.parametrize("case", ["call-2", "call-60", "de", "es", "fr"])
+def test_the_issue_cases_raise_an_alert_that_quotes_the_request(served, case):
+    """Issue 18's cases end as an alert a support lead sees, through the detector: the call
+    quotes its last turn; a request in another language says its language and low
+    confidence."""
+    from detector.engine import Detector
+
+    texts = {"de": "Ich kündige meinen Vertrag zum Monatsende.",
+             "es": "Quiero cancelar mi suscripción ya.",
+             "fr": "je veux résilier mon abonnement"}
+    event = _call(int(case.split("-")[1])) if case.startswith("call") else _events(
+        [texts[case]])[0]
+    (signal,) = served.classify([event])
+    alerts = [a.to_dict() for a in Detector().process(signal)]
+    risk = [a for a in alerts if a["type"] == "customer_churn_risk"]
+    assert risk, alerts
+    evidence = risk[0]["evidence"][-1]
+    assert evidence["churn_intent"] == "explicit"
+    if case.startswith("call"):
+        assert evidence["snippet"] == LAST_TURN
+    else:
+        assert evidence["snippet"] in texts[case]
+        assert signal.confidence == "low" and signal.language == case
+
+
+def test_an_alert_on_another_language_says_which_and_how_sure(served):
+    from detector.engine import Detector
+
+    (signal,) = served.classify(_events(["Quiero cancelar mi suscripción ya."]))
+    (alert,) = [a.to_dict() for a in Detector().process(signal)
+                if a.type == "customer_churn_risk"]
+    assert "written in es" in alert["reasons"][0] and "low confidence" in alert["reasons"][0]
+    assert alert["details"]["confidence"] == "low"

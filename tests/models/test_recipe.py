@@ -42,6 +42,7 @@ class KeywordHeads:
 
     stage = SimpleNamespace(labels=STAGES)
     threshold = 0.5
+    presence = SimpleNamespace(threshold=threshold)
 
     def scores(self, emb: np.ndarray, texts: list[str]) -> HeadScores:
         n = len(texts)

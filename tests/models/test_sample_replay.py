@@ -57,8 +57,11 @@ def test_sample_gives_few_cases_per_customer_and_keeps_the_leaving_ones_high(sam
     assert sum(map(len, cases.values())) / len(cases) <= 2.0
     high = {a["customer_id"] for a in alerts if a["severity"] in ("high", "critical")}
     assert set(expected["leaving"]) <= high
-    assert not set(cases) & set(expected["happy"] + expected["questions"]
-                                + expected["outage"]["customers"])
+    assert not set(cases) & set(expected["happy"] + expected["questions"])
+    # the outage's customers are the stage's case; one of their messages alone may still
+    # read as a medium risk to the model, never more
+    outage = set(expected["outage"]["customers"])
+    assert all(a["severity"] == "medium" for a in alerts if a["customer_id"] in outage)
 
 
 def test_sample_outage_is_one_escalating_stage_case_naming_the_customers(sample_alerts):
