@@ -18,6 +18,18 @@ def bundled_artifacts() -> Path:
     return Path(str(resources.files("models").joinpath("artifacts")))
 
 
+def serving_encoder(root: Path, recipe: Any, cache_size: int, cache_dir: Path) -> Any:
+    """The encoder a recipe serves with: its encoder kind, or the static model with the
+    tuned table saved in ``root/<path>`` (LRU-cached when ``cache_size`` > 0)."""
+    if not recipe.tuned_table:
+        return build_encoder(recipe.encoder, cache_size, cache_dir)
+    from models.encoders import CachedEncoder
+    from models.tokentune import TunedStaticEncoder, load_tuned
+
+    inner = TunedStaticEncoder(cache_dir, load_tuned(root / recipe.path))
+    return CachedEncoder(inner, cache_size) if cache_size > 0 else inner
+
+
 def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path) -> Any:
     """The classifier of one path (``transformer`` or ``static``) of the model folder
     ``root``, built from its manifest's recipe."""
@@ -29,7 +41,7 @@ def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path) -> 
     if path not in manifest.recipes:
         raise ValueError(f"{root} has no {path!r} path; it has {sorted(manifest.recipes)}")
     recipe = manifest.recipes[path]
-    return RecipeClassifier(build_encoder(recipe.encoder, cache_size, cache_dir),
+    return RecipeClassifier(serving_encoder(root, recipe, cache_size, cache_dir),
                             load_heads(root / path), recipe)
 
 

@@ -102,13 +102,14 @@ def adapt_heads(heads: Heads, emb: np.ndarray, rows: Sequence[Example], c: float
         labels = [str(getattr(rows[i], task)) for i in idx]
         if len(set(labels)) >= 2:
             setattr(out, task, _adapt_multi(getattr(heads, task), x_all[idx], labels, strength))
-    idx, cats = [], []
+    copies: list[int] = []
+    cats: list[str] = []
     for i, e in enumerate(rows):
-        for c in e.friction or ():
-            idx.append(i)
-            cats.append(c)
+        for cat in e.friction or ():
+            copies.append(i)
+            cats.append(cat)
     if len(set(cats)) >= 2:
-        out.friction = _adapt_multi(heads.friction, x_all[idx], cats, strength)
+        out.friction = _adapt_multi(heads.friction, x_all[copies], cats, strength)
     idx = [i for i, e in enumerate(rows) if e.friction_present is not None]
     if len({rows[i].friction_present for i in idx}) == 2:
         targets = np.array([[bool(rows[i].friction_present)] for i in idx], dtype=bool)

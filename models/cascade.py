@@ -65,7 +65,7 @@ class CascadeClassifier:
         mask = route_mask(first, self.static.heads, self.rule)
         if not mask.any():
             return first, mask
-        strong = self.strong.score([events[i] for i in np.flatnonzero(mask)])
+        strong = self.strong.score([events[int(i)] for i in np.flatnonzero(mask)])
         return merge(first, strong, mask), mask
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:

@@ -55,6 +55,8 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
     domains = load_domains(data_root, load_seed(), limit)
     recipes = {p: manifest.recipes[p] for p in paths}
     encoders = {p: path_encoder(r, cache_dir) for p, r in recipes.items()}
+    target = encoders.get("transformer") or path_encoder(
+        manifest.recipes["transformer"], cache_dir)
     zs_enc = encoders.get("transformer")
     zero_shot = ZeroShot(zs_enc, taxonomy) if zs_enc is not None else None
     default = manifest.default if manifest.default in recipes else paths[0]
@@ -64,8 +66,10 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
         progress(f"[{n}/{len(held_out) + 1}] {held} held out")
         rows = training_pool(domains, tax_rows, exclude=held)
         test = domains[held].test
-        heads = {p: fit_path(r, encoders[p], rows) for p, r in recipes.items()}
-        scores = {p: score_rows(r, encoders[p], heads[p], test) for p, r in recipes.items()}
+        fitted = {p: fit_path(r, encoders[p], rows, target) for p, r in recipes.items()}
+        heads = {p: f.heads for p, f in fitted.items()}
+        scores = {p: score_rows(r, fitted[p].encoder, heads[p], test)
+                  for p, r in recipes.items()}
         systems = {p: measure(held, test, from_scores(s)) for p, s in scores.items()}
         entry: dict[str, Any] = {"rows": len(test), "training_rows": len(rows),
                                  "systems": systems}
@@ -79,7 +83,7 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
             systems[name] = measure(held, test, pred)
         if adapt and held in REAL_DOMAINS:
             few = adaptation_rows(domains[held])
-            enc = encoders[default]
+            enc = fitted[default].encoder
             adapted = adapt_heads(heads[default], enc.encode([e.text for e in few]), few,
                                   recipes[default].train.c)
             systems[f"{default}+8/label"] = measure(
@@ -91,12 +95,11 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
         progress(f"[{len(held_out) + 1}/{len(held_out) + 1}] other languages (trained on "
                  "every English domain)")
         rows = training_pool(domains, tax_rows)
-        heads = {p: fit_path(r, encoders[p], rows) for p, r in recipes.items()}
+        fitted = {p: fit_path(r, encoders[p], rows, target) for p, r in recipes.items()}
         for name in foreign:
             test = domains[name].test
-            systems = {p: measure(name, test, from_scores(score_rows(r, encoders[p], heads[p],
-                                                                     test)))
-                       for p, r in recipes.items()}
+            systems = {p: measure(name, test, from_scores(score_rows(
+                r, fitted[p].encoder, fitted[p].heads, test))) for p, r in recipes.items()}
             for bname, pred in baselines(test, None, None).items():
                 systems[bname] = measure(name, test, pred)
             per_domain[name] = {"rows": len(test), "systems": systems}

@@ -105,7 +105,7 @@ def friction_decisions(categories: np.ndarray, presence: np.ndarray, threshold: 
     and any other with at least :data:`SECOND_CATEGORY_SHARE` of the row's friction.
     ``categories``: P(category) = P(friction) x P(category | friction), ``presence``:
     P(friction)."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for row, p in zip(categories, np.asarray(presence).reshape(-1), strict=True):
         if p < threshold or p <= 0:
             out.append(())
@@ -409,11 +409,13 @@ def _f1(tp: float, fp: float, fn: float) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
 
 
-def _fit_softmax(x: Any, y: Sequence[str], sources: Sequence[str], labels: tuple[str, ...],
-                 cfg: TrainConfig, val: np.ndarray, weighting: str = "source",
+def _fit_softmax(x: Any, y: Sequence[str] | list[str], sources: Sequence[str] | list[str],
+                 labels: tuple[str, ...], cfg: TrainConfig, val: np.ndarray,
+                 weighting: str = "source",
                  share: np.ndarray | None = None) -> MultiHead:
     """A softmax head over ``labels`` fitted on the rows outside ``val`` and calibrated on
     those in it; ``share`` multiplies each row's weight (a multi-label row's copies)."""
+    y, sources = list(y), list(sources)
     d = x.shape[1]
     coef = np.zeros((len(labels), d))
     bias = np.full(len(labels), -30.0)  # labels never seen in training: probability ~0
@@ -447,10 +449,11 @@ def _fit_softmax(x: Any, y: Sequence[str], sources: Sequence[str], labels: tuple
     return head
 
 
-def _fit_presence(x: Any, present: np.ndarray, sources: Sequence[str], cfg: TrainConfig,
-                  val: np.ndarray) -> BinaryHead:
+def _fit_presence(x: Any, present: np.ndarray, sources: Sequence[str] | list[str],
+                  cfg: TrainConfig, val: np.ndarray) -> BinaryHead:
     """The presence head: fitted outside ``val``, Platt-calibrated on ``val`` (sources
     weighing the same) with the threshold of best F1 there."""
+    sources = list(sources)
     tr_idx, v_idx = np.flatnonzero(~val), np.flatnonzero(val)
     if len(set(present.tolist())) < 2:  # one class only: a constant
         d = x.shape[1]
@@ -497,21 +500,25 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
     src = [e.source for e in rows]
     heads: dict[str, Any] = {}
     for task in ("intent", "sentiment", "stage"):
-        idx = np.array([i for i, e in enumerate(rows) if getattr(e, task) is not None], int)
+        labelled = [i for i, e in enumerate(rows) if getattr(e, task) is not None]
         weighting = cfg.intent_weighting if task == "intent" else "source"
-        heads[task] = _fit_softmax(x[idx], [str(getattr(rows[i], task)) for i in idx],
-                                   [src[i] for i in idx], TASK_LABELS[task], cfg, val[idx],
+        ix = np.array(labelled, int)
+        heads[task] = _fit_softmax(x[ix], [str(getattr(rows[i], task)) for i in labelled],
+                                   [src[i] for i in labelled], TASK_LABELS[task], cfg, val[ix],
                                    weighting)
     # which category: one copy of each friction row per category it reports
-    idx, cats, share = [], [], []
+    copies: list[int] = []
+    cats: list[str] = []
+    share: list[float] = []
     for i, e in enumerate(rows):
         for c in e.friction or ():
-            idx.append(i)
+            copies.append(i)
             cats.append(c)
             share.append(1.0 / len(e.friction or ()))
-    ix = np.array(idx, int)
-    heads["friction"] = _fit_softmax(x[ix], cats, [src[i] for i in ix], FRICTION_CATEGORIES,
-                                     cfg, val[ix], "source", np.array(share))
+    ix = np.array(copies, int)
+    heads["friction"] = _fit_softmax(x[ix], cats, [src[i] for i in copies],
+                                     FRICTION_CATEGORIES, cfg, val[ix], "source",
+                                     np.array(share))
     idx = [i for i, e in enumerate(rows) if e.friction_present is not None]
     ix = np.array(idx, int)
     presence = _fit_presence(x[ix], np.array([bool(rows[i].friction_present) for i in idx]),

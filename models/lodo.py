@@ -104,10 +104,33 @@ def training_pool(domains: dict[str, Domain], taxonomy_rows: Sequence[Example],
     return rows
 
 
-def fit_path(recipe: Recipe, encoder: Encoder, rows: Sequence[Example]) -> Heads:
-    """Heads for one path trained on ``rows`` with its recipe."""
+@dataclass
+class FittedPath:
+    """One path trained with its recipe: its heads, the encoder they read (a tuned static
+    encoder when the recipe tunes the table) and the tuned table, if any."""
+
+    heads: Heads
+    encoder: Encoder
+    table: Any = None
+
+
+def fit_path(recipe: Recipe, encoder: Encoder, rows: Sequence[Example],
+             target: Encoder | None = None) -> FittedPath:
+    """One path trained on ``rows`` with its recipe. With ``recipe.tuned_table`` the static
+    encoder's table is first tuned on the rows' texts towards ``target``'s embeddings (the
+    transformer) and the heads read the tuned embedding."""
+    table = None
+    if recipe.tuned_table:
+        from models.tokentune import TunedStaticEncoder, tune_on
+
+        if target is None:
+            raise ValueError("a tuned table needs the transformer's embeddings as targets")
+        base = getattr(encoder, "inner", encoder)
+        table = tune_on(base, target, [e.text for e in rows])
+        encoder = TunedStaticEncoder.from_base(base, table)
     emb = encoder.encode([e.text for e in rows])
-    return fit_heads(emb, list(rows), encoder.name, recipe.train, recipe.lexical)
+    return FittedPath(fit_heads(emb, list(rows), encoder.name, recipe.train, recipe.lexical),
+                      encoder, table)
 
 
 def score_rows(recipe: Recipe, encoder: Encoder, heads: Heads, rows: Sequence[Example]
@@ -130,7 +153,7 @@ def f1(gold: Sequence[bool], pred: Sequence[bool]) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + int((~g & p).sum()) + int((g & ~p).sum()))
 
 
-def auc(gold: Sequence[bool], score: Sequence[float]) -> float | None:
+def auc(gold: Sequence[bool], score: Sequence[float] | np.ndarray) -> float | None:
     """ROC AUC (ties count half); None without both classes."""
     g, s = np.asarray(gold, bool), np.asarray(score, np.float64)
     pos, neg = s[g], s[~g]

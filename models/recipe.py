@@ -44,6 +44,9 @@ class Recipe:
     # how the pieces' P(negative) becomes the event's: the whole text's, the mean, the max
     sentiment_pool: str = "mean"
     leaving_cues: bool = True  # explicit requests to leave in other languages (cue lists)
+    # the static encoder's token vectors tuned towards the transformer's embeddings of the
+    # training texts (models.tokentune); the heads then read the tuned embedding
+    tuned_table: bool = False
 
     def __post_init__(self) -> None:
         if self.sentiment_pool not in SENTIMENT_POOLS:
@@ -53,7 +56,8 @@ class Recipe:
         return {"path": self.path, "encoder": self.encoder,
                 "lexical": self.lexical.to_dict() if self.lexical is not None else None,
                 "pieces": self.pieces.to_dict(), "train": asdict(self.train),
-                "sentiment_pool": self.sentiment_pool, "leaving_cues": self.leaving_cues}
+                "sentiment_pool": self.sentiment_pool, "leaving_cues": self.leaving_cues,
+                "tuned_table": self.tuned_table}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Recipe:
@@ -62,7 +66,8 @@ class Recipe:
                    pieces=PieceConfig(**d.get("pieces", {})),
                    train=TrainConfig(**d.get("train", {})),
                    sentiment_pool=d.get("sentiment_pool", "mean"),
-                   leaving_cues=bool(d.get("leaving_cues", True)))
+                   leaving_cues=bool(d.get("leaving_cues", True)),
+                   tuned_table=bool(d.get("tuned_table", False)))
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,8 @@ RECIPES: dict[str, Recipe] = {
     "transformer": Recipe("transformer", "transformer", DEFAULT_LEXICAL,
                           sentiment_pool="whole"),
     "static": Recipe("static", "static", STATIC_LEXICAL,
-                     train=TrainConfig(intent_weighting="label"), sentiment_pool="whole"),
+                     train=TrainConfig(intent_weighting="label"), sentiment_pool="whole",
+                     tuned_table=True),
 }
 DEFAULT_PATH = "transformer"  # the best path on the macro over held-out domains
 # the cheapest rule closest to the transformer with at most 40% routed (docs/models.md)
@@ -132,10 +133,14 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
     parts.update({name: d.train for name, d in domains.items()})
     manifest = bundled_manifest()
     metas: dict[str, Any] = {}
+    target = path_encoder(manifest.recipes["transformer"], cache_dir)
     for path in paths:
         recipe = manifest.recipes[path]
-        progress(f"training the {path} heads on {len(rows)} rows")
-        heads = fit_path(recipe, path_encoder(recipe, cache_dir), rows)
+        progress(f"training the {path} path on {len(rows)} rows")
+        fitted = fit_path(recipe, path_encoder(recipe, cache_dir), rows, target)
+        heads = fitted.heads
+        if fitted.table is not None:
+            fitted.table.save(out_dir / path, {"data": data_summary(parts)})
         metas[path] = heads.save(out_dir / path, {
             "path": path, "recipe": recipe.to_dict(),
             "taxonomy_version": taxonomy.get("version", "custom"),
@@ -163,8 +168,9 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, path: str,
     manifest = load_manifest(root)
     recipe = manifest.recipes[path]
     bundled = load_heads(root / path)
-    enc = path_encoder(recipe, cache_dir)
-    enc.cache_dir = None  # the user's texts stay in memory
+    from models import serving_encoder
+
+    enc = serving_encoder(root, recipe, 0, cache_dir)  # the user's texts stay in memory
     progress(f"adapting the {path} heads to {len(user)} rows")
     emb = enc.encode([e.text for e in user])
     heads = adapt_heads(bundled, emb, user, recipe.train.c)
@@ -172,6 +178,9 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, path: str,
     heads.meta["source_file"] = {"name": data.name,
                                  "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
     meta = heads.save(out_dir / path, {"adapted_from": bundled.version})
+    if recipe.tuned_table:  # the path's tuned table, as bundled
+        for name in ("tuned.json", "tuned.safetensors"):
+            shutil.copy2(root / path / name, out_dir / path / name)
     for other in manifest.recipes:  # the other path as bundled, so the cascade still serves
         if other != path and (root / other).is_dir():
             shutil.copytree(root / other, out_dir / other, dirs_exist_ok=True)

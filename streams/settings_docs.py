@@ -92,10 +92,11 @@ def markdown_table(settings_cls: Any) -> str:
         if isinstance(default, Path) and default.is_relative_to(Path.home()):  # not this machine's
             shown = str("~" / default.relative_to(Path.home()))
         if isinstance(default, dict):
-            shown = "see below"
+            shown = "see streams/settings.py"
         elif isinstance(default, tuple):
             shown = "[]" if not default else str(list(default))
-        rows.append(f"| `CHURN_{name.upper()}` | `{shown}` | {describe(name, field)} |")
+        meaning = describe(name, field).replace("|", "\\|")  # a | would split the cell
+        rows.append(f"| `CHURN_{name.upper()}` | `{shown}` | {meaning} |")
     return "\n".join(rows)
 
 

@@ -20,7 +20,9 @@ from streams.settings_docs import describe, markdown_table, render_into
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 PERFORMANCE = (ROOT / "docs" / "performance.md").read_text()
+ALERTS = (ROOT / "docs" / "alerts.md").read_text()
 LATEST = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+DOC_TEXTS = {"README.md": README, "docs/performance.md": PERFORMANCE, "docs/alerts.md": ALERTS}
 MAX_LINES = 300
 
 
@@ -49,6 +51,12 @@ def test_readme_settings_table_is_current():
     )
 
 
+def test_settings_table_rows_have_three_cells():
+    for row in markdown_table(Settings).splitlines():
+        cells = re.split(r"(?<!\\)\|", row.strip())[1:-1]
+        assert len(cells) == 3, f"settings row does not render as 3 cells: {row}"
+
+
 def test_settings_table_shows_no_machine_paths():
     home = str(Path.home())
     table = markdown_table(Settings)
@@ -69,6 +77,24 @@ def test_help_lists_all_commands():
     out = CliRunner().invoke(main, ["--help"]).output
     for name in main.commands:
         assert name in out
+
+
+def test_relative_links_exist():
+    for doc, text in DOC_TEXTS.items():
+        base = ROOT if doc == "README.md" else ROOT / "docs"
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if not re.match(r"[a-z]+:", target):
+                assert (base / target).exists(), f"{doc} links to {target}, which does not exist"
+
+
+def test_sample_stream_figures_are_the_bundled_samples():
+    lines = (ROOT / "streams" / "data" / "sample_stream.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines if line.strip()]
+    customers = {e["customer_id"] for e in events}
+    quick = " ".join(section(README, "Quickstart").split())
+    assert f"{len(events)} events, {len(customers)} customers" in quick, (
+        f"README's Quickstart should say {len(events)} events, {len(customers)} customers")
+    assert f"feeding {len(events)} sample events" in quick
 
 
 def test_models_section_has_the_leads_markers():
@@ -125,9 +151,6 @@ def option_names(cmd: click.Command) -> set[str]:
     for param in cmd.params:
         names |= set(param.opts) | set(param.secondary_opts)
     return names
-
-
-DOC_TEXTS = {"README.md": README, "docs/performance.md": PERFORMANCE}
 
 
 @pytest.mark.parametrize("doc", sorted(DOC_TEXTS))
@@ -197,10 +220,22 @@ def exported_metric_names() -> set[str]:
 
 def test_metric_names_in_readme_are_exported():
     exported = exported_metric_names()
-    named = set(re.findall(r"`((?:churn|process)_[a-z0-9_]+)`", section(README, "Health and metrics")))
+    health = section(README, "Health and metrics")
+    named = set(re.findall(r"`((?:churn|process)_[a-z0-9_]+)`", health))
     assert len(named) >= 5
-    unknown = {n for n in named if n not in exported and n != "process_"}
+    unknown = named - exported
     assert not unknown, f"README names metrics the worker does not export: {sorted(unknown)}"
+
+
+#: names shaped like metrics (signal fields such as churn_intent are not)
+METRIC_SHAPED = re.compile(r"`(churn_(?:stage_|cx_)[a-z0-9_]+|churn_[a-z0-9_]+_(?:total|seconds|"
+                           r"records|bytes))`")
+
+
+@pytest.mark.parametrize("doc", sorted(DOC_TEXTS))
+def test_metric_shaped_names_in_docs_are_exported(doc):
+    unknown = set(METRIC_SHAPED.findall(DOC_TEXTS[doc])) - exported_metric_names()
+    assert not unknown, f"{doc} names metrics the worker does not export: {sorted(unknown)}"
 
 
 # --- numbers from bench/results/latest.json ----------------------------------------------------
