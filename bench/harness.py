@@ -312,7 +312,7 @@ def _alive_check(workers: Sequence[Worker]) -> Callable[[], None]:
 
 
 class BenchRun:
-    """One benchmark run; :meth:`run` returns the results dict (see README, Performance)."""
+    """One benchmark run; :meth:`run` returns the results dict (see docs/performance.md)."""
 
     def __init__(self, config: BenchConfig, echo: Callable[[str], None] = print) -> None:
         self.config = config

@@ -62,7 +62,7 @@ class Signal:
         return self.embedding_packed
 
     def score_dict(self) -> dict[str, Any]:
-        """The public ``score`` output for this event (see README, score contract)."""
+        """The public ``score`` output for this event (see docs/alerts.md, score output)."""
         return {
             "event_id": self.event_id,
             "customer_id": self.customer_id,

@@ -48,7 +48,7 @@ async def test_stream_path_matches_replay(broker, start_worker):
     topics = settings.source_topics()
     # paced like live traffic (25 events/s): arrival order then follows event time closely
     # enough for the lateness allowance; a backlog consumed from several partitions at once
-    # would not be (see README, "Time and ordering")
+    # would not be (see docs/alerts.md, "Time and ordering")
     await produce(broker.bootstrap, [
         (topics[json.loads(x)["channel"]], json.loads(x)["customer_id"].encode(), x.encode())
         for x in lines

@@ -81,7 +81,7 @@ def test_cascade_scores_of_both_paths_equal_routing_the_mask_alone():
     first = _pooled([[0.9, 0.05, 0.05], [0.5, 0.2, 0.3], [0.9, 0.0, 0.1]], [0.1, 0.1, 0.6],
                     "f")
     strong = _pooled([[0.2, 0.2, 0.6], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]], [0.9, 0.9, 0.9], "t")
-    rule = CascadeRule()
+    rule = CascadeRule(band=0.15, churn=0.3)
     got, share = cascade_scores(first, strong, THRESHOLD, rule)  # type: ignore[arg-type]
     mask = route_mask(first, THRESHOLD, rule)  # type: ignore[arg-type]
     sub = _pooled(strong.intent[mask].tolist(), strong.presence[mask].tolist(), "t")
