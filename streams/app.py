@@ -52,8 +52,31 @@ class Classifier(Protocol):
     def classify(self, events: list[Event]) -> list[Signal]: ...
 
 
+def classify_isolating(
+    classifier: Classifier, events: list[Event]
+) -> tuple[list[tuple[int, Signal]], list[tuple[int, Exception]]]:
+    """Classify a batch; if the batch raises, classify its events one by one, so that one
+    poisoned event fails alone. Returns ([(index, signal)], [(index, error)])."""
+    try:
+        return list(enumerate(classifier.classify(events))), []
+    except Exception:
+        if len(events) == 1:
+            raise
+    done: list[tuple[int, Signal]] = []
+    failed: list[tuple[int, Exception]] = []
+    for i, event in enumerate(events):
+        try:
+            done.extend((i, s) for s in classifier.classify([event]))
+        except Exception as exc:
+            failed.append((i, exc))
+    return done, failed
+
+
 def _json_bytes(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate got this far: \u escapes are valid JSON
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
 def _consumed_at(item: EventT, fallback: datetime) -> float:
@@ -432,13 +455,19 @@ def build_app(
             else:
                 clf = await loop.run_in_executor(None, classifier)
             with metrics.classify_seconds.time():
-                try:
-                    signals = await loop.run_in_executor(None, clf.classify, events)
-                except Exception as exc:  # a poisoned batch must not stop the stream
-                    log.exception("classification failed for a batch of %d", len(events))
-                    for item in accepted:  # the rest are dead-lettered already
-                        await dead_letter(item, "classification_failed", type(exc).__name__)
-                    continue
+                try:  # one poisoned event fails alone (classify_isolating)
+                    done, failed = await loop.run_in_executor(
+                        None, classify_isolating, clf, events)
+                except Exception as batch_error:  # a one-event batch that raised
+                    done, failed = [], [(0, batch_error)]
+            for i, error in failed:
+                log.error("classification failed: %s", type(error).__name__,
+                          exc_info=(type(error), error, error.__traceback__))
+                await dead_letter(accepted[i], "classification_failed", type(error).__name__)
+            if not done:
+                continue
+            signals = [signal for _, signal in done]
+            consumed = [consumed[i] for i, _ in done] if stamp else consumed
             metrics.batch_size.observe(len(events))
             # encoder cascade: texts per path in the last classify call, if the model says
             for path, n in (getattr(clf, "last_encoder_paths", None) or {}).items():

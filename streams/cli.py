@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from detector.engine import Detector
-from detector.redact import Redactor
+from detector.redact import Redactor, escape_controls
 from detector.schema import Event
 from streams.offline import Rejected, open_lines, read_events, replay, score_events, write_jsonl
 from streams.settings import Settings
@@ -99,13 +99,35 @@ def run_worker(settings: Settings) -> None:
     worker_.execute_from_commandline()
 
 
-def _report_rejects(rejects: list[Rejected], rejects_path: Path | None) -> None:
+def _redactor(settings: Settings | None = None) -> Redactor:
+    if settings is None:
+        return Redactor()
+    return Redactor(settings.redact_patterns, enabled=settings.redact_pii)
+
+
+def _report_rejects(rejects: list[Rejected], rejects_path: Path | None,
+                    redactor: Redactor | None = None) -> None:
+    """Print each rejected line's reason (redacted, control characters escaped) and write
+    them to ``rejects_path`` (reason redacted; ``raw`` is the caller's own line)."""
+    redactor = redactor or Redactor()
     for r in rejects:
-        click.echo(f"line {r.line}: rejected: {r.reason}", err=True)
+        click.echo(f"line {r.line}: rejected: {escape_controls(redactor(r.reason))}", err=True)
     if rejects_path:
         with open(rejects_path, "w", encoding="utf-8") as fh:
             for r in rejects:
-                write_jsonl(fh, r.to_dict())
+                write_jsonl(fh, {**r.to_dict(), "reason": redactor(r.reason)})
+
+
+class _Failures:
+    """Events the classifier failed on (offline): reported, left out, counted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, event: Event, exc: Exception) -> None:
+        self.count += 1
+        click.echo(f"event {escape_controls(event.event_id)}: classification failed:"
+                   f" {type(exc).__name__}", err=True)
 
 
 def _load(path: Path) -> tuple[list[Event], list[Rejected]]:
@@ -126,16 +148,19 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
     """Classify the events of a JSONL file offline: one JSON result per event."""
     settings = _settings()
     events, rejected = _load(infile)
-    _report_rejects(rejected, rejects)
+    _report_rejects(rejected, rejects, _redactor(settings))
     clf = _classifier(settings)
+    failures = _Failures()
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        for signal_ in score_events(clf, events, settings.batch_size):
+        for signal_ in score_events(clf, events, settings.batch_size, failures):
             write_jsonl(out, signal_.score_dict())
     finally:
         if output:
             out.close()
-    click.echo(f"scored {len(events)} events, rejected {len(rejected)} lines", err=True)
+    click.echo(f"scored {len(events) - failures.count} events, rejected {len(rejected)} lines"
+               + (f", classification failed for {failures.count}" if failures.count else ""),
+               err=True)
 
 
 @main.command(name="replay")
@@ -151,7 +176,8 @@ def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: s
     """Run the whole detector offline over a JSONL file in event-time order (backtesting)."""
     settings = _settings()
     events, rejected = _load(infile)
-    _report_rejects(rejected, rejects)
+    _report_rejects(rejected, rejects, _redactor(settings))
+    failures = _Failures()
     detector = Detector(
         risk=settings.risk_config(),
         stage_config=settings.stage_config(),
@@ -161,14 +187,17 @@ def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: s
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     n = 0
     try:
-        for alert in replay(clf, events, detector, settings.batch_size, order=order):
+        for alert in replay(clf, events, detector, settings.batch_size, order=order,
+                            on_error=failures):
             write_jsonl(out, alert.to_dict())
             n += 1
     finally:
         if output:
             out.close()
     click.echo(
-        f"replayed {len(events)} events, {n} alerts, rejected {len(rejected)} lines", err=True
+        f"replayed {len(events) - failures.count} events, {n} alerts, rejected"
+        f" {len(rejected)} lines"
+        + (f", classification failed for {failures.count}" if failures.count else ""), err=True
     )
 
 
@@ -183,7 +212,7 @@ def produce(infile: Path, rate: float | None) -> None:
     if not settings.kafka_broker:
         raise click.ClickException("CHURN_KAFKA_BROKER is not set")
     events, rejected = _load(infile)
-    _report_rejects(rejected, None)
+    _report_rejects(rejected, None, _redactor(settings))
     sent = asyncio.run(produce_events(settings, [e.to_dict() for e in events], rate=rate))
     click.echo(f"sent {sent} events, rejected {len(rejected)} lines", err=True)
 
@@ -267,7 +296,8 @@ async def _run(
 
         events, rejected = _load(sample)
         for r in rejected:
-            click.echo(f"sample line {r.line} rejected: {r.reason}", err=True)
+            click.echo(f"sample line {r.line} rejected:"
+                       f" {escape_controls(_redactor(settings)(r.reason))}", err=True)
         bodies = shift_to_now(sorted(events, key=lambda e: e.occurred_at))
         click.echo(f"feeding {len(bodies)} sample events at {rate:g}/s ...", err=True)
 

@@ -43,6 +43,7 @@ OTHER = "other"
 DEADLETTER_REASONS: tuple[str, ...] = (
     "invalid_json",
     "invalid_utf8",
+    "invalid_unicode",
     "not_an_object",
     "missing_field",
     "invalid_field",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from detector.alerts import Alert
 from detector.engine import Detector
 from detector.schema import Event, EventError, parse_event
 from detector.signals import Signal
-from streams.app import Classifier
+from streams.app import Classifier, classify_isolating
 
 
 @dataclass
@@ -46,6 +46,12 @@ def read_events(
                 number,
                 Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip("\r\n")[:2000]),
             )
+        except Exception as exc:  # a decoder bug: this line is rejected, the rest go on
+            yield (
+                number,
+                Rejected(number, f"decode_failed: {type(exc).__name__}",
+                         text.rstrip("\r\n")[:2000]),
+            )
 
 
 def open_lines(path: Path) -> Iterator[bytes]:
@@ -64,12 +70,24 @@ def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
         yield batch
 
 
+OnError = Callable[[Event, Exception], None]
+
+
 def score_events(
-    classifier: Classifier, events: Iterable[Event], batch_size: int = 64
+    classifier: Classifier, events: Iterable[Event], batch_size: int = 64,
+    on_error: OnError | None = None,
 ) -> Iterator[Signal]:
-    """Classify events in micro-batches."""
+    """Classify events in micro-batches. An event the classifier fails on is left out and
+    passed to ``on_error`` (the rest of its batch is classified); without ``on_error`` the
+    error is raised."""
     for batch in _batches(events, batch_size):
-        yield from classifier.classify(batch)
+        done, failed = classify_isolating(classifier, batch)
+        for i, exc in failed:
+            if on_error is None:
+                raise exc
+            on_error(batch[i], exc)
+        for _, signal in done:
+            yield signal
 
 
 def replay(
@@ -78,6 +96,7 @@ def replay(
     detector: Detector,
     batch_size: int = 64,
     order: str = "event-time",
+    on_error: OnError | None = None,
 ) -> Iterator[Alert]:
     """The whole detector over events in event-time order (ties keep file order).
 
@@ -87,7 +106,7 @@ def replay(
     if order not in ("event-time", "file"):
         raise ValueError("order must be 'event-time' or 'file'")
     ordered = sorted(events, key=lambda e: e.occurred_at) if order == "event-time" else events
-    for signal in score_events(classifier, ordered, batch_size):
+    for signal in score_events(classifier, ordered, batch_size, on_error):
         yield from detector.process(signal)
 
 

@@ -1,0 +1,224 @@
+"""Findings of the hardening pass (issue 20): each was seen as a crash, a silent loss or a
+wrong result before its fix. Odd input goes through the worker's decode path (the classify
+agent), the offline commands and the pure core.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from detector.schema import EventError, parse_event
+from streams.cli import main
+from streams.offline import Rejected, read_events
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def body(**over) -> dict:
+    out = {"event_id": "e1", "customer_id": "C-1", "channel": "chat",
+           "occurred_at": (NOW - timedelta(minutes=5)).isoformat(), "text": "my bill is wrong"}
+    out.update(over)
+    return out
+
+
+def raw(**over) -> bytes:
+    """JSON bytes as a producer would send them (a lone surrogate as a \\u escape)."""
+    return json.dumps(body(**over)).encode("ascii")
+
+
+# -- 1, 2: lone surrogates ------------------------------------------------------------------
+
+@pytest.mark.parametrize("over", [
+    {"customer_id": "C-\ud800"}, {"event_id": "e-\udfff"}, {"text": "cancel \ud83d now"},
+    {"turns": [{"speaker": "customer", "text": "bye \udc00"}], "channel": "call"},
+    {"language": "e\ud800"}, {"metadata": {"k\ud800": 1}}, {"metadata": {"k": ["\udbff"]}},
+])
+def test_lone_surrogates_are_refused_at_decode(over):
+    with pytest.raises(EventError) as info:
+        parse_event(raw(**over), now=NOW)
+    assert info.value.reason == "invalid_unicode"
+    with pytest.raises(EventError):  # an already decoded dict too
+        parse_event(body(**over), now=NOW)
+
+
+async def test_surrogate_ids_and_text_are_dead_lettered_and_the_rest_signalled(pipeline):
+    records = [raw(event_id="a", customer_id="C-\ud800"), raw(event_id="b"),
+               raw(event_id="c", text="cancel \ud83d now"), raw(event_id="d")]
+    out = await pipeline(records)
+    assert [s["event_id"] for s in out.signals] == ["b", "d"]
+    assert [d["reason"] for d in out.dead] == ["invalid_unicode", "invalid_unicode"]
+    assert out.rejected("invalid_unicode") == 2
+
+
+async def test_a_poisoned_batch_dead_letters_only_the_record_that_fails(
+        pipeline, monkeypatch):
+    """A classifier that raises on one text must not take the other customers' events."""
+    from models.labelled import LabelledClassifier
+
+    real = LabelledClassifier.classify
+
+    def picky(self, events):
+        if any("poison" in e.text for e in events):
+            raise RuntimeError("tokenizer failed")
+        return real(self, events)
+
+    monkeypatch.setattr(LabelledClassifier, "classify", picky)
+    records = [raw(event_id="a"), raw(event_id="b", text="poison pill"), raw(event_id="c")]
+    out = await pipeline(records)
+    assert [s["event_id"] for s in out.signals] == ["a", "c"]
+    assert [d["reason"] for d in out.dead] == ["classification_failed"]
+
+
+# -- 4: huge integers, non-finite numbers, every decode failure per record -------------------
+
+@pytest.mark.parametrize("record", [
+    raw(rating=0).replace(b'"rating": 0', b'"rating": ' + b"9" * 400),
+    raw(metadata={"n": 0}).replace(b'"n": 0', b'"n": ' + b"1" * 5000),
+    raw(metadata={"n": 0}).replace(b'"n": 0', b'"n": -' + b"1" * 30),
+    raw(metadata={"x": 0}).replace(b'"x": 0', b'"x": 1e400'),
+    raw(metadata={"x": 0}).replace(b'"x": 0', b'"x": NaN'),
+])
+def test_huge_and_non_finite_numbers_are_refused_not_a_crash(record):
+    with pytest.raises(EventError) as info:
+        parse_event(record, now=NOW)
+    assert info.value.reason == "invalid_field"
+
+
+async def test_a_5000_digit_integer_is_dead_lettered(pipeline):
+    record = raw(metadata={"n": 0}).replace(b'"n": 0', b'"n": ' + b"7" * 5000)
+    out = await pipeline([record])
+    assert [d["reason"] for d in out.dead] == ["invalid_field"]
+
+
+def test_read_events_never_raises_whatever_the_decoder_does(monkeypatch):
+    import streams.offline as offline
+
+    def broken(payload, now=None):
+        raise KeyError("a decoder bug")
+
+    monkeypatch.setattr(offline, "parse_event", broken)
+    [(number, item)] = list(read_events([raw()]))
+    assert number == 1 and isinstance(item, Rejected)
+    assert item.reason.startswith("decode_failed")
+
+
+def write_lines(tmp_path: Path, lines: list[bytes]) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+BAD_LINES = [
+    raw(event_id="ok1", occurred_at="2026-11-10T09:00:00Z"),
+    raw(event_id="big", rating=0).replace(b'"rating": 0', b'"rating": ' + b"9" * 400),
+    raw(event_id="huge", metadata={"n": 0}).replace(b'"n": 0', b'"n": ' + b"1" * 5000),
+    raw(event_id="sur", customer_id="C-\ud800"),
+    raw(event_id="txt", text="cancel \ud83d now"),
+    raw(event_id="ok2", occurred_at="2026-11-10T10:00:00Z"),
+]
+
+
+@pytest.mark.parametrize("command", ["score", "replay"])
+def test_score_and_replay_report_bad_lines_and_go_on(tmp_path, command):
+    infile = write_lines(tmp_path, BAD_LINES)
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    result = CliRunner().invoke(
+        main, [command, str(infile), "-o", str(out), "--rejects", str(rejects)],
+        env={"CHURN_ENCODER": "hashing"})
+    assert result.exit_code == 0, result.output
+    bad = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [b["line"] for b in bad] == [2, 3, 4, 5]
+    assert [b["reason"].split(":")[0] for b in bad] == [
+        "invalid_field", "invalid_field", "invalid_unicode", "invalid_unicode"]
+    if command == "score":
+        rows = [json.loads(x) for x in out.read_text().splitlines()]
+        assert [r["event_id"] for r in rows] == ["ok1", "ok2"]
+
+
+# -- 8: redaction misses ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("jane\u200b@corp.example", "corp"), ("jöhn@exämple.de", "jöhn"),
+    ("call 555-1234 today", "1234"), ("card 4111\u200b1111\u200b1111\u200b1111", "1111"),
+    ("iban gb82 west 1234 5698 7654 32", "5698"), ("iban GB82-WEST-1234-5698-7654-32", "5698"),
+    ("order 98765432 is late", "98765432"), ("ref\u202e 12345678", "12345678"),
+    ("mail ｊａｎｅ@ｃｏｒｐ.ｅｘａｍｐｌｅ", "jane"),  # full-width (NFKC)
+    ("call 555\u200b-\u200b1234", "1234"),
+])
+def test_redaction_finds_obfuscated_and_local_forms(text, secret):
+    from detector.redact import Redactor, normalise
+
+    out = Redactor()(text)
+    assert secret not in normalise(out) and "[" in out, out
+
+
+def test_a_long_digit_run_is_only_a_card_when_luhn_says_so():
+    from detector.redact import Redactor
+
+    r = Redactor()
+    assert r("pay 4111 1111 1111 1111 now") == "pay [card] now"
+    assert "[card]" not in r("parcel 1234 5678 9012 3456 now")
+    assert "1234 5678" not in r("parcel 1234 5678 9012 3456 now")
+
+
+def test_offline_reject_reasons_are_redacted_and_escaped(tmp_path):
+    infile = write_lines(tmp_path, [raw(channel="jane.doe@example.com"),
+                                    raw(channel="fax\u202e\u0085x")])
+    rejects = tmp_path / "rejects.jsonl"
+    result = CliRunner().invoke(main, ["score", str(infile), "--rejects", str(rejects)],
+                                env={"CHURN_ENCODER": "hashing"})
+    assert result.exit_code == 0, result.output
+    assert "jane.doe@example.com" not in result.output and "[email]" in result.output
+    assert "\u202e" not in result.output and "\\u202e" in result.output
+    assert "jane.doe@example.com" not in rejects.read_text().split('"raw"')[0]
+
+
+# -- 9: control characters in ids; escaped where text is shown ------------------------------
+
+@pytest.mark.parametrize("cid", ["C-\n1", "C-1\n", "C-1\r", "C-\t1", "C-1\x85", "C-1\u200b",
+                                 "C-\u202e1", "C-1\u2028", "\ufeffC-1", "C-1\u00a0", "C-\u20661"])
+async def test_control_and_invisible_characters_in_ids_are_dead_lettered(pipeline, cid):
+    out = await pipeline([raw(customer_id=cid)])
+    assert [d["reason"] for d in out.dead] == ["invalid_field"]
+
+
+def test_schema_and_code_refuse_the_same_id_characters():
+    import jsonschema
+
+    from detector.schema import is_id_char
+
+    schema = json.loads((Path(__file__).parents[2] / "detector/contracts/event.schema.json")
+                        .read_text())
+    pattern = schema["$defs"]["identifier"]["pattern"]
+    import re
+
+    compiled = re.compile(pattern)
+    disagree = [hex(c) for c in range(0x10000)
+                if bool(compiled.search(f"C-{chr(c)}1")) != is_id_char(chr(c))]
+    assert disagree == []
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(body(customer_id="C-\n1")))
+    assert not list(validator.iter_errors(body(customer_id="C-1 ünïcode ✓")))
+
+
+def test_crm_case_and_terminal_escape_control_characters():
+    from streams.crm_mapping import crm_case
+    from streams.display import render_alert
+
+    alert = {"alert_id": "a1", "type": "customer_churn_risk", "severity": "high",
+             "score": 0.9, "customer_id": "C-1\nSubject: forged", "journey_stage": "billing",
+             "reasons": ["why\u202e reversed", "line\r\nbreak"],
+             "evidence": [{"event_id": "e\x1b[31m", "channel": "chat", "snippet": "a\u2028b"}],
+             "recommended_action": "call", "created_at": "2026-11-02T09:12:00+00:00"}
+    case = crm_case(alert)
+    assert "\n" not in case["subject"] and "\\u000a" in case["subject"]
+    lines = case["description"].splitlines()
+    assert not any(line.startswith("Subject: forged") for line in lines)
+    for text in (case["description"], render_alert(alert)):
+        assert "\u202e" not in text and "\x1b" not in text and "\u2028" not in text
+        assert "\r" not in text
