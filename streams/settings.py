@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +22,8 @@ class Settings(BaseSettings):
     """Effective configuration of a worker (see README, Configuration)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CHURN_", frozen=True, env_file=".env", extra="ignore"
+        env_prefix="CHURN_", frozen=True, env_file=".env", extra="ignore",
+        hide_input_in_errors=True,  # a validation error must not print secrets or URLs
     )
 
     # Kafka
@@ -165,6 +167,13 @@ class Settings(BaseSettings):
     # Webhook sink (`churn-detector sink webhook`, see docs/integrations.md)
     webhook_url: str = Field("", description="POST alerts here (empty: sink refuses to start)")
     webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 signing secret")
+    webhook_signature_scheme: Literal["churn", "standard", "both"] = Field(
+        "both", description="X-Churn-Signature, Standard Webhooks (webhook-signature), or both"
+    )
+    webhook_extra_secrets: SecretStr = Field(
+        SecretStr(""), description="More signing secrets during a key rotation (comma-separated;"
+        " each adds a v1 signature to webhook-signature)"
+    )
     webhook_cloudevents: bool = Field(False, description="Wrap as CloudEvents 1.0 structured")
     webhook_format: Literal["alert", "crm_case"] = "alert"
     webhook_timeout_seconds: float = Field(10.0, gt=0)
@@ -184,10 +193,17 @@ class Settings(BaseSettings):
                     raise ValueError(f"cx_expectations.{stage}: unknown measure {measure!r}")
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"cx_expectations.{stage}.{measure} must be in [0, 1]")
+        if self.webhook_url:
+            check_webhook_url(self.webhook_url)
         ratio = self.stage_window_minutes / self.stage_step_minutes
         if abs(ratio - round(ratio)) > 1e-9:
             raise ValueError("stage_window_minutes must be a multiple of stage_step_minutes")
         return self
+
+    def webhook_extra_secret_list(self) -> tuple[str, ...]:
+        """The rotation secrets of ``webhook_extra_secrets``, in order."""
+        raw = self.webhook_extra_secrets.get_secret_value()
+        return tuple(s.strip() for s in raw.split(",") if s.strip())
 
     def source_topics(self) -> dict[str, str]:
         """Channel -> source topic (chat, email and survey share the tickets topic)."""
@@ -250,3 +266,17 @@ class Settings(BaseSettings):
                 value = list(value)
             out[name] = value
         return out
+
+
+def check_webhook_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; raise ValueError with a clear reason."""
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # the port is parsed (and checked) lazily
+    except ValueError as exc:
+        raise ValueError(f"webhook URL cannot be parsed ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("webhook URL must start with http:// or https://")
+    if not host:
+        raise ValueError("webhook URL has no host")
+    return url

@@ -222,3 +222,258 @@ def test_crm_case_and_terminal_escape_control_characters():
     for text in (case["description"], render_alert(alert)):
         assert "\u202e" not in text and "\x1b" not in text and "\u2028" not in text
         assert "\r" not in text
+
+
+# -- 3, 5, 11, 12: the webhook sink ----------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1e3", "-5", "Mon, 99 Foo 2026 99:99:99 GMT",
+                                   "\ud800", "9" * 400])
+def test_a_bad_retry_after_is_ignored_not_a_crash(value):
+    from streams.webhook import retry_after_seconds
+
+    result = retry_after_seconds(value, now=1_800_000_000)
+    assert result is None or result >= 0
+
+
+def _webhook_sink(url: str, session, answers: list, **client_kw):
+    """A WebhookSink against ``url`` whose dead letters land in the returned list."""
+    import random
+
+    from prometheus_client import CollectorRegistry
+
+    from streams.webhook import RetryPolicy, SinkMetrics, WebhookClient, WebhookSink
+
+    async def send(topic, key, value):
+        answers.append(json.loads(value))
+
+    async def no_sleep(_seconds):
+        return None
+
+    client_kw.setdefault("policy", RetryPolicy(max_retries=1, base_seconds=0.01,
+                                               max_seconds=0.05))
+    client = WebhookClient(url, "secret", session=session, timeout_seconds=2, sleep=no_sleep,
+                           rng=random.Random(1), metrics=SinkMetrics(CollectorRegistry()),
+                           **client_kw)
+    return WebhookSink(client, send, deadletter_topic="dlq", concurrency=2)
+
+
+def _alert_record(n: int):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Rec:
+        offset: int
+        value: bytes
+        key: bytes = b"C-1"
+        topic: str = "churn.alerts"
+        partition: int = 0
+
+    alert = {"alert_id": f"al-{n}", "type": "customer_churn_risk", "severity": "high",
+             "created_at": "2026-11-02T09:12:00+00:00", "customer_id": "C-1"}
+    return Rec(n, json.dumps(alert).encode())
+
+
+async def _loopback(handler):
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_post("/hook", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+
+
+async def test_a_429_with_a_unicode_retry_after_does_not_stop_the_sink():
+    import aiohttp
+    from aiohttp import web
+
+    calls = []
+
+    async def handler(request):
+        calls.append(1)
+        return web.Response(status=429, headers={"Retry-After": "²"}, text="slow")
+
+    runner, url = await _loopback(handler)
+    dead: list = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            sink = _webhook_sink(url, session, dead)
+            offsets = await sink.handle_batch([_alert_record(1), _alert_record(2)])
+    finally:
+        await runner.cleanup()
+    assert offsets == {("churn.alerts", 0): 3}
+    assert [d["reason"] for d in dead] == ["webhook_retries_exhausted"] * 2
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://h:99999/x", "ftp://crm.example/x",
+                                 "http://"])
+def test_a_bad_webhook_url_is_a_clear_start_up_error(url, monkeypatch):
+    from streams.settings import Settings
+
+    with pytest.raises(ValueError, match="webhook URL"):
+        Settings(_env_file=None, webhook_url=url, webhook_secret="topsecret")
+    monkeypatch.setenv("CHURN_KAFKA_BROKER", "127.0.0.1:9")
+    monkeypatch.setenv("CHURN_WEBHOOK_URL", url)
+    monkeypatch.setenv("CHURN_WEBHOOK_SECRET", "topsecret")
+    result = CliRunner().invoke(main, ["sink", "webhook"])
+    assert result.exit_code != 0 and "webhook URL" in result.output
+    assert "Traceback" not in result.output and "topsecret" not in result.output
+
+
+async def test_an_alert_that_fails_to_post_is_dead_lettered_and_the_sink_goes_on():
+    """A URL the HTTP client refuses (a client built without the start-up check) fails each
+    alert alone (its dead letter used to raise on the URL), offsets still committed."""
+    import aiohttp
+
+    dead: list = []
+    async with aiohttp.ClientSession() as session:
+        sink = _webhook_sink("http://[::1", session, dead)
+        offsets = await sink.handle_batch([_alert_record(1), _alert_record(2)])
+    assert offsets == {("churn.alerts", 0): 3}
+    assert len(dead) == 2 and all(d["url"] == "<invalid url>" for d in dead)
+
+
+async def test_any_error_while_posting_dead_letters_that_alert_as_webhook_failed():
+    class Session:
+        def post(self, *args, **kwargs):
+            raise RuntimeError("a bug in the HTTP stack")
+
+    dead: list = []
+    sink = _webhook_sink("http://crm.example/hook", Session(), dead)
+    offsets = await sink.handle_batch([_alert_record(1), _alert_record(2)])
+    assert offsets == {("churn.alerts", 0): 3}
+    assert [d["reason"] for d in dead] == ["webhook_failed"] * 2
+    assert "RuntimeError" in dead[0]["detail"]
+
+
+async def test_a_huge_response_body_is_read_only_a_few_kilobytes():
+    from streams.webhook import BODY_READ_BYTES, WebhookClient
+
+    class Stream:
+        def __init__(self):
+            self.given = 0
+
+        async def read(self, n=-1):
+            n = 65536 if n < 0 else min(n, 65536)
+            if self.given >= 50_000_000:
+                return b""
+            self.given += n
+            return b"x" * n
+
+    class Response:
+        status = 400
+        headers: dict = {}
+
+        def __init__(self):
+            self.content = Stream()
+
+        async def text(self, errors="strict"):
+            while await self.content.read():
+                pass
+            return "x"
+
+        async def read(self):
+            await self.text()
+            return b"x"
+
+        async def __aenter__(self):
+            return self
+
+        async def __aexit__(self, *exc):
+            return None
+
+    class Session:
+        def __init__(self):
+            self.responses = []
+
+        def post(self, *args, **kwargs):
+            self.responses.append(Response())
+            return self.responses[-1]
+
+    session = Session()
+    client = WebhookClient("http://crm.example/hook", "s", session=session)  # type: ignore
+    result = await client.deliver({"alert_id": "a", "type": "t", "severity": "high",
+                                   "created_at": "x"})
+    assert result.status == 400 and len(result.body_excerpt) == 500
+    assert session.responses[0].content.given <= BODY_READ_BYTES
+
+
+@pytest.mark.parametrize(("ts", "sig"), [
+    ("²", "sha256=" + "0" * 64), ("١٢٣", "sha256=" + "0" * 64), ("1_800_000_000", "x"),
+    ("1800000000", "sha256=é"), ("1800000000", "sha256=\ud800"), ("1800000000", "v1,abc"),
+    (" ", "sha256="), ("9" * 400, "sha256=" + "0" * 64), ("1800000000", "sha256=" + "G" * 64),
+])
+def test_verify_signature_raises_its_own_error_on_malformed_headers(ts, sig):
+    from streams.webhook_verify import SignatureError, verify_signature
+
+    with pytest.raises(SignatureError):
+        verify_signature("secret", b"{}", ts, sig, now=1_800_000_000)
+
+
+def test_standard_webhooks_signatures_with_key_rotation():
+    import base64
+
+    from streams.webhook_verify import SignatureError, sign_standard, verify_standard
+
+    old, new = "whsec_" + base64.b64encode(b"old-key-bytes").decode(), "new-secret"
+    body, ts = b'{"alert_id":"al-1"}', "1800000000"
+    headers = {"webhook-id": "al-1", "webhook-timestamp": ts,
+               "webhook-signature": sign_standard([new, old], "al-1", ts, body)}
+    assert headers["webhook-signature"].count("v1,") == 2
+    assert verify_standard([old], body, headers, now=1_800_000_000) == "al-1"
+    assert verify_standard([new], body, headers, now=1_800_000_000) == "al-1"
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_standard(["third"], body, headers, now=1_800_000_000)
+    with pytest.raises(SignatureError, match="does not match"):  # the id is signed
+        verify_standard([new], body, {**headers, "webhook-id": "al-2"}, now=1_800_000_000)
+    with pytest.raises(SignatureError, match="tolerance"):
+        verify_standard([new], body, headers, now=1_800_000_000 + 301)
+    for bad in ({**headers, "webhook-signature": "v1,!!!"}, {**headers, "webhook-id": "\ud800"},
+                {**headers, "webhook-timestamp": "²"}, {"webhook-id": "al-1"}):
+        with pytest.raises(SignatureError):
+            verify_standard([new], body, bad, now=1_800_000_000)
+
+
+def test_the_receiver_module_needs_only_the_standard_library():
+    import subprocess
+    import sys
+
+    module = Path(__file__).parents[2] / "streams" / "webhook_verify.py"
+    code = (f"import runpy, sys; ns = runpy.run_path({str(module)!r}); "
+            "bad = [m for m in ('aiohttp', 'pydantic', 'faust', 'detector', 'streams', 'numpy')"
+            " if m in sys.modules]; print(bad); assert not bad; "
+            "sig = ns['sign_standard'](['k'], 'id', '1', b'{}'); "
+            "ns['verify_standard'](['k'], b'{}', {'webhook-id': 'id', 'webhook-timestamp': '1',"
+            " 'webhook-signature': sig}, now=1)")
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+async def test_the_sink_sends_both_schemes_and_a_receiver_verifies_each():
+    import aiohttp
+    from aiohttp import web
+
+    from streams.webhook_verify import verify_signature, verify_standard
+
+    seen = []
+
+    async def handler(request):
+        body = await request.read()
+        verify_signature("secret", body, request.headers.get("X-Churn-Timestamp"),
+                         request.headers.get("X-Churn-Signature"))
+        seen.append(verify_standard(["secret", "next"], body, request.headers))
+        return web.Response(status=204)
+
+    runner, url = await _loopback(handler)
+    dead: list = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            sink = _webhook_sink(url, session, dead, extra_secrets=("next",))
+            await sink.handle_batch([_alert_record(5)])
+    finally:
+        await runner.cleanup()
+    assert seen == ["al-5"] and dead == []
