@@ -7,6 +7,7 @@ state, one signal and the config, so both paths produce identical alerts.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,6 +67,8 @@ class CustomerUpdate:
     state: dict[str, Any]
     alerts: list[Alert] = field(default_factory=list)
     duplicate: bool = False
+    #: a duplicate whose content (time, channel, text) differs from the first one seen
+    conflict: bool = False
     suppressed: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
 
@@ -81,6 +84,7 @@ def new_state(customer_id: str) -> dict[str, Any]:
         "contacts": [],
         "evidence": [],
         "seen": [],
+        "seen_digests": [],
         "last_alerts": {},
         "max_intent": "none",
         "last_intent": "none",
@@ -177,9 +181,15 @@ def update_customer(
     """Fold one signal into the customer's state; return the new state and any alerts."""
     redactor = redactor or Redactor()
     st = new_state(signal.customer_id) if state is None else _copy(state)
+    digest = content_digest(signal)
     if signal.event_id in st["seen"]:
-        return CustomerUpdate(state=st, duplicate=True)
+        return CustomerUpdate(state=st, duplicate=True,
+                              conflict=_conflicts(st, signal.event_id, digest))
     st["seen"] = (st["seen"] + [signal.event_id])[-cfg.seen_ids_size :]
+    digests = list(st.get("seen_digests") or [])
+    if len(digests) != len(st["seen"]) - 1:  # a state from before digests: start aligned
+        digests = [""] * (len(st["seen"]) - 1)
+    st["seen_digests"] = (digests + [digest])[-cfg.seen_ids_size :]
     st["events"] += 1
 
     at = signal.occurred_at
@@ -251,6 +261,21 @@ def update_customer(
 INTENTS_ORDER = ("none", "at_risk", "explicit")
 
 
+def content_digest(signal: Signal) -> str:
+    """A short fingerprint of what the event says (time, channel, text): a redelivery has
+    the same, an id re-used for another event has not."""
+    text = f"{signal.occurred_at.isoformat()}\n{signal.channel}\n{signal.text}"
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
+
+
+def _conflicts(st: dict[str, Any], event_id: str, digest: str) -> bool:
+    digests = st.get("seen_digests") or []
+    if len(digests) != len(st["seen"]):
+        return False
+    first = digests[len(st["seen"]) - 1 - st["seen"][::-1].index(event_id)]
+    return bool(first) and first != digest
+
+
 def _patterns(
     st: dict[str, Any],
     signal: Signal,
@@ -299,7 +324,7 @@ def _copy(state: dict[str, Any]) -> dict[str, Any]:
     out = dict(state)
     for key in ("friction_counts", "channels", "last_alerts"):
         out[key] = dict(state.get(key) or {})
-    for key in ("contacts", "evidence", "seen"):
+    for key in ("contacts", "evidence", "seen", "seen_digests"):
         out[key] = list(state.get(key) or [])
     out["threads"] = [
         {

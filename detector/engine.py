@@ -27,6 +27,7 @@ class Detector:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: int = 0
+    conflicts: int = 0
     late: int = 0
 
     def process(self, signal: Signal) -> list[Alert]:
@@ -36,6 +37,7 @@ class Detector:
         self.customers[signal.customer_id] = update.state
         if update.duplicate:
             self.duplicates += 1
+            self.conflicts += int(update.conflict)
             return []
         staged = update_stage(self.stages.get(signal.journey_stage), signal, self.stage_config)
         self.stages[signal.journey_stage] = staged.state

@@ -33,6 +33,11 @@ MAX_TEXT_CHARS = 10_000
 MAX_ID_CHARS = 256
 #: Events further than this in the future (clock skew of producers) are refused.
 MAX_FUTURE_SKEW = timedelta(days=1)
+#: Events further in the future than this (but within a day) are clamped to the processing
+#: time and flagged ``future_clamped``: one fast producer clock must not move the
+#: watermarks (stage windows, customer risk time) past everyone else's events.
+#: ``CHURN_MAX_FUTURE_SKEW_SECONDS``; never more than the lateness.
+FUTURE_CLAMP = timedelta(minutes=2)
 #: Events older than this (relative to the processing time) are accepted but flagged ``stale``.
 STALE_AFTER = timedelta(days=365)
 #: Timestamps before this are refused as implausible (typically a zero or epoch default).
@@ -263,8 +268,16 @@ def check_values(obj: Any) -> None:
             stack.extend(value)
 
 
-def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = None) -> Event:
-    """Validate and normalise one interaction event (see ``contracts/event.schema.json``)."""
+def parse_event(
+    raw: bytes | str | dict[str, Any],
+    *,
+    now: datetime | None = None,
+    future_clamp: timedelta = FUTURE_CLAMP,
+) -> Event:
+    """Validate and normalise one interaction event (see ``contracts/event.schema.json``).
+
+    ``now`` is the processing time: events more than ``future_clamp`` ahead of it are
+    dated ``now`` and flagged ``future_clamped``; more than a day ahead are refused."""
     obj = raw if isinstance(raw, dict) else decode_json(raw)
     if not isinstance(obj, dict):
         raise EventError("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
@@ -291,6 +304,9 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
     flags: list[str] = []
     if now is not None and now - occurred_at > STALE_AFTER:
         flags.append("stale")
+    if now is not None and occurred_at - now > future_clamp:
+        occurred_at = now
+        flags.append("future_clamped")
     if not text and turns:
         text = " ".join(t.text for t in turns if t.text)
     if not text:

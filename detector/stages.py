@@ -39,7 +39,7 @@ class StageConfig:
     gap_threshold: float = 0.15
     gap_min_events: int = 10
     gap_duration_minutes: float = 120.0
-    #: Recent event ids kept per stage to count a re-sent signal once (redelivery window).
+    #: Recent (customer, event id) pairs kept per stage to count a re-sent signal once.
     seen_ids_size: int = 2048
     expectations: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -78,6 +78,12 @@ def new_stage_state(stage: str) -> dict[str, Any]:
         "gap": {"since": None, "alerted": None},
         "seen": [],
     }
+
+
+def seen_key(signal: Signal) -> str:
+    """Deduplication key of a stage: event ids are unique per customer only
+    (docs/contracts.md), so the customer is part of it (a newline cannot be in an id)."""
+    return f"{signal.customer_id}\n{signal.event_id}"
 
 
 def friction_rate(state: dict[str, Any]) -> float:
@@ -176,9 +182,10 @@ def update_stage(
     cfg = cfg or StageConfig()
     st = new_stage_state(signal.journey_stage) if state is None else _copy(state)
     seen = st.setdefault("seen", [])
-    if signal.event_id in seen:
+    key = seen_key(signal)
+    if key in seen:
         return StageUpdate(state=st, duplicate=True)
-    seen.append(signal.event_id)
+    seen.append(key)
     del seen[: max(0, len(seen) - cfg.seen_ids_size)]
     st["events"] += 1
     st["sentiment_sum"] += signal.sentiment

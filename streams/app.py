@@ -420,6 +420,7 @@ def build_app(
         return fut
 
     stamp = settings.bench_timestamps
+    future_clamp = settings.future_clamp()
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT) -> None:
@@ -434,7 +435,8 @@ def build_app(
                 if source_guard is not None and not await admit_source(item, source_guard):
                     continue
                 try:
-                    event = parse_event(item.message.value or b"", now=now)
+                    event = parse_event(item.message.value or b"", now=now,
+                                        future_clamp=future_clamp)
                 except EventError as exc:
                     await dead_letter(item, exc.reason, exc.detail)
                     continue
@@ -443,6 +445,8 @@ def build_app(
                     await dead_letter(item, "decode_failed", type(exc).__name__)
                     continue
                 metrics.events_consumed.labels(channel=event.channel).inc()
+                if "future_clamped" in event.flags:
+                    metrics.future_clamped.inc()
                 events.append(event)
                 accepted.append(item)
                 if stamp:
@@ -515,6 +519,11 @@ def build_app(
         update = update_customer(previous, signal, risk_cfg, redactor)
         if update.duplicate:  # redelivery: already in the state, outputs already sent
             metrics.duplicates.inc()
+            if update.conflict:
+                metrics.id_conflicts.inc()
+                log.warning("event %s of customer %s was seen before with different content;"
+                            " ignored", signal.event_id, cid,
+                            extra={"event_id": signal.event_id})
             return []
         changed[cid] = (update.state, item)
         wire = dict(cast(dict[str, Any], item.value))

@@ -130,10 +130,10 @@ class _Failures:
                    f" {type(exc).__name__}", err=True)
 
 
-def _load(path: Path) -> tuple[list[Event], list[Rejected]]:
+def _load(path: Path, settings: Settings) -> tuple[list[Event], list[Rejected]]:
     events: list[Event] = []
     rejects: list[Rejected] = []
-    for _, item in read_events(open_lines(path)):
+    for _, item in read_events(open_lines(path), future_clamp=settings.future_clamp()):
         (events if isinstance(item, Event) else rejects).append(item)  # type: ignore[arg-type]
     return events, rejects
 
@@ -147,7 +147,7 @@ def _load(path: Path) -> tuple[list[Event], list[Rejected]]:
 def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
     """Classify the events of a JSONL file offline: one JSON result per event."""
     settings = _settings()
-    events, rejected = _load(infile)
+    events, rejected = _load(infile, settings)
     _report_rejects(rejected, rejects, _redactor(settings))
     clf = _classifier(settings)
     failures = _Failures()
@@ -175,7 +175,7 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
 def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: str) -> None:
     """Run the whole detector offline over a JSONL file in event-time order (backtesting)."""
     settings = _settings()
-    events, rejected = _load(infile)
+    events, rejected = _load(infile, settings)
     _report_rejects(rejected, rejects, _redactor(settings))
     failures = _Failures()
     detector = Detector(
@@ -211,7 +211,7 @@ def produce(infile: Path, rate: float | None) -> None:
     settings = _settings()
     if not settings.kafka_broker:
         raise click.ClickException("CHURN_KAFKA_BROKER is not set")
-    events, rejected = _load(infile)
+    events, rejected = _load(infile, settings)
     _report_rejects(rejected, None, _redactor(settings))
     sent = asyncio.run(produce_events(settings, [e.to_dict() for e in events], rate=rate))
     click.echo(f"sent {sent} events, rejected {len(rejected)} lines", err=True)
@@ -294,7 +294,7 @@ async def _run(
             f" metrics: {_metrics_url(settings)}", err=True,
         )
 
-        events, rejected = _load(sample)
+        events, rejected = _load(sample, settings)
         for r in rejected:
             click.echo(f"sample line {r.line} rejected:"
                        f" {escape_controls(_redactor(settings)(r.reason))}", err=True)

@@ -131,6 +131,16 @@ class Metrics:
             "Redelivered events (same event_id) ignored by the customer state",
             registry=r,
         )
+        self.future_clamped = Counter(
+            "churn_events_future_clamped_total",
+            "Events dated further ahead than CHURN_MAX_FUTURE_SKEW_SECONDS: dated now instead",
+            registry=r,
+        )
+        self.id_conflicts = Counter(
+            "churn_events_id_conflicts_total",
+            "Redelivered event ids whose content differs from the first (ignored, logged)",
+            registry=r,
+        )
         self.late_events = Counter(
             "churn_events_late_total",
             "Events later than the allowed lateness: customer state updated, stage windows not",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from detector.alerts import Alert
 from detector.engine import Detector
-from detector.schema import Event, EventError, parse_event
+from detector.schema import FUTURE_CLAMP, Event, EventError, parse_event
 from detector.signals import Signal
 from streams.app import Classifier, classify_isolating
 
@@ -27,9 +27,12 @@ class Rejected:
 
 
 def read_events(
-    lines: Iterable[str | bytes], now: datetime | None = None
+    lines: Iterable[str | bytes], now: datetime | None = None,
+    future_clamp: timedelta = FUTURE_CLAMP,
 ) -> Iterator[tuple[int, Event | Rejected]]:
-    """Parse JSONL lines; yield (line number, Event) or (line number, Rejected). Never raises."""
+    """Parse JSONL lines; yield (line number, Event) or (line number, Rejected). Never raises.
+
+    ``now`` (default: the current time) is the processing time of ``parse_event``."""
     now = now or datetime.now(UTC)
     for number, line in enumerate(lines, start=1):
         if isinstance(line, bytes):
@@ -40,7 +43,7 @@ def read_events(
         if not text.strip():
             continue
         try:
-            yield number, parse_event(payload, now=now)
+            yield number, parse_event(payload, now=now, future_clamp=future_clamp)
         except EventError as exc:
             yield (
                 number,

@@ -6,6 +6,7 @@ Built once at the entry point (the CLI) and passed down; library code never read
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -121,6 +122,10 @@ class Settings(BaseSettings):
     stage_window_minutes: float = Field(60.0, gt=0)
     stage_step_minutes: float = Field(15.0, gt=0)
     lateness_minutes: float = Field(30.0, ge=0)
+    max_future_skew_seconds: float = Field(
+        120.0, ge=0, description="Events dated further ahead of the processing time are dated"
+        " now and flagged future_clamped (capped at the lateness)"
+    )
     baseline_alpha: float = Field(0.2, gt=0, le=1)
     baseline_warmup_windows: int = Field(3, ge=1)
     spike_min_events: int = Field(20, ge=1)
@@ -195,10 +200,17 @@ class Settings(BaseSettings):
                     raise ValueError(f"cx_expectations.{stage}.{measure} must be in [0, 1]")
         if self.webhook_url:
             check_webhook_url(self.webhook_url)
+
         ratio = self.stage_window_minutes / self.stage_step_minutes
         if abs(ratio - round(ratio)) > 1e-9:
             raise ValueError("stage_window_minutes must be a multiple of stage_step_minutes")
         return self
+
+    def future_clamp(self) -> timedelta:
+        """How far ahead of the processing time an event may be dated (then it is clamped):
+        ``max_future_skew_seconds``, never more than the lateness (a future event must not
+        move the watermark past on-time events)."""
+        return timedelta(seconds=min(self.max_future_skew_seconds, self.lateness_minutes * 60))
 
     def webhook_extra_secret_list(self) -> tuple[str, ...]:
         """The rotation secrets of ``webhook_extra_secrets``, in order."""

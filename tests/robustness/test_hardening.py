@@ -477,3 +477,123 @@ async def test_the_sink_sends_both_schemes_and_a_receiver_verifies_each():
     finally:
         await runner.cleanup()
     assert seen == ["al-5"] and dead == []
+
+
+# -- 6: future skew cannot move the watermarks -----------------------------------------------
+
+def _labelled_events(minutes_ahead: float) -> list:
+    """Events a minute apart, each decoded a minute after it happened (the stream's
+    processing time), one of them dated ``minutes_ahead`` into the future (a fast clock)."""
+    events = []
+    for i in range(40):
+        at = NOW - timedelta(minutes=40 - i)
+        processed_at = at + timedelta(minutes=1)
+        if i == 3:
+            at = processed_at + timedelta(minutes=minutes_ahead)
+        events.append(parse_event(body(
+            event_id=f"f{i}", customer_id=f"C-{i % 4}", occurred_at=at.isoformat(),
+            journey_stage="billing", text="charged twice",
+            metadata={"labels": {"churn_intent": "none", "sentiment": -0.5,
+                                 "friction": ["billing"] if i > 20 else []}}),
+            now=processed_at))
+    return events
+
+
+@pytest.mark.parametrize("minutes_ahead", [23 * 60 + 50, 30])
+def test_an_event_from_the_future_is_clamped_and_later_events_are_not_late(minutes_ahead):
+    from detector.engine import Detector
+    from models.labelled import LabelledClassifier
+
+    events = _labelled_events(minutes_ahead)
+    assert "future_clamped" in events[3].flags
+    assert events[3].occurred_at == NOW - timedelta(minutes=36)  # its processing time
+    detector = Detector()
+    for signal in LabelledClassifier().classify(events):  # in arrival order, like a stream
+        detector.process(signal)
+    assert detector.late == 0
+    stage = detector.stages["billing"]
+    assert datetime.fromisoformat(stage["watermark"]) <= NOW
+
+
+def test_a_small_clock_skew_is_kept_as_it_is():
+    event = parse_event(body(occurred_at=(NOW + timedelta(seconds=30)).isoformat()), now=NOW)
+    assert event.occurred_at == NOW + timedelta(seconds=30) and not event.flags
+
+
+async def test_clamped_future_events_are_counted(pipeline):
+    out = await pipeline([raw(occurred_at=(datetime.now(UTC) + timedelta(hours=5)).isoformat())])
+    assert "future_clamped" in out.signals[0]["flags"]
+    assert out.metrics.registry.get_sample_value("churn_events_future_clamped_total") == 1
+
+
+def test_the_future_skew_cannot_exceed_the_lateness():
+    from streams.settings import Settings
+
+    settings = Settings(_env_file=None, max_future_skew_seconds=3600, lateness_minutes=30)
+    assert settings.future_clamp() == timedelta(minutes=30)
+    assert Settings(_env_file=None).future_clamp() == timedelta(minutes=2)
+
+
+# -- 7: stage deduplication per customer; a re-used id with other content is counted ---------
+
+def test_the_same_event_id_from_two_customers_counts_twice_in_the_stage():
+    from detector.stages import update_stage
+    from tests.conftest import make_signal
+
+    first = update_stage(None, make_signal("e-1", "C-1", stage="billing"))
+    second = update_stage(first.state, make_signal("e-1", "C-2", stage="billing"))
+    assert not second.duplicate and second.state["events"] == 2
+    again = update_stage(second.state, make_signal("e-1", "C-2", stage="billing"))
+    assert again.duplicate and again.state["events"] == 2
+
+
+def test_a_replayed_id_with_different_content_is_flagged_as_a_conflict():
+    from detector.customer import RiskConfig, update_customer
+    from detector.engine import Detector
+    from tests.conftest import make_signal
+
+    cfg = RiskConfig()
+    first = update_customer(None, make_signal("e-1", text="my bill is wrong"), cfg)
+    same = update_customer(first.state, make_signal("e-1", text="my bill is wrong"), cfg)
+    assert same.duplicate and not same.conflict
+    other = update_customer(first.state, make_signal("e-1", text="cancel everything"), cfg)
+    assert other.duplicate and other.conflict
+    assert other.state["events"] == 1
+    detector = Detector()
+    detector.process(make_signal("e-1", text="a"))
+    detector.process(make_signal("e-1", text="b"))
+    assert (detector.duplicates, detector.conflicts) == (1, 1)
+
+
+async def test_conflicting_redeliveries_are_counted_and_logged(caplog):
+    """Through the customers agent: the metric and a warning with the event id."""
+    import logging
+    from unittest.mock import AsyncMock
+
+    from prometheus_client import CollectorRegistry
+
+    from models.labelled import LabelledClassifier
+    from streams.app import build_app
+    from streams.metrics import Metrics
+    from streams.settings import Settings
+    from tests.conftest import make_signal
+
+    caplog.set_level(logging.WARNING)
+    settings = Settings(_env_file=None, classifier="labels", metrics_port=0,
+                        kafka_broker="x:1", state_batch_within_seconds=0.05)
+    metrics = Metrics(CollectorRegistry())
+    app = build_app(settings, LabelledClassifier, metrics)
+    app.conf.store = "memory://"
+    app.finalize()
+    app.flow_control.resume()
+    for role in ("stage_signals", "alerts"):
+        app.topics_by_role[role].send = AsyncMock()
+    agent = app.agents_by_role["customers"]
+    async with agent.test_context() as ctx:
+        for text in ("my bill is wrong", "my bill is wrong", "something else entirely"):
+            await ctx.put(make_signal("e-9", "C-9", text=text).to_wire(), key=b"C-9")
+    reg = metrics.registry
+    assert reg.get_sample_value("churn_events_duplicate_total") == 2
+    assert reg.get_sample_value("churn_events_id_conflicts_total") == 1
+    assert any("e-9" in r.getMessage() and "different content" in r.getMessage()
+               for r in caplog.records)
