@@ -80,17 +80,19 @@ def worker() -> None:
 
 def run_worker(settings: Settings) -> None:
     import faust
-    from prometheus_client import start_http_server
 
     from streams.app import build_app
+    from streams.health import Health, attach, serve
     from streams.logs import setup_logging
     from streams.metrics import Metrics
 
     setup_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
+    health = Health(settings.liveness_timeout_seconds)
+    if settings.metrics_port:  # /metrics, /livez, /readyz
+        serve(settings.metrics_port, metrics.registry, health)
     app = build_app(settings, lambda: _classifier(settings), metrics)
+    attach(app, health)
     # override_logging=False: keep setup_logging's handler (JSON logs) instead of Faust's
     worker_ = faust.Worker(
         app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False

@@ -151,7 +151,12 @@ class Settings(BaseSettings):
     redact_patterns: tuple[str, ...] = ()
 
     # Service
-    metrics_port: int = Field(9464, ge=0, le=65535, description="0 disables /metrics")
+    metrics_port: int = Field(
+        9464, ge=0, le=65535, description="/metrics, /livez and /readyz (0: none of them)"
+    )
+    liveness_timeout_seconds: float = Field(
+        30.0, gt=0, description="/livez answers 503 when the event loop's heartbeat is older"
+    )
     lag_interval_seconds: float = Field(
         5.0, gt=0, description="How often consumer lag is read for /metrics"
     )
