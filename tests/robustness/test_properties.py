@@ -211,3 +211,37 @@ def test_pipeline_core_never_raises_and_state_stays_bounded(stream):
     json.dumps(stages, allow_nan=False)
     unique = {s.event_id for s in stream}
     assert sum(c["events"] for c in customers.values()) <= len(unique) * len(customers)
+
+
+header_values = st.one_of(any_text, st.none(), st.integers().map(str),
+                          st.text("v1,= sha256ABCDEF0123456789+/", max_size=80))
+
+
+@settings(max_examples=300, deadline=None)
+@given(header_values, header_values, header_values, st.binary(max_size=50))
+def test_signature_verifiers_raise_only_their_own_error(ts, sig, msg_id, body):
+    """Any header values at all: verified, or SignatureError, never anything else."""
+    from streams.webhook_verify import SignatureError, verify_signature, verify_standard
+
+    try:
+        verify_signature("secret", body, ts, sig, now=1_800_000_000)
+    except SignatureError:
+        pass
+    headers = {k: v for k, v in (("webhook-id", msg_id), ("webhook-timestamp", ts),
+                                 ("webhook-signature", sig)) if v is not None}
+    try:
+        verify_standard(["secret", "whsec_c2VjcmV0"], body, headers, now=1_800_000_000)
+    except SignatureError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+def test_redaction_and_escaping_never_raise_and_escaping_leaves_nothing_invisible(text):
+    import unicodedata
+
+    from detector.redact import Redactor, escape_controls
+
+    Redactor()(text)
+    shown = escape_controls(text)
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in shown)
