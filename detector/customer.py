@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detector.alerts import SEVERITIES, Alert, make_alert_id, severity_rank
+from detector.erasure import event_hash
 from detector.issues import IssueConfig, is_issue, track_issue
 from detector.redact import Redactor, snippet
 from detector.signals import Signal
@@ -180,6 +181,11 @@ def update_customer(
 ) -> CustomerUpdate:
     """Fold one signal into the customer's state; return the new state and any alerts."""
     redactor = redactor or Redactor()
+    if state is not None and "forgotten_seen" in state:  # erased (detector/erasure.py)
+        if event_hash(signal.event_id) in state["forgotten_seen"]:
+            return CustomerUpdate(state=state, duplicate=True)  # re-read from before it
+        if "events" not in state:  # the customer is back: a fresh state keeps the marker
+            state = {**new_state(signal.customer_id), **state}
     st = new_state(signal.customer_id) if state is None else _copy(state)
     digest = content_digest(signal)
     if signal.event_id in st["seen"]:
@@ -326,6 +332,8 @@ def _copy(state: dict[str, Any]) -> dict[str, Any]:
         out[key] = dict(state.get(key) or {})
     for key in ("contacts", "evidence", "seen", "seen_digests"):
         out[key] = list(state.get(key) or [])
+    if "forgotten_seen" in state:
+        out["forgotten_seen"] = list(state["forgotten_seen"])
     out["threads"] = [
         {
             **t,

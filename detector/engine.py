@@ -8,6 +8,7 @@ from typing import Any
 
 from detector.alerts import Alert
 from detector.customer import RiskConfig, update_customer
+from detector.erasure import forget_in_stage
 from detector.redact import Redactor
 from detector.signals import Signal
 from detector.stages import StageConfig, update_stage
@@ -43,6 +44,12 @@ class Detector:
         self.stages[signal.journey_stage] = staged.state
         self.late += int(staged.late)
         return update.alerts + staged.alerts
+
+    def forget(self, customer_id: str) -> None:
+        """Erase the customer, as a forget record does in the stream."""
+        self.customers.pop(customer_id, None)
+        for stage, state in self.stages.items():
+            self.stages[stage] = forget_in_stage(state, customer_id)
 
     def run(self, signals: Iterable[Signal]) -> Iterator[Alert]:
         for signal in signals:

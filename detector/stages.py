@@ -11,6 +11,7 @@ event, so spikes are seen as they form.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,10 +81,11 @@ def new_stage_state(stage: str) -> dict[str, Any]:
     }
 
 
-def seen_key(signal: Signal) -> str:
+def seen_key(customer_id: str, event_id: str) -> str:
     """Deduplication key of a stage: event ids are unique per customer only
-    (docs/contracts.md), so the customer is part of it (a newline cannot be in an id)."""
-    return f"{signal.customer_id}\n{signal.event_id}"
+    (docs/contracts.md), so the customer is part of it; hashed, so that the stage state
+    holds no customer id (an erased customer's keys can stay: they still deduplicate)."""
+    return hashlib.sha256(f"{customer_id}\n{event_id}".encode()).hexdigest()[:16]
 
 
 def friction_rate(state: dict[str, Any]) -> float:
@@ -182,7 +184,7 @@ def update_stage(
     cfg = cfg or StageConfig()
     st = new_stage_state(signal.journey_stage) if state is None else _copy(state)
     seen = st.setdefault("seen", [])
-    key = seen_key(signal)
+    key = seen_key(signal.customer_id, signal.event_id)
     if key in seen:
         return StageUpdate(state=st, duplicate=True)
     seen.append(key)

@@ -33,8 +33,18 @@ from faust.types import EventT
 from detector.alerts import Alert
 from detector.customer import update_customer
 from detector.deadletter import deadletter_record
+from detector.erasure import (
+    MARKER_TTL,
+    Forget,
+    forget_in_stage,
+    forgotten_marker,
+    inactive,
+    is_forget,
+    purge_due,
+    purged,
+)
 from detector.redact import Redactor
-from detector.schema import Event, EventError, parse_event
+from detector.schema import JOURNEY_STAGES, Event, EventError, parse_event
 from detector.signals import Signal
 from detector.stages import update_stage
 from streams.faust_fixes import keep_rereads_of, limit_fetch_wait
@@ -287,8 +297,8 @@ def build_app(
 
     async def decoded(
         batch: list[EventT], guard: GapGuard | None, applied: dict[str, tuple[Any, EventT]]
-    ) -> AsyncIterator[tuple[EventT, Signal]]:
-        """The batch's signals, in order, past the gap guard.
+    ) -> AsyncIterator[tuple[EventT, Signal | Forget]]:
+        """The batch's signals (and forget records), in order, past the gap guard.
 
         Records after a hole in their partition are held back (the guard seeks back to the
         hole); records that are not a valid signal are dead-lettered. ``applied`` collects
@@ -297,8 +307,10 @@ def build_app(
         for item in batch:
             if guard is not None and not await admit(item, guard, applied):
                 continue
+            signal: Signal | Forget
             try:
-                signal = Signal.from_wire(cast(dict[str, Any], item.value))
+                value = cast(dict[str, Any], item.value)
+                signal = Forget.from_wire(value) if is_forget(value) else Signal.from_wire(value)
             except (KeyError, TypeError, ValueError) as exc:
                 await dead_letter(item, "invalid_signal", str(exc)[:200])
                 continue
@@ -388,7 +400,10 @@ def build_app(
             for key, (value, event) in rows.items():
                 partition = event.message.partition
                 with in_event(event):
-                    table.data[key] = value
+                    if value is None:  # erased: the changelog gets a tombstone
+                        table.data.pop(key, None)
+                    else:
+                        table.data[key] = value
                 if sending:
                     futures.append(await send_changelog(table, key, value, partition))
                     tails[(id(table), partition)] = (table, key, value, partition)
@@ -401,8 +416,8 @@ def build_app(
 
     async def send_changelog(table: Any, key: str, value: Any, partition: int) -> Any:
         return await table.changelog_topic.send(
-            key=key, value=value, partition=partition,
-            key_serializer=table.key_serializer, value_serializer=table.value_serializer,
+            key=key, value=value, partition=partition, key_serializer=table.key_serializer,
+            value_serializer="raw" if value is None else table.value_serializer,
             callback=table._on_changelog_sent,
         )
 
@@ -488,7 +503,8 @@ def build_app(
                     wire["bench"] = {"consumed_at": consumed[i], "classified_at": classified_at}
                 await signals_topic.send(key=signal.customer_id.encode("utf-8"), value=wire)
 
-    Fold = Callable[[EventT, Signal, dict[str, tuple[Any, EventT]]], Awaitable[list[Any]]]
+    Fold = Callable[[EventT, Signal | Forget, dict[str, tuple[Any, EventT]]],
+                    Awaitable[list[Any]]]
 
     async def state_batches(stream: faust.StreamT, table: Any, guard: GapGuard | None,
                             fold: Fold) -> None:
@@ -512,9 +528,11 @@ def build_app(
             if changed or applied:
                 await persist((table, changed), (applied_offsets, applied))
 
-    async def fold_customer(item: EventT, signal: Signal,
+    async def fold_customer(item: EventT, signal: Signal | Forget,
                             changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
         cid = signal.customer_id
+        if isinstance(signal, Forget):
+            return await forget_customer(item, signal, changed)
         previous = latest(customers, changed, cid, item)
         update = update_customer(previous, signal, risk_cfg, redactor)
         if update.duplicate:  # redelivery: already in the state, outputs already sent
@@ -535,8 +553,33 @@ def build_app(
             outputs.append(await emit(alert, signal, key=cid))
         return outputs
 
-    async def fold_stage(item: EventT, signal: Signal,
+    async def forget_customer(item: EventT, forget: Forget,
+                              changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
+        """Replace the customer's row by an erasure marker and pass the erasure on to every
+        stage; a purge record deletes an old marker (a tombstone)."""
+        cid = forget.customer_id
+        previous = latest(customers, changed, cid, item)
+        now = datetime.now(UTC)
+        if forget.reason == "purge":
+            if previous is not None and purge_due(previous, now, MARKER_TTL):
+                changed[cid] = (purged(previous), item)
+            return []
+        changed[cid] = (forgotten_marker(previous, now), item)
+        metrics.customers_forgotten.labels(reason=forget.reason).inc()
+        log.info("customer state erased", extra={"reason": forget.reason})
+        return [await stage_topic.send(
+            key=stage.encode("utf-8"),
+            value=Forget(forget.customer_id, forget.reason, stage).to_wire(),
+        ) for stage in JOURNEY_STAGES]
+
+    async def fold_stage(item: EventT, signal: Signal | Forget,
                          changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
+        if isinstance(signal, Forget):
+            stage_name = signal.journey_stage or ""
+            held = latest(stages, changed, stage_name, item)
+            if held is not None:
+                changed[stage_name] = (forget_in_stage(held, signal.customer_id), item)
+            return []
         stage = signal.journey_stage
         previous = latest(stages, changed, stage, item)
         update = update_stage(previous, signal, stage_cfg)
@@ -566,6 +609,27 @@ def build_app(
     async def stage_state(stream: faust.StreamT) -> None:
         """Per-stage windows and alerts (see ``state_batches`` for the order of effects)."""
         await state_batches(stream, stages, stage_guard, fold_stage)
+
+    async def expire_customers() -> int:
+        """Send a forget record for each local customer inactive for longer than
+        ``CHURN_CUSTOMER_EXPIRY_DAYS`` (it erases through the stream, like ``forget``), and a
+        purge record for each erasure marker older than ``MARKER_TTL``."""
+        now = datetime.now(UTC)
+        sent = 0
+        for cid, held in list(customers.data.items()):
+            if held is None:
+                continue
+            reason = ("purge" if purge_due(held, now, MARKER_TTL) else "expired"
+                      if inactive(held, now, settings.customer_expiry_days) else None)
+            if reason is not None:
+                await signals_topic.send(key=str(cid).encode("utf-8"),
+                                         value=Forget(str(cid), reason).to_wire())
+                sent += 1
+        return sent
+
+    app.timer(interval=settings.customer_expiry_check_seconds, on_leader=False,
+              name="expire_customers")(expire_customers)
+    app.expire_customers = expire_customers  # type: ignore[attr-defined]
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,

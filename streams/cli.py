@@ -219,6 +219,29 @@ def produce(infile: Path, rate: float | None) -> None:
     click.echo(f"sent {sent} events, rejected {len(rejected)} lines", err=True)
 
 
+@main.command()
+@click.argument("customer_id")
+def forget(customer_id: str) -> None:
+    """Erase one customer's state (GDPR erasure): a tombstone through the stream.
+
+    The workers drop the customer's row from the `customers` table (a changelog tombstone,
+    removed by compaction) and the customer's event ids from every stage's state. Signals and
+    alerts already on topics age out with the topics' retention.
+    """
+    from detector.schema import MAX_ID_CHARS, is_id_char
+    from streams.kafka import send_forget
+
+    settings = _settings()
+    if not settings.kafka_broker:
+        raise click.ClickException("CHURN_KAFKA_BROKER is not set")
+    if (not customer_id.strip(" ") or len(customer_id) > MAX_ID_CHARS
+            or not all(is_id_char(ch) for ch in customer_id)):
+        raise click.ClickException("not a valid customer id")
+    asyncio.run(send_forget(settings, customer_id.strip(" ")))
+    click.echo("forget record sent; the customer's state is erased when the workers reach it",
+               err=True)
+
+
 @main.command(name="run")
 @click.option("--duration", type=float, default=None,
               help="Stop by itself after this many seconds (default: until Ctrl-C).")

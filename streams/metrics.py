@@ -136,6 +136,11 @@ class Metrics:
             "Events dated further ahead than CHURN_MAX_FUTURE_SKEW_SECONDS: dated now instead",
             registry=r,
         )
+        self.customers_forgotten = Counter(
+            "churn_customers_forgotten_total",
+            "Customer states erased, by reason (request: churn-detector forget; expired)",
+            ["reason"], registry=r,
+        )
         self.id_conflicts = Counter(
             "churn_events_id_conflicts_total",
             "Redelivered event ids whose content differs from the first (ignored, logged)",

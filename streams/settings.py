@@ -147,6 +147,14 @@ class Settings(BaseSettings):
         },
         description="The company's own expectation per journey stage (JSON)",
     )
+    customer_expiry_days: float = Field(
+        0.0, ge=0, description="Erase a customer's state after this many days without events"
+        " (0: keep)"
+    )
+    customer_expiry_check_seconds: float = Field(
+        3600.0, gt=0, description="How often each worker looks for expired customers and"
+        " erasure markers to purge"
+    )
     redact_pii: bool = True
     redact_patterns: tuple[str, ...] = ()
 

@@ -597,3 +597,147 @@ async def test_conflicting_redeliveries_are_counted_and_logged(caplog):
     assert reg.get_sample_value("churn_events_id_conflicts_total") == 1
     assert any("e-9" in r.getMessage() and "different content" in r.getMessage()
                for r in caplog.records)
+
+
+# -- 10: erasure (forget) and inactivity expiry ------------------------------------------------
+
+def _agents_app(tmp_path, **over):
+    from unittest.mock import AsyncMock
+
+    from prometheus_client import CollectorRegistry
+
+    from models.labelled import LabelledClassifier
+    from streams.app import build_app
+    from streams.metrics import Metrics
+    from streams.settings import Settings
+
+    settings = Settings(_env_file=None, classifier="labels", metrics_port=0, data_dir=tmp_path,
+                        kafka_broker="x:1", state_batch_within_seconds=0.05, **over)
+    metrics = Metrics(CollectorRegistry())
+    app = build_app(settings, LabelledClassifier, metrics)
+    app.conf.store = "memory://"
+    app.finalize()
+    app.flow_control.resume()
+    sends = {}
+    for role in ("stage_signals", "alerts", "signals"):
+        sends[role] = AsyncMock()
+        app.topics_by_role[role].send = sends[role]
+    return app, metrics, sends
+
+
+async def _until(predicate, timeout=10.0):
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_forget_erases_the_customer_state_and_reaches_every_stage(tmp_path):
+    from detector.erasure import Forget
+    from detector.schema import JOURNEY_STAGES
+    from tests.conftest import make_signal
+
+    app, metrics, sends = _agents_app(tmp_path)
+    table = app.tables_by_role["customers"]
+    async with app.agents_by_role["customers"].test_context() as ctx:
+        await ctx.put(make_signal("e1", "C-GONE", text="jane@x.example").to_wire(),
+                      key=b"C-GONE")
+        await ctx.put(make_signal("e2", "C-STAYS").to_wire(), key=b"C-STAYS")
+        await _until(lambda: table.get("C-GONE") is not None)
+        await ctx.put(Forget("C-GONE").to_wire(), key=b"C-GONE")
+        await _until(lambda: "events" not in table.data["C-GONE"])
+        marker = table.data["C-GONE"]
+        assert set(marker) == {"forgotten_at", "forgotten_seen"}  # hashes, no data
+        assert "e1" not in json.dumps(marker) and "jane" not in json.dumps(marker)
+        assert table.get("C-STAYS") is not None
+        # a signal from before the erasure, re-read after a crash, is not applied again
+        await ctx.put(make_signal("e1", "C-GONE", text="jane@x.example").to_wire(),
+                      key=b"C-GONE")
+        await ctx.put(make_signal("e3", "C-STAYS").to_wire(), key=b"C-STAYS")
+        await _until(lambda: table.get("C-STAYS")["events"] == 2)
+        assert "events" not in table.data["C-GONE"]
+        # the customer comes back with a new event: a fresh state
+        await ctx.put(make_signal("e9", "C-GONE", text="hello again").to_wire(), key=b"C-GONE")
+        await _until(lambda: table.data["C-GONE"].get("events") == 1)
+    forwarded = [c.kwargs["value"] for c in sends["stage_signals"].call_args_list
+                 if "forget" in c.kwargs["value"]]
+    assert sorted(f["journey_stage"] for f in forwarded) == sorted(JOURNEY_STAGES)
+    assert all(f["forget"] == "C-GONE" for f in forwarded)
+    assert metrics.registry.get_sample_value("churn_customers_forgotten_total",
+                                             {"reason": "request"}) == 1
+
+
+async def test_forget_in_the_stage_agent_drops_the_customers_keys(tmp_path):
+    from detector.erasure import Forget
+    from tests.conftest import make_signal
+
+    app, _, _ = _agents_app(tmp_path)
+    table = app.tables_by_role["stages"]
+    async with app.agents_by_role["stages"].test_context() as ctx:
+        for eid, cid in (("e1", "C-GONE"), ("e2", "C-STAYS")):
+            wire = make_signal(eid, cid, stage="billing", friction=("billing",)).to_wire()
+            await ctx.put(wire, key=b"billing")
+        await _until(lambda: len((table.get("billing") or {}).get("seen", [])) == 2)
+        await ctx.put(Forget("C-GONE", journey_stage="billing").to_wire(), key=b"billing")
+        await _until(lambda: "e1" not in json.dumps(table.get("billing")["buckets"]))
+    state = table.get("billing")
+    assert len(state["seen"]) == 2 and state["events"] == 2  # hashed keys still deduplicate
+    assert "C-GONE" not in json.dumps(state)
+    examples = [e for b in state["buckets"].values() for ids in b["examples"].values()
+                for e in ids]
+    assert "e1" not in examples and "e2" in examples
+
+
+def test_forget_offline_leaves_nothing_of_the_customer():
+    from detector.engine import Detector
+    from tests.conftest import make_signal
+
+    detector = Detector()
+    for i, cid in enumerate(["C-GONE", "C-STAYS", "C-GONE"]):
+        detector.process(make_signal(f"e{i}", cid, intent="explicit", friction=("billing",),
+                                     text="mail jane@x.example"))
+    detector.forget("C-GONE")
+    dumped = json.dumps([detector.customers, detector.stages])
+    assert "C-GONE" not in dumped and '"e0"' not in dumped and '"e2"' not in dumped
+    assert "C-STAYS" in dumped
+
+
+async def test_inactive_customers_expire_through_the_stream(tmp_path):
+    from datetime import UTC, datetime
+
+    from detector.erasure import inactive
+    from tests.conftest import make_signal
+
+    old = make_signal("e1", "C-OLD")  # 2026-11-02
+    assert inactive({"risk_at": old.occurred_at.isoformat()}, datetime.now(UTC), 7)
+    assert not inactive({"risk_at": datetime.now(UTC).isoformat()}, datetime.now(UTC), 7)
+    assert not inactive({"risk_at": old.occurred_at.isoformat()}, datetime.now(UTC), 0)
+    app, _, sends = _agents_app(tmp_path, customer_expiry_days=7,
+                                customer_expiry_check_seconds=0.1)
+    table = app.tables_by_role["customers"]
+    async with app.agents_by_role["customers"].test_context() as ctx:
+        await ctx.put(old.to_wire(), key=b"C-OLD")
+        await _until(lambda: table.get("C-OLD") is not None)
+        assert await app.expire_customers() == 1  # one run of the expiry timer
+        [call] = sends["signals"].call_args_list
+        assert call.kwargs == {"key": b"C-OLD",
+                               "value": {"forget": "C-OLD", "reason": "expired"}}
+        await ctx.put(call.kwargs["value"], key=b"C-OLD")  # the record comes round
+        await _until(lambda: "events" not in table.data["C-OLD"])
+        # an hour later the marker is purged: a tombstone, nothing of the customer left
+        marker = table.data["C-OLD"]
+        table.data["C-OLD"] = {**marker, "forgotten_at": "2026-01-01T00:00:00+00:00"}
+        assert await app.expire_customers() == 1
+        purge = sends["signals"].call_args_list[-1].kwargs
+        assert purge["value"] == {"forget": "C-OLD", "reason": "purge"}
+        await ctx.put(purge["value"], key=b"C-OLD")
+        await _until(lambda: "C-OLD" not in table.data)
+
+
+def test_forget_command_refuses_an_invalid_id(monkeypatch):
+    monkeypatch.setenv("CHURN_KAFKA_BROKER", "127.0.0.1:9")
+    result = CliRunner().invoke(main, ["forget", "C-1\n"])
+    assert result.exit_code != 0 and "not a valid customer id" in result.output
