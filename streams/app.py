@@ -565,7 +565,7 @@ def build_app(
                 changed[cid] = (purged(previous), item)
             return []
         changed[cid] = (forgotten_marker(previous, now), item)
-        metrics.customers_forgotten.labels(reason=forget.reason).inc()
+        metrics.customers_forgotten.labels(cause=forget.reason).inc()
         log.info("customer state erased", extra={"reason": forget.reason})
         return [await stage_topic.send(
             key=stage.encode("utf-8"),

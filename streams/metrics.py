@@ -59,6 +59,8 @@ ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
 #: State agents guarded against offset gaps, and what the guard did about a gap.
 GAP_AGENTS: tuple[str, ...] = ("classify", "customers", "stages")
 GAP_OUTCOMES: tuple[str, ...] = ("seek", "accepted")
+#: Why a customer's state was erased (``churn-detector forget``, or inactivity expiry).
+ERASURE_CAUSES: tuple[str, ...] = ("request", "expired")
 #: Largest partition number reported on its own; higher ones are summed into ``other``.
 MAX_LAG_PARTITIONS = 64
 
@@ -75,6 +77,7 @@ LABEL_VALUES: dict[str, tuple[str, ...]] = {
     "path": ENCODER_PATHS,
     "agent": GAP_AGENTS,
     "outcome": GAP_OUTCOMES,
+    "cause": ERASURE_CAUSES,
 }
 #: Labels of the single-series info metric (one value each per worker process).
 INFO_LABELS: tuple[str, ...] = ("version", "model_version", "encoder")
@@ -136,11 +139,11 @@ class Metrics:
             "Events dated further ahead than CHURN_MAX_FUTURE_SKEW_SECONDS: dated now instead",
             registry=r,
         )
-        self.customers_forgotten = Counter(
+        self.customers_forgotten = self._bounded(Counter(
             "churn_customers_forgotten_total",
-            "Customer states erased, by reason (request: churn-detector forget; expired)",
-            ["reason"], registry=r,
-        )
+            "Customer states erased, by cause (request: churn-detector forget; expired)",
+            ["cause"], registry=r,
+        ))
         self.id_conflicts = Counter(
             "churn_events_id_conflicts_total",
             "Redelivered event ids whose content differs from the first (ignored, logged)",
@@ -242,6 +245,8 @@ class Metrics:
             self.events_rejected.labels(reason=reason)
         for path in ENCODER_PATHS:
             self.encoder_path.labels(path=path)
+        for cause in ERASURE_CAUSES:
+            self.customers_forgotten.labels(cause=cause)
         for intent in INTENTS:
             self.intents.labels(intent=intent)
         for type_, severity in product(ALERT_TYPES, SEVERITIES):

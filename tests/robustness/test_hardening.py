@@ -667,7 +667,7 @@ async def test_forget_erases_the_customer_state_and_reaches_every_stage(tmp_path
     assert sorted(f["journey_stage"] for f in forwarded) == sorted(JOURNEY_STAGES)
     assert all(f["forget"] == "C-GONE" for f in forwarded)
     assert metrics.registry.get_sample_value("churn_customers_forgotten_total",
-                                             {"reason": "request"}) == 1
+                                             {"cause": "request"}) == 1
 
 
 async def test_forget_in_the_stage_agent_drops_the_customers_keys(tmp_path):
