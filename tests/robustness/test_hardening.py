@@ -74,6 +74,14 @@ async def test_a_poisoned_batch_dead_letters_only_the_record_that_fails(
     assert [d["reason"] for d in out.dead] == ["classification_failed"]
 
 
+def test_an_alert_body_with_a_lone_surrogate_still_encodes():
+    """Defence in depth behind the decoder: the alert and dead-letter encoder never raises."""
+    from streams.app import _json_bytes
+
+    data = _json_bytes({"snippet": "cancel \ud83d now", "ok": "é"})
+    assert json.loads(data) == {"snippet": "cancel \ud83d now", "ok": "é"}
+
+
 # -- 4: huge integers, non-finite numbers, every decode failure per record -------------------
 
 @pytest.mark.parametrize("record", [
