@@ -37,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from detector.deadletter import deadletter_record
 from streams.crm_mapping import crm_case
+from streams.health import Health
 from streams.settings import Settings
 from streams.webhook_verify import (
     SIGNATURE_HEADER,
@@ -454,8 +455,11 @@ async def run_sink(
     stop: asyncio.Event,
     metrics: SinkMetrics | None = None,
     bootstrap: str | None = None,
+    health: Health | None = None,
 ) -> None:
-    """Consume ``churn.alerts`` with the sink's consumer group until ``stop`` is set."""
+    """Consume ``churn.alerts`` with the sink's consumer group until ``stop`` is set.
+
+    ``health`` (``/readyz``) turns ready once the consumer holds an assignment."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from streams.kafka import client_kwargs
@@ -470,6 +474,9 @@ async def run_sink(
     try:
         await producer.start()
         await consumer.start()
+        if health is not None:
+            health.ready_check = lambda: (bool(consumer.assignment()),
+                                          "waiting for the partition assignment")
         connector = aiohttp.TCPConnector(limit=settings.webhook_concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             client = WebhookClient(
@@ -508,8 +515,7 @@ def sink() -> None:
 @sink.command(name="webhook")
 def webhook_cmd() -> None:
     """POST every alert on churn.alerts to CHURN_WEBHOOK_URL (signed, retried, dead-lettered)."""
-    from prometheus_client import start_http_server
-
+    from streams.health import HEARTBEAT_SECONDS, serve
     from streams.logs import setup_logging
 
     try:
@@ -524,14 +530,24 @@ def webhook_cmd() -> None:
         raise click.ClickException("CHURN_WEBHOOK_SECRET is not set (requests must be signed)")
     setup_logging(settings.log_level, settings.log_json)
     metrics = SinkMetrics()
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
+    health = Health(settings.liveness_timeout_seconds)
+    if settings.metrics_port:  # /metrics, /livez, /readyz
+        serve(settings.metrics_port, metrics.registry, health)
+
+    async def heartbeat(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            health.beat()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def main_() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_sink(settings, stop=stop, metrics=metrics)
+        beating = asyncio.create_task(heartbeat(stop))
+        try:
+            await run_sink(settings, stop=stop, metrics=metrics, health=health)
+        finally:
+            beating.cancel()
 
     asyncio.run(main_())
