@@ -92,12 +92,12 @@ def run_worker(settings: Settings) -> None:
     if settings.metrics_port:  # /metrics, /livez, /readyz
         serve(settings.metrics_port, metrics.registry, health)
     app = build_app(settings, lambda: _classifier(settings), metrics)
-    attach(app, health)
     # override_logging=False: keep setup_logging's handler (JSON logs) instead of Faust's
     worker_ = faust.Worker(
         app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False
     )
     worker_.spinner = None  # no terminal escapes in the log (stdout may be a file)
+    attach(app, health, worker_.loop)  # heartbeat and readiness for /livez and /readyz
     worker_.execute_from_commandline()
 
 

@@ -1,6 +1,6 @@
 """Liveness and readiness of a worker, served beside ``/metrics`` on ``CHURN_METRICS_PORT``.
 
-* ``GET /livez``: 200 while the event loop's heartbeat (a Faust timer, every second) is
+* ``GET /livez``: 200 while the event loop's heartbeat (a task, every second) is
   fresher than ``CHURN_LIVENESS_TIMEOUT_SECONDS``; 503 when the loop is stuck. The HTTP
   server runs in its own thread, so it answers either way (that is the point).
 * ``GET /readyz``: 200 once the worker has joined its group, received its assignment and
@@ -12,6 +12,7 @@ Both answer a short JSON body: ``{"status": "ok"}`` or ``{"status": "...", "reas
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -29,7 +30,12 @@ HEARTBEAT_SECONDS = 1.0
 
 
 class Health:
-    """Heartbeat of the event loop (``beat``) and a readiness check (``ready_check``)."""
+    """Heartbeat of the event loop (``beat``) and a readiness check (``ready_check``).
+
+    ``beat`` runs on the event loop and evaluates ``ready_check`` there: the HTTP thread only
+    reads the results (Faust and aiokafka objects must not be touched from another thread;
+    doing so from the probe thread once stalled a worker's start-up).
+    """
 
     def __init__(self, stale_after_seconds: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -38,9 +44,15 @@ class Health:
         self.started = clock()
         self.last_beat: float | None = None
         self.ready_check: Readiness = lambda: (False, "worker not started")
+        self._ready: tuple[bool, str] = (False, "worker not started")
 
     def beat(self) -> None:
+        """Call on the event loop: records the heartbeat and the readiness."""
         self.last_beat = self.clock()
+        try:
+            self._ready = self.ready_check()
+        except Exception as exc:  # a check that fails means "not ready", never a 500
+            self._ready = (False, f"readiness check failed: {type(exc).__name__}")
 
     def liveness(self) -> tuple[bool, dict[str, Any]]:
         """Alive while the last heartbeat (or, before the first, the start) is fresh."""
@@ -53,10 +65,10 @@ class Health:
         return alive, body
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
-        try:
-            ready, reason = self.ready_check()
-        except Exception as exc:  # a check that fails means "not ready", never a 500
-            ready, reason = False, f"readiness check failed: {type(exc).__name__}"
+        """The readiness of the last heartbeat; not ready while the heartbeat is stale."""
+        ready, reason = self._ready
+        if ready and not self.liveness()[0]:
+            ready, reason = False, "event loop heartbeat is stale"
         body: dict[str, Any] = {"status": "ok" if ready else "not_ready"}
         if not ready:
             body["reason"] = reason
@@ -75,16 +87,19 @@ def faust_readiness(app: Any) -> tuple[bool, str]:
     return True, ""
 
 
-def attach(app: Any, health: Health) -> Callable[[], Any]:
-    """Give ``health`` the Faust ``app``'s heartbeat timer and readiness check; returns the
-    heartbeat coroutine function (registered as a timer on every worker)."""
-
-    async def heartbeat() -> None:
+async def heartbeat(health: Health, stop: Any = None) -> None:
+    """Beat every ``HEARTBEAT_SECONDS`` until ``stop`` (an asyncio.Event) is set."""
+    while stop is None or not stop.is_set():
         health.beat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
+
+def attach(app: Any, health: Health, loop: asyncio.AbstractEventLoop) -> asyncio.Task[None]:
+    """Give ``health`` the Faust ``app``'s readiness check and a heartbeat task on ``loop``
+    (the worker's loop, before it starts: Faust's own timers start only after the first
+    table recovery, too late for a liveness heartbeat)."""
     health.ready_check = lambda: faust_readiness(app)
-    app.timer(interval=HEARTBEAT_SECONDS, on_leader=False, name="health_heartbeat")(heartbeat)
-    return heartbeat
+    return loop.create_task(heartbeat(health))
 
 
 def wsgi_app(registry: CollectorRegistry, health: Health) -> Callable[..., Iterable[bytes]]:

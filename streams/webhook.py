@@ -515,7 +515,7 @@ def sink() -> None:
 @sink.command(name="webhook")
 def webhook_cmd() -> None:
     """POST every alert on churn.alerts to CHURN_WEBHOOK_URL (signed, retried, dead-lettered)."""
-    from streams.health import HEARTBEAT_SECONDS, serve
+    from streams.health import heartbeat, serve
     from streams.logs import setup_logging
 
     try:
@@ -534,17 +534,12 @@ def webhook_cmd() -> None:
     if settings.metrics_port:  # /metrics, /livez, /readyz
         serve(settings.metrics_port, metrics.registry, health)
 
-    async def heartbeat(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            health.beat()
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-
     async def main_() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        beating = asyncio.create_task(heartbeat(stop))
+        beating = asyncio.create_task(heartbeat(health, stop))
         try:
             await run_sink(settings, stop=stop, metrics=metrics, health=health)
         finally:

@@ -9,6 +9,8 @@ import urllib.request
 
 import pytest
 
+from streams.settings import Settings
+
 pytestmark = pytest.mark.integration
 
 
@@ -22,6 +24,11 @@ def get(port: int, path: str) -> tuple[int, dict]:
 
 async def test_worker_is_live_at_once_and_ready_once_assigned_and_recovered(
         broker, start_worker):
+    # the topics exist before the worker starts, as in production
+    settings = Settings(_env_file=None)
+    broker.create_topics({t: settings.topic_partitions for t in (
+        *settings.source_topic_names(), settings.topic_signals, settings.topic_stage_signals,
+        settings.topic_alerts, settings.topic_deadletter)})
     worker = start_worker(broker.bootstrap, CHURN_CLASSIFIER="labels")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 90
@@ -38,5 +45,7 @@ async def test_worker_is_live_at_once_and_ready_once_assigned_and_recovered(
         await asyncio.sleep(0.3)
     assert seen and seen[-1] == (200, {"status": "ok"}), f"{seen[-3:]}\n{worker.log()}"
     assert any(code == 503 for code, _ in seen) or len(seen) == 1
+    # probing from the start must not disturb the worker's start-up (the probe thread once
+    # built Faust's table recovery lazily, off the event loop, and the worker never joined)
     status, body = get(worker.metrics_port, "/livez")
     assert status == 200 and body["status"] == "ok" and body["heartbeat_age_seconds"] < 5

@@ -61,8 +61,22 @@ def test_readiness_needs_an_assignment_recovered_tables_and_no_rebalance():
         raise RuntimeError("x")
 
     health.ready_check = broken
+    health.beat()  # the check runs on the event loop, in the heartbeat
     assert health.readiness() == (False, {"status": "not_ready",
                                           "reason": "readiness check failed: RuntimeError"})
+
+
+def test_readiness_is_the_last_heartbeats_and_lapses_with_it():
+    clock = Clock()
+    health = Health(stale_after_seconds=5, clock=clock)
+    calls = []
+    health.ready_check = lambda: (calls.append(1) or True, "")
+    assert health.readiness()[0] is False and calls == []  # never evaluated off the loop
+    health.beat()
+    assert health.readiness() == (True, {"status": "ok"}) and calls == [1]
+    clock.now += 6
+    assert health.readiness() == (False, {"status": "not_ready",
+                                          "reason": "event loop heartbeat is stale"})
 
 
 def test_endpoints_answer_from_their_own_thread_even_when_the_loop_is_stuck():
@@ -81,6 +95,7 @@ def test_endpoints_answer_from_their_own_thread_even_when_the_loop_is_stuck():
         status, body = get(port, "/readyz")
         assert status == 503 and json.loads(body)["status"] == "not_ready"
         ready.set()
+        health.beat()
         assert get(port, "/readyz") == (200, b'{"status": "ok"}')
         clock.now += 6  # no heartbeat: the event loop is stuck
         status, body = get(port, "/livez")
@@ -102,9 +117,11 @@ async def test_attach_registers_a_heartbeat_and_the_faust_readiness(tmp_path):
                         metrics_port=0, kafka_broker="x:1")
     app = build_app(settings, LabelledClassifier, Metrics(CollectorRegistry()))
     health = Health()
-    heartbeat = attach(app, health)
-    assert health.last_beat is None
-    await heartbeat()
-    assert health.last_beat is not None
-    ready, body = health.readiness()
-    assert not ready and "assignment" in body["reason"]  # never joined a group
+    task = attach(app, health, asyncio.get_running_loop())
+    try:
+        await asyncio.sleep(0.05)
+        assert health.last_beat is not None
+        ready, body = health.readiness()
+        assert not ready and "assignment" in body["reason"]  # never joined a group
+    finally:
+        task.cancel()
