@@ -7,6 +7,7 @@ state, one signal and the config, so both paths produce identical alerts.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 from detector.accounts import AccountConfig, account_reason, account_view, raise_for_renewal
 from detector.alerts import SEVERITIES, Alert, make_alert_id, make_case_key, severity_rank
+from detector.erasure import event_hash
 from detector.issues import IssueConfig, joins_issue, opens_issue, track_issue
 from detector.redact import Redactor, snippet
 from detector.signals import Signal
@@ -80,6 +82,8 @@ class CustomerUpdate:
     state: dict[str, Any]
     alerts: list[Alert] = field(default_factory=list)
     duplicate: bool = False
+    #: a duplicate whose content (time, channel, text) differs from the first one seen
+    conflict: bool = False
     suppressed: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
 
@@ -95,6 +99,7 @@ def new_state(customer_id: str) -> dict[str, Any]:
         "contacts": [],
         "evidence": [],
         "seen": [],
+        "seen_digests": [],
         "last_alerts": {},
         "max_intent": "none",
         "last_intent": "none",
@@ -194,10 +199,21 @@ def update_customer(
     ``profile`` (``detector.accounts``) adds account context to the alerts; None changes
     nothing."""
     redactor = redactor or Redactor()
+    if state is not None and "forgotten_seen" in state:  # erased (detector/erasure.py)
+        if event_hash(signal.event_id) in state["forgotten_seen"]:
+            return CustomerUpdate(state=state, duplicate=True)  # re-read from before it
+        if "events" not in state:  # the customer is back: a fresh state keeps the marker
+            state = {**new_state(signal.customer_id), **state}
     st = new_state(signal.customer_id) if state is None else _copy(state)
+    digest = content_digest(signal)
     if signal.event_id in st["seen"]:
-        return CustomerUpdate(state=st, duplicate=True)
+        return CustomerUpdate(state=st, duplicate=True,
+                              conflict=_conflicts(st, signal.event_id, digest))
     st["seen"] = (st["seen"] + [signal.event_id])[-cfg.seen_ids_size :]
+    digests = list(st.get("seen_digests") or [])
+    if len(digests) != len(st["seen"]) - 1:  # a state from before digests: start aligned
+        digests = [""] * (len(st["seen"]) - 1)
+    st["seen_digests"] = (digests + [digest])[-cfg.seen_ids_size :]
     st["events"] += 1
 
     at = signal.occurred_at
@@ -309,6 +325,21 @@ def _case(
 INTENTS_ORDER = ("none", "at_risk", "explicit")
 
 
+def content_digest(signal: Signal) -> str:
+    """A short fingerprint of what the event says (time, channel, text): a redelivery has
+    the same, an id re-used for another event has not."""
+    text = f"{signal.occurred_at.isoformat()}\n{signal.channel}\n{signal.text}"
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
+
+
+def _conflicts(st: dict[str, Any], event_id: str, digest: str) -> bool:
+    digests = st.get("seen_digests") or []
+    if len(digests) != len(st["seen"]):
+        return False
+    first = digests[len(st["seen"]) - 1 - st["seen"][::-1].index(event_id)]
+    return bool(first) and first != digest
+
+
 def _patterns(
     st: dict[str, Any],
     signal: Signal,
@@ -357,8 +388,10 @@ def _copy(state: dict[str, Any]) -> dict[str, Any]:
     out = dict(state)
     for key in ("friction_counts", "channels", "last_alerts"):
         out[key] = dict(state.get(key) or {})
-    for key in ("contacts", "evidence", "seen"):
+    for key in ("contacts", "evidence", "seen", "seen_digests"):
         out[key] = list(state.get(key) or [])
+    if "forgotten_seen" in state:
+        out["forgotten_seen"] = list(state["forgotten_seen"])
     out["threads"] = [
         {
             **t,

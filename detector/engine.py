@@ -8,6 +8,7 @@ from typing import Any
 
 from detector.alerts import Alert
 from detector.customer import RiskConfig, update_customer
+from detector.erasure import forget_in_stage
 from detector.redact import Redactor
 from detector.signals import Signal
 from detector.stages import StageConfig, update_stage
@@ -30,6 +31,7 @@ class Detector:
     #: account context, alerts as without profiles.
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: int = 0
+    conflicts: int = 0
     late: int = 0
 
     def process(self, signal: Signal) -> list[Alert]:
@@ -40,11 +42,18 @@ class Detector:
         self.customers[signal.customer_id] = update.state
         if update.duplicate:
             self.duplicates += 1
+            self.conflicts += int(update.conflict)
             return []
         staged = update_stage(self.stages.get(signal.journey_stage), signal, self.stage_config)
         self.stages[signal.journey_stage] = staged.state
         self.late += int(staged.late)
         return update.alerts + staged.alerts
+
+    def forget(self, customer_id: str) -> None:
+        """Erase the customer, as a forget record does in the stream."""
+        self.customers.pop(customer_id, None)
+        for stage, state in self.stages.items():
+            self.stages[stage] = forget_in_stage(state, customer_id)
 
     def run(self, signals: Iterable[Signal]) -> Iterator[Alert]:
         for signal in signals:

@@ -33,12 +33,24 @@ MAX_TEXT_CHARS = 10_000
 MAX_ID_CHARS = 256
 #: Events further than this in the future (clock skew of producers) are refused.
 MAX_FUTURE_SKEW = timedelta(days=1)
+#: Events further in the future than this (but within a day) are clamped to the processing
+#: time and flagged ``future_clamped``: one fast producer clock must not move the
+#: watermarks (stage windows, customer risk time) past everyone else's events.
+#: ``CHURN_MAX_FUTURE_SKEW_SECONDS``; never more than the lateness.
+FUTURE_CLAMP = timedelta(minutes=2)
 #: Events older than this (relative to the processing time) are accepted but flagged ``stale``.
 STALE_AFTER = timedelta(days=365)
 #: Timestamps before this are refused as implausible (typically a zero or epoch default).
 MIN_TIMESTAMP = datetime(1990, 1, 1, tzinfo=UTC)
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+#: Integers beyond a signed 64-bit range are refused (Kafka, JVM and database consumers).
+MAX_ABS_INT = 2**63 - 1
+#: Unicode categories refused in identifiers: controls (C0, C1, DEL), format characters
+#: (zero-width, bidi overrides, BOM, soft hyphen), surrogates,
+#: line and paragraph separators. ``contracts/event.schema.json`` refuses the same in the BMP.
+ID_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _WS_RE = re.compile(r"[ \t]+")
 
 
@@ -137,12 +149,29 @@ def _require_str(obj: dict[str, Any], name: str) -> str:
     value = obj[name]
     if not isinstance(value, str):
         raise EventError("invalid_field", f"{name} must be a string")
-    value = value.strip()
+    if len(value) > MAX_ID_CHARS:
+        raise EventError("invalid_field", f"{name} is longer than {MAX_ID_CHARS} characters")
+    bad = next((ch for ch in value if not is_id_char(ch)), None)
+    if bad is not None:
+        raise EventError(
+            "invalid_field",
+            f"{name} has a control, format or other invisible character (U+{ord(bad):04X})",
+        )
+    value = value.strip(" ")
     if not value:
         raise EventError("invalid_field", f"{name} must not be empty")
-    if len(value) > MAX_ID_CHARS or _CONTROL_RE.search(value):
-        raise EventError("invalid_field", f"{name} is too long or has control characters")
     return value
+
+
+def is_id_char(ch: str) -> bool:
+    """Whether ``ch`` may appear in an identifier: visible characters and the plain space.
+
+    Controls, zero-width and bidi characters, and whitespace other than U+0020 would let one
+    id look like another or forge lines where an id is displayed (CRM subjects, logs).
+    """
+    if ch == " ":
+        return True
+    return unicodedata.category(ch) not in ID_REFUSED_CATEGORIES and not ch.isspace()
 
 
 def _parse_turns(raw: Any) -> tuple[Turn, ...]:
@@ -186,16 +215,73 @@ def decode_json(raw: bytes | str) -> Any:
         except UnicodeDecodeError as exc:
             raise EventError("invalid_utf8", f"not valid UTF-8 at byte {exc.start}") from exc
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_parse_constant)
     except (json.JSONDecodeError, RecursionError) as exc:
+        raise EventError("invalid_json", str(exc)[:120]) from exc
+    except ValueError as exc:  # EventError from the hooks; anything else the decoder raises
+        if isinstance(exc, EventError):
+            raise
         raise EventError("invalid_json", str(exc)[:120]) from exc
 
 
-def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = None) -> Event:
-    """Validate and normalise one interaction event (see ``contracts/event.schema.json``)."""
+def _parse_int(text: str) -> int:
+    # refuse before Python converts it: 5,000 digits raise ValueError, 400 overflow floats
+    if len(text.lstrip("-")) > 19 or abs(value := int(text)) > MAX_ABS_INT:
+        raise EventError("invalid_field", f"integer out of range ({len(text)} characters)")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise EventError("invalid_field", f"number out of range: {text[:40]}")
+    return value
+
+
+def _parse_constant(text: str) -> float:
+    raise EventError("invalid_field", f"{text} is not a JSON number")
+
+
+def check_values(obj: Any) -> None:
+    """Refuse what JSON can carry but the detector cannot pass on: lone surrogates in any
+    string or key (they cannot be encoded as UTF-8), integers beyond 64 bits, non-finite
+    numbers. Raises :class:`EventError`."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE_RE.search(value):
+                raise EventError("invalid_unicode", "a string holds a lone UTF-16 surrogate")
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if abs(value) > MAX_ABS_INT:
+                raise EventError("invalid_field", "integer out of range")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise EventError("invalid_field", "number out of range")
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+
+
+def parse_event(
+    raw: bytes | str | dict[str, Any],
+    *,
+    now: datetime | None = None,
+    future_clamp: timedelta = FUTURE_CLAMP,
+) -> Event:
+    """Validate and normalise one interaction event (see ``contracts/event.schema.json``).
+
+    ``now`` is the processing time: events more than ``future_clamp`` ahead of it are
+    dated ``now`` and flagged ``future_clamped``; more than a day ahead are refused."""
     obj = raw if isinstance(raw, dict) else decode_json(raw)
     if not isinstance(obj, dict):
         raise EventError("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
+    check_values(obj)
 
     event_id = _require_str(obj, "event_id")
     customer_id = _require_str(obj, "customer_id")
@@ -218,6 +304,9 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
     flags: list[str] = []
     if now is not None and now - occurred_at > STALE_AFTER:
         flags.append("stale")
+    if now is not None and occurred_at - now > future_clamp:
+        occurred_at = now
+        flags.append("future_clamped")
     if not text and turns:
         text = " ".join(t.text for t in turns if t.text)
     if not text:
@@ -239,8 +328,7 @@ def parse_event(raw: bytes | str | dict[str, Any], *, now: datetime | None = Non
         if (
             isinstance(rating, bool)
             or not isinstance(rating, int | float)
-            or not math.isfinite(rating)
-            or rating != int(rating)
+            or (isinstance(rating, float) and not rating.is_integer())
         ):
             raise EventError("invalid_field", "rating must be an integer 1-5")
         rating = int(rating)

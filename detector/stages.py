@@ -16,6 +16,7 @@ Both rules share one episode per stage x category: one case, escalating.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +46,7 @@ class StageConfig:
     gap_threshold: float = 0.15
     gap_min_events: int = 10
     gap_duration_minutes: float = 120.0
-    #: Recent event ids kept per stage to count a re-sent signal once (redelivery window).
+    #: Recent (customer, event id) pairs kept per stage to count a re-sent signal once.
     seen_ids_size: int = 2048
     expectations: dict[str, dict[str, float]] = field(default_factory=dict)
     #: |sentiment| from which a message counts as an opinion in the CX gap (ratings always do).
@@ -88,6 +89,13 @@ def new_stage_state(stage: str) -> dict[str, Any]:
         "seen": [],
         "volume": None,
     }
+
+
+def seen_key(customer_id: str, event_id: str) -> str:
+    """Deduplication key of a stage: event ids are unique per customer only
+    (docs/contracts.md), so the customer is part of it; hashed, so that the stage state
+    holds no customer id (an erased customer's keys can stay: they still deduplicate)."""
+    return hashlib.sha256(f"{customer_id}\n{event_id}".encode()).hexdigest()[:16]
 
 
 def friction_rate(state: dict[str, Any]) -> float:
@@ -238,9 +246,10 @@ def update_stage(
     cfg = cfg or StageConfig()
     st = new_stage_state(signal.journey_stage) if state is None else _copy(state)
     seen = st.setdefault("seen", [])
-    if signal.event_id in seen:
+    key = seen_key(signal.customer_id, signal.event_id)
+    if key in seen:
         return StageUpdate(state=st, duplicate=True)
-    seen.append(signal.event_id)
+    seen.append(key)
     del seen[: max(0, len(seen) - cfg.seen_ids_size)]
     st["events"] += 1
     st["sentiment_sum"] += signal.sentiment

@@ -36,8 +36,18 @@ from detector.accounts import ProfileError, parse_profile
 from detector.alerts import Alert
 from detector.customer import update_customer
 from detector.deadletter import deadletter_record
+from detector.erasure import (
+    MARKER_TTL,
+    Forget,
+    forget_in_stage,
+    forgotten_marker,
+    inactive,
+    is_forget,
+    purge_due,
+    purged,
+)
 from detector.redact import Redactor
-from detector.schema import Event, EventError, parse_event
+from detector.schema import JOURNEY_STAGES, Event, EventError, parse_event
 from detector.signals import Signal
 from detector.stages import update_stage
 from streams.faust_fixes import keep_rereads_of, limit_fetch_wait
@@ -55,8 +65,31 @@ class Classifier(Protocol):
     def classify(self, events: list[Event]) -> list[Signal]: ...
 
 
+def classify_isolating(
+    classifier: Classifier, events: list[Event]
+) -> tuple[list[tuple[int, Signal]], list[tuple[int, Exception]]]:
+    """Classify a batch; if the batch raises, classify its events one by one, so that one
+    poisoned event fails alone. Returns ([(index, signal)], [(index, error)])."""
+    try:
+        return list(enumerate(classifier.classify(events))), []
+    except Exception:
+        if len(events) == 1:
+            raise
+    done: list[tuple[int, Signal]] = []
+    failed: list[tuple[int, Exception]] = []
+    for i, event in enumerate(events):
+        try:
+            done.extend((i, s) for s in classifier.classify([event]))
+        except Exception as exc:
+            failed.append((i, exc))
+    return done, failed
+
+
 def _json_bytes(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate got this far: \u escapes are valid JSON
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
 def _consumed_at(item: EventT, fallback: datetime) -> float:
@@ -273,8 +306,8 @@ def build_app(
 
     async def decoded(
         batch: list[EventT], guard: GapGuard | None, applied: dict[str, tuple[Any, EventT]]
-    ) -> AsyncIterator[tuple[EventT, Signal]]:
-        """The batch's signals, in order, past the gap guard.
+    ) -> AsyncIterator[tuple[EventT, Signal | Forget]]:
+        """The batch's signals (and forget records), in order, past the gap guard.
 
         Records after a hole in their partition are held back (the guard seeks back to the
         hole); records that are not a valid signal are dead-lettered. ``applied`` collects
@@ -283,8 +316,10 @@ def build_app(
         for item in batch:
             if guard is not None and not await admit(item, guard, applied):
                 continue
+            signal: Signal | Forget
             try:
-                signal = Signal.from_wire(cast(dict[str, Any], item.value))
+                value = cast(dict[str, Any], item.value)
+                signal = Forget.from_wire(value) if is_forget(value) else Signal.from_wire(value)
             except (KeyError, TypeError, ValueError) as exc:
                 await dead_letter(item, "invalid_signal", str(exc)[:200])
                 continue
@@ -374,7 +409,10 @@ def build_app(
             for key, (value, event) in rows.items():
                 partition = event.message.partition
                 with in_event(event):
-                    table.data[key] = value
+                    if value is None:  # erased: the changelog gets a tombstone
+                        table.data.pop(key, None)
+                    else:
+                        table.data[key] = value
                 if sending:
                     futures.append(await send_changelog(table, key, value, partition))
                     tails[(id(table), partition)] = (table, key, value, partition)
@@ -387,8 +425,8 @@ def build_app(
 
     async def send_changelog(table: Any, key: str, value: Any, partition: int) -> Any:
         return await table.changelog_topic.send(
-            key=key, value=value, partition=partition,
-            key_serializer=table.key_serializer, value_serializer=table.value_serializer,
+            key=key, value=value, partition=partition, key_serializer=table.key_serializer,
+            value_serializer="raw" if value is None else table.value_serializer,
             callback=table._on_changelog_sent,
         )
 
@@ -406,6 +444,7 @@ def build_app(
         return fut
 
     stamp = settings.bench_timestamps
+    future_clamp = settings.future_clamp()
 
     @app.agent(source, name="classify")
     async def classify(stream: faust.StreamT) -> None:
@@ -420,7 +459,8 @@ def build_app(
                 if source_guard is not None and not await admit_source(item, source_guard):
                     continue
                 try:
-                    event = parse_event(item.message.value or b"", now=now)
+                    event = parse_event(item.message.value or b"", now=now,
+                                        future_clamp=future_clamp)
                 except EventError as exc:
                     await dead_letter(item, exc.reason, exc.detail)
                     continue
@@ -429,6 +469,8 @@ def build_app(
                     await dead_letter(item, "decode_failed", type(exc).__name__)
                     continue
                 metrics.events_consumed.labels(channel=event.channel).inc()
+                if "future_clamped" in event.flags:
+                    metrics.future_clamped.inc()
                 events.append(event)
                 accepted.append(item)
                 if stamp:
@@ -441,13 +483,19 @@ def build_app(
             else:
                 clf = await loop.run_in_executor(None, classifier)
             with metrics.classify_seconds.time():
-                try:
-                    signals = await loop.run_in_executor(None, clf.classify, events)
-                except Exception as exc:  # a poisoned batch must not stop the stream
-                    log.exception("classification failed for a batch of %d", len(events))
-                    for item in accepted:  # the rest are dead-lettered already
-                        await dead_letter(item, "classification_failed", type(exc).__name__)
-                    continue
+                try:  # one poisoned event fails alone (classify_isolating)
+                    done, failed = await loop.run_in_executor(
+                        None, classify_isolating, clf, events)
+                except Exception as batch_error:  # a one-event batch that raised
+                    done, failed = [], [(0, batch_error)]
+            for i, error in failed:
+                log.error("classification failed: %s", type(error).__name__,
+                          exc_info=(type(error), error, error.__traceback__))
+                await dead_letter(accepted[i], "classification_failed", type(error).__name__)
+            if not done:
+                continue
+            signals = [signal for _, signal in done]
+            consumed = [consumed[i] for i, _ in done] if stamp else consumed
             metrics.batch_size.observe(len(events))
             # encoder cascade: texts per path in the last classify call, if the model says
             for path, n in (getattr(clf, "last_encoder_paths", None) or {}).items():
@@ -464,7 +512,8 @@ def build_app(
                     wire["bench"] = {"consumed_at": consumed[i], "classified_at": classified_at}
                 await signals_topic.send(key=signal.customer_id.encode("utf-8"), value=wire)
 
-    Fold = Callable[[EventT, Signal, dict[str, tuple[Any, EventT]]], Awaitable[list[Any]]]
+    Fold = Callable[[EventT, Signal | Forget, dict[str, tuple[Any, EventT]]],
+                    Awaitable[list[Any]]]
 
     async def state_batches(stream: faust.StreamT, table: Any, guard: GapGuard | None,
                             fold: Fold) -> None:
@@ -488,15 +537,22 @@ def build_app(
             if changed or applied:
                 await persist((table, changed), (applied_offsets, applied))
 
-    async def fold_customer(item: EventT, signal: Signal,
+    async def fold_customer(item: EventT, signal: Signal | Forget,
                             changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
         cid = signal.customer_id
+        if isinstance(signal, Forget):
+            return await forget_customer(item, signal, changed)
         previous = latest(customers, changed, cid, item)
         with in_event(item):
             profile = profiles.get(cid)
         update = update_customer(previous, signal, risk_cfg, redactor, profile)
         if update.duplicate:  # redelivery: already in the state, outputs already sent
             metrics.duplicates.inc()
+            if update.conflict:
+                metrics.id_conflicts.inc()
+                log.warning("event %s of customer %s was seen before with different content;"
+                            " ignored", signal.event_id, cid,
+                            extra={"event_id": signal.event_id})
             return []
         changed[cid] = (update.state, item)
         wire = dict(cast(dict[str, Any], item.value))
@@ -511,8 +567,33 @@ def build_app(
                     cid, alert.journey_stage, alert.account["expected_revenue_at_risk"])
         return outputs
 
-    async def fold_stage(item: EventT, signal: Signal,
+    async def forget_customer(item: EventT, forget: Forget,
+                              changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
+        """Replace the customer's row by an erasure marker and pass the erasure on to every
+        stage; a purge record deletes an old marker (a tombstone)."""
+        cid = forget.customer_id
+        previous = latest(customers, changed, cid, item)
+        now = datetime.now(UTC)
+        if forget.reason == "purge":
+            if previous is not None and purge_due(previous, now, MARKER_TTL):
+                changed[cid] = (purged(previous), item)
+            return []
+        changed[cid] = (forgotten_marker(previous, now), item)
+        metrics.customers_forgotten.labels(cause=forget.reason).inc()
+        log.info("customer state erased", extra={"reason": forget.reason})
+        return [await stage_topic.send(
+            key=stage.encode("utf-8"),
+            value=Forget(forget.customer_id, forget.reason, stage).to_wire(),
+        ) for stage in JOURNEY_STAGES]
+
+    async def fold_stage(item: EventT, signal: Signal | Forget,
                          changed: dict[str, tuple[Any, EventT]]) -> list[Any]:
+        if isinstance(signal, Forget):
+            stage_name = signal.journey_stage or ""
+            held = latest(stages, changed, stage_name, item)
+            if held is not None:
+                changed[stage_name] = (forget_in_stage(held, signal.customer_id), item)
+            return []
         stage = signal.journey_stage
         previous = latest(stages, changed, stage, item)
         update = update_stage(previous, signal, stage_cfg)
@@ -561,6 +642,27 @@ def build_app(
                 await dead_letter(item, "invalid_profile", exc.detail)
                 continue
             profiles[key] = profile
+
+    async def expire_customers() -> int:
+        """Send a forget record for each local customer inactive for longer than
+        ``CHURN_CUSTOMER_EXPIRY_DAYS`` (it erases through the stream, like ``forget``), and a
+        purge record for each erasure marker older than ``MARKER_TTL``."""
+        now = datetime.now(UTC)
+        sent = 0
+        for cid, held in list(customers.data.items()):
+            if held is None:
+                continue
+            reason = ("purge" if purge_due(held, now, MARKER_TTL) else "expired"
+                      if inactive(held, now, settings.customer_expiry_days) else None)
+            if reason is not None:
+                await signals_topic.send(key=str(cid).encode("utf-8"),
+                                         value=Forget(str(cid), reason).to_wire())
+                sent += 1
+        return sent
+
+    app.timer(interval=settings.customer_expiry_check_seconds, on_leader=False,
+              name="expire_customers")(expire_customers)
+    app.expire_customers = expire_customers  # type: ignore[attr-defined]
 
     app.agents_by_role = {  # type: ignore[attr-defined]
         "classify": classify,

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from detector.engine import Detector
-from detector.redact import Redactor
+from detector.redact import Redactor, escape_controls
 from detector.schema import Event
 from streams.exitcodes import EPILOG, ExitCode
 from streams.offline import (
@@ -127,39 +127,63 @@ def worker() -> None:
 
 def run_worker(settings: Settings) -> None:
     import faust
-    from prometheus_client import start_http_server
 
     from streams.app import build_app
+    from streams.health import Health, attach, serve
     from streams.logs import setup_logging
     from streams.metrics import Metrics, add_process_metrics
 
     setup_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
     add_process_metrics(metrics.registry)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
+    health = Health(settings.liveness_timeout_seconds)
+    if settings.metrics_port:  # /metrics, /livez, /readyz
+        serve(settings.metrics_port, metrics.registry, health)
     app = build_app(settings, lambda: _classifier(settings), metrics)
     # override_logging=False: keep setup_logging's handler (JSON logs) instead of Faust's
     worker_ = faust.Worker(
         app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False
     )
     worker_.spinner = None  # no terminal escapes in the log (stdout may be a file)
+    attach(app, health, worker_.loop)  # heartbeat and readiness for /livez and /readyz
     worker_.execute_from_commandline()
 
 
-def _report_rejects(rejects: list[Rejected], rejects_path: Path | None) -> None:
+def _redactor(settings: Settings | None = None) -> Redactor:
+    if settings is None:
+        return Redactor()
+    return Redactor(settings.redact_patterns, enabled=settings.redact_pii)
+
+
+def _report_rejects(rejects: list[Rejected], rejects_path: Path | None,
+                    redactor: Redactor | None = None) -> None:
+    """Print each rejected line's reason (redacted, control characters escaped) and write
+    them to ``rejects_path`` (reason redacted; ``raw`` is the caller's own line)."""
+    redactor = redactor or Redactor()
     for r in rejects:
-        click.echo(f"line {r.line}: rejected: {r.reason}", err=True)
+        click.echo(f"line {r.line}: rejected: {escape_controls(redactor(r.reason))}", err=True)
     if rejects_path:
         with open(rejects_path, "w", encoding="utf-8") as fh:
             for r in rejects:
-                write_jsonl(fh, r.to_dict())
+                write_jsonl(fh, {**r.to_dict(), "reason": redactor(r.reason)})
 
 
-def _load(path: Path) -> tuple[list[Event], list[Rejected]]:
+class _Failures:
+    """Events the classifier failed on (offline): reported, left out, counted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, event: Event, exc: Exception) -> None:
+        self.count += 1
+        click.echo(f"event {escape_controls(event.event_id)}: classification failed:"
+                   f" {type(exc).__name__}", err=True)
+
+
+def _load(path: Path, settings: Settings) -> tuple[list[Event], list[Rejected]]:
     events: list[Event] = []
     rejects: list[Rejected] = []
-    for _, item in read_events(open_lines(path)):
+    for _, item in read_events(open_lines(path), future_clamp=settings.future_clamp()):
         (events if isinstance(item, Event) else rejects).append(item)  # type: ignore[arg-type]
     return events, rejects
 
@@ -176,18 +200,21 @@ def score(infile: Path, output: Path | None, rejects: Path | None) -> None:
     Exit status 3 when some lines were rejected (the valid ones are still scored).
     """
     settings = _settings()
-    events, rejected = _load(infile)
-    _report_rejects(rejected, rejects)
+    events, rejected = _load(infile, settings)
+    _report_rejects(rejected, rejects, _redactor(settings))
     clf = _classifier(settings)
+    failures = _Failures()
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        for signal_ in score_events(clf, events, settings.batch_size):
+        for signal_ in score_events(clf, events, settings.batch_size, failures):
             write_jsonl(out, signal_.score_dict())
     finally:
         if output:
             out.close()
-    click.echo(f"scored {len(events)} events, rejected {len(rejected)} lines", err=True)
-    if rejected:
+    click.echo(f"scored {len(events) - failures.count} events, rejected {len(rejected)} lines"
+               + (f", classification failed for {failures.count}" if failures.count else ""),
+               err=True)
+    if rejected or failures.count:
         sys.exit(ExitCode.LINES_REJECTED)
 
 
@@ -209,8 +236,9 @@ def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: s
     Exit status 3 when some lines were rejected (the valid ones are still replayed).
     """
     settings = _settings()
-    events, rejected = _load(infile)
-    _report_rejects(rejected, rejects)
+    events, rejected = _load(infile, settings)
+    _report_rejects(rejected, rejects, _redactor(settings))
+    failures = _Failures()
     detector = Detector(
         risk=settings.risk_config(),
         stage_config=settings.stage_config(),
@@ -221,14 +249,17 @@ def replay_cmd(infile: Path, output: Path | None, rejects: Path | None, order: s
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     n = 0
     try:
-        for alert in replay(clf, events, detector, settings.batch_size, order=order):
+        for alert in replay(clf, events, detector, settings.batch_size, order=order,
+                            on_error=failures):
             write_jsonl(out, alert.to_dict())
             n += 1
     finally:
         if output:
             out.close()
     click.echo(
-        f"replayed {len(events)} events, {n} alerts, rejected {len(rejected)} lines", err=True
+        f"replayed {len(events) - failures.count} events, {n} alerts, rejected"
+        f" {len(rejected)} lines"
+        + (f", classification failed for {failures.count}" if failures.count else ""), err=True
     )
     if rejected:
         sys.exit(ExitCode.LINES_REJECTED)
@@ -244,10 +275,33 @@ def produce(infile: Path, rate: float | None) -> None:
     settings = _settings()
     if not settings.kafka_broker:
         raise click.ClickException("CHURN_KAFKA_BROKER is not set")
-    events, rejected = _load(infile)
-    _report_rejects(rejected, None)
+    events, rejected = _load(infile, settings)
+    _report_rejects(rejected, None, _redactor(settings))
     sent = asyncio.run(produce_events(settings, [e.to_dict() for e in events], rate=rate))
     click.echo(f"sent {sent} events, rejected {len(rejected)} lines", err=True)
+
+
+@main.command()
+@click.argument("customer_id")
+def forget(customer_id: str) -> None:
+    """Erase one customer's state (GDPR erasure): a tombstone through the stream.
+
+    The workers drop the customer's row from the `customers` table (a changelog tombstone,
+    removed by compaction) and the customer's event ids from every stage's state. Signals and
+    alerts already on topics age out with the topics' retention.
+    """
+    from detector.schema import MAX_ID_CHARS, is_id_char
+    from streams.kafka import send_forget
+
+    settings = _settings()
+    if not settings.kafka_broker:
+        raise click.ClickException("CHURN_KAFKA_BROKER is not set")
+    if (not customer_id.strip(" ") or len(customer_id) > MAX_ID_CHARS
+            or not all(is_id_char(ch) for ch in customer_id)):
+        raise click.ClickException("not a valid customer id")
+    asyncio.run(send_forget(settings, customer_id.strip(" ")))
+    click.echo("forget record sent; the customer's state is erased when the workers reach it",
+               err=True)
 
 
 @main.command(name="run")
@@ -363,9 +417,10 @@ async def _run(
             f" metrics: {_metrics_url(settings)}", err=True,
         )
 
-        events, rejected = _load(sample)
+        events, rejected = _load(sample, settings)
         for r in rejected:
-            click.echo(f"sample line {r.line} rejected: {r.reason}", err=True)
+            click.echo(f"sample line {r.line} rejected:"
+                       f" {escape_controls(_redactor(settings)(r.reason))}", err=True)
         bodies = shift_to_now(sorted(events, key=lambda e: e.occurred_at))
         profiles = _load_profiles(profiles_path)
         if profiles and events:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from detector.redact import escape_controls
+
 #: Generic priority for each alert severity.
 PRIORITY_BY_SEVERITY: dict[str, str] = {
     "low": "low",
@@ -41,8 +43,21 @@ DESCRIPTION_MAX = 32_000
 SOURCE = "churn-signal-detector"
 
 
+def escaped(value: Any) -> Any:
+    """``value`` with control, zero-width and bidi characters escaped in every string (ids,
+    reasons, snippets): no forged lines or reordered text in a CRM case."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {k: escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [escaped(v) for v in value]
+    return value
+
+
 def case_subject(alert: dict[str, Any]) -> str:
     """One-line subject, e.g. ``[HIGH] Churn risk: customer C-10457 (billing)``."""
+    alert = escaped(alert)
     title = TYPE_TITLES.get(alert["type"], alert["type"].replace("_", " ").capitalize())
     stage = alert.get("journey_stage")
     customer = alert.get("customer_id")
@@ -89,6 +104,7 @@ def _account_lines(account: dict[str, Any]) -> list[str]:
 
 def case_description(alert: dict[str, Any]) -> str:
     """Plain-text description: why (reasons), evidence, recommended action, provenance."""
+    alert = escaped(alert)
     lines = [
         f"{TYPE_TITLES.get(alert['type'], alert['type'])} alert {alert['alert_id']}"
         f" (severity {alert['severity']}, score {alert['score']:.2f})",
@@ -120,6 +136,7 @@ def case_description(alert: dict[str, Any]) -> str:
 def crm_case(alert: dict[str, Any]) -> dict[str, Any]:
     """The generic CRM case / task for one alert; ``external_id`` is the case key (upsert on
     it: every escalation of a situation updates one case)."""
+    alert = escaped(alert)
     severity = alert["severity"]
     tags = ["churn", alert["type"], severity]
     if alert.get("journey_stage"):

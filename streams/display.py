@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from streams.crm_mapping import escaped
+
 _COLOURS = {
     "critical": "\033[1;97;41m",
     "high": "\033[1;31m",
@@ -15,7 +17,10 @@ _RESET = "\033[0m"
 
 
 def render_alert(alert: dict[str, Any], colour: bool = False, width: int = 100) -> str:
-    """A few lines a support agent can read at a glance: who, how urgent, why, what to do."""
+    """A few lines a support agent can read at a glance: who, how urgent, why, what to do.
+
+    Control, zero-width and bidi characters in the alert's text are shown escaped."""
+    alert = escaped(alert)
     severity = str(alert.get("severity", "?"))
     tag = f"{severity.upper():<8}"
     if colour and severity in _COLOURS:

@@ -116,3 +116,18 @@ async def consume_json(
                 yield obj
     finally:
         await consumer.stop()
+
+
+async def send_forget(settings: Settings, customer_id: str, bootstrap: str | None = None) -> None:
+    """Put a forget record for ``customer_id`` on the signals topic (keyed like its signals,
+    so it lands in the customer's partition, after every signal already there)."""
+    from detector.erasure import Forget
+
+    producer = AIOKafkaProducer(**client_kwargs(settings, bootstrap), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            settings.topic_signals, key=customer_id.encode("utf-8"),
+            value=json.dumps(Forget(customer_id).to_wire()).encode("utf-8"))
+    finally:
+        await producer.stop()

@@ -46,6 +46,7 @@ OTHER = "other"
 DEADLETTER_REASONS: tuple[str, ...] = (
     "invalid_json",
     "invalid_utf8",
+    "invalid_unicode",
     "not_an_object",
     "missing_field",
     "invalid_field",
@@ -62,6 +63,8 @@ ENCODER_PATHS: tuple[str, ...] = ("static", "transformer")
 #: State agents guarded against offset gaps, and what the guard did about a gap.
 GAP_AGENTS: tuple[str, ...] = ("classify", "customers", "stages")
 GAP_OUTCOMES: tuple[str, ...] = ("seek", "accepted")
+#: Why a customer's state was erased (``churn-detector forget``, or inactivity expiry).
+ERASURE_CAUSES: tuple[str, ...] = ("request", "expired")
 #: Largest partition number reported on its own; higher ones are summed into ``other``.
 MAX_LAG_PARTITIONS = 64
 #: Customers whose latest revenue at risk is remembered for the per-stage gauge (oldest out).
@@ -80,6 +83,7 @@ LABEL_VALUES: dict[str, tuple[str, ...]] = {
     "path": ENCODER_PATHS,
     "agent": GAP_AGENTS,
     "outcome": GAP_OUTCOMES,
+    "cause": ERASURE_CAUSES,
 }
 #: Labels of the single-series info metric (one value each per worker process).
 INFO_LABELS: tuple[str, ...] = ("version", "model_version", "encoder")
@@ -134,6 +138,21 @@ class Metrics:
         self.duplicates = Counter(
             "churn_events_duplicate_total",
             "Redelivered events (same event_id) ignored by the customer state",
+            registry=r,
+        )
+        self.future_clamped = Counter(
+            "churn_events_future_clamped_total",
+            "Events dated further ahead than CHURN_MAX_FUTURE_SKEW_SECONDS: dated now instead",
+            registry=r,
+        )
+        self.customers_forgotten = self._bounded(Counter(
+            "churn_customers_forgotten_total",
+            "Customer states erased, by cause (request: churn-detector forget; expired)",
+            ["cause"], registry=r,
+        ))
+        self.id_conflicts = Counter(
+            "churn_events_id_conflicts_total",
+            "Redelivered event ids whose content differs from the first (ignored, logged)",
             registry=r,
         )
         self.late_events = Counter(
@@ -240,6 +259,8 @@ class Metrics:
             self.events_rejected.labels(reason=reason)
         for path in ENCODER_PATHS:
             self.encoder_path.labels(path=path)
+        for cause in ERASURE_CAUSES:
+            self.customers_forgotten.labels(cause=cause)
         for intent in INTENTS:
             self.intents.labels(intent=intent)
         for type_, severity in product(ALERT_TYPES, SEVERITIES):

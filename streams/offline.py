@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from detector.accounts import ProfileError, parse_profile
 from detector.alerts import Alert
 from detector.engine import Detector
-from detector.schema import Event, EventError, parse_event
+from detector.schema import FUTURE_CLAMP, Event, EventError, parse_event
 from detector.signals import Signal
-from streams.app import Classifier
+from streams.app import Classifier, classify_isolating
 
 
 @dataclass
@@ -28,9 +28,12 @@ class Rejected:
 
 
 def read_events(
-    lines: Iterable[str | bytes], now: datetime | None = None
+    lines: Iterable[str | bytes], now: datetime | None = None,
+    future_clamp: timedelta = FUTURE_CLAMP,
 ) -> Iterator[tuple[int, Event | Rejected]]:
-    """Parse JSONL lines; yield (line number, Event) or (line number, Rejected). Never raises."""
+    """Parse JSONL lines; yield (line number, Event) or (line number, Rejected). Never raises.
+
+    ``now`` (default: the current time) is the processing time of ``parse_event``."""
     now = now or datetime.now(UTC)
     for number, line in enumerate(lines, start=1):
         if isinstance(line, bytes):
@@ -41,11 +44,17 @@ def read_events(
         if not text.strip():
             continue
         try:
-            yield number, parse_event(payload, now=now)
+            yield number, parse_event(payload, now=now, future_clamp=future_clamp)
         except EventError as exc:
             yield (
                 number,
                 Rejected(number, f"{exc.reason}: {exc.detail}", text.rstrip("\r\n")[:2000]),
+            )
+        except Exception as exc:  # a decoder bug: this line is rejected, the rest go on
+            yield (
+                number,
+                Rejected(number, f"decode_failed: {type(exc).__name__}",
+                         text.rstrip("\r\n")[:2000]),
             )
 
 
@@ -82,12 +91,24 @@ def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
         yield batch
 
 
+OnError = Callable[[Event, Exception], None]
+
+
 def score_events(
-    classifier: Classifier, events: Iterable[Event], batch_size: int = 64
+    classifier: Classifier, events: Iterable[Event], batch_size: int = 64,
+    on_error: OnError | None = None,
 ) -> Iterator[Signal]:
-    """Classify events in micro-batches."""
+    """Classify events in micro-batches. An event the classifier fails on is left out and
+    passed to ``on_error`` (the rest of its batch is classified); without ``on_error`` the
+    error is raised."""
     for batch in _batches(events, batch_size):
-        yield from classifier.classify(batch)
+        done, failed = classify_isolating(classifier, batch)
+        for i, exc in failed:
+            if on_error is None:
+                raise exc
+            on_error(batch[i], exc)
+        for _, signal in done:
+            yield signal
 
 
 def replay(
@@ -96,6 +117,7 @@ def replay(
     detector: Detector,
     batch_size: int = 64,
     order: str = "event-time",
+    on_error: OnError | None = None,
 ) -> Iterator[Alert]:
     """The whole detector over events in event-time order (ties keep file order).
 
@@ -105,7 +127,7 @@ def replay(
     if order not in ("event-time", "file"):
         raise ValueError("order must be 'event-time' or 'file'")
     ordered = sorted(events, key=lambda e: e.occurred_at) if order == "event-time" else events
-    for signal in score_events(classifier, ordered, batch_size):
+    for signal in score_events(classifier, ordered, batch_size, on_error):
         yield from detector.process(signal)
 
 

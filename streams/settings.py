@@ -6,8 +6,10 @@ Built once at the entry point (the CLI) and passed down; library code never read
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +24,8 @@ class Settings(BaseSettings):
     """Effective configuration of a worker (see README, Configuration)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CHURN_", frozen=True, env_file=".env", extra="ignore"
+        env_prefix="CHURN_", frozen=True, env_file=".env", extra="ignore",
+        hide_input_in_errors=True,  # a validation error must not print secrets or URLs
     )
 
     # Kafka
@@ -143,6 +146,10 @@ class Settings(BaseSettings):
     stage_window_minutes: float = Field(60.0, gt=0)
     stage_step_minutes: float = Field(15.0, gt=0)
     lateness_minutes: float = Field(30.0, ge=0)
+    max_future_skew_seconds: float = Field(
+        120.0, ge=0, description="Events dated further ahead of the processing time are dated"
+        " now and flagged future_clamped (capped at the lateness)"
+    )
     baseline_alpha: float = Field(0.2, gt=0, le=1)
     baseline_warmup_windows: int = Field(3, ge=1)
     spike_min_events: int = Field(20, ge=1)
@@ -192,11 +199,24 @@ class Settings(BaseSettings):
         },
         description="The company's own expectation per journey stage (JSON)",
     )
+    customer_expiry_days: float = Field(
+        0.0, ge=0, description="Erase a customer's state after this many days without events"
+        " (0: keep)"
+    )
+    customer_expiry_check_seconds: float = Field(
+        3600.0, gt=0, description="How often each worker looks for expired customers and"
+        " erasure markers to purge"
+    )
     redact_pii: bool = True
     redact_patterns: tuple[str, ...] = ()
 
     # Service
-    metrics_port: int = Field(9464, ge=0, le=65535, description="0 disables /metrics")
+    metrics_port: int = Field(
+        9464, ge=0, le=65535, description="/metrics, /livez and /readyz (0: none of them)"
+    )
+    liveness_timeout_seconds: float = Field(
+        30.0, gt=0, description="/livez answers 503 when the event loop's heartbeat is older"
+    )
     lag_interval_seconds: float = Field(
         5.0, gt=0, description="How often consumer lag is read for /metrics"
     )
@@ -217,6 +237,13 @@ class Settings(BaseSettings):
     # Webhook sink (`churn-detector sink webhook`, see docs/integrations.md)
     webhook_url: str = Field("", description="POST alerts here (empty: sink refuses to start)")
     webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 signing secret")
+    webhook_signature_scheme: Literal["churn", "standard", "both"] = Field(
+        "both", description="X-Churn-Signature, Standard Webhooks (webhook-signature), or both"
+    )
+    webhook_extra_secrets: SecretStr = Field(
+        SecretStr(""), description="More signing secrets during a key rotation (comma-separated;"
+        " each adds a v1 signature to webhook-signature)"
+    )
     webhook_cloudevents: bool = Field(False, description="Wrap as CloudEvents 1.0 structured")
     webhook_format: Literal["alert", "crm_case"] = "alert"
     webhook_timeout_seconds: float = Field(10.0, gt=0)
@@ -236,10 +263,24 @@ class Settings(BaseSettings):
                     raise ValueError(f"cx_expectations.{stage}: unknown measure {measure!r}")
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"cx_expectations.{stage}.{measure} must be in [0, 1]")
+        if self.webhook_url:
+            check_webhook_url(self.webhook_url)
+
         ratio = self.stage_window_minutes / self.stage_step_minutes
         if abs(ratio - round(ratio)) > 1e-9:
             raise ValueError("stage_window_minutes must be a multiple of stage_step_minutes")
         return self
+
+    def future_clamp(self) -> timedelta:
+        """How far ahead of the processing time an event may be dated (then it is clamped):
+        ``max_future_skew_seconds``, never more than the lateness (a future event must not
+        move the watermark past on-time events)."""
+        return timedelta(seconds=min(self.max_future_skew_seconds, self.lateness_minutes * 60))
+
+    def webhook_extra_secret_list(self) -> tuple[str, ...]:
+        """The rotation secrets of ``webhook_extra_secrets``, in order."""
+        raw = self.webhook_extra_secrets.get_secret_value()
+        return tuple(s.strip() for s in raw.split(",") if s.strip())
 
     def source_topics(self) -> dict[str, str]:
         """Channel -> source topic (chat, email and survey share the tickets topic)."""
@@ -318,3 +359,17 @@ class Settings(BaseSettings):
                 value = list(value)
             out[name] = value
         return out
+
+
+def check_webhook_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; raise ValueError with a clear reason."""
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # the port is parsed (and checked) lazily
+    except ValueError as exc:
+        raise ValueError(f"webhook URL cannot be parsed ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("webhook URL must start with http:// or https://")
+    if not host:
+        raise ValueError("webhook URL has no host")
+    return url

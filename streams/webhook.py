@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -41,16 +39,35 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from detector.deadletter import deadletter_record
 from streams.crm_mapping import case_key, crm_case
+from streams.health import Health
 from streams.settings import Settings
+from streams.webhook_verify import (
+    SIGNATURE_HEADER,
+    STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    STANDARD_TIMESTAMP_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    sign,
+    sign_standard,
+    verify_signature,
+    verify_standard,
+)
+
+__all__ = [
+    "SIGNATURE_HEADER", "STANDARD_ID_HEADER", "STANDARD_SIGNATURE_HEADER",
+    "STANDARD_TIMESTAMP_HEADER", "TIMESTAMP_HEADER", "SignatureError", "sign", "sign_standard",
+    "verify_signature", "verify_standard",
+]
 
 log = logging.getLogger("churn.webhook")
 
-SIGNATURE_HEADER = "X-Churn-Signature"
-TIMESTAMP_HEADER = "X-Churn-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: The situation the alert belongs to (contract 1.1 ``case_key``): upsert the CRM case on it.
 CASE_KEY_HEADER = "X-Churn-Case-Key"
 BODY_EXCERPT_CHARS = 500
+#: At most this many bytes of a response body are read (the excerpt needs 500 characters).
+BODY_READ_BYTES = 4096
 CLOUDEVENTS_SOURCE = "urn:churn-signal-detector"
 CLOUDEVENTS_TYPE_PREFIX = "com.churn-signal-detector.alert."
 ALERT_DATASCHEMA = (
@@ -58,49 +75,9 @@ ALERT_DATASCHEMA = (
 )
 
 
-# -- signing ---------------------------------------------------------------------------------
+# -- signing (streams/webhook_verify.py: standard library only, for receivers) -------------
 
-
-class SignatureError(ValueError):
-    """A webhook request whose signature or timestamp does not verify."""
-
-
-def _key(secret: str | bytes) -> bytes:
-    return secret.encode("utf-8") if isinstance(secret, str) else secret
-
-
-def sign(secret: str | bytes, timestamp: str, body: bytes) -> str:
-    """``sha256=<hex>``: HMAC-SHA256 over ``timestamp + "." + body`` with the shared secret."""
-    mac = hmac.new(_key(secret), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify_signature(
-    secret: str | bytes,
-    body: bytes,
-    timestamp: str | None,
-    signature: str | None,
-    *,
-    tolerance_seconds: float = 300.0,
-    now: float | None = None,
-) -> None:
-    """For receivers: raise :class:`SignatureError` unless the request is authentic and fresh.
-
-    ``body`` must be the raw request body; timestamps older (or further in the future) than
-    ``tolerance_seconds`` are refused so that a captured request cannot be replayed later.
-    """
-    if not timestamp or not signature:
-        raise SignatureError("missing signature or timestamp header")
-    try:
-        ts = int(timestamp)
-    except ValueError as exc:
-        raise SignatureError("timestamp is not an integer") from exc
-    now = time.time() if now is None else now
-    if abs(now - ts) > tolerance_seconds:
-        raise SignatureError("timestamp outside the tolerance window (replayed or skewed)")
-    expected = sign(secret, timestamp, body)
-    if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("ascii")):
-        raise SignatureError("signature does not match")
+SIGNATURE_SCHEMES = ("churn", "standard", "both")
 
 
 # -- request body ----------------------------------------------------------------------------
@@ -133,10 +110,13 @@ def render_body(
 
 def redact_url(url: str) -> str:
     """The URL without credentials or query string (safe for logs and dead letters)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:  # unparseable (e.g. an unclosed IPv6 bracket): show nothing of it
+        return "<invalid url>"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
@@ -162,16 +142,29 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true too
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
+
+
+async def read_at_most(stream: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes of a response body (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -182,7 +175,7 @@ class DeliveryResult:
     attempts: int
     status: int | None
     body_excerpt: str
-    reason: str  # delivered | webhook_rejected | webhook_retries_exhausted
+    reason: str  # delivered | webhook_rejected | webhook_retries_exhausted | webhook_failed
     error: str | None = None
 
 
@@ -239,6 +232,8 @@ class WebhookClient:
         policy: RetryPolicy | None = None,
         fmt: str = "alert",
         cloudevents: bool = False,
+        scheme: str = "both",
+        extra_secrets: tuple[str | bytes, ...] = (),
         metrics: SinkMetrics | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -251,6 +246,10 @@ class WebhookClient:
         self.policy = policy or RetryPolicy()
         self.fmt = fmt
         self.cloudevents = cloudevents
+        if scheme not in SIGNATURE_SCHEMES:
+            raise ValueError(f"signature scheme must be one of {SIGNATURE_SCHEMES}")
+        self.scheme = scheme
+        self.secrets = (secret, *extra_secrets)
         self.metrics = metrics or SinkMetrics()
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -262,14 +261,21 @@ class WebhookClient:
         """One POST: (status, body excerpt, Retry-After header, error)."""
         ts = str(int(self.clock()))
         headers = dict(headers)
-        headers[TIMESTAMP_HEADER] = ts
-        headers[SIGNATURE_HEADER] = sign(self.secret, ts, body)
+        if self.scheme in ("churn", "both"):
+            headers[TIMESTAMP_HEADER] = ts
+            headers[SIGNATURE_HEADER] = sign(self.secret, ts, body)
+        if self.scheme in ("standard", "both"):
+            msg_id = headers[IDEMPOTENCY_HEADER]
+            headers[STANDARD_ID_HEADER] = msg_id
+            headers[STANDARD_TIMESTAMP_HEADER] = ts
+            headers[STANDARD_SIGNATURE_HEADER] = sign_standard(self.secrets, msg_id, ts, body)
         try:
             async with self.session.post(
                 self.url, data=body, headers=headers, timeout=self.timeout,
                 allow_redirects=False,
             ) as resp:
-                text = await resp.text(errors="replace")
+                text = (await read_at_most(resp.content, BODY_READ_BYTES)).decode(
+                    "utf-8", errors="replace")
                 return resp.status, text[:BODY_EXCERPT_CHARS], resp.headers.get("Retry-After"), None
         except TimeoutError:
             return None, "", None, "timeout"
@@ -381,6 +387,10 @@ class WebhookSink:
             started = time.monotonic()
             try:
                 result = await self.client.deliver(alert)
+            except Exception as exc:  # a bad URL, header or response: this alert, not the sink
+                log.exception("webhook delivery failed", extra={"alert_id": alert["alert_id"]})
+                result = DeliveryResult(False, 1, None, "", "webhook_failed",
+                                        f"{type(exc).__name__}: {str(exc)[:200]}")
             finally:
                 self.metrics.inflight.dec()
         self.metrics.duration.observe(time.monotonic() - started)
@@ -450,8 +460,11 @@ async def run_sink(
     stop: asyncio.Event,
     metrics: SinkMetrics | None = None,
     bootstrap: str | None = None,
+    health: Health | None = None,
 ) -> None:
-    """Consume ``churn.alerts`` with the sink's consumer group until ``stop`` is set."""
+    """Consume ``churn.alerts`` with the sink's consumer group until ``stop`` is set.
+
+    ``health`` (``/readyz``) turns ready once the consumer holds an assignment."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from streams.kafka import client_kwargs
@@ -466,6 +479,9 @@ async def run_sink(
     try:
         await producer.start()
         await consumer.start()
+        if health is not None:
+            health.ready_check = lambda: (bool(consumer.assignment()),
+                                          "waiting for the partition assignment")
         connector = aiohttp.TCPConnector(limit=settings.webhook_concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             client = WebhookClient(
@@ -475,7 +491,8 @@ async def run_sink(
                                    settings.webhook_backoff_base_seconds,
                                    settings.webhook_backoff_max_seconds),
                 fmt=settings.webhook_format, cloudevents=settings.webhook_cloudevents,
-                metrics=metrics,
+                scheme=settings.webhook_signature_scheme,
+                extra_secrets=settings.webhook_extra_secret_list(), metrics=metrics,
             )
 
             async def send(topic: str, key: bytes | None, value: bytes) -> None:
@@ -503,8 +520,7 @@ def sink() -> None:
 @sink.command(name="webhook")
 def webhook_cmd() -> None:
     """POST every alert on churn.alerts to CHURN_WEBHOOK_URL (signed, retried, dead-lettered)."""
-    from prometheus_client import start_http_server
-
+    from streams.health import heartbeat, serve
     from streams.logs import setup_logging
     from streams.metrics import add_process_metrics
 
@@ -521,14 +537,19 @@ def webhook_cmd() -> None:
     setup_logging(settings.log_level, settings.log_json)
     metrics = SinkMetrics()
     add_process_metrics(metrics.registry)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=metrics.registry)
+    health = Health(settings.liveness_timeout_seconds)
+    if settings.metrics_port:  # /metrics, /livez, /readyz
+        serve(settings.metrics_port, metrics.registry, health)
 
     async def main_() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_sink(settings, stop=stop, metrics=metrics)
+        beating = asyncio.create_task(heartbeat(health, stop))
+        try:
+            await run_sink(settings, stop=stop, metrics=metrics, health=health)
+        finally:
+            beating.cancel()
 
     asyncio.run(main_())

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class SinkProcess:
             "CHURN_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2", "CHURN_WEBHOOK_TIMEOUT_SECONDS": "5",
             "CHURN_METRICS_PORT": str(free_port()), "CHURN_LOG_LEVEL": "INFO",
         })
+        self.metrics_port = int(env["CHURN_METRICS_PORT"])
         self.log_path = tmp_path / f"sink-{n}.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -121,6 +123,10 @@ async def test_sink_restart_loses_nothing_and_keeps_ids(broker, tmp_path):
             await asyncio.sleep(0.1)
         await asyncio.sleep(2)
         assert len(posts) == settled, "a committed alert was posted again after a clean restart"
+        for path in ("/livez", "/readyz"):  # probes beside /metrics (issue 20, finding 14)
+            url_ = f"http://127.0.0.1:{sinks[2].metrics_port}{path}"
+            with urllib.request.urlopen(url_, timeout=5) as resp:
+                assert resp.status == 200 and json.loads(resp.read())["status"] == "ok"
         sinks[2].stop()
     finally:
         for s in sinks:

@@ -18,47 +18,75 @@ from hypothesis import strategies as st
 
 from detector.customer import RiskConfig, update_customer
 from detector.deadletter import deadletter_record
-from detector.schema import CHANNELS, JOURNEY_STAGES, MAX_TEXT_CHARS, EventError, parse_event
+from detector.schema import (
+    CHANNELS,
+    JOURNEY_STAGES,
+    MAX_TEXT_CHARS,
+    EventError,
+    is_id_char,
+    parse_event,
+)
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from detector.stages import StageConfig, update_stage
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
+#: Any code point, surrogates and invisible characters included, with the ones that found
+#: bugs drawn often (lone surrogates, zero-width, bidi, line separators, superscript digits).
+ODD_CHARS = ["\ud800", "\udfff", "\udbff", "\u200b", "\u202e", "\u2066", "\ufeff", "\n",
+             "\r", "\t", "\x85", "\u2028", "\x00", "\x1b", "\u00b2", "\u0663", "@", "\u00e9"]
+any_char = st.one_of(st.characters(exclude_categories=()), st.sampled_from(ODD_CHARS))
+any_text = st.text(any_char, max_size=60)
+#: Integers far beyond 64 bits (up to 400 digits) and floats with NaN and infinities.
+any_int = st.one_of(st.integers(), st.integers(-(10**400), 10**400),
+                    st.sampled_from([2**63, -(2**63) - 1, 10**19]))
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+    st.none() | st.booleans() | any_int | st.floats() | any_text,
     lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    | st.dictionaries(any_text, children, max_size=5),
     max_leaves=20,
 )
 
 timestamps = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
                  timezones=st.sampled_from([UTC, None])).map(lambda d: d.isoformat()),
-    st.text(max_size=30),
-    st.integers(),
+    any_text,
+    any_int,
 )
+
+
+def field(specific):
+    """A field's plausible values, or any JSON value at all (every type in every field)."""
+    return st.one_of(specific, json_values)
+
 
 near_valid = st.fixed_dictionaries(
     {},
     optional={
-        "event_id": st.one_of(st.text(max_size=300), st.integers(), st.none()),
-        "customer_id": st.one_of(st.text(max_size=20), st.just("C-1"), st.integers()),
-        "channel": st.one_of(st.sampled_from(CHANNELS), st.text(max_size=10), st.integers()),
-        "occurred_at": timestamps,
-        "text": st.one_of(st.text(max_size=200), st.none(), st.integers(), json_values),
-        "turns": st.one_of(
+        "event_id": field(st.one_of(st.text(max_size=300), any_text)),
+        "customer_id": field(st.one_of(st.just("C-1"), any_text.map(lambda t: "C-" + t))),
+        "channel": field(st.sampled_from(CHANNELS)),
+        "occurred_at": field(timestamps),
+        "text": field(any_text),
+        "turns": field(
             st.lists(st.fixed_dictionaries({
-                "speaker": st.sampled_from(["customer", "agent", "bot", 1]),
-                "text": st.one_of(st.text(max_size=50), st.none()),
+                "speaker": field(st.sampled_from(["customer", "agent", "bot"])),
+                "text": field(any_text),
             }), max_size=4),
-            json_values,
         ),
-        "journey_stage": st.one_of(st.sampled_from(JOURNEY_STAGES), st.text(max_size=10)),
-        "rating": st.one_of(st.integers(-3, 9), st.floats(), st.booleans(), st.text(max_size=3)),
-        "language": st.one_of(st.text(max_size=40), st.integers()),
+        "journey_stage": field(st.sampled_from(JOURNEY_STAGES)),
+        "rating": field(st.one_of(st.integers(-3, 9), st.floats(), any_int)),
+        "language": field(any_text),
         "metadata": json_values,
     },
 )
+
+
+def json_bytes(value) -> bytes:
+    """JSON as a producer may send it: lone surrogates as \\u escapes, huge integers
+    written out (``json.dumps`` refuses integers over 4,300 digits)."""
+    return json.dumps(value, ensure_ascii=True).encode("ascii")
 
 
 def check_decode(raw: bytes | str | dict) -> None:
@@ -78,7 +106,12 @@ def check_decode(raw: bytes | str | dict) -> None:
     assert event.occurred_at - NOW <= timedelta(days=1)
     assert event.journey_stage is None or event.journey_stage in JOURNEY_STAGES
     assert event.rating is None or 1 <= event.rating <= 5
-    json.dumps(event.to_dict(), ensure_ascii=False)
+    # everything accepted can be encoded and sent on (Kafka keys, signals, alerts)
+    json.dumps(event.to_dict(), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    for name in ("event_id", "customer_id"):
+        value = getattr(event, name)
+        value.encode("utf-8")
+        assert all(is_id_char(ch) for ch in value), value
 
 
 @settings(max_examples=300, deadline=None)
@@ -90,14 +123,26 @@ def test_decoder_never_crashes_on_bytes(raw):
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_decoder_never_crashes_on_any_json(value):
-    check_decode(json.dumps(value).encode())
+    check_decode(json_bytes(value))
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(near_valid)
 def test_decoder_never_crashes_on_near_valid_events(obj):
+    check_decode(json_bytes(obj))
     check_decode(json.dumps(obj, ensure_ascii=False).encode("utf-8", errors="surrogatepass"))
     check_decode(obj)
+
+
+@settings(max_examples=200, deadline=None)
+@given(near_valid, st.sampled_from(["rating", "metadata", "event_id", "occurred_at"]),
+       st.integers(1, 6000), st.booleans())
+def test_decoder_never_crashes_on_integers_of_any_length(obj, name, digits, negative):
+    """Integers written out with up to 6,000 digits (Python refuses to convert 4,300)."""
+    number = ("-" if negative else "") + "9" * digits
+    text = json_bytes({**obj, name: 0}).replace(f'"{name}": 0'.encode(), f'"{name}": '.encode()
+                                                 + number.encode())
+    check_decode(text)
 
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
@@ -166,3 +211,37 @@ def test_pipeline_core_never_raises_and_state_stays_bounded(stream):
     json.dumps(stages, allow_nan=False)
     unique = {s.event_id for s in stream}
     assert sum(c["events"] for c in customers.values()) <= len(unique) * len(customers)
+
+
+header_values = st.one_of(any_text, st.none(), st.integers().map(str),
+                          st.text("v1,= sha256ABCDEF0123456789+/", max_size=80))
+
+
+@settings(max_examples=300, deadline=None)
+@given(header_values, header_values, header_values, st.binary(max_size=50))
+def test_signature_verifiers_raise_only_their_own_error(ts, sig, msg_id, body):
+    """Any header values at all: verified, or SignatureError, never anything else."""
+    from streams.webhook_verify import SignatureError, verify_signature, verify_standard
+
+    try:
+        verify_signature("secret", body, ts, sig, now=1_800_000_000)
+    except SignatureError:
+        pass
+    headers = {k: v for k, v in (("webhook-id", msg_id), ("webhook-timestamp", ts),
+                                 ("webhook-signature", sig)) if v is not None}
+    try:
+        verify_standard(["secret", "whsec_c2VjcmV0"], body, headers, now=1_800_000_000)
+    except SignatureError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+def test_redaction_and_escaping_never_raise_and_escaping_leaves_nothing_invisible(text):
+    import unicodedata
+
+    from detector.redact import Redactor, escape_controls
+
+    Redactor()(text)
+    shown = escape_controls(text)
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in shown)

@@ -31,7 +31,7 @@ from streams.settings import Settings
 #: Every label name a metric of the worker may have. Anything else fails the test.
 ALLOWED_LABEL_NAMES = {
     "channel", "reason", "category", "journey_stage", "intent", "type", "severity", "path",
-    "topic", "partition", "agent", "outcome",
+    "topic", "partition", "agent", "outcome", "cause",
 }
 #: Histograms whose unit is a count, not a base unit.
 UNITLESS_HISTOGRAMS = {"churn_classification_batch_size"}
