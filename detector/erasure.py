@@ -55,7 +55,8 @@ def is_forget(value: Any) -> bool:
 
 
 def forget_in_stage(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
-    """The stage state without the customer's event ids among the buckets' examples. Its
+    """The stage state without the customer's event ids among the buckets' examples and
+    without the customer among the buckets' affected customers (the volume rule's). Its
     deduplication keys are hashes of (customer, event id): they stay, so that a signal of
     the customer re-read after a crash is still counted once. Counters hold no customer data.
     """
@@ -65,7 +66,9 @@ def forget_in_stage(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
     for start, bucket in (state.get("buckets") or {}).items():
         examples = {cat: [e for e in ids if seen_key(customer_id, e) not in seen]
                     for cat, ids in bucket.get("examples", {}).items()}
-        buckets[start] = {**bucket, "examples": examples}
+        who = {cat: [c for c in ids if c != customer_id]
+               for cat, ids in bucket.get("customers", {}).items()}
+        buckets[start] = {**bucket, "examples": examples, "customers": who}
     out["buckets"] = buckets
     return out
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from detector.schema import EventError, parse_event
 from streams.cli import main
 from streams.offline import Rejected, read_events
+from streams.exitcodes import ExitCode
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -138,7 +139,7 @@ def test_score_and_replay_report_bad_lines_and_go_on(tmp_path, command):
     result = CliRunner().invoke(
         main, [command, str(infile), "-o", str(out), "--rejects", str(rejects)],
         env={"CHURN_ENCODER": "hashing"})
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.LINES_REJECTED, result.output
     bad = [json.loads(x) for x in rejects.read_text().splitlines()]
     assert [b["line"] for b in bad] == [2, 3, 4, 5]
     assert [b["reason"].split(":")[0] for b in bad] == [
@@ -180,7 +181,7 @@ def test_offline_reject_reasons_are_redacted_and_escaped(tmp_path):
     rejects = tmp_path / "rejects.jsonl"
     result = CliRunner().invoke(main, ["score", str(infile), "--rejects", str(rejects)],
                                 env={"CHURN_ENCODER": "hashing"})
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.LINES_REJECTED, result.output
     assert "jane.doe@example.com" not in result.output and "[email]" in result.output
     assert "\u202e" not in result.output and "\\u202e" in result.output
     assert "jane.doe@example.com" not in rejects.read_text().split('"raw"')[0]
