@@ -165,3 +165,22 @@ def write_reports(result: dict[str, Any], out_dir: Path) -> None:
             lines.append(f"| {d}{tag} ({v['rows']}) | " + " | ".join(cells) + " |")
         lines.append("")
     (out_dir / "eval.md").write_text("\n".join(lines) + "\n")
+
+
+README_MEASURES = ("friction_present_f1", "friction_category_macro_f1", "sentiment_auc",
+                   "explicit_f1")
+
+
+def readme_table(result: dict[str, Any]) -> str:
+    """The README's short models table: each measure's macro over the held-out English
+    domains for the paths and the baselines (``eval.json``, see docs/eval)."""
+    systems = [s for s in ("transformer", "static", "cascade", "vader", "keywords", "zero_shot")
+               if s in result["macro"]]
+    lines = ["Leave-one-domain-out, macro over the held-out English domains "
+             f"([docs/eval/eval.md](docs/eval/eval.md)); the cascade routes "
+             f"{result.get('cascade_routed_mean', 0):.0%} of events to the transformer.", "",
+             "| measure | " + " | ".join(systems) + " |", "| --- |" + " ---: |" * len(systems)]
+    for m in README_MEASURES:
+        cells = [_cell(result["macro"].get(s, {}).get(m)) for s in systems]
+        lines.append(f"| {TITLES[m]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -301,3 +301,16 @@ def test_performance_doc_table_is_latest_results():
     block = PERFORMANCE.split("<!-- bench:start -->\n", 1)[1].split("\n<!-- bench:end -->", 1)[0]
     assert block == render_table(LATEST), (
         "docs/performance.md is not latest.json: make bench ARGS=\"--readme docs/performance.md\"")
+
+
+def test_models_table_is_the_committed_evaluation():
+    """The README's models table is rendered from docs/eval/eval.json (what `eval` wrote for
+    the bundled recipes): no number in it is typed by hand."""
+    import json
+
+    from models.evalrun import readme_table
+
+    result = json.loads((ROOT / "docs" / "eval" / "eval.json").read_text("utf-8"))
+    models = section(README, "Models")
+    inner = models.split("<!-- models:begin -->")[1].split("<!-- models:end -->")[0].strip()
+    assert inner == readme_table(result)
