@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from detector.schema import EventError, parse_event
 from streams.cli import main
-from streams.offline import Rejected, read_events
 from streams.exitcodes import ExitCode
+from streams.offline import Rejected, read_events
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
