@@ -191,7 +191,9 @@ def _close_buckets(update: StageUpdate, signal: Signal, cfg: StageConfig) -> Non
                 base["n"] += 1
         _gap(update, signal, window, end, cfg)
         closed = end
-    _fold_volume(state, limit, cfg)
+    # the count model learns from steps a whole window behind the closed ones: a surge is
+    # judged against what came before it, whatever order its events arrive in
+    _fold_volume(state, limit - cfg.size, cfg)
     if closed is not None:
         state["closed_until"] = closed.isoformat()
     horizon = limit - cfg.size
@@ -454,7 +456,7 @@ def _surges(
         spike = st["spikes"][cat]
         since = spike.get("since") or window["first"].get(cat) or start.isoformat()
         spike["since"] = since
-        alert_id = make_alert_id("stage_friction_spike", stage, cat, episode, severity, "volume")
+        alert_id = make_alert_id("stage_friction_spike", stage, cat, episode, severity)
         spike["alert_id"] = alert_id
         channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
         top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
