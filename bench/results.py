@@ -47,8 +47,8 @@ def render_table(res: dict[str, Any]) -> str:
         "| p99 at 80% (ms) | p99 consume-to-classified at 50% (ms) | peak RSS (MB) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    encs = list(dict.fromkeys([*(res.get("encoders") or {}), *(res.get("pipeline") or {})]))
-    for enc in encs:
+    encs = sorted(dict.fromkeys([*(res.get("encoders") or {}), *(res.get("pipeline") or {})]))
+    for enc in encs:  # sorted: the same table from the run and from the saved latest.json
         e = (res.get("encoders") or {}).get(enc) or {}
         p = (res.get("pipeline") or {}).get(enc) or {}
         lat = p.get("latency_ms") or {}
