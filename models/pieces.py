@@ -39,35 +39,33 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def _chunks(sentence: str, window: int) -> list[str]:
-    """A sentence longer than the window, cut at word boundaries."""
-    out, current = [], ""
-    for word in sentence.split():
-        if current and len(current) + 1 + len(word) > window:
+def _pack(parts: Sequence[str], window: int) -> list[str]:
+    """Consecutive parts joined with spaces into strings of at most ``window`` characters
+    (a part longer than that stands alone)."""
+    out: list[str] = []
+    current = ""
+    for part in parts:
+        if current and len(current) + 1 + len(part) > window:
             out.append(current)
-            current = word
+            current = part
         else:
-            current = f"{current} {word}" if current else word
+            current = f"{current} {part}" if current else part
     if current:
         out.append(current)
     return out
+
+
+def _chunks(sentence: str, window: int) -> list[str]:
+    """A sentence longer than the window, cut at word boundaries."""
+    return _pack(sentence.split(), window)
 
 
 def windows(units: Sequence[str], window: int) -> list[str]:
     """Consecutive units (sentences or turns) joined into windows of at most ``window``
     characters; a unit longer than a window is cut at word boundaries."""
-    out: list[str] = []
-    current = ""
-    for unit in units:
-        for part in ([unit] if len(unit) <= window else _chunks(unit, window)):
-            if current and len(current) + 1 + len(part) > window:
-                out.append(current)
-                current = part
-            else:
-                current = f"{current} {part}" if current else part
-    if current:
-        out.append(current)
-    return out
+    return _pack([part for unit in units
+                  for part in ([unit] if len(unit) <= window else _chunks(unit, window))],
+                 window)
 
 
 def customer_lines(text: str) -> list[str] | None:
