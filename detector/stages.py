@@ -340,8 +340,7 @@ def _spikes(
         episode, case_key, supersedes = opened
         alert_id = make_alert_id("stage_friction_spike", stage, cat, episode, severity)
         st["spikes"][cat]["alert_id"] = alert_id
-        top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
+        top, channels, context, evidence = _window_context(window, cat)
         minutes = int(cfg.window_minutes)
         customers = len(window["customers"].get(cat, ()))
         first = window["first"].get(cat) or (end - cfg.size).isoformat()
@@ -358,13 +357,9 @@ def _spikes(
                     f"{cat} friction at {stage} is {rate:.0%} of {n} events in the last "
                     f"{minutes} min, against a usual {mean:.0%} ({z:.1f} standard deviations)",
                     f"{customers} customers affected, since {first_seen} UTC",
-                    "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
-                    "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
+                    *context,
                 ),
-                evidence=tuple(
-                    {"event_id": eid, "category": cat}
-                    for eid in window["examples"].get(cat, [])[:5]
-                ),
+                evidence=evidence,
                 recommended_action=(
                     f"Check what changed at {stage} (release, outage, policy, campaign) for "
                     f"{cat}; post a known-issue note for agents and a proactive message to "
@@ -391,6 +386,20 @@ def _spikes(
                 supersedes=supersedes,
             )
         )
+
+
+def _window_context(
+    window: dict[str, Any], cat: str
+) -> tuple[list[tuple[str, int]], dict[str, int], tuple[str, str], tuple[dict[str, Any], ...]]:
+    """What both spike rules tell about a window: its top categories, the category's
+    channels, those two as reasons, and up to five of the category's events as evidence."""
+    top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
+    context = ("Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
+               "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())))
+    evidence = tuple({"event_id": eid, "category": cat}
+                     for eid in window["examples"].get(cat, [])[:5])
+    return top, channels, context, evidence
 
 
 def _episode(
@@ -458,8 +467,7 @@ def _surges(
         spike["since"] = since
         alert_id = make_alert_id("stage_friction_spike", stage, cat, episode, severity)
         spike["alert_id"] = alert_id
-        channels = {ch: per.get(cat, 0) for ch, per in window["channels"].items() if per.get(cat)}
-        top = sorted(window["friction"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        top, channels, context, evidence = _window_context(window, cat)
         since_at = datetime.fromisoformat(since)
         ratio = count / max(expected, 1e-9)
         minutes = int(cfg.window_minutes)
@@ -477,13 +485,9 @@ def _surges(
                     f"the last {minutes} min, since {since_at.strftime('%Y-%m-%d %H:%M')} UTC",
                     f"Expected about {expected:.2g} at these hours ({ratio:.0f}× usual; "
                     f"chance under the stage's count model {p_value:.1e})",
-                    "Top categories in the window: " + ", ".join(f"{c} ×{k}" for c, k in top),
-                    "Channels: " + ", ".join(f"{c} ×{k}" for c, k in sorted(channels.items())),
+                    *context,
                 ),
-                evidence=tuple(
-                    {"event_id": eid, "category": cat}
-                    for eid in window["examples"].get(cat, [])[:5]
-                ),
+                evidence=evidence,
                 recommended_action=(
                     f"Treat as a possible incident at {stage}: check what changed for {cat} "
                     "(release, outage, provider), post a known-issue note for agents and a "

@@ -12,7 +12,6 @@ do not label keep their bundled weights.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -20,13 +19,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.datasets import Example
-from models.heads import BinaryHead, Heads, MultiHead, _f16
+from models.heads import BinaryHead, Heads, MultiHead, _f16, friction_copies, row_weights
 
 
 def _balanced(labels: Sequence[object]) -> np.ndarray:
-    counts = Counter(labels)
-    w = np.array([1.0 / counts[y] for y in labels])
-    return w / w.sum()
+    """Label-balanced weights summing to 1 (``row_weights`` of one source)."""
+    return row_weights(["rows"] * len(labels), [str(y) for y in labels]) / len(labels)
 
 
 def _minimise(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray
@@ -102,12 +100,7 @@ def adapt_heads(heads: Heads, emb: np.ndarray, rows: Sequence[Example], c: float
         labels = [str(getattr(rows[i], task)) for i in idx]
         if len(set(labels)) >= 2:
             setattr(out, task, _adapt_multi(getattr(heads, task), x_all[idx], labels, strength))
-    copies: list[int] = []
-    cats: list[str] = []
-    for i, e in enumerate(rows):
-        for cat in e.friction or ():
-            copies.append(i)
-            cats.append(cat)
+    copies, cats, _ = friction_copies(rows)
     if len(set(cats)) >= 2:
         out.friction = _adapt_multi(heads.friction, x_all[copies], cats, strength)
     idx = [i for i, e in enumerate(rows) if e.friction_present is not None]

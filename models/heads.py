@@ -484,6 +484,20 @@ def _fit_presence(x: Any, present: np.ndarray, sources: Sequence[str] | list[str
                       np.array([t]))
 
 
+def friction_copies(rows: Sequence[Example]) -> tuple[list[int], list[str], list[float]]:
+    """The rows the which-category head reads: one copy of each friction row per category it
+    reports (row index, category, weight 1/k for a row of k categories)."""
+    copies: list[int] = []
+    cats: list[str] = []
+    share: list[float] = []
+    for i, e in enumerate(rows):
+        for c in e.friction or ():
+            copies.append(i)
+            cats.append(c)
+            share.append(1.0 / len(e.friction or ()))
+    return copies, cats, share
+
+
 def validation_mask(rows: Sequence[Example], cfg: TrainConfig) -> np.ndarray:
     """The rows the heads calibrate on (a hash of the text)."""
     return np.array([in_validation(e.text, cfg.val_fraction) for e in rows], dtype=bool)
@@ -506,15 +520,7 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
         heads[task] = _fit_softmax(x[ix], [str(getattr(rows[i], task)) for i in labelled],
                                    [src[i] for i in labelled], TASK_LABELS[task], cfg, val[ix],
                                    weighting)
-    # which category: one copy of each friction row per category it reports
-    copies: list[int] = []
-    cats: list[str] = []
-    share: list[float] = []
-    for i, e in enumerate(rows):
-        for c in e.friction or ():
-            copies.append(i)
-            cats.append(c)
-            share.append(1.0 / len(e.friction or ()))
+    copies, cats, share = friction_copies(rows)
     ix = np.array(copies, int)
     heads["friction"] = _fit_softmax(x[ix], cats, [src[i] for i in copies],
                                      FRICTION_CATEGORIES, cfg, val[ix], "source",

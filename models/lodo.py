@@ -16,7 +16,6 @@ journey stage accuracy, and the share of texts over 2,000 characters with fricti
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from models.datasets import Example
 from models.embcache import embed
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads
+from models.realdata import hash_unit
 from models.recipe import CascadeRule, PooledScores, Recipe, score_texts
 
 ENGLISH_DOMAINS = ("banking77", "clinc150", "bitext", "restaurant", "apparel", "telecom",
@@ -60,15 +60,11 @@ class CachedEmbeddings:
         return embed(self.inner, list(texts), self.cache_dir)
 
 
-def _unit(text: str) -> float:
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little") / 2**32
-
-
 def capped(rows: Sequence[Example], limit: int | None) -> list[Example]:
     """At most ``limit`` rows, chosen by a hash of the text (deterministic)."""
     if not limit or len(rows) <= limit:
         return list(rows)
-    return sorted(rows, key=lambda e: _unit("limit" + e.text))[:limit]
+    return sorted(rows, key=lambda e: hash_unit("limit" + e.text))[:limit]
 
 
 def load_domains(data_root: Path | None, seed: Sequence[Example],
@@ -249,7 +245,7 @@ def baselines(rows: Sequence[Example], zero_shot: Any, emb: np.ndarray | None
 def adaptation_rows(domain: Domain) -> list[Example]:
     """8 rows per label of the domain's training split (by category where it has them,
     else by friction present / not), chosen by a hash of the text; never test rows."""
-    ranked = sorted(domain.train, key=lambda e: _unit("adapt" + e.text))
+    ranked = sorted(domain.train, key=lambda e: hash_unit("adapt" + e.text))
     picked: list[Example] = []
     keys = ([(c,) for c in FRICTION_CATEGORIES] + [()]
             if domain.name in CATEGORY_DOMAINS else [True, False])
@@ -273,12 +269,6 @@ def macro(per_domain: dict[str, dict[str, Any]], system: str, domains: Sequence[
         if vals:
             out[m] = round(float(np.mean(vals)), 4)
     return out
-
-
-def route_share(scores: PooledScores, heads: Heads, rule: CascadeRule) -> np.ndarray:
-    from models.cascade import route_mask
-
-    return route_mask(scores, heads, rule)
 
 
 def cascade_scores(static: PooledScores, strong: PooledScores, static_heads: Heads,

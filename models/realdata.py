@@ -51,20 +51,21 @@ COMCAST_CAP = {"train": 1200, "test": 600}
 RAIL_CAP = 1200
 
 
-def _unit(text: str) -> float:
+def hash_unit(text: str) -> float:
     """A stable number in [0, 1) from the text (split and sampling decisions)."""
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little") / 2**32
 
 
 def _split(text: str, share: float = TEST_SHARE) -> str:
-    return "test" if _unit(text) < share else "train"
+    return "test" if hash_unit(text) < share else "train"
 
 
 def _capped(rows: list[Example], caps: dict[str, int]) -> list[Example]:
     """At most ``caps[split]`` rows per split, chosen by the text's hash (not by order)."""
     out: list[Example] = []
     for split, cap in caps.items():
-        part = sorted((r for r in rows if r.split == split), key=lambda r: _unit("cap" + r.text))
+        part = sorted((r for r in rows if r.split == split),
+                      key=lambda r: hash_unit("cap" + r.text))
         out.extend(part[:cap])
     return out
 

@@ -187,20 +187,20 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, path: str,
     Manifest(path, dict(manifest.recipes), manifest.cascade,
              {"adapted_from": str(root), "adapted_path": path}).save(out_dir)
     progress("cross-validating on your rows (4 folds)")
-    folds = [[e for i, e in enumerate(user) if i % 4 == k] for k in range(4)]
-    systems: dict[str, list[tuple[Example, ...]]] = {}
-    preds: dict[str, list[Predictions]] = {"bundled": [], "adapted": []}
+    folds = [[i for i in range(len(user)) if i % 4 == k] for k in range(4)]
+    rows = [user[i] for fold in folds for i in fold]  # the order the folds are scored in
+    adapted: list[Predictions] = []
     for k, test in enumerate(folds):
         if not test:
             continue
-        train = [e for j, f in enumerate(folds) if j != k for e in f]
-        fold_heads = adapt_heads(bundled, enc.encode([e.text for e in train]), train,
+        train = [i for j, fold in enumerate(folds) if j != k for i in fold]
+        fold_heads = adapt_heads(bundled, emb[train], [user[i] for i in train],
                                  recipe.train.c)
-        preds["bundled"].append(from_scores(score_rows(recipe, enc, bundled, test)))
-        preds["adapted"].append(from_scores(score_rows(recipe, enc, fold_heads, test)))
-        systems.setdefault("rows", []).append(tuple(test))
-    rows = [e for part in systems.get("rows", []) for e in part]
-    report = {name: measure("user", rows, _concat(p)) for name, p in preds.items()}
+        adapted.append(from_scores(score_rows(recipe, enc, fold_heads,
+                                              [user[i] for i in test])))
+    report = {"bundled": measure("user", rows, from_scores(score_rows(recipe, enc, bundled,
+                                                                       rows))),
+              "adapted": measure("user", rows, _concat(adapted))}
     result = {"model_version": meta["version"], "path": path, "rows": len(user),
               "cross_validation": report}
     out_dir.mkdir(parents=True, exist_ok=True)
