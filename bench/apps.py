@@ -20,7 +20,7 @@ from typing import Any
 
 import faust
 
-from streams.app import faust_app
+from streams.runtime import faust_app
 from streams.settings import Settings
 
 

@@ -30,7 +30,7 @@ from streams.offline import (
     score_events,
     write_jsonl,
 )
-from streams.settings import Settings
+from streams.settings import Settings, remote_brokers
 
 
 def _settings() -> Settings:
@@ -81,19 +81,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
-
-
-def remote_brokers(bootstrap: str) -> list[str]:
-    """The bootstrap servers of ``bootstrap`` that are not on this machine (loopback)."""
-    out = []
-    for server in (s.strip() for s in bootstrap.split(",")):
-        host = server.rsplit(":", 1)[0] if server.count(":") == 1 or "]" in server else server
-        if server and host.lower() not in LOCAL_HOSTS and not host.startswith("127."):
-            out.append(server)
-    return out
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(_version(), "-V", "--version", prog_name="churn-detector",
                       message="%(prog)s %(version)s")
@@ -128,10 +115,10 @@ def worker() -> None:
 def run_worker(settings: Settings) -> None:
     import faust
 
-    from streams.app import build_app
     from streams.health import Health, attach, serve
     from streams.logs import setup_logging
     from streams.metrics import Metrics, add_process_metrics
+    from streams.topology import build_app
 
     setup_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
@@ -399,6 +386,8 @@ async def _run(
         if broker is not None:  # Tansu: short session timeout = fast group joins
             env.setdefault("CHURN_BROKER_SESSION_TIMEOUT_SECONDS", "2")
             env.setdefault("CHURN_BROKER_HEARTBEAT_INTERVAL_SECONDS", "0.5")
+            # the sample feeder keys events by customer on topics it created: one hop less
+            env.setdefault("CHURN_SOURCE_KEYED_BY_CUSTOMER", "true")
         env.update({
             "CHURN_KAFKA_BROKER": bootstrap,
             "CHURN_DATA_DIR": str(workdir / "worker"),

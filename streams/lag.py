@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from streams.metrics import Metrics
@@ -33,7 +33,10 @@ def compute_lags(
     return out
 
 
-async def report_consumer_lag(app: Any, metrics: Metrics, topics: Collection[str]) -> None:
+async def report_consumer_lag(
+    app: Any, metrics: Metrics, topics: Collection[str],
+    committed_offsets: Callable[[Collection[Any]], Mapping[Any, int | None]],
+) -> None:
     """Read the consumer's assignment and offsets and update ``churn_consumer_lag_records``.
 
     Only partitions of ``topics`` (the agents' input topics) are reported; table changelogs
@@ -46,7 +49,7 @@ async def report_consumer_lag(app: Any, metrics: Metrics, topics: Collection[str
             metrics.set_consumer_lag({})
             return
         highwaters = await consumer.highwaters(*assigned)
-        committed = {tp: consumer._committed_offset.get(tp) for tp in assigned}
+        committed = committed_offsets(assigned)
         missing = [tp for tp in assigned if committed[tp] is None]
         earliest = await consumer.earliest_offsets(*missing) if missing else {}
     except Exception as exc:  # noqa: BLE001 - a metrics probe must never stop the worker

@@ -14,7 +14,7 @@ from detector.alerts import Alert
 from detector.engine import Detector
 from detector.schema import FUTURE_CLAMP, Event, EventError, parse_event
 from detector.signals import Signal
-from streams.app import Classifier, classify_isolating
+from streams.steps import Classifier, classify_isolating
 
 
 @dataclass

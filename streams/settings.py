@@ -19,6 +19,17 @@ from detector.schema import JOURNEY_STAGES
 from detector.stages import StageConfig
 from detector.surge import SurgeConfig
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def remote_brokers(bootstrap: str) -> list[str]:
+    """The bootstrap servers of ``bootstrap`` that are not on this machine (loopback)."""
+    out = []
+    for server in (s.strip() for s in bootstrap.split(",")):
+        host = server.rsplit(":", 1)[0] if server.count(":") == 1 or "]" in server else server
+        if server and host.lower() not in LOCAL_HOSTS and not host.startswith("127."):
+            out.append(server)
+    return out
 
 class Settings(BaseSettings):
     """Effective configuration of a worker (see README, Configuration)."""
@@ -108,9 +119,15 @@ class Settings(BaseSettings):
         True, description="Re-read source records Faust would drop after a seek (off only"
         " for transactional producers: commits then pass their control records)"
     )
-    seal_changelog_batches: bool = Field(
-        True, description="Re-send each state write's last changelog record alone (the"
-        " embedded broker under-reports end offsets after multi-record batches)"
+    seal_changelog_batches: bool | None = Field(
+        None, description="Re-send each state write's last changelog record alone (the"
+        " embedded broker under-reports end offsets after multi-record batches); unset: on"
+        " where every bootstrap server is on loopback (the embedded broker), off elsewhere"
+    )
+    source_keyed_by_customer: bool = Field(
+        False, description="Source records are keyed by customer_id on topics with"
+        " CHURN_TOPIC_PARTITIONS partitions: they are folded where they are classified (no"
+        " repartition hop); records keyed otherwise still take the hop"
     )
 
     # Risk scoring and alerting
@@ -293,6 +310,14 @@ class Settings(BaseSettings):
             "social": self.topic_social,
             "call": self.topic_calls,
         }
+
+    def seals_changelog(self, broker: str | None = None) -> bool:
+        """Whether state writes seal their changelog batches (``seal_changelog_batches``;
+        unset: only against a broker on loopback, where the embedded one runs)."""
+        if self.seal_changelog_batches is not None:
+            return self.seal_changelog_batches
+        bootstrap = (broker or self.kafka_broker).removeprefix("kafka://")
+        return bool(bootstrap) and not remote_brokers(bootstrap)
 
     def source_topic_names(self) -> list[str]:
         return sorted(set(self.source_topics().values()))

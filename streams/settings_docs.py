@@ -27,7 +27,7 @@ DOCS: dict[str, str] = {
     "topic_social": "Source topic for `social` events",
     "topic_calls": "Source topic for `call` events",
     "topic_signals": "Internal: per-event signals keyed by customer",
-    "topic_stage_signals": "Internal: deduplicated signals keyed by journey stage",
+    "topic_stage_signals": "Internal: deduplicated signals keyed by journey stage, batched",
     "topic_alerts": "Alerts out (key: customer id, or `stage:<stage>`)",
     "topic_deadletter": "Records that could not be processed, with the reason",
     "encoder": "Model path: transformer (default, best on held-out domains), static, cascade "

@@ -1,4 +1,4 @@
-"""One test per kind of bad input, through the worker's decode path (the classify agent).
+"""One test per kind of bad input, through the worker's decode path (streams/steps.py).
 
 Each kind is either processed (normalised, maybe flagged) or dead-lettered with its
 original bytes, the reason and where it came from, and counted in the metrics. The

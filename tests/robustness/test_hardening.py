@@ -77,7 +77,7 @@ async def test_a_poisoned_batch_dead_letters_only_the_record_that_fails(
 
 def test_an_alert_body_with_a_lone_surrogate_still_encodes():
     """Defence in depth behind the decoder: the alert and dead-letter encoder never raises."""
-    from streams.app import _json_bytes
+    from streams.steps import json_bytes as _json_bytes
 
     data = _json_bytes({"snippet": "cancel \ud83d now", "ok": "é"})
     assert json.loads(data) == {"snippet": "cancel \ud83d now", "ok": "é"}
@@ -529,8 +529,9 @@ def test_a_small_clock_skew_is_kept_as_it_is():
     assert event.occurred_at == NOW + timedelta(seconds=30) and not event.flags
 
 
-async def test_clamped_future_events_are_counted(pipeline):
-    out = await pipeline([raw(occurred_at=(datetime.now(UTC) + timedelta(hours=5)).isoformat())])
+async def test_clamped_future_events_are_counted(agent_pipeline):
+    ahead = (datetime.now(UTC) + timedelta(hours=5)).isoformat()
+    out = await agent_pipeline([raw(occurred_at=ahead)])
     assert "future_clamped" in out.signals[0]["flags"]
     assert out.metrics.registry.get_sample_value("churn_events_future_clamped_total") == 1
 
@@ -582,9 +583,9 @@ async def test_conflicting_redeliveries_are_counted_and_logged(caplog):
     from prometheus_client import CollectorRegistry
 
     from models.labelled import LabelledClassifier
-    from streams.app import build_app
     from streams.metrics import Metrics
     from streams.settings import Settings
+    from streams.topology import build_app
     from tests.conftest import make_signal
 
     caplog.set_level(logging.WARNING)
@@ -616,9 +617,9 @@ def _agents_app(tmp_path, **over):
     from prometheus_client import CollectorRegistry
 
     from models.labelled import LabelledClassifier
-    from streams.app import build_app
     from streams.metrics import Metrics
     from streams.settings import Settings
+    from streams.topology import build_app
 
     settings = Settings(_env_file=None, classifier="labels", metrics_port=0, data_dir=tmp_path,
                         kafka_broker="x:1", state_batch_within_seconds=0.05, **over)

@@ -116,7 +116,7 @@ def test_worker_does_not_print_credentials_when_the_broker_is_unreachable(tmp_pa
 
 
 def test_faust_credentials_repr_hides_the_password():
-    from streams.app import broker_credentials
+    from streams.runtime import broker_credentials
 
     creds = broker_credentials(Settings(_env_file=None, kafka_security_protocol="SASL_PLAINTEXT",
                                         kafka_sasl_username="svc",
@@ -172,9 +172,10 @@ async def test_dead_letter_reasons_are_redacted(pipeline):
     assert "[email]" in details
 
 
-async def test_metrics_and_logs_carry_no_personal_data(pipeline, caplog):
+async def test_metrics_and_logs_carry_no_personal_data(agent_pipeline, caplog):
     caplog.set_level(logging.DEBUG)
-    out = await pipeline([body(), body(event_id="s2", channel="fax"), b"{" + PII_TEXT.encode()])
+    out = await agent_pipeline([body(), body(event_id="s2", channel="fax"),
+                                b"{" + PII_TEXT.encode()])
     exposition = generate_latest(out.metrics.registry).decode()
     logs = "\n".join(r.getMessage() + " " + json.dumps(vars(r), default=str)
                      for r in caplog.records if r.name.startswith("churn"))

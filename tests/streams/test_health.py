@@ -109,9 +109,9 @@ def test_endpoints_answer_from_their_own_thread_even_when_the_loop_is_stuck():
 
 async def test_attach_registers_a_heartbeat_and_the_faust_readiness(tmp_path):
     from models.labelled import LabelledClassifier
-    from streams.app import build_app
     from streams.metrics import Metrics
     from streams.settings import Settings
+    from streams.topology import build_app
 
     settings = Settings(_env_file=None, classifier="labels", data_dir=tmp_path,
                         metrics_port=0, kafka_broker="x:1")

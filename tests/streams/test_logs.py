@@ -12,10 +12,10 @@ from unittest.mock import AsyncMock
 import pytest
 from prometheus_client import CollectorRegistry
 
-from streams.app import build_app
 from streams.logs import JsonFormatter, setup_logging
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.topology import build_app
 from tests.conftest import make_signal
 
 SECRET = "my card 4111 1111 1111 1111 was charged twice, zebra-marmalade"

@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry, generate_latest
 from detector.alerts import ALERT_TYPES, SEVERITIES
 from detector.schema import CHANNELS, JOURNEY_STAGES
 from detector.signals import FRICTION_CATEGORIES, INTENTS
-from streams.app import build_app
 from streams.lag import compute_lags, report_consumer_lag
 from streams.metrics import (
     DEADLETTER_REASONS,
@@ -27,6 +26,7 @@ from streams.metrics import (
     Metrics,
 )
 from streams.settings import Settings
+from streams.topology import build_app
 
 #: Every label name a metric of the worker may have. Anything else fails the test.
 ALLOWED_LABEL_NAMES = {
@@ -230,13 +230,16 @@ async def test_report_consumer_lag_reads_the_consumer_and_survives_errors():
     class App:
         consumer = FakeConsumer()
 
-    await report_consumer_lag(App(), m, {"in"})
+    def committed(tps):
+        return {tp: App.consumer._committed_offset.get(tp) for tp in tps}
+
+    await report_consumer_lag(App(), m, {"in"}, committed)
     get = m.registry.get_sample_value
     assert get("churn_consumer_lag_records", {"topic": "in", "partition": "0"}) == 6
     assert get("churn_consumer_lag_records", {"topic": "in", "partition": "1"}) == 10
     assert "changelog" not in generate_latest(m.registry).decode()
     App.consumer = FakeConsumer(fail=True)
-    await report_consumer_lag(App(), m, {"in"})  # logged, not raised; gauges kept
+    await report_consumer_lag(App(), m, {"in"}, committed)  # logged, not raised; gauges kept
     assert get("churn_consumer_lag_records", {"topic": "in", "partition": "0"}) == 6
 
 
