@@ -62,6 +62,8 @@ def _checked(name: str, check: Callable[[str], bool]) -> Callable[[re.Match[str]
 
 def normalise(text: str) -> str:
     """NFKC (full-width digits, ligatures) without format characters (zero-width, bidi)."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and every format character is non-ASCII
+        return text
     text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if unicodedata.category(ch) != _FORMAT_CATEGORY)
 

@@ -242,11 +242,19 @@ def _opinion(signal: Signal, cfg: StageConfig) -> int | None:
 
 
 def update_stage(
-    state: dict[str, Any] | None, signal: Signal, cfg: StageConfig | None = None
+    state: dict[str, Any] | None, signal: Signal, cfg: StageConfig | None = None,
+    *, owned: bool = False,
 ) -> StageUpdate:
-    """Fold one (deduplicated) signal into its stage; return state, alerts and observations."""
+    """Fold one (deduplicated) signal into its stage; return state, alerts and observations.
+
+    ``state`` is left as it is, unless ``owned``: then it is a copy the caller owns (the state
+    an earlier update of the same batch returned), updated in place.
+    """
     cfg = cfg or StageConfig()
-    st = new_stage_state(signal.journey_stage) if state is None else _copy(state)
+    if state is None:
+        st = new_stage_state(signal.journey_stage)
+    else:
+        st = state if owned else _copy(state)
     seen = st.setdefault("seen", [])
     key = seen_key(signal.customer_id, signal.event_id)
     if key in seen:

@@ -276,8 +276,9 @@ class StageFold:
                 changed[name] = (forget_in_stage(held, signal.customer_id), record)
             return []
         stage = signal.journey_stage
+        # a row this batch changed is already the batch's own copy: fold into it in place
         update = update_stage(self.runtime.latest(stages, changed, stage, record), signal,
-                              self.cfg)
+                              self.cfg, owned=stage in changed)
         if update.duplicate:  # re-sent after an upstream crash: counted once
             self.metrics.duplicates.inc()
             return []

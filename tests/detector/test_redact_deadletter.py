@@ -33,3 +33,14 @@ def test_deadletter_keeps_original_bytes():
     assert (rec["source_topic"], rec["partition"], rec["offset"]) == ("t", 1, 7)
     text = deadletter_record(b'{"a":', "invalid_json", "x")
     assert text["raw"] == '{"a":' and text["raw_encoding"] == "utf-8"
+
+
+def test_normalise_keeps_ascii_and_cleans_everything_else():
+    import string
+
+    from detector.redact import normalise
+
+    ascii_text = string.printable * 3
+    assert normalise(ascii_text) is ascii_text
+    assert normalise("ｃａｒｄ\u200b ４１１１") == "card 4111"  # full-width, zero-width space
+    assert normalise("fi\ufb01le\u202e") == "fifile"  # ligature, bidi override
