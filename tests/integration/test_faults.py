@@ -398,3 +398,31 @@ async def test_kill_9_after_forget_mid_stream(broker, start_worker, tmp_path: Pa
     stages = last_values(await read_topic(broker.bootstrap, f"{APP_ID}-stages-changelog",
                                           idle=1.0))
     assert gone not in json.dumps([v for v in stages.values() if v])
+
+
+async def processed_events(bootstrap: str, worker: WorkerProcess, at_least: int) -> None:
+    """Until the customers' changelog holds ``at_least`` events (no signals topic to watch
+    when events fold where they are classified)."""
+    def enough(records: list[dict[str, Any]]) -> bool:
+        latest = {r["_key"]: r.get("events", 0) for r in records}
+        return sum(latest.values()) >= at_least
+
+    await collect(bootstrap, f"{APP_ID}-customers-changelog", enough, 60, worker)
+
+
+async def test_kill_9_mid_stream_with_events_keyed_by_customer(broker, start_worker):
+    """The folding hop (``CHURN_SOURCE_KEYED_BY_CUSTOMER``): state written where events are
+    classified, the same accounting after kill -9, and no event took the signals topic."""
+    records, valid, junk, expected = scenario(customers=40, per_customer=60, junk=20, seed=5)
+    broker.create_topics({SOURCE: Settings(_env_file=None).topic_partitions})
+    env = {**ENV, "CHURN_SOURCE_KEYED_BY_CUSTOMER": "true"}
+    worker = start_worker(broker.bootstrap, **env)
+    await produce(broker.bootstrap, records[:20])
+    await processed_events(broker.bootstrap, worker, 1)
+    await produce(broker.bootstrap, records[20:], rate=2000)
+    await processed_events(broker.bootstrap, worker, valid // 3)
+    worker.stop(signal.SIGKILL)
+    restarted = start_worker(broker.bootstrap, **env)
+    counts = await settle(broker.bootstrap, valid, junk, [restarted])
+    check("kill_9_restart_keyed", counts, expected, [worker, restarted])
+    assert not counts["_in_signals"], "keyed events must not take the repartition hop"
