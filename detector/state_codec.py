@@ -1,0 +1,459 @@
+"""The stored layout of a customer's state (version 2) and its migration from version 1.
+
+``detector.customer`` works on the *working form*: the dict layout of version 1 (ISO time
+strings, one dict per evidence item and thread; see docs/operating.md, "Customer state").
+What the ``customers`` table stores is the *stored form*, version 2, about a third of the
+size:
+
+* ``"v": 2`` (version 1 had no version field);
+* times are integers: epoch seconds, or epoch microseconds for a time with a fraction of a
+  second (the value tells which: microseconds are >= 10**12, seconds < 10**11). A time that
+  is not UTC (the schema makes every event time UTC) stays an ISO string, so that every
+  time comes back exactly as it went in;
+* evidence items and issue threads are positional lists, intents and the type of the
+  customer's last alert are small integers;
+* an evidence item keeps its snippet only where an alert may quote it (churn intent,
+  friction or negative sentiment: see :func:`quotable`); the others are never quoted;
+* issue-thread embeddings (4-bit codes) are base85 instead of base64;
+* the seen-id digests are one string (8 characters per id);
+* no ``customer_id`` (it is the table's key).
+
+:func:`expand` turns either version into the working form, :func:`compact` the working
+form into version 2: ``update_customer`` expands what it reads and compacts what it returns,
+so a version-1 state is migrated the first time its customer is touched, and every alert
+that follows is the one version 1 would have given (tests/detector/test_state_codec.py).
+Readers outside ``detector`` use :func:`last_seen` and ``detector.erasure``, never keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from detector.alerts import ALERT_TYPES, SEVERITIES
+
+VERSION = 2
+INTENTS_ORDER = ("none", "at_risk", "explicit")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+#: integer times below this are epoch seconds (until the year 5138) ...
+_SECONDS_BELOW = 10**11
+#: ... and from this up epoch microseconds (from 1970-01-12 on)
+_MICROS_FROM = 10**12
+_NO_DIGEST = "-" * 8
+_EVIDENCE_KEYS = ("event_id", "occurred_at", "channel", "churn_intent", "churn_probability",
+                  "sentiment", "friction_categories", "journey_stage", "rating", "snippet")
+_THREAD_KEYS = ("thread_id", "first_at", "last_at", "count", "channels", "categories",
+                "event_ids", "vec")
+_THREAD_ALERT_KEYS = ("alerted", "case_key", "alert_id")
+_LAST_ALERT_KEYS = ("severity", "at", "alert_id", "patterns", "case_key")
+#: Code tables of version 2: a name is stored as its index here (names not listed stay
+#: strings). Fixed with the version: never reorder, only a new version may change them.
+CHANNEL_CODES = ("review", "ticket", "social", "call", "chat", "email", "survey")
+STAGE_CODES = ("awareness", "purchase", "onboarding", "usage", "support", "billing",
+               "renewal", "other")
+CATEGORY_CODES = ("billing", "service", "communication", "product", "delivery", "access",
+                  "usability", "policy", "integration")
+
+
+def is_stored(state: dict[str, Any] | None) -> bool:
+    """Whether ``state`` is in the stored form of this version."""
+    return state is not None and state.get("v") == VERSION
+
+
+# -- times -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4096)
+def encode_time(iso: str) -> int | str:
+    """An ISO time of the working form -> an integer (or the string itself, see above)."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if at.utcoffset() != timedelta(0) or at.isoformat() != iso:
+        return iso  # not UTC, or not written as isoformat() writes it: kept verbatim
+    micros = (at - EPOCH) // _US
+    if at.microsecond == 0 and 0 <= micros // 1_000_000 < _SECONDS_BELOW:
+        return micros // 1_000_000
+    if micros >= _MICROS_FROM:
+        return micros
+    return iso
+
+
+@lru_cache(maxsize=4096)
+def decode_time(value: int | str) -> str:
+    """The exact ISO string :func:`encode_time` was given."""
+    if isinstance(value, str):
+        return value
+    if value < _SECONDS_BELOW:
+        return (EPOCH + timedelta(seconds=value)).isoformat()
+    return (EPOCH + value * _US).isoformat()
+
+
+def _enc_opt(iso: str | None) -> int | str | None:
+    return None if iso is None else encode_time(iso)
+
+
+def _dec_opt(value: int | str | None) -> str | None:
+    return None if value is None else decode_time(value)
+
+
+def last_seen(state: dict[str, Any] | None) -> datetime | None:
+    """Event time of the customer's latest event (either version; None: none yet)."""
+    if not state:
+        return None
+    at = state["risk"][1] if is_stored(state) else state.get("risk_at")
+    return None if at is None else datetime.fromisoformat(decode_time(at))
+
+
+def forgotten_at(state: dict[str, Any] | None) -> datetime | None:
+    """When the customer was erased (either version; None: not erased)."""
+    at = (state or {}).get("forgotten_at")
+    if not isinstance(at, int | str) or isinstance(at, bool):
+        return None
+    return datetime.fromisoformat(decode_time(at))
+
+
+# -- small codes -------------------------------------------------------------------------
+
+def _code(value: str, names: tuple[str, ...]) -> int | str:
+    return names.index(value) if value in names else value
+
+
+def _name(code: int | str, names: tuple[str, ...]) -> str:
+    return names[code] if isinstance(code, int) else code
+
+
+@lru_cache(maxsize=4096)
+def _vec_to_b85(packed: str) -> str | list[str]:
+    try:
+        raw = base64.b64decode(packed, validate=True)
+    except (binascii.Error, ValueError):
+        return [packed]
+    if base64.b64encode(raw).decode("ascii") != packed:
+        return [packed]  # not canonical base64: kept verbatim (in a list)
+    return base64.b85encode(raw).decode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _vec_from_b85(stored: str) -> str:
+    return base64.b64encode(base64.b85decode(stored)).decode("ascii")
+
+
+def _enc_vec(vec: str | None) -> str | list[str] | None:
+    return None if vec is None else _vec_to_b85(vec)
+
+
+def _dec_vec(stored: str | list[str] | None) -> str | None:
+    if stored is None:
+        return None
+    return stored[0] if isinstance(stored, list) else _vec_from_b85(stored)
+
+
+def quotable(item: dict[str, Any]) -> bool:
+    """Whether an alert can quote this evidence item's snippet later: the churn-risk alert
+    quotes items with churn intent, friction or a negative sentiment (and the message that
+    triggers it, which is the signal at hand); the unresolved-issue alert quotes members of
+    an issue thread, which all have one of those."""
+    return bool(item["churn_intent"] != "none" or item["friction_categories"]
+                or item["sentiment"] < -0.2)
+
+
+# -- evidence, threads, alerts -----------------------------------------------------------
+
+@lru_cache(maxsize=4096)
+def _micros(iso: str) -> int | None:
+    """Epoch microseconds of an ISO time written by ``isoformat()`` in UTC, else None."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if at.utcoffset() != timedelta(0) or at.isoformat() != iso:
+        return None
+    return (at - EPOCH) // _US
+
+
+class _Clock:
+    """Times relative to the customer's latest event time (the risk clock): an integer
+    number of units before it, the unit being a second where every time of the state is a
+    whole second, else a microsecond. A time that is not canonical UTC stays a string.
+    Without a risk clock (no event yet, or an odd one), times are absolute
+    (:func:`encode_time`)."""
+
+    def __init__(self, base: int | None, unit: int) -> None:
+        self.base, self.unit = base, unit
+
+    @classmethod
+    def for_working(cls, risk_at: str | None, times: list[str]) -> _Clock:
+        base = _micros(risk_at) if risk_at else None
+        if base is None:
+            return cls(None, 1)
+        whole = all(m is None or m % 1_000_000 == 0 for m in map(_micros, [risk_at, *times]))
+        if whole and 0 <= base // 1_000_000 < _SECONDS_BELOW:
+            return cls(base, 1_000_000)
+        return cls(base, 1) if base >= _MICROS_FROM else cls(None, 1)
+
+    @classmethod
+    def for_stored(cls, risk: int | str | None) -> _Clock:
+        if not isinstance(risk, int):
+            return cls(None, 1)
+        return cls(risk * 1_000_000, 1_000_000) if risk < _SECONDS_BELOW else cls(risk, 1)
+
+    def risk(self, risk_at: str | None) -> int | str | None:
+        """How the risk clock itself is stored: in the unit (its size tells which)."""
+        if self.base is None:
+            return risk_at
+        return self.base // self.unit
+
+    def enc(self, iso: str) -> int | str:
+        if self.base is None:
+            return encode_time(iso)
+        m = _micros(iso)
+        return iso if m is None else (self.base - m) // self.unit
+
+    def dec(self, value: int | str) -> str:
+        if isinstance(value, str):
+            return value
+        if self.base is None:
+            return decode_time(value)
+        return (EPOCH + (self.base - value * self.unit) * _US).isoformat()
+
+
+class _Ids:
+    """Event ids by reference: an id among the state's seen ids is stored as its position
+    from the end of that list (0: the latest); any other id as itself. Carries the
+    state's :class:`_Clock` too."""
+
+    def __init__(self, seen: list[str], clock: _Clock) -> None:
+        self.seen = seen
+        self.clock = clock
+        self.position = {eid: len(seen) - 1 - i for i, eid in enumerate(seen)}
+
+    def ref(self, eid: str) -> int | str:
+        return self.position.get(eid, eid)
+
+    def refs(self, eids: list[str]) -> list[int | str]:
+        return [self.position.get(e, e) for e in eids]
+
+    def get(self, ref: int | str) -> str:
+        return self.seen[-1 - ref] if isinstance(ref, int) else ref
+
+
+def _codes(names: list[str], table: tuple[str, ...]) -> list[int | str]:
+    return [_code(n, table) for n in names]
+
+
+def _names(codes: list[int | str], table: tuple[str, ...]) -> list[str]:
+    return [_name(c, table) for c in codes]
+
+
+def _enc_evidence(item: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
+    if tuple(sorted(item)) != tuple(sorted(_EVIDENCE_KEYS)):
+        return dict(item)  # a shape this version does not know: kept as it is
+    return [
+        ids.ref(item["event_id"]), ids.clock.enc(item["occurred_at"]),
+        _code(item["channel"], CHANNEL_CODES), _code(item["churn_intent"], INTENTS_ORDER),
+        item["churn_probability"], item["sentiment"],
+        _codes(item["friction_categories"], CATEGORY_CODES),
+        _code(item["journey_stage"], STAGE_CODES),
+        item["rating"], item["snippet"] if quotable(item) else None,
+    ]
+
+
+def _dec_evidence(row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
+    if isinstance(row, dict):
+        return dict(row)
+    eid, at, channel, intent, p, sentiment, cats, stage, rating, quote = row
+    # same key order as update_customer builds an item (alerts carry these dicts)
+    return {
+        "event_id": ids.get(eid), "channel": _name(channel, CHANNEL_CODES),
+        "occurred_at": ids.clock.dec(at), "churn_intent": _name(intent, INTENTS_ORDER),
+        "churn_probability": p, "sentiment": sentiment,
+        "friction_categories": _names(cats, CATEGORY_CODES),
+        "journey_stage": _name(stage, STAGE_CODES),
+        "rating": rating, "snippet": quote if quote is not None else "",
+    }
+
+
+def _enc_thread(t: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
+    known = set(_THREAD_KEYS) | set(_THREAD_ALERT_KEYS)
+    if not set(_THREAD_KEYS) <= set(t) or not set(t) <= known:
+        return dict(t)
+    row = [ids.ref(t["thread_id"]), ids.clock.enc(t["first_at"]), ids.clock.enc(t["last_at"]),
+           t["count"], _codes(t["channels"], CHANNEL_CODES),
+           _codes(t["categories"], CATEGORY_CODES), ids.refs(t["event_ids"]),
+           _enc_vec(t["vec"])]
+    if any(k in t for k in _THREAD_ALERT_KEYS):
+        row += [_code(t["alerted"], SEVERITIES) if "alerted" in t else None,
+                t.get("case_key"), t.get("alert_id")]
+    return row
+
+
+def _dec_thread(row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
+    if isinstance(row, dict):
+        return {**row, "channels": list(row["channels"]),
+                "categories": list(row["categories"]), "event_ids": list(row["event_ids"])}
+    out = {"thread_id": ids.get(row[0]), "first_at": ids.clock.dec(row[1]),
+           "last_at": ids.clock.dec(row[2]), "count": row[3],
+           "channels": _names(row[4], CHANNEL_CODES), "categories": _names(row[5], CATEGORY_CODES),
+           "event_ids": [ids.get(e) for e in row[6]], "vec": _dec_vec(row[7])}
+    if len(row) > 8:
+        alerted, case_key, alert_id = row[8:11]
+        if alerted is not None:
+            out["alerted"] = _name(alerted, SEVERITIES)
+        if case_key is not None:
+            out["case_key"] = case_key
+        if alert_id is not None:
+            out["alert_id"] = alert_id
+    return out
+
+
+def _enc_last_alert(entry: dict[str, Any], clock: _Clock) -> list[Any] | dict[str, Any]:
+    if tuple(entry) != _LAST_ALERT_KEYS:
+        return dict(entry)
+    return [_code(entry["severity"], SEVERITIES), clock.enc(entry["at"]), entry["alert_id"],
+            entry["patterns"], entry["case_key"]]
+
+
+def _dec_last_alert(row: list[Any] | dict[str, Any], clock: _Clock) -> dict[str, Any]:
+    if isinstance(row, dict):
+        return dict(row)
+    return {"severity": _name(row[0], SEVERITIES), "at": clock.dec(row[1]),
+            "alert_id": row[2], "patterns": list(row[3]), "case_key": row[4]}
+
+
+def _enc_digests(digests: list[str], seen: list[str]) -> str | list[str]:
+    if len(digests) != len(seen) or any(d and len(d) != 8 for d in digests):
+        return list(digests)  # not aligned (a state from before digests): kept as it is
+    return "".join(d or _NO_DIGEST for d in digests)
+
+
+def _dec_digests(stored: str | list[str]) -> list[str]:
+    if isinstance(stored, list):
+        return list(stored)
+    chunks = (stored[i:i + 8] for i in range(0, len(stored), 8))
+    return ["" if c == _NO_DIGEST else c for c in chunks]
+
+
+# -- whole states ------------------------------------------------------------------------
+
+#: working-form keys that :func:`compact` writes in its own way
+_WORKING_KEYS = frozenset((
+    "customer_id", "risk_acc", "risk_at", "events", "friction_counts", "channels", "contacts",
+    "evidence", "seen", "seen_digests", "last_alerts", "max_intent", "last_intent", "threads",
+    "last_alert_at", "forgotten_at", "forgotten_seen",
+))
+
+
+def compact(st: dict[str, Any]) -> dict[str, Any]:
+    """The stored form (version 2) of a working-form state."""
+    last_alerts = st.get("last_alerts") or {}
+    times = [at for at, _ in st["contacts"]] + [e.get("occurred_at", "") for e in st["evidence"]]
+    times += [t.get(k, "") for t in st.get("threads") or [] for k in ("first_at", "last_at")]
+    times += [a.get("at", "") for a in last_alerts.values()] + [st.get("last_alert_at") or ""]
+    clock = _Clock.for_working(st["risk_at"], times)
+    ids = _Ids(st["seen"], clock)
+    out: dict[str, Any] = {
+        "v": VERSION,
+        "events": st["events"],
+        "seen": list(st["seen"]),
+        "digests": _enc_digests(list(st.get("seen_digests") or []), st["seen"]),
+        "risk": [st["risk_acc"], clock.risk(st["risk_at"])],
+        "intent": [_code(st["max_intent"], INTENTS_ORDER),
+                   _code(st.get("last_intent", "none"), INTENTS_ORDER)],
+        "friction_counts": dict(st["friction_counts"]),
+        "contacts": [[clock.enc(at), _code(channel, CHANNEL_CODES)]
+                     for at, channel in st["contacts"]],
+        "evidence": [_enc_evidence(e, ids) for e in st["evidence"]],
+        "threads": [_enc_thread(t, ids) for t in st.get("threads") or []],
+    }
+    alerts = {}
+    for kind, entry in last_alerts.items():
+        alerts[str(ALERT_TYPES.index(kind)) if kind in ALERT_TYPES else kind] = \
+            _enc_last_alert(entry, clock)
+    if alerts:
+        out["last_alerts"] = alerts
+    if st.get("last_alert_at"):
+        out["last_alert_at"] = clock.enc(st["last_alert_at"])
+    if "forgotten_at" in st:
+        out["forgotten_at"] = _enc_opt(st["forgotten_at"])
+    if "forgotten_seen" in st:
+        out["forgotten_seen"] = list(st["forgotten_seen"])
+    for key, value in st.items():  # fields this version does not know travel as they are
+        if key not in _WORKING_KEYS and key not in out:
+            out[key] = value
+    return out
+
+
+def expand(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    """The working form (a fresh, mutable copy) of a state of either version."""
+    if not is_stored(state):
+        return _copy_working(state, customer_id)
+    clock = _Clock.for_stored(state["risk"][1])
+    ids = _Ids(state["seen"], clock)
+    st: dict[str, Any] = {
+        "customer_id": customer_id,
+        "risk_acc": state["risk"][0],
+        "risk_at": None if state["risk"][1] is None else decode_time(state["risk"][1]),
+        "events": state["events"],
+        "friction_counts": dict(state["friction_counts"]),
+        "channels": {},  # not stored: no rule reads it
+        "contacts": [[clock.dec(at), _name(channel, CHANNEL_CODES)]
+                     for at, channel in state["contacts"]],
+        "evidence": [_dec_evidence(e, ids) for e in state["evidence"]],
+        "seen": list(state["seen"]),
+        "seen_digests": _dec_digests(state["digests"]),
+        "last_alerts": {
+            (ALERT_TYPES[int(k)] if k.isdigit() else k): _dec_last_alert(v, clock)
+            for k, v in (state.get("last_alerts") or {}).items()
+        },
+        "max_intent": _name(state["intent"][0], INTENTS_ORDER),
+        "last_intent": _name(state["intent"][1], INTENTS_ORDER),
+        "threads": [_dec_thread(t, ids) for t in state["threads"]],
+    }
+    if "last_alert_at" in state:
+        st["last_alert_at"] = clock.dec(state["last_alert_at"])
+    if "forgotten_at" in state:
+        st["forgotten_at"] = _dec_opt(state["forgotten_at"])
+    if "forgotten_seen" in state:
+        st["forgotten_seen"] = list(state["forgotten_seen"])
+    stored_keys = {"v", "digests", "risk", "intent"} | _WORKING_KEYS
+    for key, value in state.items():
+        if key not in stored_keys:
+            st[key] = value
+    return st
+
+
+def _copy_working(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    """A mutable copy of a version-1 (working-form) state."""
+    out = dict(state)
+    out.setdefault("customer_id", customer_id)
+    for key in ("friction_counts", "channels", "last_alerts"):
+        out[key] = dict(state.get(key) or {})
+    for key in ("contacts", "evidence", "seen", "seen_digests"):
+        out[key] = list(state.get(key) or [])
+    out["contacts"] = [list(c) for c in out["contacts"]]
+    out["evidence"] = [dict(e) for e in out["evidence"]]
+    out["last_alerts"] = {k: dict(v) for k, v in out["last_alerts"].items()}
+    if "forgotten_seen" in state:
+        out["forgotten_seen"] = list(state["forgotten_seen"])
+    if isinstance(out.get("forgotten_at"), int):
+        out["forgotten_at"] = decode_time(out["forgotten_at"])
+    out["threads"] = [_dec_thread(t, _Ids([], _Clock(None, 1)))
+                      for t in state.get("threads") or []]
+    return out
+
+
+def migrate(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A state of any version in the stored form of this one (None stays None)."""
+    if state is None or is_stored(state):
+        return state
+    if "events" not in state:  # an erasure marker: no customer state, only the marker
+        out = dict(state)
+        if "forgotten_at" in out:
+            out["forgotten_at"] = _enc_opt(out["forgotten_at"])
+        return out
+    return compact(expand(state, ""))
