@@ -231,6 +231,13 @@ class _Ids:
         self.seen = seen
         self.clock = clock
         self.position = {eid: len(seen) - 1 - i for i, eid in enumerate(seen)}
+        #: event id -> time of its (first) evidence item, for thread times (working form)
+        self.evidence_times: dict[str, str] = {}
+
+    def know_evidence(self, evidence: list[dict[str, Any]]) -> None:
+        for item in reversed(evidence):
+            if isinstance(item.get("event_id"), str):
+                self.evidence_times[item["event_id"]] = item.get("occurred_at", "")
 
     def ref(self, eid: str) -> int | str:
         return self.position.get(eid, eid)
@@ -250,23 +257,31 @@ def _names(codes: list[int | str], table: tuple[str, ...]) -> list[str]:
     return [_name(c, table) for c in codes]
 
 
+def _trimmed(row: list[Any]) -> list[Any]:
+    """``row`` without trailing nulls (a reader pads them back)."""
+    while row and row[-1] is None:
+        row.pop()
+    return row
+
+
 def _enc_evidence(item: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
     if tuple(sorted(item)) != tuple(sorted(_EVIDENCE_KEYS)):
         return dict(item)  # a shape this version does not know: kept as it is
-    return [
+    return _trimmed([
         ids.ref(item["event_id"]), ids.clock.enc(item["occurred_at"]),
         _code(item["channel"], CHANNEL_CODES), _code(item["churn_intent"], INTENTS_ORDER),
         item["churn_probability"], item["sentiment"],
         _codes(item["friction_categories"], CATEGORY_CODES),
         _code(item["journey_stage"], STAGE_CODES),
         item["rating"], item["snippet"] if quotable(item) else None,
-    ]
+    ])
 
 
 def _dec_evidence(row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
     if isinstance(row, dict):
         return dict(row)
-    eid, at, channel, intent, p, sentiment, cats, stage, rating, quote = row
+    eid, at, channel, intent, p, sentiment, cats, stage, rating, quote = (
+        row + [None] * (len(_EVIDENCE_KEYS) - len(row)))
     # same key order as update_customer builds an item (alerts carry these dicts)
     return {
         "event_id": ids.get(eid), "channel": _name(channel, CHANNEL_CODES),
@@ -282,8 +297,12 @@ def _enc_thread(t: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
     known = set(_THREAD_KEYS) | set(_THREAD_ALERT_KEYS)
     if not set(_THREAD_KEYS) <= set(t) or not set(t) <= known:
         return dict(t)
-    row = [ids.ref(t["thread_id"]), ids.clock.enc(t["first_at"]), ids.clock.enc(t["last_at"]),
-           t["count"], _codes(t["channels"], CHANNEL_CODES),
+    # the first time is the time of the thread's first event, the last often the same:
+    # null where it can be read from there
+    first = None if ids.evidence_times.get(t["thread_id"]) == t["first_at"] else \
+        ids.clock.enc(t["first_at"])
+    last = None if t["last_at"] == t["first_at"] else ids.clock.enc(t["last_at"])
+    row = [ids.ref(t["thread_id"]), first, last, t["count"], _codes(t["channels"], CHANNEL_CODES),
            _codes(t["categories"], CATEGORY_CODES), ids.refs(t["event_ids"]),
            _enc_vec(t["vec"])]
     if any(k in t for k in _THREAD_ALERT_KEYS):
@@ -296,8 +315,10 @@ def _dec_thread(row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
     if isinstance(row, dict):
         return {**row, "channels": list(row["channels"]),
                 "categories": list(row["categories"]), "event_ids": list(row["event_ids"])}
-    out = {"thread_id": ids.get(row[0]), "first_at": ids.clock.dec(row[1]),
-           "last_at": ids.clock.dec(row[2]), "count": row[3],
+    thread_id = ids.get(row[0])
+    first = ids.evidence_times[thread_id] if row[1] is None else ids.clock.dec(row[1])
+    last = first if row[2] is None else ids.clock.dec(row[2])
+    out = {"thread_id": thread_id, "first_at": first, "last_at": last, "count": row[3],
            "channels": _names(row[4], CHANNEL_CODES), "categories": _names(row[5], CATEGORY_CODES),
            "event_ids": [ids.get(e) for e in row[6]], "vec": _dec_vec(row[7])}
     if len(row) > 8:
@@ -346,6 +367,28 @@ _WORKING_KEYS = frozenset((
     "evidence", "seen", "seen_digests", "last_alerts", "max_intent", "last_intent", "threads",
     "last_alert_at", "forgotten_at", "forgotten_seen",
 ))
+#: stored-form keys of this version
+_STORED_KEYS = frozenset((
+    "v", "events", "seen", "digests", "risk", "intent", "friction", "contacts", "evidence",
+    "threads", "alerts", "alerted_at", "forgotten_at", "forgotten_seen",
+))
+
+
+def _enc_contacts(contacts: list[list[str]], evidence: list[dict[str, Any]],
+                  clock: _Clock) -> list[Any]:
+    """A contact that is also an evidence item (same time and channel) is that item's index;
+    the others are [time, channel]."""
+    where = {}
+    for i, item in reversed(list(enumerate(evidence))):
+        where[(item.get("occurred_at"), item.get("channel"))] = i
+    return [where.get((at, channel), [clock.enc(at), _code(channel, CHANNEL_CODES)])
+            for at, channel in contacts]
+
+
+def _dec_contacts(stored: list[Any], evidence: list[dict[str, Any]],
+                  clock: _Clock) -> list[list[str]]:
+    return [[evidence[c]["occurred_at"], evidence[c]["channel"]] if isinstance(c, int)
+            else [clock.dec(c[0]), _name(c[1], CHANNEL_CODES)] for c in stored]
 
 
 def compact(st: dict[str, Any]) -> dict[str, Any]:
@@ -356,34 +399,35 @@ def compact(st: dict[str, Any]) -> dict[str, Any]:
     times += [a.get("at", "") for a in last_alerts.values()] + [st.get("last_alert_at") or ""]
     clock = _Clock.for_working(st["risk_at"], times)
     ids = _Ids(st["seen"], clock)
+    ids.know_evidence(st["evidence"])
     out: dict[str, Any] = {
         "v": VERSION,
         "events": st["events"],
         "seen": list(st["seen"]),
         "digests": _enc_digests(list(st.get("seen_digests") or []), st["seen"]),
         "risk": [st["risk_acc"], clock.risk(st["risk_at"])],
-        "intent": [_code(st["max_intent"], INTENTS_ORDER),
-                   _code(st.get("last_intent", "none"), INTENTS_ORDER)],
-        "friction_counts": dict(st["friction_counts"]),
-        "contacts": [[clock.enc(at), _code(channel, CHANNEL_CODES)]
-                     for at, channel in st["contacts"]],
-        "evidence": [_enc_evidence(e, ids) for e in st["evidence"]],
-        "threads": [_enc_thread(t, ids) for t in st.get("threads") or []],
     }
-    alerts = {}
-    for kind, entry in last_alerts.items():
-        alerts[str(ALERT_TYPES.index(kind)) if kind in ALERT_TYPES else kind] = \
-            _enc_last_alert(entry, clock)
-    if alerts:
-        out["last_alerts"] = alerts
+    intent = [_code(st["max_intent"], INTENTS_ORDER),
+              _code(st.get("last_intent", "none"), INTENTS_ORDER)]
+    if intent != [0, 0]:
+        out["intent"] = intent
+    if st["friction_counts"]:
+        out["friction"] = dict(st["friction_counts"])
+    out["contacts"] = _enc_contacts(st["contacts"], st["evidence"], clock)
+    out["evidence"] = [_enc_evidence(e, ids) for e in st["evidence"]]
+    out["threads"] = [_enc_thread(t, ids) for t in st.get("threads") or []]
+    if last_alerts:
+        out["alerts"] = {
+            (str(ALERT_TYPES.index(kind)) if kind in ALERT_TYPES else kind):
+            _enc_last_alert(entry, clock) for kind, entry in last_alerts.items()}
     if st.get("last_alert_at"):
-        out["last_alert_at"] = clock.enc(st["last_alert_at"])
+        out["alerted_at"] = clock.enc(st["last_alert_at"])
     if "forgotten_at" in st:
         out["forgotten_at"] = _enc_opt(st["forgotten_at"])
     if "forgotten_seen" in st:
         out["forgotten_seen"] = list(st["forgotten_seen"])
     for key, value in st.items():  # fields this version does not know travel as they are
-        if key not in _WORKING_KEYS and key not in out:
+        if key not in _WORKING_KEYS and key not in _STORED_KEYS:
             out[key] = value
     return out
 
@@ -394,35 +438,36 @@ def expand(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
         return _copy_working(state, customer_id)
     clock = _Clock.for_stored(state["risk"][1])
     ids = _Ids(state["seen"], clock)
+    evidence = [_dec_evidence(e, ids) for e in state["evidence"]]
+    ids.know_evidence(evidence)
+    intent = state.get("intent", [0, 0])
     st: dict[str, Any] = {
         "customer_id": customer_id,
         "risk_acc": state["risk"][0],
         "risk_at": None if state["risk"][1] is None else decode_time(state["risk"][1]),
         "events": state["events"],
-        "friction_counts": dict(state["friction_counts"]),
+        "friction_counts": dict(state.get("friction") or {}),
         "channels": {},  # not stored: no rule reads it
-        "contacts": [[clock.dec(at), _name(channel, CHANNEL_CODES)]
-                     for at, channel in state["contacts"]],
-        "evidence": [_dec_evidence(e, ids) for e in state["evidence"]],
+        "contacts": _dec_contacts(state["contacts"], evidence, clock),
+        "evidence": evidence,
         "seen": list(state["seen"]),
         "seen_digests": _dec_digests(state["digests"]),
         "last_alerts": {
             (ALERT_TYPES[int(k)] if k.isdigit() else k): _dec_last_alert(v, clock)
-            for k, v in (state.get("last_alerts") or {}).items()
+            for k, v in (state.get("alerts") or {}).items()
         },
-        "max_intent": _name(state["intent"][0], INTENTS_ORDER),
-        "last_intent": _name(state["intent"][1], INTENTS_ORDER),
+        "max_intent": _name(intent[0], INTENTS_ORDER),
+        "last_intent": _name(intent[1], INTENTS_ORDER),
         "threads": [_dec_thread(t, ids) for t in state["threads"]],
     }
-    if "last_alert_at" in state:
-        st["last_alert_at"] = clock.dec(state["last_alert_at"])
+    if "alerted_at" in state:
+        st["last_alert_at"] = clock.dec(state["alerted_at"])
     if "forgotten_at" in state:
         st["forgotten_at"] = _dec_opt(state["forgotten_at"])
     if "forgotten_seen" in state:
         st["forgotten_seen"] = list(state["forgotten_seen"])
-    stored_keys = {"v", "digests", "risk", "intent"} | _WORKING_KEYS
     for key, value in state.items():
-        if key not in stored_keys:
+        if key not in _STORED_KEYS:
             st[key] = value
     return st
 
