@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from detector.alerts import ALERT_TYPES, SEVERITIES
+from detector.alerts import ALERT_TYPES, SEVERITIES, make_alert_id, make_case_key
 
 VERSION = 2
 INTENTS_ORDER = ("none", "at_risk", "explicit")
@@ -46,6 +46,7 @@ _MICROS_FROM = 10**12
 _NO_DIGEST = "-" * 8
 _EVIDENCE_KEYS = ("event_id", "occurred_at", "channel", "churn_intent", "churn_probability",
                   "sentiment", "friction_categories", "journey_stage", "rating", "snippet")
+_EVIDENCE_KEYSET = frozenset(_EVIDENCE_KEYS)
 _THREAD_KEYS = ("thread_id", "first_at", "last_at", "count", "channels", "categories",
                 "event_ids", "vec")
 _THREAD_ALERT_KEYS = ("alerted", "case_key", "alert_id")
@@ -119,8 +120,14 @@ def forgotten_at(state: dict[str, Any] | None) -> datetime | None:
 
 # -- small codes -------------------------------------------------------------------------
 
+_INDEX: dict[tuple[str, ...], dict[str, int]] = {}
+
+
 def _code(value: str, names: tuple[str, ...]) -> int | str:
-    return names.index(value) if value in names else value
+    index = _INDEX.get(names)
+    if index is None:
+        index = _INDEX[names] = {name: i for i, name in enumerate(names)}
+    return index.get(value, value)
 
 
 def _name(code: int | str, names: tuple[str, ...]) -> str:
@@ -227,9 +234,10 @@ class _Ids:
     from the end of that list (0: the latest); any other id as itself. Carries the
     state's :class:`_Clock` too."""
 
-    def __init__(self, seen: list[str], clock: _Clock) -> None:
+    def __init__(self, seen: list[str], clock: _Clock, customer_id: str = "") -> None:
         self.seen = seen
         self.clock = clock
+        self.customer_id = customer_id
         self.position = {eid: len(seen) - 1 - i for i, eid in enumerate(seen)}
         #: event id -> time of its (first) evidence item, for thread times (working form)
         self.evidence_times: dict[str, str] = {}
@@ -250,6 +258,8 @@ class _Ids:
 
 
 def _codes(names: list[str], table: tuple[str, ...]) -> list[int | str]:
+    if not names:
+        return []
     return [_code(n, table) for n in names]
 
 
@@ -265,7 +275,7 @@ def _trimmed(row: list[Any]) -> list[Any]:
 
 
 def _enc_evidence(item: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
-    if tuple(sorted(item)) != tuple(sorted(_EVIDENCE_KEYS)):
+    if item.keys() != _EVIDENCE_KEYSET:
         return dict(item)  # a shape this version does not know: kept as it is
     return _trimmed([
         ids.ref(item["event_id"]), ids.clock.enc(item["occurred_at"]),
@@ -306,9 +316,27 @@ def _enc_thread(t: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
            _codes(t["categories"], CATEGORY_CODES), ids.refs(t["event_ids"]),
            _enc_vec(t["vec"])]
     if any(k in t for k in _THREAD_ALERT_KEYS):
-        row += [_code(t["alerted"], SEVERITIES) if "alerted" in t else None,
-                t.get("case_key"), t.get("alert_id")]
+        # the case key and alert id as update_customer derives them: 1 (derived again)
+        case_key, alert_id = t.get("case_key"), t.get("alert_id")
+        if ids.customer_id and case_key == _thread_case_key(ids.customer_id, t["thread_id"]):
+            case_key = _DERIVED
+        if ids.customer_id and "alerted" in t and alert_id == _thread_alert_id(
+                ids.customer_id, t["thread_id"], t["alerted"]):
+            alert_id = _DERIVED
+        row += [_code(t["alerted"], SEVERITIES) if "alerted" in t else None, case_key, alert_id]
     return row
+
+
+#: a case key or alert id that is derived again from the state, not stored
+_DERIVED = 1
+
+
+def _thread_case_key(customer_id: str, thread_id: str) -> str:
+    return make_case_key("unresolved_issue", customer_id, thread_id)
+
+
+def _thread_alert_id(customer_id: str, thread_id: str, severity: str) -> str:
+    return make_alert_id("unresolved_issue", customer_id, thread_id, severity)
 
 
 def _dec_thread(row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
@@ -326,24 +354,31 @@ def _dec_thread(row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
         if alerted is not None:
             out["alerted"] = _name(alerted, SEVERITIES)
         if case_key is not None:
-            out["case_key"] = case_key
+            out["case_key"] = (_thread_case_key(ids.customer_id, thread_id)
+                               if case_key == _DERIVED else case_key)
         if alert_id is not None:
-            out["alert_id"] = alert_id
+            out["alert_id"] = (_thread_alert_id(ids.customer_id, thread_id, out["alerted"])
+                               if alert_id == _DERIVED else alert_id)
     return out
 
 
-def _enc_last_alert(entry: dict[str, Any], clock: _Clock) -> list[Any] | dict[str, Any]:
+def _enc_last_alert(kind: str, entry: dict[str, Any], ids: _Ids) -> list[Any] | dict[str, Any]:
     if tuple(entry) != _LAST_ALERT_KEYS:
         return dict(entry)
-    return [_code(entry["severity"], SEVERITIES), clock.enc(entry["at"]), entry["alert_id"],
-            entry["patterns"], entry["case_key"]]
+    case_key = entry["case_key"]
+    if ids.customer_id and case_key == make_case_key(kind, ids.customer_id, entry["at"]):
+        case_key = _DERIVED  # the case opened with this alert
+    return [_code(entry["severity"], SEVERITIES), ids.clock.enc(entry["at"]), entry["alert_id"],
+            entry["patterns"], case_key]
 
 
-def _dec_last_alert(row: list[Any] | dict[str, Any], clock: _Clock) -> dict[str, Any]:
+def _dec_last_alert(kind: str, row: list[Any] | dict[str, Any], ids: _Ids) -> dict[str, Any]:
     if isinstance(row, dict):
         return dict(row)
-    return {"severity": _name(row[0], SEVERITIES), "at": clock.dec(row[1]),
-            "alert_id": row[2], "patterns": list(row[3]), "case_key": row[4]}
+    at = ids.clock.dec(row[1])
+    case_key = make_case_key(kind, ids.customer_id, at) if row[4] == _DERIVED else row[4]
+    return {"severity": _name(row[0], SEVERITIES), "at": at,
+            "alert_id": row[2], "patterns": list(row[3]), "case_key": case_key}
 
 
 def _enc_digests(digests: list[str], seen: list[str]) -> str | list[str]:
@@ -391,6 +426,10 @@ def _dec_contacts(stored: list[Any], evidence: list[dict[str, Any]],
             else [clock.dec(c[0]), _name(c[1], CHANNEL_CODES)] for c in stored]
 
 
+def _dec_friction(flat: list[Any]) -> dict[str, int]:
+    return {_name(flat[i], CATEGORY_CODES): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
 def compact(st: dict[str, Any]) -> dict[str, Any]:
     """The stored form (version 2) of a working-form state."""
     last_alerts = st.get("last_alerts") or {}
@@ -398,7 +437,7 @@ def compact(st: dict[str, Any]) -> dict[str, Any]:
     times += [t.get(k, "") for t in st.get("threads") or [] for k in ("first_at", "last_at")]
     times += [a.get("at", "") for a in last_alerts.values()] + [st.get("last_alert_at") or ""]
     clock = _Clock.for_working(st["risk_at"], times)
-    ids = _Ids(st["seen"], clock)
+    ids = _Ids(st["seen"], clock, st.get("customer_id") or "")
     ids.know_evidence(st["evidence"])
     out: dict[str, Any] = {
         "v": VERSION,
@@ -411,15 +450,16 @@ def compact(st: dict[str, Any]) -> dict[str, Any]:
               _code(st.get("last_intent", "none"), INTENTS_ORDER)]
     if intent != [0, 0]:
         out["intent"] = intent
-    if st["friction_counts"]:
-        out["friction"] = dict(st["friction_counts"])
+    if st["friction_counts"]:  # [category, count, category, count...] in their order
+        out["friction"] = [x for cat, n in st["friction_counts"].items()
+                           for x in (_code(cat, CATEGORY_CODES), n)]
     out["contacts"] = _enc_contacts(st["contacts"], st["evidence"], clock)
     out["evidence"] = [_enc_evidence(e, ids) for e in st["evidence"]]
     out["threads"] = [_enc_thread(t, ids) for t in st.get("threads") or []]
     if last_alerts:
         out["alerts"] = {
             (str(ALERT_TYPES.index(kind)) if kind in ALERT_TYPES else kind):
-            _enc_last_alert(entry, clock) for kind, entry in last_alerts.items()}
+            _enc_last_alert(kind, entry, ids) for kind, entry in last_alerts.items()}
     if st.get("last_alert_at"):
         out["alerted_at"] = clock.enc(st["last_alert_at"])
     if "forgotten_at" in st:
@@ -437,7 +477,7 @@ def expand(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
     if not is_stored(state):
         return _copy_working(state, customer_id)
     clock = _Clock.for_stored(state["risk"][1])
-    ids = _Ids(state["seen"], clock)
+    ids = _Ids(state["seen"], clock, customer_id)
     evidence = [_dec_evidence(e, ids) for e in state["evidence"]]
     ids.know_evidence(evidence)
     intent = state.get("intent", [0, 0])
@@ -446,15 +486,16 @@ def expand(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
         "risk_acc": state["risk"][0],
         "risk_at": None if state["risk"][1] is None else decode_time(state["risk"][1]),
         "events": state["events"],
-        "friction_counts": dict(state.get("friction") or {}),
+        "friction_counts": _dec_friction(state.get("friction") or []),
         "channels": {},  # not stored: no rule reads it
         "contacts": _dec_contacts(state["contacts"], evidence, clock),
         "evidence": evidence,
         "seen": list(state["seen"]),
         "seen_digests": _dec_digests(state["digests"]),
         "last_alerts": {
-            (ALERT_TYPES[int(k)] if k.isdigit() else k): _dec_last_alert(v, clock)
-            for k, v in (state.get("alerts") or {}).items()
+            kind: _dec_last_alert(kind, v, ids) for kind, v in (
+                (ALERT_TYPES[int(k)] if k.isdigit() else k, v)
+                for k, v in (state.get("alerts") or {}).items())
         },
         "max_intent": _name(intent[0], INTENTS_ORDER),
         "last_intent": _name(intent[1], INTENTS_ORDER),
