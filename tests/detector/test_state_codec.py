@@ -197,3 +197,29 @@ def test_risk_score_reads_either_form() -> None:
     up = update_customer(None, make_signal("x", intent="explicit", p=0.9), CFG)
     at = make_signal("x", hours=10).occurred_at
     assert risk_score(up.state, at, CFG) == risk_score(expand(up.state, "C-1"), at, CFG) > 0
+
+
+def test_erased_customer_comes_back_and_is_purged_in_the_stored_form() -> None:
+    story = [make_signal(f"b{i}", hours=i * 10, friction=("billing",), sentiment=-0.6,
+                         channel=ch) for i, ch in enumerate(["chat", "email", "call"])]
+    state = None
+    for s in story[:2]:
+        state = json.loads(json.dumps(update_customer(state, s, CFG).state))
+    at = story[1].occurred_at + timedelta(hours=1)
+    marker = forgotten_marker(state, at)
+    assert is_marker(marker)
+    # re-read from before the erasure: ignored
+    again = update_customer(marker, story[0], CFG)
+    assert again.duplicate and again.state is marker
+    # the customer is back: a fresh state that keeps the marker fields until the purge
+    back = update_customer(marker, story[2], CFG).state
+    back = json.loads(json.dumps(back))
+    assert is_stored(back) and back["events"] == 1 and "forgotten_seen" in back
+    later = update_customer(back, make_signal("b9", hours=40, sentiment=-0.6,
+                                              friction=("billing",)), CFG).state
+    assert later["events"] == 2 and later["forgotten_at"] == marker["forgotten_at"]
+    assert not purge_due(later, at + MARKER_TTL / 2, MARKER_TTL)
+    assert purge_due(later, at + 2 * MARKER_TTL, MARKER_TTL)
+    kept = purged(later)
+    assert kept is not None and "forgotten_at" not in kept and kept["events"] == 2
+    assert update_customer(kept, story[0], CFG).duplicate is False  # the hashes are gone
