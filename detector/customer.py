@@ -136,11 +136,9 @@ def _decay(hours: float, cfg: RiskConfig) -> float:
 def risk_score(state: dict[str, Any], at: datetime | None, cfg: RiskConfig) -> float:
     """Risk in [0, 1) at time ``at`` (event time), from the decayed accumulator (a state
     in either form)."""
-    if is_stored(state):
-        acc, risk_at = float(state["risk"][0]), state["risk"][1]
-        risk_at = None if risk_at is None else decode_time(risk_at)
-    else:
-        acc, risk_at = float(state["risk_acc"]), state["risk_at"]
+    acc, risk_at = float(state["risk_acc"]), state["risk_at"]
+    if is_stored(state) and risk_at is not None:
+        risk_at = decode_time(risk_at)
     if risk_at and at is not None:
         hours = (at - datetime.fromisoformat(risk_at)).total_seconds() / 3600
         if hours > 0:

@@ -1,22 +1,24 @@
 """The stored layout of a customer's state (version 2) and its migration from version 1.
 
 ``detector.customer`` works on the *working form*: the dict layout of version 1 (ISO time
-strings, one dict per evidence item and thread; see docs/operating.md, "Customer state").
-What the ``customers`` table stores is the *stored form*, version 2, about a third of the
-size:
+strings, one dict per evidence item and thread). What the ``customers`` table stores is the
+*stored form*, version 2, well under half the size (field by field: docs/operating.md,
+"Customer state"):
 
 * ``"v": 2`` (version 1 had no version field);
-* times are integers: epoch seconds, or epoch microseconds for a time with a fraction of a
-  second (the value tells which: microseconds are >= 10**12, seconds < 10**11). A time that
+* ``risk_at`` is an integer: epoch seconds, or epoch microseconds where a time of the state
+  has a fraction of a second (the value tells which: microseconds are >= 10**12, seconds
+  < 10**11); every other time is an integer number of those units before it. A time that
   is not UTC (the schema makes every event time UTC) stays an ISO string, so that every
   time comes back exactly as it went in;
-* evidence items and issue threads are positional lists, intents and the type of the
-  customer's last alert are small integers;
+* evidence items, contacts, issue threads and last alerts are positional lists; channels,
+  stages, categories, intents and severities are indexes into fixed code tables; an event
+  id among ``seen`` is its position there; a thread time, case key or alert id that can be
+  derived again is null or 1;
 * an evidence item keeps its snippet only where an alert may quote it (churn intent,
   friction or negative sentiment: see :func:`quotable`); the others are never quoted;
-* issue-thread embeddings (4-bit codes) are base85 instead of base64;
-* the seen-id digests are one string (8 characters per id);
-* no ``customer_id`` (it is the table's key).
+* issue-thread embeddings (4-bit codes) and the seen ids' digests are base85;
+* no ``customer_id`` (it is the table's key) and no per-channel counts (no rule reads them).
 
 :func:`expand` turns either version into the working form, :func:`compact` the working
 form into version 2: ``update_customer`` expands what it reads and compacts what it returns,
@@ -43,7 +45,6 @@ _US = timedelta(microseconds=1)
 _SECONDS_BELOW = 10**11
 #: ... and from this up epoch microseconds (from 1970-01-12 on)
 _MICROS_FROM = 10**12
-_NO_DIGEST = "-" * 8
 _EVIDENCE_KEYS = ("event_id", "occurred_at", "channel", "churn_intent", "churn_probability",
                   "sentiment", "friction_categories", "journey_stage", "rating", "snippet")
 _EVIDENCE_KEYSET = frozenset(_EVIDENCE_KEYS)
@@ -106,7 +107,7 @@ def last_seen(state: dict[str, Any] | None) -> datetime | None:
     """Event time of the customer's latest event (either version; None: none yet)."""
     if not state:
         return None
-    at = state["risk"][1] if is_stored(state) else state.get("risk_at")
+    at = state.get("risk_at")
     return None if at is None else datetime.fromisoformat(decode_time(at))
 
 
@@ -381,17 +382,23 @@ def _dec_last_alert(kind: str, row: list[Any] | dict[str, Any], ids: _Ids) -> di
             "alert_id": row[2], "patterns": list(row[3]), "case_key": case_key}
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def _enc_digests(digests: list[str], seen: list[str]) -> str | list[str]:
-    if len(digests) != len(seen) or any(d and len(d) != 8 for d in digests):
-        return list(digests)  # not aligned (a state from before digests): kept as it is
-    return "".join(d or _NO_DIGEST for d in digests)
+    """The seen ids' digests (8 hex digits each) as one base85 string, 5 characters each;
+    a list as it is where one is missing (a state from before digests) or not aligned."""
+    joined = "".join(digests)
+    if len(digests) != len(seen) or len(joined) != 8 * len(digests) or not _HEX >= set(joined):
+        return list(digests)
+    return base64.b85encode(bytes.fromhex(joined)).decode("ascii")
 
 
 def _dec_digests(stored: str | list[str]) -> list[str]:
     if isinstance(stored, list):
         return list(stored)
-    chunks = (stored[i:i + 8] for i in range(0, len(stored), 8))
-    return ["" if c == _NO_DIGEST else c for c in chunks]
+    raw = base64.b85decode(stored).hex()
+    return [raw[i:i + 8] for i in range(0, len(raw), 8)]
 
 
 # -- whole states ------------------------------------------------------------------------
@@ -404,7 +411,8 @@ _WORKING_KEYS = frozenset((
 ))
 #: stored-form keys of this version
 _STORED_KEYS = frozenset((
-    "v", "events", "seen", "digests", "risk", "intent", "friction", "contacts", "evidence",
+    "v", "events", "seen", "digests", "risk_acc", "risk_at", "intent", "friction_counts",
+    "contacts", "evidence",
     "threads", "alerts", "alerted_at", "forgotten_at", "forgotten_seen",
 ))
 
@@ -426,10 +434,6 @@ def _dec_contacts(stored: list[Any], evidence: list[dict[str, Any]],
             else [clock.dec(c[0]), _name(c[1], CHANNEL_CODES)] for c in stored]
 
 
-def _dec_friction(flat: list[Any]) -> dict[str, int]:
-    return {_name(flat[i], CATEGORY_CODES): flat[i + 1] for i in range(0, len(flat), 2)}
-
-
 def compact(st: dict[str, Any]) -> dict[str, Any]:
     """The stored form (version 2) of a working-form state."""
     last_alerts = st.get("last_alerts") or {}
@@ -444,15 +448,15 @@ def compact(st: dict[str, Any]) -> dict[str, Any]:
         "events": st["events"],
         "seen": list(st["seen"]),
         "digests": _enc_digests(list(st.get("seen_digests") or []), st["seen"]),
-        "risk": [st["risk_acc"], clock.risk(st["risk_at"])],
+        "risk_acc": st["risk_acc"],
+        "risk_at": clock.risk(st["risk_at"]),
     }
     intent = [_code(st["max_intent"], INTENTS_ORDER),
               _code(st.get("last_intent", "none"), INTENTS_ORDER)]
     if intent != [0, 0]:
         out["intent"] = intent
-    if st["friction_counts"]:  # [category, count, category, count...] in their order
-        out["friction"] = [x for cat, n in st["friction_counts"].items()
-                           for x in (_code(cat, CATEGORY_CODES), n)]
+    if st["friction_counts"]:
+        out["friction_counts"] = dict(st["friction_counts"])
     out["contacts"] = _enc_contacts(st["contacts"], st["evidence"], clock)
     out["evidence"] = [_enc_evidence(e, ids) for e in st["evidence"]]
     out["threads"] = [_enc_thread(t, ids) for t in st.get("threads") or []]
@@ -476,17 +480,17 @@ def expand(state: dict[str, Any], customer_id: str) -> dict[str, Any]:
     """The working form (a fresh, mutable copy) of a state of either version."""
     if not is_stored(state):
         return _copy_working(state, customer_id)
-    clock = _Clock.for_stored(state["risk"][1])
+    clock = _Clock.for_stored(state["risk_at"])
     ids = _Ids(state["seen"], clock, customer_id)
     evidence = [_dec_evidence(e, ids) for e in state["evidence"]]
     ids.know_evidence(evidence)
     intent = state.get("intent", [0, 0])
     st: dict[str, Any] = {
         "customer_id": customer_id,
-        "risk_acc": state["risk"][0],
-        "risk_at": None if state["risk"][1] is None else decode_time(state["risk"][1]),
+        "risk_acc": state["risk_acc"],
+        "risk_at": None if state["risk_at"] is None else decode_time(state["risk_at"]),
         "events": state["events"],
-        "friction_counts": _dec_friction(state.get("friction") or []),
+        "friction_counts": dict(state.get("friction_counts") or {}),
         "channels": {},  # not stored: no rule reads it
         "contacts": _dec_contacts(state["contacts"], evidence, clock),
         "evidence": evidence,
