@@ -17,7 +17,7 @@ strings, one dict per evidence item and thread). What the ``customers`` table st
   derived again is null or 1;
 * an evidence item keeps its snippet only where an alert may quote it (churn intent,
   friction or negative sentiment: see :func:`quotable`); the others are never quoted;
-* issue-thread embeddings (4-bit codes) and the seen ids' digests are base85;
+* issue-thread embeddings (4-bit codes) are base85, the seen ids' digests base64 bytes;
 * no ``customer_id`` (it is the table's key) and no per-channel counts (no rule reads them).
 
 :func:`expand` turns either version into the working form, :func:`compact` the working
@@ -131,34 +131,68 @@ def _code(value: str, names: tuple[str, ...]) -> int | str:
     return index.get(value, value)
 
 
+def _codes(names: list[str], table: tuple[str, ...]) -> list[int | str]:
+    if not names:
+        return []
+    index = _INDEX.get(table)
+    if index is None:
+        return [_code(n, table) for n in names]
+    return [index.get(n, n) for n in names]
+
+
 def _name(code: int | str, names: tuple[str, ...]) -> str:
     return names[code] if isinstance(code, int) else code
 
 
-@lru_cache(maxsize=4096)
-def _vec_to_b85(packed: str) -> str | list[str]:
-    try:
-        raw = base64.b64decode(packed, validate=True)
-    except (binascii.Error, ValueError):
-        return [packed]
-    if base64.b64encode(raw).decode("ascii") != packed:
-        return [packed]  # not canonical base64: kept verbatim (in a list)
-    return base64.b85encode(raw).decode("ascii")
+class _VecCodec:
+    """Packed embeddings base64 <-> base85, remembering recent pairs both ways (base85 is
+    pure Python: a thread's vector, decoded when its state is read, is encoded again for
+    free when the state is written). Bounded: forgets everything past ``size`` pairs."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self.to85: dict[str, str] = {}
+        self.to64: dict[str, str] = {}
+
+    def _remember(self, b64: str, b85: str) -> None:
+        if len(self.to85) >= self.size:
+            self.to85.clear()
+            self.to64.clear()
+        self.to85[b64], self.to64[b85] = b85, b64
+
+    def encode(self, packed: str) -> str | list[str]:
+        known = self.to85.get(packed)
+        if known is not None:
+            return known
+        try:
+            raw = base64.b64decode(packed, validate=True)
+        except (binascii.Error, ValueError):
+            return [packed]
+        if base64.b64encode(raw).decode("ascii") != packed:
+            return [packed]  # not canonical base64: kept verbatim (in a list)
+        b85 = base64.b85encode(raw).decode("ascii")
+        self._remember(packed, b85)
+        return b85
+
+    def decode(self, stored: str) -> str:
+        known = self.to64.get(stored)
+        if known is None:
+            known = base64.b64encode(base64.b85decode(stored)).decode("ascii")
+            self._remember(known, stored)
+        return known
 
 
-@lru_cache(maxsize=4096)
-def _vec_from_b85(stored: str) -> str:
-    return base64.b64encode(base64.b85decode(stored)).decode("ascii")
+_VECS = _VecCodec()
 
 
 def _enc_vec(vec: str | None) -> str | list[str] | None:
-    return None if vec is None else _vec_to_b85(vec)
+    return None if vec is None else _VECS.encode(vec)
 
 
 def _dec_vec(stored: str | list[str] | None) -> str | None:
     if stored is None:
         return None
-    return stored[0] if isinstance(stored, list) else _vec_from_b85(stored)
+    return stored[0] if isinstance(stored, list) else _VECS.decode(stored)
 
 
 def quotable(item: dict[str, Any]) -> bool:
@@ -230,16 +264,22 @@ class _Clock:
         return (EPOCH + (self.base - value * self.unit) * _US).isoformat()
 
 
+#: how far back among the seen ids an event id is stored by reference (evidence and thread
+#: members are almost always recent arrivals)
+REF_WINDOW = 64
+
+
 class _Ids:
-    """Event ids by reference: an id among the state's seen ids is stored as its position
-    from the end of that list (0: the latest); any other id as itself. Carries the
-    state's :class:`_Clock` too."""
+    """Event ids by reference: an id among the state's last ``REF_WINDOW`` seen ids is stored
+    as its position from the end of that list (0: the latest); any other id as itself.
+    Carries the state's :class:`_Clock` and customer id too."""
 
     def __init__(self, seen: list[str], clock: _Clock, customer_id: str = "") -> None:
         self.seen = seen
         self.clock = clock
         self.customer_id = customer_id
-        self.position = {eid: len(seen) - 1 - i for i, eid in enumerate(seen)}
+        recent = seen[-REF_WINDOW:]
+        self.position = {eid: len(recent) - 1 - i for i, eid in enumerate(recent)}
         #: event id -> time of its (first) evidence item, for thread times (working form)
         self.evidence_times: dict[str, str] = {}
 
@@ -256,12 +296,6 @@ class _Ids:
 
     def get(self, ref: int | str) -> str:
         return self.seen[-1 - ref] if isinstance(ref, int) else ref
-
-
-def _codes(names: list[str], table: tuple[str, ...]) -> list[int | str]:
-    if not names:
-        return []
-    return [_code(n, table) for n in names]
 
 
 def _names(codes: list[int | str], table: tuple[str, ...]) -> list[str]:
@@ -386,18 +420,18 @@ _HEX = frozenset("0123456789abcdef")
 
 
 def _enc_digests(digests: list[str], seen: list[str]) -> str | list[str]:
-    """The seen ids' digests (8 hex digits each) as one base85 string, 5 characters each;
-    a list as it is where one is missing (a state from before digests) or not aligned."""
+    """The seen ids' digests (8 hex digits: 4 bytes each) as one base64 string; a list as it
+    is where one is missing (a state from before digests) or not aligned."""
     joined = "".join(digests)
     if len(digests) != len(seen) or len(joined) != 8 * len(digests) or not _HEX >= set(joined):
         return list(digests)
-    return base64.b85encode(bytes.fromhex(joined)).decode("ascii")
+    return base64.b64encode(bytes.fromhex(joined)).decode("ascii")
 
 
 def _dec_digests(stored: str | list[str]) -> list[str]:
     if isinstance(stored, list):
         return list(stored)
-    raw = base64.b85decode(stored).hex()
+    raw = base64.b64decode(stored).hex()
     return [raw[i:i + 8] for i in range(0, len(raw), 8)]
 
 
