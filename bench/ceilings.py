@@ -6,6 +6,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,39 +47,95 @@ def parse_all(bodies: Sequence[dict[str, Any]]) -> list[Event]:
     return [parse_event(json.dumps(b)) for b in bodies]
 
 
+@dataclass(frozen=True)
+class _Said:
+    """One event of the bench mix and what its text says (see :func:`_labelled_mix`)."""
+
+    channel: str
+    text: str
+    rating: int | None
+    journey_stage: str
+    intent: str
+    categories: tuple[str, ...]
+    sentiment: float
+    embedding: tuple[float, ...]
+
+
+def _sentences() -> list[tuple[str, str, str | None]]:
+    """Every sentence the bench generator writes, with its mood and friction category."""
+    from bench import generator as g
+
+    out: list[tuple[str, str, str | None]] = []
+    for mood, sentences in (("explicit", g._EXPLICIT), ("at_risk", g._AT_RISK),
+                            ("positive", g._POSITIVE), ("neutral", g._NEUTRAL),
+                            ("filler", g._FILLER)):
+        out += [(s, mood, None) for s in sentences]
+    for cat, sentences in g._FRICTION.items():
+        out += [(s, "friction", cat) for s in sentences]
+    return out
+
+
+def _labelled_mix(rng: random.Random, n: int, dim: int, seed: int) -> list[_Said]:
+    """``n`` events of the bench mix, each labelled with what its text says, as a classifier
+    reads it: churn intent from a leaving sentence, the categories of its complaints, a
+    sentiment to match, and an embedding that is the sum of its sentences' vectors (one
+    random vector per sentence, plus noise), so that texts that say the same are similar,
+    as an encoder makes them."""
+    from bench.generator import EventMix, MixConfig, text_of
+
+    catalogue = _sentences()
+    vectors = {s: [rng.gauss(0, 1) for _ in range(dim)] for s, _, _ in catalogue}
+    out = []
+    for event in EventMix(MixConfig(seed=seed)).events(n):
+        text = text_of(event)
+        said = [(s, mood, cat) for s, mood, cat in catalogue if s in text]
+        moods = {mood for _, mood, _ in said}
+        intent = ("explicit" if "explicit" in moods else "at_risk" if "at_risk" in moods
+                  else "none")
+        cats = tuple(c for c in FRICTION_CATEGORIES if any(cat == c for _, _, cat in said))
+        sentiment = (-0.7 if intent == "explicit" else -0.5 if intent == "at_risk" or cats
+                     else 0.6 if "positive" in moods else 0.0)
+        base = [sum(vectors[s][d] for s, _, _ in said) for d in range(dim)] if said else [
+            rng.gauss(0, 1) for _ in range(dim)]
+        out.append(_Said(
+            channel=event["channel"], text=text, rating=event.get("rating"),
+            journey_stage=event.get("journey_stage") or rng.choice(("usage", "support")),
+            intent=intent, categories=cats, sentiment=sentiment,
+            embedding=tuple(x + rng.gauss(0, 0.5) for x in base)))
+    return out
+
+
 def _synthetic_signal(rng: random.Random, customer: str, n: int, at: datetime,
-                      pool: Sequence[tuple[float, ...]], texts: Sequence[str]) -> Signal:
-    intent = rng.choices(INTENTS, weights=(0.8, 0.14, 0.06))[0]
-    probs = {"none": 0.2, "at_risk": 0.1, "explicit": 0.1}
-    probs[intent] = 0.7
-    friction = {c: round(rng.random() * 0.6, 3) for c in FRICTION_CATEGORIES}
-    cats = tuple(c for c in FRICTION_CATEGORIES if friction[c] > 0.5)
+                      said: _Said) -> Signal:
+    p = round(rng.uniform(0.7, 0.95), 3)
+    probs = {i: round((1 - p) / 2, 3) for i in INTENTS}
+    probs[said.intent] = p
+    friction = {c: round(rng.uniform(0.6, 0.95) if c in said.categories else
+                         rng.uniform(0.0, 0.3), 3) for c in FRICTION_CATEGORIES}
     return Signal(
-        event_id=f"s-{customer}-{n}", customer_id=customer, channel=rng.choice(
-            ("ticket", "chat", "email", "review", "social", "call", "survey")),
-        occurred_at=at, churn_intent=intent, churn_probability=1 - probs["none"],
-        intent_probabilities=probs, friction=friction, friction_categories=cats,
-        sentiment=rng.uniform(-1, 1), journey_stage=rng.choice(("support", "billing", "usage")),
-        journey_stage_source="inferred",
-        text=rng.choice(texts), rating=None, language="en", model_version="bench",
-        embedding=rng.choice(pool),
+        event_id=f"s-{customer}-{n}", customer_id=customer, channel=said.channel,
+        occurred_at=at, churn_intent=said.intent, churn_probability=1 - probs["none"],
+        intent_probabilities=probs, friction=friction, friction_categories=said.categories,
+        sentiment=max(-1.0, min(1.0, said.sentiment + rng.uniform(-0.15, 0.15))),
+        journey_stage=said.journey_stage, journey_stage_source="inferred",
+        text=said.text, rating=said.rating, language="en", model_version="bench",
+        embedding=said.embedding,
     )
 
 
 def state_bytes_per_customer(customers: int = 100_000, mean_events: float = 2.5,
                              dim: int = 384, seed: int = 3) -> dict[str, Any]:
-    """Run ``update_customer`` over ``customers`` customers; JSON size of their state.
+    """Run ``update_customer`` over ``customers`` customers; JSON size of their state, as
+    the ``customers`` table writes it (``json.dumps`` with compact separators).
 
     Events per customer are geometric with mean ``mean_events`` (capped at 60): most
-    customers write once or twice, a few write often. Signals carry ``dim``-dim embeddings
-    (issue threads keep an int8 copy).
+    customers write once or twice, a few write often. Each signal is an event of the bench
+    mix with the labels its text carries (:func:`_labelled_mix`) and a ``dim``-dim
+    embedding (issue threads keep a 4-bit copy).
     """
-    from bench.generator import EventMix, MixConfig, text_of
-
     rng = random.Random(seed)
     cfg = RiskConfig()
-    pool = [tuple(rng.gauss(0, 1) for _ in range(dim)) for _ in range(256)]
-    texts = [text_of(e) for e in EventMix(MixConfig(seed=seed)).events(2000)]
+    mix = _labelled_mix(rng, 2000, dim, seed)
     p = 1.0 / mean_events
     sizes: list[int] = []
     updates = 0
@@ -93,7 +150,7 @@ def state_bytes_per_customer(customers: int = 100_000, mean_events: float = 2.5,
         at = start + timedelta(minutes=rng.randint(0, 60 * 24 * 30))
         for n in range(k):
             at += timedelta(hours=rng.expovariate(1 / 30))
-            signal = _synthetic_signal(rng, cid, n, at, pool, texts)
+            signal = _synthetic_signal(rng, cid, n, at, rng.choice(mix))
             state = update_customer(state, signal, cfg).state
             updates += 1
         sizes.append(len(json.dumps(state, separators=(",", ":")).encode("utf-8")))

@@ -2,7 +2,9 @@
 
 The state is a plain JSON-serialisable dict (it lives in a Faust table in the stream path
 and in a dict in ``replay``); :func:`update_customer` is a pure function of the previous
-state, one signal and the config, so both paths produce identical alerts.
+state, one signal and the config, so both paths produce identical alerts. The rules work on
+the working form of the state; what is stored is its compact form (``detector.state_codec``:
+layout, versions, migration).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from detector.erasure import event_hash
 from detector.issues import IssueConfig, joins_issue, opens_issue, track_issue
 from detector.redact import Redactor, snippet
 from detector.signals import Signal
+from detector.state_codec import INTENTS_ORDER, compact, decode_time, expand, is_stored
 
 
 def ordinal(n: int) -> str:
@@ -89,6 +92,7 @@ class CustomerUpdate:
 
 
 def new_state(customer_id: str) -> dict[str, Any]:
+    """A new customer's state in the working form."""
     return {
         "customer_id": customer_id,
         "risk_acc": 0.0,
@@ -130,10 +134,13 @@ def _decay(hours: float, cfg: RiskConfig) -> float:
 
 
 def risk_score(state: dict[str, Any], at: datetime | None, cfg: RiskConfig) -> float:
-    """Risk in [0, 1) at time ``at`` (event time), from the decayed accumulator."""
-    acc = float(state["risk_acc"])
-    if state["risk_at"] and at is not None:
-        hours = (at - datetime.fromisoformat(state["risk_at"])).total_seconds() / 3600
+    """Risk in [0, 1) at time ``at`` (event time), from the decayed accumulator (a state
+    in either form)."""
+    acc, risk_at = float(state["risk_acc"]), state["risk_at"]
+    if is_stored(state) and risk_at is not None:
+        risk_at = decode_time(risk_at)
+    if risk_at and at is not None:
+        hours = (at - datetime.fromisoformat(risk_at)).total_seconds() / 3600
         if hours > 0:
             acc *= _decay(hours, cfg)
     return 1.0 - math.exp(-acc)
@@ -196,18 +203,20 @@ def update_customer(
 ) -> CustomerUpdate:
     """Fold one signal into the customer's state; return the new state and any alerts.
 
-    ``profile`` (``detector.accounts``) adds account context to the alerts; None changes
-    nothing."""
+    ``state`` is a stored state of any version (or None); the returned one is in the stored
+    form of this version (``detector.state_codec``). ``profile`` (``detector.accounts``)
+    adds account context to the alerts; None changes nothing."""
     redactor = redactor or Redactor()
     if state is not None and "forgotten_seen" in state:  # erased (detector/erasure.py)
         if event_hash(signal.event_id) in state["forgotten_seen"]:
             return CustomerUpdate(state=state, duplicate=True)  # re-read from before it
         if "events" not in state:  # the customer is back: a fresh state keeps the marker
             state = {**new_state(signal.customer_id), **state}
-    st = new_state(signal.customer_id) if state is None else _copy(state)
+    st = new_state(signal.customer_id) if state is None else expand(state, signal.customer_id)
     digest = content_digest(signal)
     if signal.event_id in st["seen"]:
-        return CustomerUpdate(state=st, duplicate=True,
+        kept = state if state is not None and is_stored(state) else compact(st)
+        return CustomerUpdate(state=kept, duplicate=True,
                               conflict=_conflicts(st, signal.event_id, digest))
     st["seen"] = (st["seen"] + [signal.event_id])[-cfg.seen_ids_size :]
     digests = list(st.get("seen_digests") or [])
@@ -281,6 +290,7 @@ def update_customer(
     if thread is not None:
         _unresolved_issue_alert(update, signal, thread, cfg, profile)
     _churn_risk_alert(update, signal, item, patterns, cfg, profile)
+    update.state = compact(st)
     return update
 
 
@@ -320,9 +330,6 @@ def _case(
             return previous["case_key"], previous.get("alert_id")
     key = make_case_key(alert_type, signal.customer_id, signal.occurred_at.isoformat())
     return key, None
-
-
-INTENTS_ORDER = ("none", "at_risk", "explicit")
 
 
 def content_digest(signal: Signal) -> str:
@@ -382,26 +389,6 @@ def _patterns(
         ):
             found.append("low_rating_after_support")
     return found
-
-
-def _copy(state: dict[str, Any]) -> dict[str, Any]:
-    out = dict(state)
-    for key in ("friction_counts", "channels", "last_alerts"):
-        out[key] = dict(state.get(key) or {})
-    for key in ("contacts", "evidence", "seen", "seen_digests"):
-        out[key] = list(state.get(key) or [])
-    if "forgotten_seen" in state:
-        out["forgotten_seen"] = list(state["forgotten_seen"])
-    out["threads"] = [
-        {
-            **t,
-            "channels": list(t["channels"]),
-            "categories": list(t["categories"]),
-            "event_ids": list(t["event_ids"]),
-        }
-        for t in state.get("threads") or []
-    ]
-    return out
 
 
 def _churn_risk_alert(

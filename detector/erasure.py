@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detector.stages import seen_key
+from detector.state_codec import encode_time, forgotten_at, last_seen
 
 #: The key that marks a forget record on the signals and stage-signals topics.
 FORGET = "forget"
@@ -80,11 +81,12 @@ def event_hash(event_id: str) -> str:
 def forgotten_marker(state: dict[str, Any] | None, at: datetime, limit: int = 256
                      ) -> dict[str, Any]:
     """What is left of an erased customer until the marker is purged: hashes of its last
-    event ids (a signal re-read after a crash is recognised and ignored) and the time."""
+    event ids (a signal re-read after a crash is recognised and ignored) and the time (an
+    integer, as in a stored state: ``detector.state_codec``). ``state``: either version."""
     state = state or {}
     hashes = list(state.get("forgotten_seen") or [])
     hashes += [event_hash(e) for e in state.get("seen") or []]
-    return {"forgotten_at": at.isoformat(), "forgotten_seen": hashes[-limit:]}
+    return {"forgotten_at": encode_time(at.isoformat()), "forgotten_seen": hashes[-limit:]}
 
 
 def is_marker(state: dict[str, Any] | None) -> bool:
@@ -94,8 +96,8 @@ def is_marker(state: dict[str, Any] | None) -> bool:
 def purge_due(state: dict[str, Any] | None, now: datetime, ttl: timedelta) -> bool:
     """Whether an erasure marker (or the marker fields of a returned customer) is old enough
     to be dropped: by then no record from before the erasure can be re-read."""
-    at = (state or {}).get("forgotten_at")
-    return isinstance(at, str) and now - datetime.fromisoformat(at) > ttl
+    at = forgotten_at(state)
+    return at is not None and now - at > ttl
 
 
 def purged(state: dict[str, Any]) -> dict[str, Any] | None:
@@ -106,8 +108,9 @@ def purged(state: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def inactive(state: dict[str, Any], now: datetime, days: float) -> bool:
-    """Whether the customer's latest event is more than ``days`` before ``now``."""
-    last = state.get("risk_at")
-    if not last or days <= 0:
+    """Whether the customer's latest event is more than ``days`` before ``now`` (a state of
+    either version)."""
+    last = last_seen(state)
+    if last is None or days <= 0:
         return False
-    return (now - datetime.fromisoformat(last)).total_seconds() > days * 86400
+    return (now - last).total_seconds() > days * 86400

@@ -10,6 +10,7 @@ import pytest
 
 from detector.alerts import SEVERITIES
 from detector.engine import Detector
+from detector.state_codec import expand
 from models.labelled import LabelledClassifier
 from streams.offline import open_lines, read_events, replay
 from streams.settings import Settings
@@ -95,7 +96,7 @@ def test_out_of_order_arrival_gives_the_same_situation() -> None:
     alerts = list(replay(LabelledClassifier(), events, detector, order="file"))
     kinds = {(a.type, a.customer_id) for a in alerts}
     assert ("customer_churn_risk", "C-OOO") in kinds
-    state = detector.customers["C-OOO"]
+    state = expand(detector.customers["C-OOO"], "C-OOO")  # the working form of the state
     assert state["events"] == 4
     assert state["risk_at"].startswith("2026-11-05"), "decay clock follows the latest event time"
     assert [e["event_id"] for e in state["evidence"]] == ["ooo-1", "ooo-2", "ooo-3", "ooo-4"]
