@@ -385,7 +385,7 @@ def _cue_hits(texts: Sequence[str], ids: np.ndarray,
     else:
         maybe = [np.ones(n, bool) for _ in INTENT_CUES]
     for k, pattern in enumerate(INTENT_CUES):
-        for i in np.flatnonzero(maybe[k]):
+        for i in np.flatnonzero(maybe[k]).tolist():
             hits[i, k] = pattern.search(texts[i]) is not None
     return hits
 
