@@ -190,6 +190,9 @@ class HeadScores:
     stage: np.ndarray  # (n, 7)
 
 
+_Stack = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 @dataclass
 class Heads:
     """All task heads for one encoder, plus decision thresholds and metadata."""
@@ -202,14 +205,13 @@ class Heads:
     presence: BinaryHead  # whether there is any friction
     meta: dict[str, Any] = field(default_factory=dict)
     lexical: LexicalConfig | None = None  # hashed n-grams next to the embedding, or none
-    _stacked: tuple[np.ndarray, ...] | None = field(default=None, init=False, repr=False,
-                                                    compare=False)
+    _stacked: _Stack | None = field(default=None, init=False, repr=False, compare=False)
 
     def inputs(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> Any:
         """The heads' input rows for these embeddings (and texts, when lexical is set)."""
         return head_inputs(emb, texts, self.lexical)
 
-    def _stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _stack(self) -> _Stack:
         """Every head side by side (built once): weights ``(inputs, columns)``, biases, and
         per column the calibration divisor and bias of the softmax heads, and where each
         softmax head's columns start (the presence column is last)."""
