@@ -390,20 +390,33 @@ def _cue_hits(texts: Sequence[str], ids: np.ndarray,
     return hits
 
 
-def _counted_rows(n: int, parts: Sequence[tuple[np.ndarray, np.ndarray]], dim: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct columns of each row and how often each occurs (CSR ``indptr``, ``indices``,
-    counts; columns sorted within a row), from parts of (row, column) pairs, each part
-    listed in row order."""
-    per_part = [np.bincount(rows, minlength=n) for rows, _ in parts]
-    per_row = np.sum(per_part, axis=0) if per_part else np.zeros(n, np.int64)
-    bounds = np.concatenate([[0], np.cumsum(per_row)])
-    keys = np.empty(int(bounds[-1]), np.uint16 if dim <= 1 << 16 else np.int64)
-    offset = bounds[:-1].copy()
-    for (rows, cols), counts in zip(parts, per_part, strict=True):
-        first = np.cumsum(counts) - counts  # where each row starts within this part
-        keys[(offset - first)[rows] + np.arange(len(rows))] = cols
-        offset += counts
+def _bounds(per_row: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64)
+
+
+def _interleave(n: int, parts: Sequence[tuple[np.ndarray, Sequence[np.ndarray]]]
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Parts, each listed row by row (``per_row`` entries for each row, and arrays of values
+    per entry), merged into one listing row by row: per row, the first part's entries, then
+    the second's, ... Returns the entries per row and the merged arrays."""
+    per_row = np.sum([p for p, _ in parts], axis=0).astype(np.int64)
+    size = int(per_row.sum())
+    merged = [np.empty(size, a.dtype) for a in parts[0][1]]
+    offset = _bounds(per_row)[:-1]
+    for counts, arrays in parts:
+        first = _bounds(counts)[:-1]  # where each row starts within this part
+        at = np.repeat(offset - first, counts) + np.arange(int(counts.sum()))
+        for out, values in zip(merged, arrays, strict=True):
+            out[at] = values
+        offset = offset + counts
+    return per_row, merged
+
+
+def _row_runs(per_row: np.ndarray, keys: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of keys listed row by row: the distinct keys of each row, sorted, and how often each
+    occurs (distinct keys per row, keys, counts). Sorts ``keys`` in place."""
+    bounds = _bounds(per_row)
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi - lo > 1:
             keys[lo:hi].sort()  # small in-place sorts: cheaper than one sort of the batch
@@ -411,10 +424,17 @@ def _counted_rows(n: int, parts: Sequence[tuple[np.ndarray, np.ndarray]], dim: i
     new[1:] = keys[1:] != keys[:-1]
     new[bounds[:-1][per_row > 0]] = True
     starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(keys)))
-    run_row = np.repeat(np.arange(n), per_row)[starts]
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(run_row, minlength=n))])
-    return indptr, keys[starts].astype(np.int32), counts
+    seen = np.concatenate([[0], np.cumsum(new)])
+    return seen[bounds[1:]] - seen[bounds[:-1]], keys[starts], np.diff(np.append(starts,
+                                                                                 len(keys)))
+
+
+def _normalised_runs(per_row: np.ndarray, counts: np.ndarray, weight: float) -> np.ndarray:
+    """Counts scaled to unit length per row, then times ``weight`` (float32 throughout)."""
+    bounds = _bounds(per_row)
+    squares = np.concatenate([[0.0], np.cumsum(counts.astype(np.float64) ** 2)])
+    norms = np.sqrt(squares[bounds[1:]] - squares[bounds[:-1]]).astype(np.float32)
+    return (counts.astype(np.float32) / np.repeat(norms, per_row)) * np.float32(weight)
 
 
 def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalConfig]
@@ -472,36 +492,36 @@ def _word_gram_crcs(ids: np.ndarray, owner: np.ndarray, cfg: LexicalConfig
 def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, tok_owner: np.ndarray,
           words: list[list[bytes]], word_owner: np.ndarray, hits: np.ndarray
           ) -> sp.csr_matrix:
-    """The rows of :func:`lexical_features` under ``cfg`` from the batch's tokens."""
+    """The rows of :func:`lexical_features` under ``cfg`` from the batch's tokens: the word
+    block, the character block and the cues, each counted and normalised per row, then
+    merged row by row."""
     wf, cf = cfg.word_features, cfg.char_features
-    parts_rows, parts_cols = [], []
+    key = np.uint16 if cfg.dim <= 1 << 16 else np.int64
+    blocks = []
     if wf:
-        for rows, crcs in _word_gram_crcs(tok_ids, tok_owner, cfg):
-            parts_rows.append(rows)
-            parts_cols.append(crcs.astype(np.int64) % wf)
+        grams = [(np.bincount(rows, minlength=n), [(crcs % wf).astype(key)])
+                 for rows, crcs in _word_gram_crcs(tok_ids, tok_owner, cfg)]
+        if grams:
+            per_row, (keys,) = _interleave(n, grams)
+            distinct, cols, counts = _row_runs(per_row, keys)
+            blocks.append((distinct, [cols.astype(np.int32),
+                                      _normalised_runs(distinct, counts, cfg.word_weight)]))
     if cf:
         table = _WORDS.setdefault((cfg.char_ngrams, cf), _Words(cfg.char_ngrams, cf))
         wids = _ids(table, words)
         count = table.count.data[wids]
-        total = int(count.sum())
         first = np.cumsum(count) - count
-        at = np.repeat(table.start.data[wids] - first, count) + np.arange(total)
-        parts_rows.append(np.repeat(word_owner, count))
-        parts_cols.append(table.pool.data[at] + wf)
+        at = np.repeat(table.start.data[wids] - first, count) + np.arange(int(count.sum()))
+        per_row = np.bincount(word_owner, weights=count, minlength=n).astype(np.int64)
+        distinct, cols, counts = _row_runs(per_row, table.pool.data[at].astype(key))
+        blocks.append((distinct, [cols.astype(np.int32) + wf,
+                                  _normalised_runs(distinct, counts, cfg.char_weight)]))
     if cfg.n_cues:
         r, k = np.nonzero(hits)
-        parts_rows.append(r)
-        parts_cols.append(k + wf + cf)
-    indptr, indices, counts = _counted_rows(n, list(zip(parts_rows, parts_cols,
-                                                         strict=True)), cfg.dim)
-    # L2-normalise the word and the character block of each row, then weigh them
-    entry_row = np.repeat(np.arange(n), np.diff(indptr))
-    block = (indices >= wf).astype(np.int64) + (indices >= wf + cf)
-    squares = np.bincount(entry_row * 3 + block, weights=counts.astype(np.float64) ** 2,
-                          minlength=3 * n)
-    norms = np.sqrt(squares).astype(np.float32)
-    norms[norms == 0] = 1.0
-    weights = np.array([cfg.word_weight, cfg.char_weight, cfg.cue_weight], np.float32)
-    data = counts.astype(np.float32) / norms[entry_row * 3 + block]
-    data = np.where(block == 2, weights[2], data * weights[block])
-    return sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=(n, cfg.dim))
+        blocks.append((np.bincount(r, minlength=n), [(k + wf + cf).astype(np.int32),
+                                                    np.full(len(k), cfg.cue_weight,
+                                                            np.float32)]))
+    if not blocks:
+        return sp.csr_matrix((n, cfg.dim), dtype=np.float32)
+    per_row, (indices, data) = _interleave(n, blocks)
+    return sp.csr_matrix((data, indices, _bounds(per_row)), shape=(n, cfg.dim))
