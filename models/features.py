@@ -6,8 +6,10 @@ character 3-5-grams within word boundaries, each L2-normalised, then weighted) a
 optionally, the two churn-intent cues of ``models.cues`` (0 or ``cue_weight`` each).
 Hashing (CRC-32 of the UTF-8 n-gram, modulo the width) keeps no vocabulary: the features
 are a pure function of the text and the :class:`LexicalConfig`, which is stored in the
-heads' metadata, so the artifacts hold only weights. Plain Python + numpy, about 0.1 ms per
-text, with no per-call set-up cost.
+heads' metadata, so the artifacts hold only weights. The per-text definition is
+:func:`_grams`; :func:`lexical_features_by_config` computes the same rows for a whole batch
+at once with numpy (about 0.05 ms per 400-character text; bounded caches of token hashes
+only save work, they never change a row).
 
 The transformer's heads read :data:`DEFAULT_LEXICAL`. The static heads read
 :data:`STATIC_LEXICAL`: heavier n-gram weights, word pairs that skip function words ("cancel
