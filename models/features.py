@@ -187,6 +187,7 @@ def head_inputs(emb: np.ndarray, texts: Sequence[str] | None, cfg: LexicalConfig
 # cues' regexes run only on texts that hold every token one of their alternatives needs.
 
 CACHE_TOKENS = 100_000  # distinct tokens (and words) whose hashes are kept; then start over
+CHUNK_TEXTS = 2048  # texts featurised together at most
 _SHIFT_MAX = 128  # crc32_combine tables for n-gram parts up to this many bytes
 _ASCII_WORDS = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 95) else 32
                      for c in range(256))
@@ -443,8 +444,13 @@ def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalCo
                                ) -> dict[LexicalConfig, sp.csr_matrix]:
     """:func:`lexical_features` of ``texts`` for each distinct config in ``configs``: the
     tokens, words and cues of each text are found once however many configs share them (the
-    static path's two sets of heads read different configs). Vectorised over the batch."""
+    static path's two sets of heads read different configs). Vectorised over the batch, in
+    chunks of :data:`CHUNK_TEXTS` texts (training sets stay within memory)."""
     todo = list(dict.fromkeys(configs))
+    if len(texts) > CHUNK_TEXTS:
+        chunks = [lexical_features_by_config(texts[i:i + CHUNK_TEXTS], todo)
+                  for i in range(0, len(texts), CHUNK_TEXTS)]
+        return {cfg: sp.vstack([c[cfg] for c in chunks], format="csr") for cfg in todo}
     n = len(texts)
     with _lock:
         tokens, words = _split_batch(texts)

@@ -146,3 +146,12 @@ def test_cue_prefilter_never_hides_a_match():
     want = np.array([[bool(p.search(t)) for p in INTENT_CUES] for t in texts])
     assert np.array_equal(hits, want)
     assert want[-len(crafted):].any(axis=1).all()
+
+
+def test_a_large_batch_is_featurised_in_chunks_with_the_same_rows(monkeypatch):
+    texts = corpus()[:90]
+    want = lexical_features(texts, STATIC_LEXICAL)
+    monkeypatch.setattr(feats, "CHUNK_TEXTS", 16)
+    got = lexical_features(texts, STATIC_LEXICAL)
+    assert got.shape == want.shape and (got != want).nnz == 0
+    assert got.has_sorted_indices
