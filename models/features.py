@@ -381,7 +381,11 @@ def _cue_hits(texts: Sequence[str], ids: np.ndarray,
     hits = np.zeros((n, len(INTENT_CUES)), bool)
     if CUES_DIGEST == _CUES_FILTERED and len(INTENT_CUES) == len(_CUE_MASKS):
         present = np.zeros(n, np.int64)
-        np.bitwise_or.at(present, owner, _TOKENS.cues.data[ids])
+        per_row = np.bincount(owner, minlength=n)
+        rows = np.flatnonzero(per_row)
+        if len(rows):  # OR of each text's tokens' classes (tokens are listed text by text)
+            starts = (np.cumsum(per_row) - per_row)[rows]
+            present[rows] = np.bitwise_or.reduceat(_TOKENS.cues.data[ids], starts)
         ascii_ = np.fromiter(map(str.isascii, texts), bool, count=n)
         maybe = [~ascii_ | np.any([(present & m) == m for m in masks], axis=0)
                  for masks in _CUE_MASKS]
