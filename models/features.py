@@ -183,8 +183,9 @@ def head_inputs(emb: np.ndarray, texts: Sequence[str] | None, cfg: LexicalConfig
 # ``lexical_features_by_config`` computes exactly the rows of the per-text definition above
 # (``_grams`` and friends), but per batch: each distinct token is hashed once (and kept, up to
 # :data:`CACHE_TOKENS`), word n-grams are hashed from their tokens' CRCs (zlib's
-# crc32_combine, vectorised), the counts are summed in one sparse conversion, and the intent
-# cues' regexes run only on texts that hold every token one of their alternatives needs.
+# crc32_combine, vectorised), each text's n-grams are counted by a small in-place sort, and
+# the intent cues' regexes run only on texts that hold every token one of their alternatives
+# needs.
 
 CACHE_TOKENS = 100_000  # distinct tokens (and words) whose hashes are kept; then start over
 CHUNK_TEXTS = 2048  # texts featurised together at most

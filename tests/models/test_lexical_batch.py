@@ -155,3 +155,10 @@ def test_a_large_batch_is_featurised_in_chunks_with_the_same_rows(monkeypatch):
     got = lexical_features(texts, STATIC_LEXICAL)
     assert got.shape == want.shape and (got != want).nnz == 0
     assert got.has_sorted_indices
+
+
+def test_empty_batches_and_texts_without_words():
+    for cfg in (DEFAULT_LEXICAL, STATIC_LEXICAL, LexicalConfig(word_features=0)):
+        assert lexical_features([], cfg).shape == (0, cfg.dim)
+        m = lexical_features(["", " ", "..."], cfg)
+        assert m.shape == (3, cfg.dim) and m.nnz == 0
