@@ -160,5 +160,6 @@ def test_a_large_batch_is_featurised_in_chunks_with_the_same_rows(monkeypatch):
 def test_empty_batches_and_texts_without_words():
     for cfg in (DEFAULT_LEXICAL, STATIC_LEXICAL, LexicalConfig(word_features=0)):
         assert lexical_features([], cfg).shape == (0, cfg.dim)
-        m = lexical_features(["", " ", "..."], cfg)
+        m = lexical_features(["", " ", "\t\n"], cfg)
         assert m.shape == (3, cfg.dim) and m.nnz == 0
+        _assert_rows_exact(["...", "", "!"], lexical_features(["...", "", "!"], cfg), cfg)
