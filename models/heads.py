@@ -113,17 +113,13 @@ def friction_decisions(categories: np.ndarray, presence: np.ndarray, threshold: 
     keep = categories >= SECOND_CATEGORY_SHARE * p[:, None]
     keep[np.arange(len(p)), np.argmax(categories, axis=1)] = True
     codes = (keep & on[:, None]) @ (1 << np.arange(categories.shape[1]))
-    return [_CATEGORY_SETS.get(c) or _category_set(c) for c in codes.tolist()]
+    return [_CATEGORY_SETS[c] for c in codes.tolist()]
 
 
-_CATEGORY_SETS: dict[int, tuple[str, ...]] = {0: ()}
-
-
-def _category_set(code: int) -> tuple[str, ...]:
-    """The categories of a bit set (bit j: ``FRICTION_CATEGORIES[j]``), memoised."""
-    out = tuple(c for j, c in enumerate(FRICTION_CATEGORIES) if code >> j & 1)
-    _CATEGORY_SETS[code] = out
-    return out
+# the categories of each bit set (bit j: FRICTION_CATEGORIES[j]), in category order
+_CATEGORY_SETS: list[tuple[str, ...]] = [
+    tuple(c for j, c in enumerate(FRICTION_CATEGORIES) if code >> j & 1)
+    for code in range(1 << len(FRICTION_CATEGORIES))]
 
 
 def in_validation(text: str, fraction: float) -> bool:
