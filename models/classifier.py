@@ -60,16 +60,20 @@ class ClassifierConfig:
 
 
 def apply_leaving_cues(texts: Sequence[str], languages: Sequence[str | None],
-                       scores: PooledScores) -> list[LeavingCue | None]:
+                       scores: PooledScores, english: Sequence[bool] | None = None
+                       ) -> list[LeavingCue | None]:
     """Explicit requests to leave written in a language the English models cannot read:
     the event becomes ``explicit`` (probability :data:`CUE_PROBABILITY`) with the cue's
-    phrase as evidence; the caller marks it low-confidence with its language."""
-    found: list[LeavingCue | None] = []
+    phrase as evidence; the caller marks it low-confidence with its language. ``english``:
+    each text's :func:`~models.language.is_english`, when the caller has it already."""
+    if english is None:
+        english = [is_english(t, lang) for t, lang in zip(texts, languages, strict=True)]
+    found: list[LeavingCue | None] = [None] * len(texts)
     ie = INTENTS.index("explicit")
     for i, text in enumerate(texts):
-        cue = None
-        if not is_english(text, languages[i]):
-            cue = detect_leaving_request(text)
+        if english[i]:
+            continue
+        cue = found[i] = detect_leaving_request(text)
         if cue is not None and scores.intent_labels[i] != "explicit":
             row = np.zeros(len(INTENTS))
             row[ie] = CUE_PROBABILITY
@@ -77,30 +81,37 @@ def apply_leaving_cues(texts: Sequence[str], languages: Sequence[str | None],
             scores.intent[i] = row
             scores.intent_labels[i] = "explicit"
             scores.evidence[i] = cue.phrase
-        found.append(cue)
     return found
 
 
 def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings: bool,
                  model_version: str, config: ClassifierConfig,
-                 cues: Sequence[LeavingCue | None] | None = None) -> list[Signal]:
+                 cues: Sequence[LeavingCue | None] | None = None,
+                 english: Sequence[bool] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
-    confidence, the leaving cue of another language, the evidence piece)."""
+    confidence, the leaving cue of another language, the evidence piece). The batch's
+    arrays are read once, as Python lists."""
     packed = pack_rows(scores.emb) if keep_embeddings else None
+    if english is None:
+        english = [is_english(e.customer_text, e.language) for e in events]
+    intents = scores.intent.tolist()
+    frictions = scores.friction.tolist()
+    sentiments = (scores.sentiment[:, 2] - scores.sentiment[:, 0]).tolist()
+    stages = [scores.stage_labels[j] for j in np.argmax(scores.stage, axis=1).tolist()] \
+        if len(events) else []
+    w = config.rating_weight
+    none = INTENTS.index("none")
     out = []
     for i, event in enumerate(events):
         text = event.customer_text
-        probs = {label: float(scores.intent[i, j]) for j, label in enumerate(INTENTS)}
-        friction = {c: float(scores.friction[i, j]) for j, c in enumerate(FRICTION_CATEGORIES)}
-        sentiment = float(scores.sentiment[i, 2] - scores.sentiment[i, 0])
+        sentiment = sentiments[i]
         if event.rating is not None:
-            w = config.rating_weight
             sentiment = (1 - w) * sentiment + w * (event.rating - 3) / 2.0
         if event.journey_stage:
             stage, source = event.journey_stage, "event"
         else:
-            stage, source = scores.stage_labels[int(np.argmax(scores.stage[i]))], "inferred"
-        non_english = not is_english(text, event.language)
+            stage, source = stages[i], "inferred"
+        non_english = not english[i]
         flags = event.flags + (("non_english",) if non_english else ())
         cue = cues[i] if cues is not None else None
         language = event.language
@@ -114,9 +125,9 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             channel=event.channel,
             occurred_at=event.occurred_at,
             churn_intent=scores.intent_labels[i],
-            churn_probability=1.0 - probs["none"],
-            intent_probabilities=probs,
-            friction=friction,
+            churn_probability=1.0 - intents[i][none],
+            intent_probabilities=dict(zip(INTENTS, intents[i], strict=True)),
+            friction=dict(zip(FRICTION_CATEGORIES, frictions[i], strict=True)),
             friction_categories=scores.friction_labels[i],
             sentiment=max(-1.0, min(1.0, sentiment)),
             journey_stage=stage,
@@ -172,12 +183,13 @@ class RecipeClassifier:
 
     def signals(self, events: Sequence[Event], scores: PooledScores,
                 keep_embeddings: bool = True) -> list[Signal]:
+        texts = [e.customer_text for e in events]
+        english = [is_english(t, e.language) for t, e in zip(texts, events, strict=True)]
         cues = None
         if self.recipe.leaving_cues:
-            cues = apply_leaving_cues([e.customer_text for e in events],
-                                      [e.language for e in events], scores)
+            cues = apply_leaving_cues(texts, [e.language for e in events], scores, english)
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            cues)
+                            cues, english)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

@@ -105,15 +105,21 @@ def friction_decisions(categories: np.ndarray, presence: np.ndarray, threshold: 
     and any other with at least :data:`SECOND_CATEGORY_SHARE` of the row's friction.
     ``categories``: P(category) = P(friction) x P(category | friction), ``presence``:
     P(friction)."""
-    out: list[tuple[str, ...]] = []
-    for row, p in zip(categories, np.asarray(presence).reshape(-1), strict=True):
-        if p < threshold or p <= 0:
-            out.append(())
-            continue
-        top = int(np.argmax(row))
-        out.append(tuple(c for j, c in enumerate(FRICTION_CATEGORIES)
-                         if j == top or row[j] >= SECOND_CATEGORY_SHARE * p))
-    return out
+    categories = np.asarray(categories)
+    p = np.asarray(presence).reshape(-1)
+    if not len(p):
+        return []
+    on = (p >= threshold) & (p > 0)
+    keep = categories >= SECOND_CATEGORY_SHARE * p[:, None]
+    keep[np.arange(len(p)), np.argmax(categories, axis=1)] = True
+    codes = (keep & on[:, None]) @ (1 << np.arange(categories.shape[1]))
+    return [_CATEGORY_SETS[c] for c in codes.tolist()]
+
+
+# the categories of each bit set (bit j: FRICTION_CATEGORIES[j]), in category order
+_CATEGORY_SETS: list[tuple[str, ...]] = [
+    tuple(c for j, c in enumerate(FRICTION_CATEGORIES) if code >> j & 1)
+    for code in range(1 << len(FRICTION_CATEGORIES))]
 
 
 def in_validation(text: str, fraction: float) -> bool:
@@ -180,6 +186,9 @@ class HeadScores:
     stage: np.ndarray  # (n, 7)
 
 
+_Stack = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 @dataclass
 class Heads:
     """All task heads for one encoder, plus decision thresholds and metadata."""
@@ -192,24 +201,32 @@ class Heads:
     presence: BinaryHead  # whether there is any friction
     meta: dict[str, Any] = field(default_factory=dict)
     lexical: LexicalConfig | None = None  # hashed n-grams next to the embedding, or none
-    _stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False,
-                                                           repr=False, compare=False)
+    _stacked: _Stack | None = field(default=None, init=False, repr=False, compare=False)
 
     def inputs(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> Any:
         """The heads' input rows for these embeddings (and texts, when lexical is set)."""
         return head_inputs(emb, texts, self.lexical)
 
-    def raw_logits(self, emb: np.ndarray, texts: Sequence[str] | None = None,
-                   lexical_rows: Any = None) -> dict[str, np.ndarray]:
-        """Raw logits of every head (``inputs @ coef.T + bias``), in one product for the
-        embedding block and one sparse product for the lexical block (the serving path).
-        ``lexical_rows``: the texts' lexical features already computed with these heads'
-        settings."""
+    def _stack(self) -> _Stack:
+        """Every head side by side (built once): weights ``(inputs, columns)``, biases, and
+        per column the calibration divisor and bias of the softmax heads, and where each
+        softmax head's columns start (the presence column is last)."""
         if self._stacked is None:
             heads = tuple(getattr(self, name) for name in HEAD_NAMES)
             w = np.ascontiguousarray(np.vstack([h.coef for h in heads]).T, dtype=np.float32)
-            self._stacked = (w, np.concatenate([h.bias for h in heads]).astype(np.float32))
-        w, b = self._stacked
+            soft = [getattr(self, name) for name in HEAD_NAMES[:-1]]
+            divisor = np.concatenate([np.full(len(h.labels), h.temperature) for h in soft])
+            cal = np.concatenate([h.cal_bias if h.cal_bias is not None
+                                  else np.zeros(len(h.labels)) for h in soft])
+            starts = np.cumsum([0] + [len(h.labels) for h in soft[:-1]])
+            self._stacked = (w, np.concatenate([h.bias for h in heads]).astype(np.float32),
+                             divisor.astype(np.float32), cal.astype(np.float32), starts)
+        return self._stacked
+
+    def _logits(self, emb: np.ndarray, texts: Sequence[str] | None,
+                lexical_rows: Any) -> np.ndarray:
+        """Raw logits of every head, one column block per head in :data:`HEAD_NAMES` order."""
+        w, b = self._stack()[:2]
         d = emb.shape[1]
         width = d + (self.lexical.dim if self.lexical is not None else 0)
         if width != w.shape[0]:
@@ -226,7 +243,15 @@ class Heads:
             if len(texts) != emb.shape[0]:
                 raise ValueError(f"{len(texts)} texts for {emb.shape[0]} embeddings")
             z = z + lexical_features(texts, self.lexical) @ w[d:]
-        z = z + b
+        return np.asarray(z + b)
+
+    def raw_logits(self, emb: np.ndarray, texts: Sequence[str] | None = None,
+                   lexical_rows: Any = None) -> dict[str, np.ndarray]:
+        """Raw logits of every head (``inputs @ coef.T + bias``), in one product for the
+        embedding block and one sparse product for the lexical block (the serving path).
+        ``lexical_rows``: the texts' lexical features already computed with these heads'
+        settings."""
+        z = self._logits(emb, texts, lexical_rows)
         out, start = {}, 0
         for name in HEAD_NAMES:
             k = len(getattr(self, name).labels)
@@ -235,20 +260,29 @@ class Heads:
         return out
 
     def scores(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> HeadScores:
-        """Every head's calibrated probabilities for a batch."""
-        z = self.raw_logits(emb, texts)
-        presence = self.presence.proba_from_logits(z["presence"])[:, 0]
-        which = self.friction.proba_from_logits(z["friction"])
-        return HeadScores(self.intent.proba_from_logits(z["intent"]),
-                          presence[:, None] * which, presence,
-                          self.sentiment.proba_from_logits(z["sentiment"]),
-                          self.stage.proba_from_logits(z["stage"]))
+        """Every head's calibrated probabilities for a batch: one product over all heads,
+        one calibration step for the softmax heads (each its own softmax) and Platt scaling
+        for presence."""
+        z = self._logits(emb, texts, None)
+        _, _, divisor, cal, starts = self._stack()
+        soft = z[:, :-1] / divisor + cal
+        sizes = np.diff(np.append(starts, soft.shape[1]))
+        soft = soft - np.repeat(np.maximum.reduceat(soft, starts, axis=1), sizes, axis=1)
+        e = np.exp(soft)
+        p = e / np.repeat(np.add.reduceat(e, starts, axis=1), sizes, axis=1)
+        presence = self.presence.proba_from_logits(z[:, -1:])[:, 0]
+        block = dict(zip(HEAD_NAMES, np.split(p, starts[1:], axis=1), strict=False))
+        return HeadScores(block["intent"], presence[:, None] * block["friction"], presence,
+                          block["sentiment"], block["stage"])
 
     def decide_intent(self, p: np.ndarray) -> list[str]:
         """At calibrated probability 0.5: explicit first, then at_risk, else none."""
         ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
-        return ["explicit" if row[ie] >= 0.5 else "at_risk" if row[ia] >= 0.5 else "none"
-                for row in p]
+        p = np.asarray(p)
+        if not len(p):
+            return []
+        code = np.where(p[:, ie] >= 0.5, 2, np.where(p[:, ia] >= 0.5, 1, 0))
+        return [("none", "at_risk", "explicit")[c] for c in code.tolist()]
 
     def decide_friction(self, categories: np.ndarray, presence: np.ndarray
                         ) -> list[tuple[str, ...]]:

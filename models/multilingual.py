@@ -208,16 +208,32 @@ _ENGLISH_MARKERS = frozenset("the my i please to and you your is it me want woul
                              "can with for".split())
 
 
+def _fold_char(ch: str) -> str:
+    """One character without accents, casefolded (possibly several characters or none)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", ch)
+                   if not unicodedata.combining(c)).casefold()
+
+
+_FOLDED: dict[str, str] = {}  # per character seen: _fold_char
+_FOLDED_MAX = 20_000  # characters kept; then the memo starts over
+
+
 def _fold(text: str) -> tuple[str, list[int]]:
     """Accent-free, casefolded text and, for each of its characters, the original index."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch)
-                       if not unicodedata.combining(c)).casefold()
-        chars.extend(base)
-        origin.extend([i] * len(base))
-    return "".join(chars), origin
+    if text.isascii():  # NFKD leaves ASCII alone and casefold is lower there
+        return text.lower(), list(range(len(text)))
+    parts = []
+    for ch in text:
+        base = _FOLDED.get(ch)
+        if base is None:
+            if len(_FOLDED) >= _FOLDED_MAX:
+                _FOLDED.clear()
+            base = _FOLDED[ch] = _fold_char(ch)
+        parts.append(base)
+    folded = "".join(parts)
+    if len(folded) == len(text) and all(len(p) == 1 for p in parts):
+        return folded, list(range(len(text)))
+    return folded, [i for i, p in enumerate(parts) for _ in p]
 
 
 def _clause_before(folded: str, start: int, words: int) -> str:
@@ -260,9 +276,8 @@ def _match(folded: str, compiled: _Compiled) -> tuple[re.Match[str] | None, bool
     return best, seen
 
 
-def _looks_english(text: str, folded: str) -> bool:
-    words = _WORD.findall(folded)
-    return detect_language(text) == "en" and any(w in _ENGLISH_MARKERS for w in words)
+def _looks_english(guess: str, folded: str) -> bool:
+    return guess == "en" and any(w in _ENGLISH_MARKERS for w in _WORD.findall(folded))
 
 
 def detect_leaving_request(text: str) -> LeavingCue | None:
@@ -271,9 +286,9 @@ def detect_leaving_request(text: str) -> LeavingCue | None:
     cues match but are turned down (negation, order, fee question), no other language is
     tried, so a close neighbour (es/pt) cannot overrule it."""
     folded, origin = _fold(text)
-    if not folded.strip() or _looks_english(text, folded):
-        return None
     guess = detect_language(text)
+    if not folded.strip() or _looks_english(guess, folded):
+        return None
     order = sorted(_COMPILED, key=lambda lang: lang != guess)
     for lang in order:
         m, seen = _match(folded, _COMPILED[lang])

@@ -188,3 +188,49 @@ def test_adapt_skips_a_task_with_one_label_only():
     assert np.array_equal(out.friction.coef, heads.friction.coef)
     assert np.array_equal(out.presence.coef, heads.presence.coef)
     assert INTENTS == ("none", "at_risk", "explicit")
+
+
+def _reference_friction(categories, presence, threshold):  # type: ignore[no-untyped-def]
+    """The per-row definition of the friction decision."""
+    out = []
+    for row, p in zip(categories, np.asarray(presence).reshape(-1), strict=True):
+        if p < threshold or p <= 0:
+            out.append(())
+            continue
+        top = int(np.argmax(row))
+        out.append(tuple(c for j, c in enumerate(FRICTION_CATEGORIES)
+                         if j == top or row[j] >= SECOND_CATEGORY_SHARE * p))
+    return out
+
+
+def test_one_pass_scores_and_decisions_equal_each_head_on_its_own():
+    """All heads in one product and one calibration step give each head's own calibrated
+    probabilities; the vectorised decisions give the per-row ones."""
+    rng = np.random.default_rng(5)
+    heads = tiny_heads()
+    for name in ("intent", "friction", "sentiment", "stage"):
+        h = getattr(heads, name)
+        h.coef = (rng.normal(size=h.coef.shape) * 3).astype(np.float32)
+        h.temperature = float(np.float32(rng.uniform(0.5, 2.0)))
+        h.cal_bias = rng.normal(size=len(h.labels)).astype(np.float32)
+    heads.sentiment.cal_bias = None
+    heads._stacked = None
+    texts = [r.text for r in ROWS] * 3
+    emb = encoder().encode(texts)
+    x = heads.inputs(emb, texts)
+    got = heads.scores(emb, texts)
+    presence = heads.presence.proba(x)[:, 0]
+    np.testing.assert_allclose(got.presence, presence, atol=1e-6)
+    np.testing.assert_allclose(got.intent, heads.intent.proba(x), atol=1e-6)
+    np.testing.assert_allclose(got.friction, presence[:, None] * heads.friction.proba(x),
+                               atol=1e-6)
+    np.testing.assert_allclose(got.sentiment, heads.sentiment.proba(x), atol=1e-6)
+    np.testing.assert_allclose(got.stage, heads.stage.proba(x), atol=1e-6)
+    for threshold in (0.0, 0.3, heads.presence.threshold, 0.9):
+        assert (friction_decisions(got.friction, got.presence, threshold)
+                == _reference_friction(got.friction, got.presence, threshold))
+    ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
+    assert heads.decide_intent(got.intent) == [
+        "explicit" if r[ie] >= 0.5 else "at_risk" if r[ia] >= 0.5 else "none"
+        for r in got.intent]
+    assert len({tuple(x) for x in friction_decisions(got.friction, got.presence, 0.0)}) > 1

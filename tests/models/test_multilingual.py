@@ -91,3 +91,33 @@ def test_empty_and_non_latin_text_gives_none():
     assert detect_leaving_request("") is None
     assert detect_leaving_request("   ") is None
     assert detect_leaving_request("ок, спасибо") is None
+
+
+def _fold_reference(text: str) -> tuple[str, list[int]]:
+    """Per character: NFKD, drop combining marks, casefold; each output character's index."""
+    import unicodedata
+
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch)
+                       if not unicodedata.combining(c)).casefold()
+        chars.extend(base)
+        origin.extend([i] * len(base))
+    return "".join(chars), origin
+
+
+def test_folding_with_the_ascii_fast_path_and_the_memo_is_the_per_character_fold(monkeypatch):
+    import random
+
+    from models import multilingual
+
+    texts = [row["text"] for row in _rows()] + [
+        "", "ASCII only, Kündigung? ﬁn ß İstanbul ſ Ǆ ½ ㎏ e\u0301 \u0301", "ÉÈÊ àâç ÔÛÎ ïüöä"]
+    rng = random.Random(2)
+    alphabet = "aZ .,!ß\u0130\u017f\ufb01\u01c4\u00bd\u338f\u0301éÅñøŁ日本\u2028"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+              for _ in range(3000)]
+    monkeypatch.setattr(multilingual, "_FOLDED_MAX", 7)  # the memo starts over, often
+    for text in texts:
+        assert multilingual._fold(text) == _fold_reference(text), repr(text)

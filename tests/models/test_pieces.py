@@ -107,3 +107,27 @@ def test_piece_config_round_trips():
 def test_the_last_customer_turn_of_a_long_call_is_a_piece_of_its_own():
     turns = [t.text for t in call_turns(60) if t.speaker == "customer"]
     assert LEAVING in split_text("", CFG, turns)
+
+
+def test_the_fast_sentence_split_is_the_regex_split():
+    """Without line breaks the gaps are found from the sentence ends; on every string of
+    sentence ends, closers, kinds of whitespace and letters it splits as the regex does."""
+    import random
+
+    from models.pieces import _SENTENCE_END, _split_sentences
+
+    rng = random.Random(1)
+    alphabet = ["a", "b", ".", "!", "?", "…", '"', "'", ")", "]", "(", " ", "\t", "\u00a0",
+                "\r", "\u2028"]
+    for _ in range(20_000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert _split_sentences(s) == _SENTENCE_END.split(s), repr(s)
+    for text in (letter(4), "One. Two!  Three?\tFour… “Five.” (Six.) [Seven.] End",
+                 'He said "stop." Then left.) Next'):
+        assert _split_sentences(text) == _SENTENCE_END.split(text)
+        assert _split_sentences(text + "\nline") == _SENTENCE_END.split(text + "\nline")
+
+
+def test_customer_lines_without_any_colon_is_not_a_transcript():
+    assert customer_lines("Agent - hello\nCustomer - cancel it\nAgent - ok") is None
+    assert customer_lines("Agent: hello\nCustomer: cancel it\nAgent: ok") == ["cancel it"]
