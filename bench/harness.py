@@ -369,8 +369,14 @@ class BenchRun:
         inner = getattr(raw, "encoder", None)
         if inner is not None and encoder != "cascade":
             out["encode"] = encoder_ceiling(inner, texts, self.config.batch_size)
+            out["runtime"] = getattr(inner, "runtime", None)
         else:  # the cascade routes inside classify: its "encoder" is the whole classify call
             out["encode"] = classifier_ceiling(raw, events, self.config.batch_size)
+        if encoder == "transformer":  # the served runtime (onnx) against torch, same texts
+            from models.encoders import TransformerEncoder
+
+            out["torch_encode"] = encoder_ceiling(TransformerEncoder(), texts,
+                                                  self.config.batch_size)
         if self.config.ceiling_nocache:
             out["classify_nocache"] = classifier_ceiling(raw, events, self.config.batch_size)
         del raw
@@ -604,6 +610,9 @@ class BenchRun:
                 c = await asyncio.get_running_loop().run_in_executor(None, self.ceilings, enc)
                 res["encoders"][enc] = {
                     "encode_eps": round(c["encode"]["eps"], 1),
+                    "torch_encode_eps": round(c["torch_encode"]["eps"], 1)
+                    if "torch_encode" in c else None,
+                    "runtime": c.get("runtime"),
                     "classify_eps": round(c["classify"]["eps"], 1),
                     "classify_nocache_eps": round(c["classify_nocache"]["eps"], 1)
                     if "classify_nocache" in c else None,
@@ -721,6 +730,11 @@ def evaluate_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         checks.append((f"{enc} peak RSS (MB)", _pipe(res, enc, "rss_mb"), limit, "<="))
     checks.append(("state bytes per customer", res.get("state_bytes_per_customer"), 2048.0,
                    "<="))
+    served = (res.get("encoders") or {}).get("transformer") or {}
+    torch_eps = served.get("torch_encode_eps")
+    ratio = served["encode_eps"] / torch_eps if torch_eps and served.get("encode_eps") else None
+    checks.append(("served transformer encoder / torch",
+                   round(ratio, 2) if ratio else None, 2.0, ">="))
     for name, value, limit, op in checks:
         met = None if value is None else (value >= limit if op == ">=" else value <= limit)
         out.append({"target": name, "value": value, "limit": f"{op} {limit:g}", "met": met})
