@@ -71,11 +71,26 @@ def bundled_minilm_path() -> str:
     return str(get_model_path())
 
 
-def length_sorted_batches(lengths: Sequence[int], size: int) -> list[list[int]]:
-    """Indices grouped into batches of at most ``size`` texts of similar length (shortest
-    first), so a padded batch does not pay a transcript's length for every tweet in it."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[i:i + size] for i in range(0, len(order), size)]
+def length_sorted_batches(lengths: Sequence[int], size: int,
+                          max_padding: float = 0.15) -> list[list[int]]:
+    """Indices grouped into batches of texts of similar length, shortest first: at most
+    ``size`` texts, and a batch closes before padding to its longest text would add more
+    than ``max_padding`` of its real length (a transcript does not make a batch of tweets
+    pay its length; similar short texts still share one call)."""
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    total = 0
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        length = max(1, lengths[i])
+        if batch and (len(batch) == size
+                      or (len(batch) + 1) * length > (1 + max_padding) * (total + length)):
+            batches.append(batch)
+            batch, total = [], 0
+        batch.append(i)
+        total += length
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def _usable_cpus() -> int:

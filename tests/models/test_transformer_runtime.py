@@ -25,6 +25,18 @@ def test_length_sorted_batches_cover_every_text_once_shortest_first():
     assert length_sorted_batches([], 16) == []
 
 
+def test_a_long_text_gets_a_batch_of_its_own_and_padding_stays_bounded():
+    lengths = [10] * 20 + [200, 12, 11]
+    batches = length_sorted_batches(lengths, 16)
+    assert [len(b) for b in batches] == [16, 6, 1] and batches[-1] == [20]
+    rng = np.random.default_rng(3)
+    lengths = [int(n) for n in rng.integers(1, 257, 500)]
+    for batch in length_sorted_batches(lengths, 16, max_padding=0.15):
+        real = sum(lengths[i] for i in batch)
+        assert len(batch) <= 16
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 1.15 * real
+
+
 def _fake_model(folder: Path, weights: bytes = b"weights") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.safetensors").write_bytes(weights)
