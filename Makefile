@@ -12,7 +12,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_SOURCE ?= --extra-index-url $(TORCH_INDEX)
 INSTALL_REPORT ?= build/install-report.json
 
-.PHONY: setup run test test-deps lint unit integration clean docs bench check-install constraints
+.PHONY: setup run test test-deps lint unit integration clean docs bench check-install constraints onnx
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ test-deps:
 
 test: setup test-deps  ## The whole test suite (unit, agent, over-the-wire integration)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The served transformer runs on onnxruntime from an export of the bundled weights into the
+# model cache; a worker exports it on first start (seconds) unless this ran before.
+onnx: setup  ## Pre-export the transformer to ONNX (~/.cache/churn-detector/onnx, not committed)
+	$(PY) -m models.onnx_export
 
 docs: setup  ## Rewrite README's settings table from the code
 	$(PY) -m streams.settings_docs

@@ -27,6 +27,20 @@ def batched(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+class PlainTorchEncoder:
+    """The torch encoder as served before length-sorted sub-batches: one
+    sentence-transformers call per micro-batch (it sorts by length inside the call)."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.model = encoder._model
+        self.dim, self.name = encoder.dim, encoder.name
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        return self.model.encode(list(texts), batch_size=max(1, len(texts)),
+                                 convert_to_numpy=True, normalize_embeddings=True,
+                                 show_progress_bar=False)
+
+
 def encoder_ceiling(encoder: Any, texts: Sequence[str], batch_size: int) -> dict[str, float]:
     """Raw ``encode`` throughput in micro-batches of ``batch_size`` (one warm-up batch first)."""
     encoder.encode(list(texts[:8]))

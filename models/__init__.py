@@ -18,11 +18,13 @@ def bundled_artifacts() -> Path:
     return Path(str(resources.files("models").joinpath("artifacts")))
 
 
-def serving_encoder(root: Path, recipe: Any, cache_size: int, cache_dir: Path) -> Any:
-    """The encoder a recipe serves with: its encoder kind, or the static model with the
-    tuned table saved in ``root/<path>`` (LRU-cached when ``cache_size`` > 0)."""
+def serving_encoder(root: Path, recipe: Any, cache_size: int, cache_dir: Path,
+                    runtime: str = "onnx") -> Any:
+    """The encoder a recipe serves with: its encoder kind (the transformer on ``runtime``,
+    ``onnx`` or ``torch``), or the static model with the tuned table saved in
+    ``root/<path>`` (LRU-cached when ``cache_size`` > 0)."""
     if not recipe.tuned_table:
-        return build_encoder(recipe.encoder, cache_size, cache_dir)
+        return build_encoder(recipe.encoder, cache_size, cache_dir, runtime)
     from models.encoders import CachedEncoder
     from models.tokentune import TunedStaticEncoder, load_tuned
 
@@ -30,9 +32,10 @@ def serving_encoder(root: Path, recipe: Any, cache_size: int, cache_dir: Path) -
     return CachedEncoder(inner, cache_size) if cache_size > 0 else inner
 
 
-def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path) -> Any:
+def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path,
+                    runtime: str = "onnx") -> Any:
     """The classifier of one path (``transformer`` or ``static``) of the model folder
-    ``root``, built from its manifest's recipe."""
+    ``root``, built from its manifest's recipe (the transformer on ``runtime``)."""
     from models.classifier import RecipeClassifier
     from models.heads import load_heads
     from models.recipe import load_manifest
@@ -41,12 +44,12 @@ def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path) -> 
     if path not in manifest.recipes:
         raise ValueError(f"{root} has no {path!r} path; it has {sorted(manifest.recipes)}")
     recipe = manifest.recipes[path]
-    return RecipeClassifier(serving_encoder(root, recipe, cache_size, cache_dir),
+    return RecipeClassifier(serving_encoder(root, recipe, cache_size, cache_dir, runtime),
                             load_heads(root / path), recipe)
 
 
 def load_cascade(root: Path, cache_size: int, cache_dir: Path,
-                 overrides: dict[str, float] | None = None) -> Any:
+                 overrides: dict[str, float] | None = None, runtime: str = "onnx") -> Any:
     """The cascade of the model folder ``root``: its static and transformer paths and the
     manifest's routing rule, with each field of ``overrides`` in place of its own."""
     from models.cascade import CascadeClassifier
@@ -54,7 +57,8 @@ def load_cascade(root: Path, cache_size: int, cache_dir: Path,
 
     rule = replace(load_manifest(root).cascade, **(overrides or {}))
     return CascadeClassifier(path_classifier(root, "static", cache_size, cache_dir),
-                             path_classifier(root, "transformer", cache_size, cache_dir), rule)
+                             path_classifier(root, "transformer", cache_size, cache_dir,
+                                             runtime), rule)
 
 
 def build_classifier(
@@ -65,6 +69,7 @@ def build_classifier(
     model_dir: Path | None = None,
     cache_dir: Path | None = None,
     cascade: dict[str, float] | None = None,
+    transformer_runtime: str = "onnx",
 ) -> Any:
     """The classifier named by settings, built from the model folder's manifest.
 
@@ -72,7 +77,8 @@ def build_classifier(
     the bundled artifacts); ``cascade``: both, routed by the manifest's rule with the
     fields of ``cascade`` in place of its own; ``hashing``: heads fitted at start-up on the
     taxonomy and the seed set (fast tests). A custom ``taxonomy_path`` without a model
-    folder fits heads at start-up.
+    folder fits heads at start-up. ``transformer_runtime``: ``onnx`` (default) or ``torch``
+    for the transformer's encoder.
     """
     from models.classifier import RecipeClassifier, SimilarityClassifier, load_taxonomy
     from models.heads import load_heads
@@ -90,9 +96,9 @@ def build_classifier(
         from models.datasets import load_seed
 
         kind = "static" if encoder == "cascade" else encoder
-        enc = build_encoder(kind, cache_size, cache_dir)
+        enc = build_encoder(kind, cache_size, cache_dir, transformer_runtime)
         extra = load_seed() if taxonomy_path is None else []
         return SimilarityClassifier(enc, load_taxonomy(taxonomy_path), extra=extra)
     if encoder == "cascade":
-        return load_cascade(root, cache_size, cache_dir, cascade)
-    return path_classifier(root, encoder, cache_size, cache_dir)
+        return load_cascade(root, cache_size, cache_dir, cascade, transformer_runtime)
+    return path_classifier(root, encoder, cache_size, cache_dir, transformer_runtime)

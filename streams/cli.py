@@ -51,7 +51,7 @@ def _classifier(settings: Settings) -> Any:
     return build_classifier(
         settings.encoder, settings.taxonomy_path, settings.embedding_cache_size,
         model_dir=settings.model_dir, cache_dir=settings.model_cache_dir,
-        cascade=cascade_thresholds(settings),
+        cascade=cascade_thresholds(settings), transformer_runtime=settings.transformer_runtime,
     )
 
 

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
         Path.home() / ".cache" / "churn-detector",
         description="Static model and embedding caches (built locally, never downloaded)",
     )
+    transformer_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description="Transformer encoder: onnx (onnxruntime on CPU, exported once"
+        " into model_cache_dir; torch if that fails) or torch (sentence-transformers)"
+    )
     cascade_churn_threshold: float | None = Field(
         None, ge=0, le=1, description="Cascade: route at this churn probability (manifest's)"
     )

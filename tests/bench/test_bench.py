@@ -72,7 +72,7 @@ def test_results_json_table_and_readme(tmp_path: Path) -> None:
     assert met["static detector / naive"] is True
     assert met["state bytes per customer"] is False  # 1,500 > 1,024
     assert met["transformer peak RSS (MB)"] is None
-    assert met["served transformer encoder / torch"] is None
+    assert met["served transformer encoder / torch (plain, as served before)"] is None
     latest, dated = write_results(res, tmp_path)
     assert json.loads(latest.read_text())["pipeline"]["static"]["eps"] == 6000.0
     assert dated.exists() and dated != latest
