@@ -206,7 +206,7 @@ def quotable(item: dict[str, Any]) -> bool:
 
 # -- evidence, threads, alerts -----------------------------------------------------------
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)
 def _micros(iso: str) -> int | None:
     """Epoch microseconds of an ISO time written by ``isoformat()`` in UTC, else None."""
     try:
@@ -216,6 +216,12 @@ def _micros(iso: str) -> int | None:
     if at.utcoffset() != timedelta(0) or at.isoformat() != iso:
         return None
     return (at - EPOCH) // _US
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso(micros: int) -> str:
+    """The ISO form of epoch microseconds (a customer's times come back at every update)."""
+    return (EPOCH + micros * _US).isoformat()
 
 
 class _Clock:
@@ -261,7 +267,7 @@ class _Clock:
             return value
         if self.base is None:
             return decode_time(value)
-        return (EPOCH + (self.base - value * self.unit) * _US).isoformat()
+        return _iso(self.base - value * self.unit)
 
 
 #: how far back among the seen ids an event id is stored by reference (evidence and thread
