@@ -246,7 +246,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     bench_timestamps: bool = Field(
-        False, description="Add consume/classify wall times to churn.signals (benchmarks)"
+        False, description="Add consume/classify wall times to each signal (benchmarks)"
     )
 
     # State stores (see docs/operating.md)
