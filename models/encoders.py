@@ -102,8 +102,8 @@ def _usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _offline() -> None:
-    # Offline switches must be set before huggingface_hub is imported anywhere.
+def stay_offline() -> None:
+    """Hugging Face libraries never reach the network (set before they are imported)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -118,7 +118,7 @@ class TransformerEncoder:
     runtime = "torch"
 
     def __init__(self, model_path: str | None = None, batch_size: int = 16) -> None:
-        _offline()
+        stay_offline()
         from sentence_transformers import SentenceTransformer
 
         path = model_path or bundled_minilm_path()
@@ -158,7 +158,7 @@ class OnnxTransformerEncoder:
 
     def __init__(self, cache_dir: Path, model_path: str | None = None,
                  batch_size: int = 16) -> None:
-        _offline()
+        stay_offline()
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

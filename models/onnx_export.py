@@ -54,8 +54,9 @@ def onnx_file(model_path: str | Path, cache_dir: Path) -> Path:
 def export(model_path: str | Path, target: Path) -> Path:
     """Export the transformer and its pooling to ``target`` (atomically). Needs torch,
     transformers and onnx."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from models.encoders import stay_offline
+
+    stay_offline()
     import torch
     from transformers import AutoModel
 

@@ -29,12 +29,10 @@ def build_static_model(cache_dir: Path, force: bool = False) -> Path:
     target = static_model_dir(cache_dir)
     if (target / "model.safetensors").exists() and not force:
         return target
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from model2vec.distill import distill
+    from models.encoders import bundled_minilm_path, stay_offline
 
-    from models.encoders import bundled_minilm_path
+    stay_offline()
+    from model2vec.distill import distill
 
     model = distill(model_name=bundled_minilm_path(), pca_dims=PCA_DIMS)
     tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")

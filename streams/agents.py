@@ -51,12 +51,19 @@ from streams.steps import (
     classify_records,
     decode_signals,
     keyed_partition,
+    wires_of,
 )
 
 log = logging.getLogger("churn.app")
 
-#: a decoded item of a state batch: the record, its signal, and the wire to forward
-Item = tuple[EventT, Signal | Forget, dict[str, Any] | None]
+#: a decoded item of a state batch: the record, its signal, and the signal's wire form
+Item = tuple[EventT, Signal | Forget, dict[str, Any]]
+
+
+async def each(items: list[Item]) -> AsyncIterator[Item]:
+    """A list of items as the stream of items a fold takes."""
+    for item in items:
+        yield item
 
 
 @dataclass(frozen=True)
@@ -135,8 +142,8 @@ class StateInput:
             if isinstance(decoded, Rejection):
                 await self.outputs.dead_letter(record, decoded)
                 continue
-            for signal in decoded:
-                yield record, signal, cast(dict[str, Any], record.value)
+            for signal, wire in zip(decoded, wires_of(record.value), strict=True):
+                yield record, signal, wire
 
 
 class StateAgent:
@@ -164,18 +171,14 @@ class CustomerFold:
         self.metrics, self.redactor = metrics, redactor
         self.lock = asyncio.Lock()  # the classify and customers agents share the table
 
-    async def fold(self, items: list[Item] | AsyncIterator[Item], applied: Rows) -> None:
+    async def fold(self, items: AsyncIterator[Item], applied: Rows) -> None:
         """Fold a batch, wait for its outputs' acks, then persist the changed rows."""
         async with self.lock:
             outputs: list[Any] = []
             changed: Rows = {}
             forwards: list[dict[str, Any]] = []
-            if isinstance(items, list):
-                for record, signal, wire in items:
-                    outputs += await self._fold(record, signal, wire, changed, forwards)
-            else:
-                async for record, signal, wire in items:
-                    outputs += await self._fold(record, signal, wire, changed, forwards)
+            async for record, signal, wire in items:
+                outputs += await self._fold(record, signal, wire, changed, forwards)
             outputs += await self._flush(forwards)
             await acked(outputs)
             if changed or applied:
@@ -187,7 +190,7 @@ class CustomerFold:
         forwards.clear()
         return sent
 
-    async def _fold(self, record: EventT, signal: Signal | Forget, wire: dict[str, Any] | None,
+    async def _fold(self, record: EventT, signal: Signal | Forget, wire: dict[str, Any],
                     changed: Rows, forwards: list[dict[str, Any]]) -> list[Any]:
         if isinstance(signal, Forget):
             # the stages get the customer's earlier signals before the erasure
@@ -204,7 +207,7 @@ class CustomerFold:
                             " ignored", signal.event_id, cid, extra={"event_id": signal.event_id})
             return []
         changed[cid] = (update.state, record)
-        forwards.append(wire if wire is not None else signal.to_wire())
+        forwards.append(wire)
         for kind in update.suppressed:
             self.metrics.alert_suppressed(kind)
         outputs = []
@@ -389,7 +392,7 @@ class Classify:
             else:
                 await self.outputs.signal(signal.customer_id, wire)
         if local:
-            await self.customers.fold(local, {})
+            await self.customers.fold(each(local), {})
 
     def in_customer_partition(self, record: EventT, customer_id: str) -> bool:
         """Whether ``record`` is keyed by its customer and sits where the signals topic would

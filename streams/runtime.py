@@ -28,7 +28,6 @@ Fixes to faust-streaming 0.15 applied by :func:`faust_app`:
 from __future__ import annotations
 
 import inspect
-import ssl
 import time
 import weakref
 from collections import defaultdict
@@ -41,6 +40,7 @@ import faust
 import faust.streams as faust_streams
 from faust.types import EventT
 
+from streams.kafka import ssl_context
 from streams.settings import Settings
 
 #: rows a batch changed: ``{key: (value, record that last changed it)}``; value None: delete
@@ -115,22 +115,13 @@ def broker_credentials(settings: Settings) -> Any:
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
         return None
-    ssl_context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        ssl_context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
-        if settings.kafka_ssl_certfile:
-            ssl_context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
+    context = ssl_context(settings)
     if protocol == "SSL":
-        return faust.SSLCredentials(ssl_context)
+        return faust.SSLCredentials(context)
     return faust.SASLCredentials(
         username=settings.kafka_sasl_username,
         password=settings.kafka_sasl_password.get_secret_value(),
-        ssl_context=ssl_context,
+        ssl_context=context,
         mechanism=settings.kafka_sasl_mechanism,
     )
 

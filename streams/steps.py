@@ -20,11 +20,11 @@ from detector.redact import Redactor
 from detector.schema import Event, EventError, parse_event
 from detector.signals import Signal
 
-#: what a stage record carries of a signal (the stage fold reads nothing else)
+#: what a stage record carries of a signal: what ``Signal.from_wire`` requires, what the
+#: stage fold reads (rating, model version) and the opt-in bench stamps
 STAGE_FIELDS = ("event_id", "customer_id", "channel", "occurred_at", "churn_intent",
                 "churn_probability", "friction", "friction_categories", "sentiment",
-                "journey_stage", "journey_stage_source", "rating", "language", "confidence",
-                "model_version", "flags", "bench")
+                "journey_stage", "journey_stage_source", "rating", "model_version", "bench")
 
 
 class Classifier(Protocol):
@@ -58,11 +58,17 @@ def decode_signals(value: Any) -> list[Signal | Forget] | Rejection:
     see :func:`stage_batches`).
     """
     try:
-        if isinstance(value, dict) and isinstance(value.get("signals"), list):
-            return [Signal.from_wire(v) for v in value["signals"]]
-        return [Forget.from_wire(value) if is_forget(value) else Signal.from_wire(value)]
+        return [Forget.from_wire(wire) if is_forget(wire) else Signal.from_wire(wire)
+                for wire in wires_of(value)]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Rejection("invalid_signal", str(exc)[:200])
+
+
+def wires_of(value: Any) -> list[Any]:
+    """The wire forms an internal record holds: a stage batch's signals, else the value."""
+    if isinstance(value, dict) and isinstance(value.get("signals"), list):
+        return list(value["signals"])
+    return [value]
 
 
 def classify_isolating(

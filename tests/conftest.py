@@ -172,3 +172,18 @@ def fake_classifier(small_taxonomy: dict[str, Any]) -> Any:
     from models.encoders import HashingEncoder
 
     return SimilarityClassifier(HashingEncoder(), small_taxonomy)
+
+
+@pytest.fixture
+def poisoned_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The label-trusting classifier raises on any batch holding a text with "poison"."""
+    from models.labelled import LabelledClassifier
+
+    real = LabelledClassifier.classify
+
+    def picky(self: Any, events: Any) -> Any:
+        if any("poison" in e.text for e in events):
+            raise RuntimeError("tokenizer failed")
+        return real(self, events)
+
+    monkeypatch.setattr(LabelledClassifier, "classify", picky)

@@ -153,26 +153,32 @@ def option_names(cmd: click.Command) -> set[str]:
     return names
 
 
+def check_command(words: list[str], targets: set[str], where: str) -> int:
+    """Assert a `make` or `churn-detector` command line names real targets, commands and
+    options; return how many it named (0: some other program)."""
+    program = Path(words[0]).name
+    named = 0
+    if program == "make":
+        for word in words[1:]:
+            if "=" not in word and not word.startswith("-"):
+                assert word in targets, f"{where}: `make {word}`: no such Makefile target"
+                named += 1
+    elif program == "churn-detector":
+        cmd, rest = click_command(words[1:])
+        known = option_names(cmd)
+        for word in rest:
+            if word.startswith("-"):
+                opt = word.split("=", 1)[0]
+                assert opt in known, f"{where}: `{' '.join(words)}`: no option {opt}"
+        named += 1
+    return named
+
+
 @pytest.mark.parametrize("doc", sorted(DOC_TEXTS))
 def test_code_block_commands_exist(doc):
     targets = makefile_targets()
-    seen = 0
-    for block in code_blocks(DOC_TEXTS[doc]):
-        for words in shell_commands(block):
-            program = Path(words[0]).name
-            if program == "make":
-                for word in words[1:]:
-                    if "=" not in word and not word.startswith("-"):
-                        assert word in targets, f"{doc}: `make {word}`: no such Makefile target"
-                        seen += 1
-            elif program == "churn-detector":
-                cmd, rest = click_command(words[1:])
-                known = option_names(cmd)
-                for word in rest:
-                    if word.startswith("-"):
-                        opt = word.split("=", 1)[0]
-                        assert opt in known, f"{doc}: `{' '.join(words)}`: no option {opt}"
-                seen += 1
+    seen = sum(check_command(words, targets, doc) for block in code_blocks(DOC_TEXTS[doc])
+               for words in shell_commands(block))
     if doc == "README.md":
         assert seen >= 3, "the README's code blocks name fewer commands than expected"
 
@@ -182,17 +188,7 @@ def test_inline_commands_exist():
     targets = makefile_targets()
     for snippet in re.findall(r"`([^`\n]+)`", README):
         for words in shell_commands(snippet):
-            program = Path(words[0]).name
-            if program == "make":
-                for word in words[1:]:
-                    if "=" not in word and not word.startswith("-"):
-                        assert word in targets, f"`{snippet}`: no Makefile target {word}"
-            elif program == "churn-detector":
-                cmd, rest = click_command(words[1:])
-                known = option_names(cmd)
-                for word in rest:
-                    if word.startswith("-"):
-                        assert word.split("=", 1)[0] in known, f"`{snippet}`: no option {word}"
+            check_command(words, targets, f"`{snippet}`")
 
 
 def test_shell_commands_parser_finds_the_command_after_assignments():

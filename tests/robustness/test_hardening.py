@@ -57,18 +57,8 @@ async def test_surrogate_ids_and_text_are_dead_lettered_and_the_rest_signalled(p
 
 
 async def test_a_poisoned_batch_dead_letters_only_the_record_that_fails(
-        pipeline, monkeypatch):
+        pipeline, poisoned_classifier):
     """A classifier that raises on one text must not take the other customers' events."""
-    from models.labelled import LabelledClassifier
-
-    real = LabelledClassifier.classify
-
-    def picky(self, events):
-        if any("poison" in e.text for e in events):
-            raise RuntimeError("tokenizer failed")
-        return real(self, events)
-
-    monkeypatch.setattr(LabelledClassifier, "classify", picky)
     records = [raw(event_id="a"), raw(event_id="b", text="poison pill"), raw(event_id="c")]
     out = await pipeline(records)
     assert [s["event_id"] for s in out.signals] == ["a", "c"]

@@ -85,15 +85,7 @@ def test_the_combiner_sends_one_record_per_stage_in_order_without_text():
         assert getattr(again, field) == getattr(original, field)
 
 
-def test_classify_records_keeps_record_indices_and_dead_letters_in_order(monkeypatch):
-    real = LabelledClassifier.classify
-
-    def picky(self, events):
-        if any("poison" in e.text for e in events):
-            raise RuntimeError("tokenizer failed")
-        return real(self, events)
-
-    monkeypatch.setattr(LabelledClassifier, "classify", picky)
+def test_classify_records_keeps_record_indices_and_dead_letters_in_order(poisoned_classifier):
     values = [raw("a"), b"{bad", raw("b", text="poison"), raw("c", channel="fax"), raw("d")]
     out = classify_records(values, LabelledClassifier(), NOW, CLAMP)
     assert [(i, s.event_id) for i, s in out.signals] == [(0, "a"), (4, "d")]
