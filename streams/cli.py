@@ -386,8 +386,6 @@ async def _run(
         if broker is not None:  # Tansu: short session timeout = fast group joins
             env.setdefault("CHURN_BROKER_SESSION_TIMEOUT_SECONDS", "2")
             env.setdefault("CHURN_BROKER_HEARTBEAT_INTERVAL_SECONDS", "0.5")
-            # the sample feeder keys events by customer on topics it created: one hop less
-            env.setdefault("CHURN_SOURCE_KEYED_BY_CUSTOMER", "true")
         env.update({
             "CHURN_KAFKA_BROKER": bootstrap,
             "CHURN_DATA_DIR": str(workdir / "worker"),
