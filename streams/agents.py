@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -81,8 +82,22 @@ class Admission:
     """The gap guard of one agent's input (streams/gaps.py): seek back, hold, or take."""
 
     def __init__(self, agent: str, guard: GapGuard | None, runtime: Runtime,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
         self.agent, self.guard, self.runtime, self.metrics = agent, guard, runtime, metrics
+        self.clock = clock
+        self.taken: dict[Any, int] = {}  # highest offset taken per partition
+        self.busy = 0  # batches in progress
+        self.idle_since = clock()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Mark the agent busy while it works on a batch (idle time finds tail holes)."""
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            self.idle_since = self.clock()
 
     async def admit(self, record: EventT, last: int | None) -> bool:
         """Whether ``record`` is processed now, given its partition's last applied offset."""
@@ -90,6 +105,8 @@ class Admission:
             return True
         msg = record.message
         verdict = self.guard.check(msg.tp, msg.offset, last)
+        if verdict.action == "apply" and msg.offset > self.taken.get(msg.tp, -1):
+            self.taken[msg.tp] = msg.offset
         if verdict.action == "seek":
             self.metrics.offset_gaps.labels(agent=self.agent, outcome="seek").inc()
             log.warning("offset gap on %s[%s]: got %s after %s; seeking back to %s",
@@ -107,6 +124,24 @@ class Admission:
                       extra={"topic": msg.topic, "offset": msg.offset})
         return True
 
+    async def find_tail_holes(self) -> None:
+        """Seek back where the agent has idled while a partition's end is past the last
+        record it took: records lost on their way, with none after them to show the hole
+        (GapGuard.tail)."""
+        if self.guard is None or self.busy or not self.taken:
+            return
+        idle = self.clock() - self.idle_since
+        if idle < self.guard.retry_seconds:
+            return
+        for tp, end in (await self.runtime.ends(list(self.taken))).items():
+            offset = self.guard.tail(tp, self.taken.get(tp), end, idle)
+            if offset is not None and end is not None:
+                self.metrics.offset_gaps.labels(agent=self.agent, outcome="seek").inc()
+                log.warning("offset gap on %s[%s]: records up to %s never arrived after %s;"
+                            " seeking back to %s", tp.topic, tp.partition, end - 1, offset - 1,
+                            offset, extra={"topic": tp.topic, "offset": offset})
+                await self.runtime.seek(tp, offset)
+
     async def repeat_seeks(self) -> None:
         """Seek again where a seek brought no records back (see GapGuard.due)."""
         for tp, offset in self.guard.due() if self.guard is not None else ():
@@ -118,6 +153,8 @@ class Admission:
     def forget(self, revoked: Any) -> None:
         if self.guard is not None:
             self.guard.forget(revoked)
+        for tp in revoked:
+            self.taken.pop(tp, None)
 
 
 class StateInput:
@@ -158,7 +195,8 @@ class StateAgent:
     async def run(self, stream: faust.StreamT) -> None:
         async for batch in self.runtime.batches(stream, self.size, self.within):
             applied: Rows = {}
-            await self.fold(self.source.items(batch, applied), applied)
+            with self.source.admission.batch():
+                await self.fold(self.source.items(batch, applied), applied)
 
 
 class CustomerFold:
@@ -323,7 +361,8 @@ class Classify:
     async def run(self, stream: faust.StreamT) -> None:
         s = self.settings
         async for batch in self.runtime.batches(stream, s.batch_size, s.batch_within_seconds):
-            await self.batch(batch)
+            with self.admission.batch():
+                await self.batch(batch)
 
     async def batch(self, batch: list[EventT]) -> None:
         records = [record for record in batch if await self.admit(record)]

@@ -14,6 +14,11 @@ whose offset is past ``last applied + 1`` means records were skipped. The agent 
 the partition back to the first missing offset and leaves the records after the hole
 unapplied until the missing ones have come round again (they come back after it, in order).
 
+A hole at the *end* of what a partition holds shows no later record: records fetched and
+lost on their way to the agent, with nothing produced after them. :meth:`GapGuard.tail`
+catches it from outside: the agent has been idle for ``retry_seconds`` while the
+partition's end offset is past the last record it took, so it seeks back the same way.
+
 Records at or below the last applied offset are redeliveries and are processed as usual
 (the state drops repeated ``event_id``s). If the missing records never arrive (deleted by
 retention, or control records of a transactional producer), the guard gives up after
@@ -98,6 +103,22 @@ class GapGuard:
         pending.seeks += 1
         pending.last_at = now
         return Verdict("seek", seek_to=expected)
+
+    def tail(self, partition: Any, last_taken: int | None, end: int | None,
+             idle_seconds: float) -> int | None:
+        """The offset to seek ``partition`` to when records before its ``end`` offset never
+        reached an agent idle for ``idle_seconds`` (None: nothing to do).
+
+        ``last_taken``: the highest offset the agent took from it since the assignment.
+        A seek under way is left to :meth:`due`. An end offset can run ahead of the last
+        record (a transaction's commit marker): then the seek brings nothing and the guard
+        gives up after ``max_seeks``, as for any gap.
+        """
+        if (last_taken is None or end is None or end <= last_taken + 1
+                or idle_seconds < self.retry_seconds or partition in self._pending):
+            return None
+        self._pending[partition] = _Seek(last_taken + 1, self._clock(), 1)
+        return last_taken + 1
 
     def due(self) -> list[tuple[Any, int]]:
         """Seeks to repeat now (partition, offset), for partitions where no record arrives.

@@ -252,6 +252,15 @@ class Runtime:
     def committed_offsets(self, tps: Iterable[Any]) -> Mapping[Any, int | None]:
         return {tp: self.committed(tp) for tp in tps}
 
+    async def ends(self, tps: list[Any]) -> Mapping[Any, int | None]:
+        """The end offsets (next offset to be written) of assigned partitions; {} when the
+        broker cannot say now (a rebalance, a lost connection)."""
+        try:
+            ends: Mapping[Any, int | None] = await self.app.consumer.highwaters(*tps)
+        except Exception:  # noqa: BLE001 - the caller tries again on its next round
+            return {}
+        return ends
+
     async def seek(self, tp: Any, offset: int) -> None:
         await self.app.consumer.seek_wait({tp: offset})
 

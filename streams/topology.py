@@ -130,6 +130,7 @@ def add_housekeeping(app: faust.App, s: Settings, runtime: Runtime, metrics: Met
     async def repeat_seeks() -> None:
         for admission in guards.values():
             await admission.repeat_seeks()
+            await admission.find_tail_holes()
 
     @app.on_partitions_revoked.connect
     async def forget_seeks(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+from faust.types import TP
+from prometheus_client import CollectorRegistry
+
+from streams.agents import Admission
 from streams.gaps import GapGuard
+from streams.metrics import Metrics
 
 
 class Clock:
@@ -115,3 +122,78 @@ def test_timer_seek_that_works_clears_the_pending_seek():
     assert guard.check("p0", 41, 40).action == "apply"
     assert guard.seeking == frozenset()
     assert guard.due() == []
+
+
+def test_a_hole_at_the_end_of_a_partition_is_found_once_the_agent_idles():
+    """Records fetched and lost with nothing produced after them: no later record shows
+    the hole, so the partition's end offset has to."""
+    clock = Clock()
+    guard = GapGuard(retry_seconds=1.0, max_seeks=2, clock=clock)
+    assert guard.tail("p0", 237, 600, idle_seconds=0.5) is None  # the agent is still busy
+    assert guard.tail("p0", 599, 600, idle_seconds=5) is None  # everything taken
+    assert guard.tail("p0", None, 600, idle_seconds=5) is None  # nothing taken yet
+    assert guard.tail("p0", 237, None, idle_seconds=5) is None  # end unknown
+    assert guard.tail("p0", 237, 600, idle_seconds=5) == 238
+    assert guard.tail("p0", 237, 600, idle_seconds=5) is None  # under way: due() repeats it
+    clock.now += 1.5
+    assert guard.due() == [("p0", 238)]
+    assert guard.check("p0", 238, 237).action == "apply"  # the records came back
+    assert guard.seeking == frozenset()
+
+
+def test_an_end_that_never_comes_back_is_given_up_like_any_gap():
+    """A transactional producer's commit marker puts the end one past the last record."""
+    clock = Clock()
+    guard = GapGuard(retry_seconds=1.0, max_seeks=2, clock=clock)
+    assert guard.tail("p0", 99, 101, idle_seconds=5) == 100
+    clock.now += 1.5
+    assert guard.due() == [("p0", 100)]
+    clock.now += 1.5
+    assert guard.due() == []  # given up
+    assert guard.tail("p0", 99, 101, idle_seconds=5) is None  # no seeking for ever
+    assert guard.check("p0", 101, 99).accepted_gap == 1  # reported with the next record
+
+
+class FakeRuntime:
+    """The part of streams.runtime.Runtime the admission uses: end offsets and seeks."""
+
+    def __init__(self, ends: dict[Any, int]) -> None:
+        self.end_offsets, self.seeks = ends, []
+
+    async def ends(self, tps: list[Any]) -> dict[Any, int]:
+        return {tp: self.end_offsets[tp] for tp in tps}
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+def record_at(tp: TP, offset: int) -> Any:
+    return SimpleNamespace(message=SimpleNamespace(tp=tp, topic=tp.topic,
+                                                   partition=tp.partition, offset=offset))
+
+
+async def test_an_idle_agent_seeks_back_to_records_that_never_reached_it():
+    """What the keyed kill -9 test showed: after a restart, records of two partitions were
+    fetched and never delivered, and nothing was produced after them."""
+    clock = Clock()
+    p0, p1 = TP("interactions.tickets", 0), TP("interactions.tickets", 1)
+    runtime = FakeRuntime({p0: 600, p1: 840})
+    metrics = Metrics(CollectorRegistry())
+    admission = Admission("classify", GapGuard(clock=clock), runtime, metrics,  # type: ignore[arg-type]
+                          clock=clock)
+    with admission.batch():
+        assert await admission.admit(record_at(p0, 237), None)
+        assert await admission.admit(record_at(p1, 839), None)
+        await admission.find_tail_holes()  # busy: records may still be on their way
+    await admission.find_tail_holes()  # idle, but not for long enough
+    assert runtime.seeks == []
+    clock.now += 1.5
+    await admission.find_tail_holes()
+    assert runtime.seeks == [(p0, 238)]  # p1 was read to its end
+    assert metrics.offset_gaps.labels(agent="classify", outcome="seek")._value.get() == 1
+    with admission.batch():
+        assert await admission.admit(record_at(p0, 238), 237)  # they came back
+    admission.forget([p0, p1])
+    clock.now += 5
+    await admission.find_tail_holes()
+    assert runtime.seeks == [(p0, 238)]
