@@ -410,9 +410,6 @@ async def processed_events(bootstrap: str, worker: WorkerProcess, at_least: int)
     await collect(bootstrap, f"{APP_ID}-customers-changelog", enough, 60, worker)
 
 
-@pytest.mark.xfail(strict=False, reason="known bug, cause not found: in about one run in six"
-                   " the restarted worker's state misses events from before the kill"
-                   " (docs/contracts.md: the setting is experimental)")
 async def test_kill_9_mid_stream_with_events_keyed_by_customer(broker, start_worker):
     """The folding hop (``CHURN_SOURCE_KEYED_BY_CUSTOMER``): state written where events are
     classified, the same accounting after kill -9, and no event took the signals topic."""
