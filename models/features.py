@@ -13,11 +13,11 @@ heads' metadata, so the artifacts hold only weights. The per-text definition is
 at once with numpy (about 0.05 ms per 400-character text; bounded caches of token hashes
 only save work, they never change a row).
 
-The transformer's heads read :data:`DEFAULT_LEXICAL`. The static heads read
-:data:`STATIC_LEXICAL`: heavier n-gram weights, word pairs that skip function words ("cancel
-my transfer" and "cancel a transfer" share "cancel transfer") and the cues. A mean of token
-vectors loses word order, so the static path leans more on these; chosen
-leave-one-dataset-out (docs/models.md).
+The transformer's heads read :data:`DEFAULT_LEXICAL`: the n-grams and VADER's four scores
+at weight 0.5. The static heads read :data:`STATIC_LEXICAL`: heavier n-gram weights, word
+pairs that skip function words ("cancel my transfer" and "cancel a transfer" share "cancel
+transfer") and the cues. A mean of token vectors loses word order, so the static path leans
+more on these. Both chosen on leave-one-domain-out folds (docs/models.md).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class LexicalConfig:
                    tuple(d.get("valence_columns", VALENCE_COLUMNS)))
 
 
-DEFAULT_LEXICAL = LexicalConfig()
+DEFAULT_LEXICAL = LexicalConfig(valence_weight=0.5)
 STATIC_LEXICAL = LexicalConfig(word_weight=1.0, char_weight=0.8, content_pairs=True,
                                cue_weight=1.0)
 
