@@ -1,9 +1,11 @@
 """Head inputs: the sentence embedding next to stateless hashed lexical features.
 
-The linear heads see ``[embedding | w_word * words | w_char * chars | w_cue * cues]``: the
-encoder's embedding (L2-normalised), two hashed bag-of-n-gram vectors (word 1-2-grams and
-character 3-5-grams within word boundaries, each L2-normalised, then weighted) and,
-optionally, the two churn-intent cues of ``models.cues`` (0 or ``cue_weight`` each).
+The linear heads see ``[embedding | w_word * words | w_char * chars | w_cue * cues |
+w_valence * valence]``: the encoder's embedding (L2-normalised), two hashed bag-of-n-gram
+vectors (word 1-2-grams and character 3-5-grams within word boundaries, each L2-normalised,
+then weighted), optionally the two churn-intent cues of ``models.cues`` (0 or ``cue_weight``
+each) and optionally VADER's valence scores of the text (``models.valence``, times
+``valence_weight``).
 Hashing (CRC-32 of the UTF-8 n-gram, modulo the width) keeps no vocabulary: the features
 are a pure function of the text and the :class:`LexicalConfig`, which is stored in the
 heads' metadata, so the artifacts hold only weights. The per-text definition is
@@ -11,11 +13,11 @@ heads' metadata, so the artifacts hold only weights. The per-text definition is
 at once with numpy (about 0.05 ms per 400-character text; bounded caches of token hashes
 only save work, they never change a row).
 
-The transformer's heads read :data:`DEFAULT_LEXICAL`. The static heads read
-:data:`STATIC_LEXICAL`: heavier n-gram weights, word pairs that skip function words ("cancel
-my transfer" and "cancel a transfer" share "cancel transfer") and the cues. A mean of token
-vectors loses word order, so the static path leans more on these; chosen
-leave-one-dataset-out (docs/models.md).
+The transformer's heads read :data:`DEFAULT_LEXICAL`: the n-grams and VADER's four scores
+at weight 0.5. The static heads read :data:`STATIC_LEXICAL`: heavier n-gram weights, word
+pairs that skip function words ("cancel my transfer" and "cancel a transfer" share "cancel
+transfer") and the cues. A mean of token vectors loses word order, so the static path leans
+more on these. Both chosen on leave-one-domain-out folds (docs/models.md).
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.cues import INTENT_CUES
+from models.valence import VALENCE_COLUMNS, VALENCE_DIGEST, check_columns, valence
 
 LEXICAL_KIND = "hashed-ngrams/crc32-1"  # word and character n-grams only
 LEXICAL_KIND_CUES = "hashed-ngrams/crc32-2"  # /2: optional content-word pairs and intent cues
+LEXICAL_KIND_VALENCE = "hashed-ngrams/crc32-3"  # /3: and the valence lexicon's columns
 # the cue patterns' fingerprint: heads trained with other patterns are refused at load time
 CUES_DIGEST = hashlib.sha256("\n".join(p.pattern for p in INTENT_CUES).encode()).hexdigest()[:16]
 # words skipped when forming content-word pairs
@@ -56,42 +60,64 @@ class LexicalConfig:
     char_weight: float = 0.4
     content_pairs: bool = False  # also hash adjacent pairs of non-function words
     cue_weight: float = 0.0  # > 0: two more columns, the churn-intent cues of models.cues
+    # > 0: more columns last, VADER's scores of the text (models.valence) times this weight
+    valence_weight: float = 0.0
+    valence_columns: tuple[str, ...] = VALENCE_COLUMNS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "valence_columns", check_columns(self.valence_columns))
 
     @property
     def n_cues(self) -> int:
         return len(INTENT_CUES) if self.cue_weight else 0
 
     @property
+    def n_valence(self) -> int:
+        return len(self.valence_columns) if self.valence_weight else 0
+
+    @property
     def dim(self) -> int:
-        return self.word_features + self.char_features + self.n_cues
+        return self.word_features + self.char_features + self.n_cues + self.n_valence
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["word_ngrams"], d["char_ngrams"] = list(self.word_ngrams), list(self.char_ngrams)
-        if not self.content_pairs and not self.cue_weight:  # as written before /2 existed
-            del d["content_pairs"], d["cue_weight"]
-            d["kind"] = LEXICAL_KIND
-        else:
+        if self.valence_weight:
+            d["valence_columns"] = list(self.valence_columns)
+            d["valence_sha256"] = VALENCE_DIGEST
+            d["kind"] = LEXICAL_KIND_VALENCE
+        else:  # as written before /3 existed
+            del d["valence_weight"], d["valence_columns"]
             d["kind"] = LEXICAL_KIND_CUES
-            if self.cue_weight:
-                d["cues_sha256"] = CUES_DIGEST
+        if not self.content_pairs and not self.cue_weight and not self.valence_weight:
+            del d["content_pairs"], d["cue_weight"]  # as written before /2 existed
+            d["kind"] = LEXICAL_KIND
+        elif self.cue_weight:
+            d["cues_sha256"] = CUES_DIGEST
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LexicalConfig:
-        if d.get("kind") not in (LEXICAL_KIND, LEXICAL_KIND_CUES):
+        if d.get("kind") not in (LEXICAL_KIND, LEXICAL_KIND_CUES, LEXICAL_KIND_VALENCE):
             raise ValueError(f"unknown lexical feature kind {d.get('kind')!r}")
         if float(d.get("cue_weight", 0.0)) and d.get("cues_sha256") != CUES_DIGEST:
             raise ValueError("these heads were trained with other churn-intent cues "
                              f"(cues_sha256 {d.get('cues_sha256')!r}, models.cues now "
                              f"{CUES_DIGEST!r}): retrain them with `churn-detector train`")
+        if float(d.get("valence_weight", 0.0)) and d.get("valence_sha256") != VALENCE_DIGEST:
+            raise ValueError("these heads were trained with another VADER lexicon "
+                             f"(valence_sha256 {d.get('valence_sha256')!r}, installed "
+                             f"{VALENCE_DIGEST!r}): install the vaderSentiment version of "
+                             "constraints.txt or retrain them with `churn-detector train`")
         return cls(int(d["word_features"]), (int(d["word_ngrams"][0]), int(d["word_ngrams"][1])),
                    float(d["word_weight"]), int(d["char_features"]),
                    (int(d["char_ngrams"][0]), int(d["char_ngrams"][1])), float(d["char_weight"]),
-                   bool(d.get("content_pairs", False)), float(d.get("cue_weight", 0.0)))
+                   bool(d.get("content_pairs", False)), float(d.get("cue_weight", 0.0)),
+                   float(d.get("valence_weight", 0.0)),
+                   tuple(d.get("valence_columns", VALENCE_COLUMNS)))
 
 
-DEFAULT_LEXICAL = LexicalConfig()
+DEFAULT_LEXICAL = LexicalConfig(valence_weight=0.5)
 STATIC_LEXICAL = LexicalConfig(word_weight=1.0, char_weight=0.8, content_pairs=True,
                                cue_weight=1.0)
 
@@ -159,8 +185,10 @@ def lexical_features(texts: Sequence[str], cfg: LexicalConfig) -> sp.csr_matrix:
     """``(n, cfg.dim)`` sparse matrix: for each text, its hashed word n-grams (L2-normalised,
     times ``word_weight``) in the first ``word_features`` columns and its hashed character
     n-grams (likewise, times ``char_weight``) in the next ``char_features``; with
-    ``cue_weight``, one column per intent cue last (``cue_weight`` where it matches). A row
-    depends on its text only (no fitted state, no vocabulary)."""
+    ``cue_weight``, one column per intent cue (``cue_weight`` where it matches); with
+    ``valence_weight``, VADER's scores of the text (:mod:`models.valence`, the
+    ``valence_columns``) times ``valence_weight`` last, zeros left out. A row depends on its
+    text only (no fitted state, no vocabulary)."""
     return lexical_features_by_config(texts, [cfg])[cfg]
 
 
@@ -464,9 +492,12 @@ def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalCo
         hits = (_cue_hits(texts, tok_ids, tok_owner) if any(c.n_cues for c in todo)
                 else np.zeros((n, 0), bool))
         word_owner = np.repeat(np.arange(n), [len(w) for w in words])
+        # each text's valence once, whichever configs read it
+        val = (valence(texts) if any(c.n_valence for c in todo)
+               else np.zeros((n, len(VALENCE_COLUMNS)), np.float32))
         out = {}
         for cfg in todo:
-            out[cfg] = _rows(cfg, n, tok_ids, tok_owner, words, word_owner, hits)
+            out[cfg] = _rows(cfg, n, tok_ids, tok_owner, words, word_owner, hits, val)
     return out
 
 
@@ -503,11 +534,12 @@ def _word_gram_crcs(ids: np.ndarray, owner: np.ndarray, cfg: LexicalConfig
 
 
 def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, tok_owner: np.ndarray,
-          words: list[list[bytes]], word_owner: np.ndarray, hits: np.ndarray
-          ) -> sp.csr_matrix:
+          words: list[list[bytes]], word_owner: np.ndarray, hits: np.ndarray,
+          val: np.ndarray) -> sp.csr_matrix:
     """The rows of :func:`lexical_features` under ``cfg`` from the batch's tokens: the word
-    block, the character block and the cues, each counted and normalised per row, then
-    merged row by row."""
+    block, the character block and the cues, each counted and normalised per row, and the
+    valence (``val``: every column of :data:`VALENCE_COLUMNS` per text), then merged row by
+    row."""
     wf, cf = cfg.word_features, cfg.char_features
     key = np.uint16 if cfg.dim <= 1 << 16 else np.int64
     blocks = []
@@ -534,6 +566,12 @@ def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, tok_owner: np.ndarray
         blocks.append((np.bincount(r, minlength=n), [(k + wf + cf).astype(np.int32),
                                                     np.full(len(k), cfg.cue_weight,
                                                             np.float32)]))
+    if cfg.n_valence:
+        picked = val[:, [VALENCE_COLUMNS.index(c) for c in cfg.valence_columns]]
+        r, k = np.nonzero(picked)
+        blocks.append((np.bincount(r, minlength=n),
+                       [(k + wf + cf + cfg.n_cues).astype(np.int32),
+                        picked[r, k] * np.float32(cfg.valence_weight)]))
     if not blocks:
         return sp.csr_matrix((n, cfg.dim), dtype=np.float32)
     per_row, (indices, data) = _interleave(n, blocks)

@@ -25,6 +25,7 @@ from models.features import (
     lexical_features_by_config,
 )
 from models.pieces import PieceConfig, split_text
+from models.valence import valence
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,10 +37,14 @@ def reference_row(text: str, cfg: LexicalConfig) -> tuple[np.ndarray, np.ndarray
     cc, cv = feats._hashed(chars, cfg.char_features)
     hits = (np.flatnonzero([bool(p.search(text)) for p in INTENT_CUES]) if cfg.n_cues
             else np.zeros(0, np.int64))
+    scores = (valence([text], cfg.valence_columns)[0] * np.float32(cfg.valence_weight)
+              if cfg.n_valence else np.zeros(0, np.float32))
+    nonzero = np.flatnonzero(scores)
     cols = np.concatenate([wc, cc + cfg.word_features,
-                           hits + cfg.word_features + cfg.char_features])
+                           hits + cfg.word_features + cfg.char_features,
+                           nonzero + cfg.word_features + cfg.char_features + cfg.n_cues])
     vals = np.concatenate([wv * np.float32(cfg.word_weight), cv * np.float32(cfg.char_weight),
-                           np.full(len(hits), cfg.cue_weight, np.float32)])
+                           np.full(len(hits), cfg.cue_weight, np.float32), scores[nonzero]])
     return cols, vals.astype(np.float32)
 
 
@@ -83,8 +88,12 @@ def corpus() -> list[str]:
                                  LexicalConfig(word_features=512, word_ngrams=(1, 3),
                                                char_features=256, char_ngrams=(2, 4),
                                                content_pairs=True, cue_weight=0.5),
-                                 LexicalConfig(word_ngrams=(2, 2), char_features=0)],
-                         ids=["default", "static", "trigrams", "bigrams-only"])
+                                 LexicalConfig(word_ngrams=(2, 2), char_features=0),
+                                 LexicalConfig(cue_weight=1.0, valence_weight=0.7),
+                                 LexicalConfig(word_features=256, valence_weight=2.0,
+                                               valence_columns=("neu", "compound"))],
+                         ids=["default", "static", "trigrams", "bigrams-only", "valence",
+                              "valence-two-columns"])
 def test_batch_rows_equal_the_per_text_definition(cfg):
     texts = corpus()
     _assert_rows_exact(texts, lexical_features(texts, cfg), cfg)
