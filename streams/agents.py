@@ -82,9 +82,10 @@ class Admission:
     """The gap guard of one agent's input (streams/gaps.py): seek back, hold, or take."""
 
     def __init__(self, agent: str, guard: GapGuard | None, runtime: Runtime,
-                 metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
+                 metrics: Metrics, topics: frozenset[str] = frozenset(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.agent, self.guard, self.runtime, self.metrics = agent, guard, runtime, metrics
-        self.clock = clock
+        self.topics, self.clock = topics, clock  # the agent's input topics
         self.taken: dict[Any, int] = {}  # highest offset taken per partition
         self.busy = 0  # batches in progress
         self.idle_since = clock()
@@ -128,13 +129,18 @@ class Admission:
         """Seek back where the agent has idled while a partition's end is past the last
         record it took: records lost on their way, with none after them to show the hole
         (GapGuard.tail)."""
-        if self.guard is None or self.busy or not self.taken:
+        if self.guard is None or self.busy or not self.runtime.settled():
             return
         idle = self.clock() - self.idle_since
         if idle < self.guard.retry_seconds:
             return
-        for tp, end in (await self.runtime.ends(list(self.taken))).items():
-            offset = self.guard.tail(tp, self.taken.get(tp), end, idle)
+        tps = self.runtime.assigned(self.topics) | set(self.taken)
+        for tp, end in (await self.runtime.ends(sorted(tps)) if tps else {}).items():
+            last = self.taken.get(tp)
+            if last is None:  # nothing taken since the assignment: where it starts
+                committed = self.runtime.committed(tp)
+                last = committed - 1 if committed is not None else None
+            offset = self.guard.tail(tp, last, end, idle)
             if offset is not None and end is not None:
                 self.metrics.offset_gaps.labels(agent=self.agent, outcome="seek").inc()
                 log.warning("offset gap on %s[%s]: records up to %s never arrived after %s;"

@@ -252,6 +252,19 @@ class Runtime:
     def committed_offsets(self, tps: Iterable[Any]) -> Mapping[Any, int | None]:
         return {tp: self.committed(tp) for tp in tps}
 
+    def settled(self) -> bool:
+        """Not in a rebalance or a table recovery (records are held back then)."""
+        app: Any = self.app
+        return not (app.rebalancing or getattr(app, "in_recovery", False))
+
+    def assigned(self, topics: Iterable[str]) -> set[Any]:
+        """This worker's partitions of ``topics``."""
+        wanted = set(topics)
+        try:
+            return {tp for tp in self.app.consumer.assignment() if tp.topic in wanted}
+        except Exception:  # noqa: BLE001 - consumer not started yet: nothing assigned
+            return set()
+
     async def ends(self, tps: list[Any]) -> Mapping[Any, int | None]:
         """The end offsets (next offset to be written) of assigned partitions; {} when the
         broker cannot say now (a rebalance, a lost connection)."""

@@ -53,8 +53,11 @@ def build_app(settings: Settings, classifier_factory: Callable[[], Classifier], 
     outputs = Outputs(topics, metrics, Redactor(s.redact_patterns, enabled=s.redact_pii))
     customers = CustomerFold(s, runtime, tables, outputs, metrics, outputs.redactor)
     stages = StageFold(s, runtime, tables, outputs, metrics)
-    guards = {a: Admission(a, guard(s, a), runtime, metrics) for a in ("classify", "customers",
-                                                                        "stages")}
+    inputs = {"classify": frozenset(s.source_topic_names()),
+              "customers": frozenset({s.topic_signals}),
+              "stages": frozenset({s.topic_stage_signals})}
+    guards = {a: Admission(a, guard(s, a), runtime, metrics, topics)
+              for a, topics in inputs.items()}
     classify = Classify(s, runtime, outputs, metrics, guards["classify"], customers,
                         classifier_factory)
     # re-fetched records of internal topics and changelogs are delivered, not dropped

@@ -157,8 +157,18 @@ def test_an_end_that_never_comes_back_is_given_up_like_any_gap():
 class FakeRuntime:
     """The part of streams.runtime.Runtime the admission uses: end offsets and seeks."""
 
-    def __init__(self, ends: dict[Any, int]) -> None:
+    def __init__(self, ends: dict[Any, int], committed: dict[Any, int] | None = None) -> None:
         self.end_offsets, self.seeks = ends, []
+        self.committed_at, self.in_rebalance = committed or {}, False
+
+    def settled(self) -> bool:
+        return not self.in_rebalance
+
+    def assigned(self, topics: frozenset[str]) -> set[Any]:
+        return {tp for tp in self.end_offsets if tp.topic in topics}
+
+    def committed(self, tp: Any) -> int | None:
+        return self.committed_at.get(tp)
 
     async def ends(self, tps: list[Any]) -> dict[Any, int]:
         return {tp: self.end_offsets[tp] for tp in tps}
@@ -180,7 +190,7 @@ async def test_an_idle_agent_seeks_back_to_records_that_never_reached_it():
     runtime = FakeRuntime({p0: 600, p1: 840})
     metrics = Metrics(CollectorRegistry())
     admission = Admission("classify", GapGuard(clock=clock), runtime, metrics,  # type: ignore[arg-type]
-                          clock=clock)
+                          clock=clock)  # no input topics: only partitions it took from
     with admission.batch():
         assert await admission.admit(record_at(p0, 237), None)
         assert await admission.admit(record_at(p1, 839), None)
@@ -197,3 +207,19 @@ async def test_an_idle_agent_seeks_back_to_records_that_never_reached_it():
     clock.now += 5
     await admission.find_tail_holes()
     assert runtime.seeks == [(p0, 238)]
+
+
+async def test_a_partition_nothing_came_from_since_the_assignment_is_watched_too():
+    """Its start is the committed offset; nothing is done in a rebalance or a recovery."""
+    clock = Clock()
+    p0, p1 = TP("churn.signals", 0), TP("churn.signals", 1)
+    runtime = FakeRuntime({p0: 500, p1: 90}, committed={p0: 120})
+    admission = Admission("customers", GapGuard(clock=clock), runtime,  # type: ignore[arg-type]
+                          Metrics(CollectorRegistry()), frozenset({"churn.signals"}), clock=clock)
+    clock.now += 5
+    runtime.in_rebalance = True
+    await admission.find_tail_holes()
+    assert runtime.seeks == []  # records are held back in a rebalance
+    runtime.in_rebalance = False
+    await admission.find_tail_holes()
+    assert runtime.seeks == [(p0, 120)]  # p1: no committed offset known, left alone
