@@ -114,7 +114,9 @@ class Settings(BaseSettings):
         True, description="Seek back when a state agent's input partition skips offsets"
     )
     gap_guard_retry_seconds: float = Field(
-        1.0, gt=0, description="Wait before seeking again for records still missing"
+        1.0, gt=0, description="Wait before seeking again for records still missing; an"
+        " agent idle this long while a partition holds records past the last it took seeks"
+        " back to them"
     )
     gap_guard_max_seeks: int = Field(
         5, ge=1, description="Seeks before a gap is accepted (logged and counted)"
