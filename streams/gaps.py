@@ -17,7 +17,8 @@ unapplied until the missing ones have come round again (they come back after it,
 A hole at the *end* of what a partition holds shows no later record: records fetched and
 lost on their way to the agent, with nothing produced after them. :meth:`GapGuard.tail`
 catches it from outside: the agent has been idle for ``retry_seconds`` while the
-partition's end offset is past the last record it took, so it seeks back the same way.
+partition's end offset stayed past the last record it took for ``retry_seconds``, so it
+seeks back the same way.
 
 Records at or below the last applied offset are redeliveries and are processed as usual
 (the state drops repeated ``event_id``s). If the missing records never arrive (deleted by
@@ -75,6 +76,7 @@ class GapGuard:
         self.max_seeks = max_seeks
         self._clock = clock
         self._pending: dict[Any, _Seek] = {}
+        self._suspects: dict[Any, tuple[int, float]] = {}  # tail shortfalls seen once
 
     @property
     def seeking(self) -> frozenset[Any]:
@@ -110,14 +112,25 @@ class GapGuard:
         reached an agent idle for ``idle_seconds`` (None: nothing to do).
 
         ``last_taken``: the highest offset the agent took from it since the assignment.
-        A seek under way is left to :meth:`due`. An end offset can run ahead of the last
+        The same shortfall must be seen twice, ``retry_seconds`` apart, before the seek: a
+        record fetched a moment ago may still be on its way to an agent that was idle. A
+        seek under way is left to :meth:`due`. An end offset can run ahead of the last
         record (a transaction's commit marker): then the seek brings nothing and the guard
         gives up after ``max_seeks``, as for any gap.
         """
         if (last_taken is None or end is None or end <= last_taken + 1
                 or idle_seconds < self.retry_seconds or partition in self._pending):
+            self._suspects.pop(partition, None)
             return None
-        self._pending[partition] = _Seek(last_taken + 1, self._clock(), 1)
+        now = self._clock()
+        seen = self._suspects.setdefault(partition, (last_taken, now))
+        if seen[0] != last_taken:  # it moved on since: watch again from here
+            self._suspects[partition] = (last_taken, now)
+            return None
+        if now - seen[1] < self.retry_seconds:
+            return None
+        del self._suspects[partition]
+        self._pending[partition] = _Seek(last_taken + 1, now, 1)
         return last_taken + 1
 
     def due(self) -> list[tuple[Any, int]]:
@@ -144,3 +157,4 @@ class GapGuard:
         """Drop seeks under way for partitions this worker no longer owns."""
         for partition in partitions:
             self._pending.pop(partition, None)
+            self._suspects.pop(partition, None)

@@ -133,6 +133,10 @@ def test_a_hole_at_the_end_of_a_partition_is_found_once_the_agent_idles():
     assert guard.tail("p0", 599, 600, idle_seconds=5) is None  # everything taken
     assert guard.tail("p0", None, 600, idle_seconds=5) is None  # nothing taken yet
     assert guard.tail("p0", 237, None, idle_seconds=5) is None  # end unknown
+    assert guard.tail("p0", 237, 600, idle_seconds=5) is None  # seen once: may be on its way
+    clock.now += 0.5
+    assert guard.tail("p0", 237, 600, idle_seconds=5) is None  # not for long enough yet
+    clock.now += 0.6
     assert guard.tail("p0", 237, 600, idle_seconds=5) == 238
     assert guard.tail("p0", 237, 600, idle_seconds=5) is None  # under way: due() repeats it
     clock.now += 1.5
@@ -145,6 +149,8 @@ def test_an_end_that_never_comes_back_is_given_up_like_any_gap():
     """A transactional producer's commit marker puts the end one past the last record."""
     clock = Clock()
     guard = GapGuard(retry_seconds=1.0, max_seeks=2, clock=clock)
+    assert guard.tail("p0", 99, 101, idle_seconds=5) is None
+    clock.now += 1.5
     assert guard.tail("p0", 99, 101, idle_seconds=5) == 100
     clock.now += 1.5
     assert guard.due() == [("p0", 100)]
@@ -198,6 +204,8 @@ async def test_an_idle_agent_seeks_back_to_records_that_never_reached_it():
     await admission.find_tail_holes()  # idle, but not for long enough
     assert runtime.seeks == []
     clock.now += 1.5
+    await admission.find_tail_holes()  # seen once
+    clock.now += 1.5
     await admission.find_tail_holes()
     assert runtime.seeks == [(p0, 238)]  # p1 was read to its end
     assert metrics.offset_gaps.labels(agent="classify", outcome="seek")._value.get() == 1
@@ -222,4 +230,20 @@ async def test_a_partition_nothing_came_from_since_the_assignment_is_watched_too
     assert runtime.seeks == []  # records are held back in a rebalance
     runtime.in_rebalance = False
     await admission.find_tail_holes()
+    clock.now += 1.5
+    await admission.find_tail_holes()
     assert runtime.seeks == [(p0, 120)]  # p1: no committed offset known, left alone
+
+
+def test_a_record_still_on_its_way_is_not_taken_for_a_hole():
+    """The shortfall must stay the same for ``retry_seconds``: a record that arrives
+    meanwhile moves the last taken offset, and the watch starts again."""
+    clock = Clock()
+    guard = GapGuard(retry_seconds=1.0, clock=clock)
+    assert guard.tail("p0", 41, 43, idle_seconds=5) is None
+    clock.now += 1.5
+    assert guard.tail("p0", 42, 43, idle_seconds=5) is None  # one came: watch again
+    assert guard.tail("p0", 42, 43, idle_seconds=5) is None  # nothing missing now
+    clock.now += 1.5
+    assert guard.tail("p0", 42, 43, idle_seconds=5) is None
+    assert guard.seeking == frozenset()
