@@ -6,22 +6,6 @@ vectors (word 1-2-grams and character 3-5-grams within word boundaries, each L2-
 then weighted), optionally the two churn-intent cues of ``models.cues`` (0 or ``cue_weight``
 each) and optionally VADER's valence scores of the text (``models.valence``, times
 ``valence_weight``).
-
-*Negation scope* (``negation_scope``, off by default; Das & Chen 2001, Pang et al. 2002,
-NegEx-style): before the word n-grams are hashed, the tokens after a negation cue are
-marked with a leading "¬", so "leaving" and "¬leaving" are different features. Precisely
-(:func:`negated_tokens`, on the lower-cased text and its ``\\w+`` tokens):
-
-- cues: the tokens :data:`NEGATION_CUES` (not no never nothing nobody none neither nor
-  without cannot, and the contractions written without an apostrophe: dont cant wont ...),
-  and the token "t" of an n't contraction: "t" right after an apostrophe (' or ’) that
-  directly follows a token ending in "n" ("won't" is "won" "t", "isn't" is "isn" "t");
-- scope: the :data:`NEGATION_SCOPE` (5) tokens after a cue, ended early by a clause
-  boundary (one of ``. , ; : ! ?`` between two tokens) or the token "but"; the cues and
-  "but" are never marked; a cue inside a scope starts a new one;
-- only the word n-grams read the marked tokens: character n-grams, content-word pairs and
-  the intent cues read the text as before (the pairs skip function words and so would
-  mostly join a marked and an unmarked word across the scope's end).
 Hashing (CRC-32 of the UTF-8 n-gram, modulo the width) keeps no vocabulary: the features
 are a pure function of the text and the :class:`LexicalConfig`, which is stored in the
 heads' metadata, so the artifacts hold only weights. The per-text definition is
@@ -56,18 +40,6 @@ from models.valence import VALENCE_COLUMNS, VALENCE_DIGEST, check_columns, valen
 LEXICAL_KIND = "hashed-ngrams/crc32-1"  # word and character n-grams only
 LEXICAL_KIND_CUES = "hashed-ngrams/crc32-2"  # /2: optional content-word pairs and intent cues
 LEXICAL_KIND_VALENCE = "hashed-ngrams/crc32-3"  # /3: and the valence lexicon's columns
-LEXICAL_KIND_NEGATION = "hashed-ngrams/crc32-4"  # /4: and the negation scope of word n-grams
-NEGATION_CUES = frozenset(
-    "not no never nothing nobody none neither nor without cannot dont doesnt didnt isnt "
-    "arent wasnt werent cant couldnt wouldnt shouldnt wont havent hasnt hadnt aint".split())
-NEGATION_SCOPE = 5  # tokens marked after a cue at most
-NEGATION_MARK = "\u00ac"  # "¬": never part of a \w+ token, so a marked token is never a word
-_BOUNDARY_CHARS = frozenset(".,;:!?")
-_APOSTROPHES = ("'", "\u2019")
-# the negation settings' fingerprint: heads trained with another definition are refused
-NEGATION_DIGEST = hashlib.sha256(
-    f"{sorted(NEGATION_CUES)}|{NEGATION_SCOPE}|{NEGATION_MARK}|{sorted(_BOUNDARY_CHARS)}|but"
-    .encode()).hexdigest()[:16]
 # the cue patterns' fingerprint: heads trained with other patterns are refused at load time
 CUES_DIGEST = hashlib.sha256("\n".join(p.pattern for p in INTENT_CUES).encode()).hexdigest()[:16]
 # words skipped when forming content-word pairs
@@ -91,8 +63,6 @@ class LexicalConfig:
     # > 0: more columns last, VADER's scores of the text (models.valence) times this weight
     valence_weight: float = 0.0
     valence_columns: tuple[str, ...] = VALENCE_COLUMNS
-    # word n-grams read the tokens after a negation cue marked (see the module docstring)
-    negation_scope: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "valence_columns", check_columns(self.valence_columns))
@@ -124,17 +94,11 @@ class LexicalConfig:
             d["kind"] = LEXICAL_KIND
         elif self.cue_weight:
             d["cues_sha256"] = CUES_DIGEST
-        if self.negation_scope:
-            d["negation_sha256"] = NEGATION_DIGEST
-            d["kind"] = LEXICAL_KIND_NEGATION
-        else:  # as written before /4 existed
-            del d["negation_scope"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LexicalConfig:
-        if d.get("kind") not in (LEXICAL_KIND, LEXICAL_KIND_CUES, LEXICAL_KIND_VALENCE,
-                                 LEXICAL_KIND_NEGATION):
+        if d.get("kind") not in (LEXICAL_KIND, LEXICAL_KIND_CUES, LEXICAL_KIND_VALENCE):
             raise ValueError(f"unknown lexical feature kind {d.get('kind')!r}")
         if float(d.get("cue_weight", 0.0)) and d.get("cues_sha256") != CUES_DIGEST:
             raise ValueError("these heads were trained with other churn-intent cues "
@@ -145,18 +109,12 @@ class LexicalConfig:
                              f"(valence_sha256 {d.get('valence_sha256')!r}, installed "
                              f"{VALENCE_DIGEST!r}): install the vaderSentiment version of "
                              "constraints.txt or retrain them with `churn-detector train`")
-        negation = bool(d.get("negation_scope", False))
-        if negation and d.get("negation_sha256") != NEGATION_DIGEST:
-            raise ValueError("these heads were trained with another negation scope "
-                             f"(negation_sha256 {d.get('negation_sha256')!r}, models.features "
-                             f"now {NEGATION_DIGEST!r}): retrain them with `churn-detector "
-                             "train`")
         return cls(int(d["word_features"]), (int(d["word_ngrams"][0]), int(d["word_ngrams"][1])),
                    float(d["word_weight"]), int(d["char_features"]),
                    (int(d["char_ngrams"][0]), int(d["char_ngrams"][1])), float(d["char_weight"]),
                    bool(d.get("content_pairs", False)), float(d.get("cue_weight", 0.0)),
                    float(d.get("valence_weight", 0.0)),
-                   tuple(d.get("valence_columns", VALENCE_COLUMNS)), negation)
+                   tuple(d.get("valence_columns", VALENCE_COLUMNS)))
 
 
 DEFAULT_LEXICAL = LexicalConfig(valence_weight=0.5)
@@ -164,35 +122,6 @@ STATIC_LEXICAL = LexicalConfig(word_weight=1.0, char_weight=0.8, content_pairs=T
                                cue_weight=1.0)
 
 _TOKEN = re.compile(r"\w+")
-
-
-def negated_tokens(low: str) -> list[str]:
-    """The ``\\w+`` tokens of ``low`` (lower-cased text), those in a negation scope marked
-    with :data:`NEGATION_MARK` (the definition is in the module docstring)."""
-    out: list[str] = []
-    left, end, prev = 0, 0, ""
-    for m in _TOKEN.finditer(low):
-        tok, start = m.group(), m.start()
-        gap = low[end:start]
-        if left and any(c in _BOUNDARY_CHARS for c in gap):
-            left = 0
-        if tok == "but":
-            left = 0
-            out.append(tok)
-        elif tok in NEGATION_CUES or (tok == "t" and gap in _APOSTROPHES and prev.endswith("n")):
-            left = NEGATION_SCOPE
-            out.append(tok)
-        elif left:
-            out.append(NEGATION_MARK + tok)
-            left -= 1
-        else:
-            out.append(tok)
-        end, prev = m.end(), tok
-    return out
-
-
-# a text without a match cannot hold a negation cue (a shortcut of the batch path only)
-_NEGATION_HINT = re.compile(r"\b(?:" + "|".join(sorted(NEGATION_CUES)) + r")\b|n['\u2019]t\b")
 
 
 def _ngrams(words: list[str], ngrams: tuple[int, int]) -> list[str]:
@@ -221,15 +150,13 @@ def _char_grams(low: str, ngrams: tuple[int, int]) -> list[str]:
 
 
 def _grams(text: str, cfg: LexicalConfig) -> tuple[list[str], list[str]]:
-    """The word grams (n-grams of the tokens ``\\w+`` of the lower-cased text, marked by
-    :func:`negated_tokens` with ``negation_scope``, plus content pairs of the unmarked tokens
-    with ``content_pairs``) and the character grams of ``text`` under ``cfg``, as
+    """The word grams (n-grams of the tokens ``\\w+`` of the lower-cased text, plus content
+    pairs with ``content_pairs``) and the character grams of ``text`` under ``cfg``, as
     :func:`lexical_features_by_config` hashes them."""
     low = text.lower()
     words = _TOKEN.findall(low)
     pairs = _content_pairs(words) if cfg.content_pairs else []
-    grams = _ngrams(negated_tokens(low) if cfg.negation_scope else words, cfg.word_ngrams)
-    return grams + pairs, _char_grams(low, cfg.char_ngrams)
+    return _ngrams(words, cfg.word_ngrams) + pairs, _char_grams(low, cfg.char_ngrams)
 
 
 def _indices(grams: list[str], width: int) -> np.ndarray:
@@ -561,11 +488,7 @@ def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalCo
     with _lock:
         tokens, words = _split_batch(texts)
         tok_owner = np.repeat(np.arange(n), [len(t) for t in tokens])
-        if any(c.negation_scope for c in todo):  # both listings in one call: one table
-            both = _ids(_TOKENS, tokens + _negated_batch(texts, tokens))
-            tok_ids, neg_ids = both[:len(tok_owner)], both[len(tok_owner):]
-        else:
-            tok_ids = neg_ids = _ids(_TOKENS, tokens)
+        tok_ids = _ids(_TOKENS, tokens)
         hits = (_cue_hits(texts, tok_ids, tok_owner) if any(c.n_cues for c in todo)
                 else np.zeros((n, 0), bool))
         word_owner = np.repeat(np.arange(n), [len(w) for w in words])
@@ -574,27 +497,14 @@ def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalCo
                else np.zeros((n, len(VALENCE_COLUMNS)), np.float32))
         out = {}
         for cfg in todo:
-            out[cfg] = _rows(cfg, n, neg_ids if cfg.negation_scope else tok_ids, tok_ids,
-                             tok_owner, words, word_owner, hits, val)
+            out[cfg] = _rows(cfg, n, tok_ids, tok_owner, words, word_owner, hits, val)
     return out
 
 
-def _negated_batch(texts: Sequence[str], tokens: list[list[bytes]]) -> list[list[bytes]]:
-    """Each text's tokens as :func:`negated_tokens` marks them (UTF-8): ``tokens`` itself
-    where the text holds no negation cue."""
-    out = []
-    for text, toks in zip(texts, tokens, strict=True):
-        low = text.lower()
-        out.append([t.encode("utf-8") for t in negated_tokens(low)]
-                   if _NEGATION_HINT.search(low) else toks)
-    return out
-
-
-def _word_gram_crcs(ids: np.ndarray, pair_ids: np.ndarray, owner: np.ndarray,
-                    cfg: LexicalConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The word n-grams of the tokens ``ids`` (one part per n), then the content pairs of
-    the tokens ``pair_ids`` (the same tokens, unmarked), of the batch: each gram's text and
-    crc32, in text order."""
+def _word_gram_crcs(ids: np.ndarray, owner: np.ndarray, cfg: LexicalConfig
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The word n-grams (one part per n, then the content pairs) of the batch: each
+    gram's text and crc32, in text order."""
     t = _TOKENS
     crc, crc_sp, nbytes = t.crc.data[ids], t.crc_sp.data[ids], t.nbytes.data[ids]
     crcs, rows = [], []
@@ -614,22 +524,19 @@ def _word_gram_crcs(ids: np.ndarray, pair_ids: np.ndarray, owner: np.ndarray,
         crcs.append(crc32_concat(acc, crc[last], nbytes[last]))
         rows.append(owner[starts])
     if cfg.content_pairs:
-        content = np.flatnonzero(~t.function.data[pair_ids])
+        content = np.flatnonzero(~t.function.data[ids])
         a, b = content[:-1], content[1:]
         same = owner[a] == owner[b]
         a, b = a[same], b[same]
-        crcs.append(crc32_concat(t.crc_pair.data[pair_ids[a]], t.crc.data[pair_ids[b]],
-                                 t.nbytes.data[pair_ids[b]]))
+        crcs.append(crc32_concat(t.crc_pair.data[ids[a]], crc[b], nbytes[b]))
         rows.append(owner[a])
     return list(zip(rows, crcs, strict=True))
 
 
-def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, pair_ids: np.ndarray,
-          tok_owner: np.ndarray,
+def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, tok_owner: np.ndarray,
           words: list[list[bytes]], word_owner: np.ndarray, hits: np.ndarray,
           val: np.ndarray) -> sp.csr_matrix:
-    """The rows of :func:`lexical_features` under ``cfg`` from the batch's tokens
-    (``tok_ids`` as the word n-grams read them, ``pair_ids`` unmarked): the word
+    """The rows of :func:`lexical_features` under ``cfg`` from the batch's tokens: the word
     block, the character block and the cues, each counted and normalised per row, and the
     valence (``val``: every column of :data:`VALENCE_COLUMNS` per text), then merged row by
     row."""
@@ -638,7 +545,7 @@ def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, pair_ids: np.ndarray,
     blocks = []
     if wf:
         grams = [(np.bincount(rows, minlength=n), [(crcs % wf).astype(key)])
-                 for rows, crcs in _word_gram_crcs(tok_ids, pair_ids, tok_owner, cfg)]
+                 for rows, crcs in _word_gram_crcs(tok_ids, tok_owner, cfg)]
         if grams:
             per_row, (keys,) = _interleave(n, grams)
             distinct, cols, counts = _row_runs(per_row, keys)

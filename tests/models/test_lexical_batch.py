@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,13 +68,6 @@ ODD = [
     "early termination fee and cancellation charges; reconsidering; tempted; alternatives",
     "cancelllation? cancellation fee. terminated the plan. discontinue service",
     "日本語のテキスト 中文 한국어", "emoji 🙂🙂 cancel 🙂 account",
-    "I won't be leaving you guys, the service has been great",
-    "I have no intention of leaving, but please fix the billing page",
-    "I'm not closing my account or anything, I just need the app to work",
-    "Don’t cancel; never NOT ever nor without it. Can't, isn't, cannot: wont dont nothing",
-    "n't 't n' t won ' t won't't no no no no no no no no a b c d e f g",
-    "ÜBER nicht not über naïve résumé won’t renew, niemand nobody none neither",
-    "not_leaving ¬leaving not\x1cleaving no\x1fway but not but",
 ]
 
 
@@ -99,15 +91,9 @@ def corpus() -> list[str]:
                                  LexicalConfig(word_ngrams=(2, 2), char_features=0),
                                  LexicalConfig(cue_weight=1.0, valence_weight=0.7),
                                  LexicalConfig(word_features=256, valence_weight=2.0,
-                                               valence_columns=("neu", "compound")),
-                                 replace(DEFAULT_LEXICAL, negation_scope=True),
-                                 replace(STATIC_LEXICAL, negation_scope=True),
-                                 LexicalConfig(word_features=512, word_ngrams=(1, 3),
-                                               char_features=0, content_pairs=True,
-                                               negation_scope=True)],
+                                               valence_columns=("neu", "compound"))],
                          ids=["default", "static", "trigrams", "bigrams-only", "valence",
-                              "valence-two-columns", "default-negation", "static-negation",
-                              "trigrams-pairs-negation"])
+                              "valence-two-columns"])
 def test_batch_rows_equal_the_per_text_definition(cfg):
     texts = corpus()
     _assert_rows_exact(texts, lexical_features(texts, cfg), cfg)
@@ -118,53 +104,10 @@ def test_batch_rows_equal_the_per_text_definition(cfg):
 
 
 def test_two_configs_in_one_pass_equal_each_alone():
-    texts = corpus()[:200] + ODD
-    configs = [DEFAULT_LEXICAL, STATIC_LEXICAL, replace(STATIC_LEXICAL, negation_scope=True)]
-    both = lexical_features_by_config(texts, configs)
-    for cfg in configs:
+    texts = corpus()[:200]
+    both = lexical_features_by_config(texts, [DEFAULT_LEXICAL, STATIC_LEXICAL])
+    for cfg in (DEFAULT_LEXICAL, STATIC_LEXICAL):
         assert (both[cfg] != lexical_features(texts, cfg)).nnz == 0
-
-
-def test_negation_scope_marks_the_clause_after_a_cue():
-    def marked(text):
-        return [t[1:] for t in feats.negated_tokens(text.lower()) if t[0] == "\u00ac"]
-
-    assert marked("I won't be leaving you guys, the service has been great") == [
-        "be", "leaving", "you", "guys"]
-    assert marked("I have no intention of leaving, but please fix it") == [
-        "intention", "of", "leaving"]
-    assert marked("not closing my account or anything at all") == [
-        "closing", "my", "account", "or", "anything"]  # at most five tokens
-    assert marked("I'm cancelling my account today, I'm done.") == []
-    assert marked("never again but leaving") == ["again"]  # "but" ends the scope
-    assert marked("don’t go; stay") == ["go"]  # typographic apostrophe, ";" ends it
-    assert marked("dont go") == ["go"] and marked("cannot log in") == ["log", "in"]
-    assert marked("the ' t and n t") == []  # a lone "t" is no cue
-    # only the word n-grams read the marks: characters and content pairs as before
-    cfg = replace(STATIC_LEXICAL, negation_scope=True)
-    words, chars = feats._grams("not leaving you", cfg)
-    plain_words, plain_chars = feats._grams("not leaving you", STATIC_LEXICAL)
-    assert "\u00acleaving" in words and "leaving" not in words
-    assert "not \u00acleaving" in words and "~leaving" not in " ".join(words)
-    assert chars == plain_chars and [w for w in words if w.startswith("~")] == [
-        w for w in plain_words if w.startswith("~")]
-    # a text without a cue has the same row either way
-    a = lexical_features(["please close my account"], cfg)
-    b = lexical_features(["please close my account"], STATIC_LEXICAL)
-    assert (a != b).nnz == 0
-
-
-def test_negation_metadata_round_trips_and_old_configs_are_written_as_before():
-    on = replace(DEFAULT_LEXICAL, negation_scope=True)
-    d = on.to_dict()
-    assert d["kind"] == feats.LEXICAL_KIND_NEGATION and d["negation_scope"] is True
-    assert LexicalConfig.from_dict(d) == on
-    with pytest.raises(ValueError, match="another negation scope"):
-        LexicalConfig.from_dict({**d, "negation_sha256": "0" * 16})
-    for cfg in (DEFAULT_LEXICAL, STATIC_LEXICAL, LexicalConfig()):
-        old = cfg.to_dict()
-        assert "negation_scope" not in old and "negation_sha256" not in old
-        assert old["kind"] != feats.LEXICAL_KIND_NEGATION and LexicalConfig.from_dict(old) == cfg
 
 
 def test_full_token_caches_start_over_with_the_same_answers(monkeypatch):
