@@ -86,7 +86,7 @@ class Admission:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.agent, self.guard, self.runtime, self.metrics = agent, guard, runtime, metrics
         self.topics, self.clock = topics, clock  # the agent's input topics
-        self.taken: dict[Any, int] = {}  # highest offset taken per partition
+        self.taken: dict[Any, int] = {}  # highest offset taken past ``last`` per partition
         self.busy = 0  # batches in progress
         self.idle_since = clock()
 
@@ -106,8 +106,8 @@ class Admission:
             return True
         msg = record.message
         verdict = self.guard.check(msg.tp, msg.offset, last)
-        if verdict.action == "apply" and msg.offset > self.taken.get(msg.tp, -1):
-            self.taken[msg.tp] = msg.offset
+        if verdict.action == "apply" and (last is None or msg.offset > last):
+            self.taken[msg.tp] = max(msg.offset, self.taken.get(msg.tp, msg.offset))
         if verdict.action == "seek":
             self.metrics.offset_gaps.labels(agent=self.agent, outcome="seek").inc()
             log.warning("offset gap on %s[%s]: got %s after %s; seeking back to %s",
@@ -134,8 +134,8 @@ class Admission:
         idle = self.clock() - self.idle_since
         if idle < self.guard.retry_seconds:
             return
-        tps = self.runtime.assigned(self.topics) | set(self.taken)
-        for tp, end in (await self.runtime.ends(sorted(tps)) if tps else {}).items():
+        tps = sorted(self.runtime.assigned(self.topics))
+        for tp, end in (await self.runtime.ends(tps) if tps else {}).items():
             last = self.taken.get(tp)
             if last is None:  # nothing taken since the assignment: where it starts
                 committed = self.runtime.committed(tp)
@@ -355,7 +355,6 @@ class Classify:
         self.metrics, self.admission, self.customers = metrics, admission, customers
         self.factory = classifier_factory
         self.model: Classifier | None = None
-        self.source_read: dict[Any, int] = {}  # last offset taken per source partition
 
     def classifier(self) -> Classifier:
         """The model, loaded once (call off the event loop the first time)."""
@@ -406,16 +405,12 @@ class Classify:
         it is caught too."""
         if self.admission.guard is None:
             return True
-        tp, offset = record.message.tp, record.message.offset
-        last = self.source_read.get(tp)
+        tp = record.message.tp
+        last = self.admission.taken.get(tp)
         if last is None:
             committed = self.runtime.committed(tp)  # next to read
             last = committed - 1 if committed else None
-        if not await self.admission.admit(record, last):
-            return False
-        if last is None or offset > last:
-            self.source_read[tp] = offset
-        return True
+        return await self.admission.admit(record, last)
 
     async def route(self, records: list[EventT], done: list[tuple[int, Signal]],
                     now: datetime) -> None:
@@ -446,11 +441,6 @@ class Classify:
         msg = record.message
         return msg.key == key and msg.partition == keyed_partition(
             key, self.settings.topic_partitions)
-
-    def forget(self, revoked: Any) -> None:
-        self.admission.forget(revoked)
-        for tp in revoked:
-            self.source_read.pop(tp, None)
 
 
 class Profiles:

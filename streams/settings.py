@@ -131,9 +131,9 @@ class Settings(BaseSettings):
         " where every bootstrap server is on loopback (the embedded broker), off elsewhere"
     )
     source_keyed_by_customer: bool = Field(
-        False, description="Source records are keyed by"
-        " customer_id on topics with CHURN_TOPIC_PARTITIONS partitions: they are folded where"
-        " they are classified (no repartition hop); records keyed otherwise still take the hop"
+        False, description="Source records are keyed by customer_id on topics with"
+        " CHURN_TOPIC_PARTITIONS partitions: they are folded where they are classified (no"
+        " repartition hop); records keyed otherwise still take the hop"
     )
 
     # Risk scoring and alerting

@@ -139,7 +139,6 @@ def add_housekeeping(app: faust.App, s: Settings, runtime: Runtime, metrics: Met
     async def forget_seeks(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         """Seeks under way for partitions moved to another worker are no longer ours."""
         revoked = args[0] if args else kwargs.get("revoked", ())
-        classify.forget(revoked)
         for admission in guards.values():
             admission.forget(revoked)
 

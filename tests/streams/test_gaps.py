@@ -196,7 +196,7 @@ async def test_an_idle_agent_seeks_back_to_records_that_never_reached_it():
     runtime = FakeRuntime({p0: 600, p1: 840})
     metrics = Metrics(CollectorRegistry())
     admission = Admission("classify", GapGuard(clock=clock), runtime, metrics,  # type: ignore[arg-type]
-                          clock=clock)  # no input topics: only partitions it took from
+                          frozenset({"interactions.tickets"}), clock=clock)
     with admission.batch():
         assert await admission.admit(record_at(p0, 237), None)
         assert await admission.admit(record_at(p1, 839), None)
