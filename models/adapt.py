@@ -2,10 +2,11 @@
 
 ``churn-detector train --data`` does not start from nothing: each head's weights are moved
 towards the user's rows under a Gaussian prior centred on the bundled weights, i.e. they
-minimise the (label-balanced) log-loss on the rows plus ``strength / 2 * ||W - W_bundled||^2``.
-``strength = 1 / (C * n)`` is the L2 strength the bundled heads were fitted with (``C`` of
-their training settings, ``n`` rows), so a few rows per label shift the decision where they
-disagree with the bundled model and leave the rest of what it learned in place. The
+minimise the (label-balanced) log-loss on the rows plus ``strength / 2 * ||W - W_bundled||^2``,
+with ``strength = prior / (C * n)``: ``C`` of the bundled heads' training settings, ``n`` the
+user's rows and ``prior`` the recipe's ``TrainConfig.adapt_prior`` (0.25, chosen on folds),
+so a few rows per label shift the decision where they disagree with the bundled model and
+leave the rest of what it learned in place. The
 calibration (temperature, bias, Platt scaling) and the thresholds are kept. Tasks the rows
 do not label keep their bundled weights.
 """
@@ -87,13 +88,13 @@ def _adapt_binary(head: BinaryHead, x: np.ndarray, targets: np.ndarray, strength
     return replace(head, coef=coef, bias=bias)
 
 
-def adapt_heads(heads: Heads, emb: np.ndarray, rows: Sequence[Example], c: float
-                ) -> Heads:
+def adapt_heads(heads: Heads, emb: np.ndarray, rows: Sequence[Example], c: float,
+                prior: float = 1.0) -> Heads:
     """``heads`` moved towards ``rows`` (embedded as ``emb``) under a prior centred on their
-    own weights (strength ``1 / (c * len(rows))``); see the module docstring."""
+    own weights (strength ``prior / (c * len(rows))``); see the module docstring."""
     x_all = heads.inputs(emb, [e.text for e in rows])
     x_all = x_all.toarray() if sp.issparse(x_all) else np.asarray(x_all, dtype=np.float64)
-    strength = 1.0 / (c * max(1, len(rows)))
+    strength = prior / (c * max(1, len(rows)))
     out = replace(heads, meta=dict(heads.meta))
     for task in ("intent", "sentiment", "stage"):
         idx = [i for i, e in enumerate(rows) if getattr(e, task) is not None]

@@ -365,6 +365,9 @@ class TrainConfig:
     # balanced within it) or "label" (each label weighs the same, sources the same within a
     # label); see row_weights
     intent_weighting: str = "source"
+    # ``train --data``: the prior's strength relative to 1 / (C n) (models.adapt); 0.25 was
+    # chosen on the real domains' folds over 0.25, 1 and 4 (docs/models.md)
+    adapt_prior: float = 0.25
 
     def __post_init__(self) -> None:
         if self.intent_weighting not in WEIGHTINGS:

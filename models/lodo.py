@@ -40,6 +40,7 @@ LONG_CHARS = 2000
 MEASURES = ("friction_present_f1", "friction_category_macro_f1", "sentiment_auc",
             "explicit_f1", "churn_risk_f1", "stage_accuracy")
 ADAPT_ROWS_PER_LABEL = 8
+ADAPT_DRAWS = 3  # the adapted column is the mean over this many draws of the rows
 
 
 @dataclass
@@ -242,10 +243,12 @@ def baselines(rows: Sequence[Example], zero_shot: Any, emb: np.ndarray | None
     return out
 
 
-def adaptation_rows(domain: Domain) -> list[Example]:
+def adaptation_rows(domain: Domain, draw: int = 0) -> list[Example]:
     """8 rows per label of the domain's training split (by category where it has them,
-    else by friction present / not), chosen by a hash of the text; never test rows."""
-    ranked = sorted(domain.train, key=lambda e: hash_unit("adapt" + e.text))
+    else by friction present / not), chosen by a hash of the text salted by ``draw``; never
+    test rows."""
+    salt = "adapt" if draw == 0 else f"adapt-{draw}"
+    ranked = sorted(domain.train, key=lambda e: hash_unit(salt + e.text))
     picked: list[Example] = []
     keys = ([(c,) for c in FRICTION_CATEGORIES] + [()]
             if domain.name in CATEGORY_DOMAINS else [True, False])

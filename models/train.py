@@ -98,6 +98,18 @@ def data_summary(parts: dict[str, Sequence[Example]]) -> dict[str, Any]:
     return {name: {"rows": len(rows), "sha256": data_hash(rows)} for name, rows in parts.items()}
 
 
+def training_parts(domains: dict[str, Any], tax_rows: Sequence[Example]
+                   ) -> dict[str, Sequence[Example]]:
+    """The sources the bundled heads learn from, by name (what ``trained_on`` and the heads'
+    data summary list): the taxonomy and every English domain's training rows. The
+    other-language sets are evaluation only and never listed."""
+    from models.lodo import ENGLISH_DOMAINS
+
+    parts: dict[str, Sequence[Example]] = {"taxonomy": tax_rows}
+    parts.update({name: domains[name].train for name in ENGLISH_DOMAINS if name in domains})
+    return parts
+
+
 def path_encoder(recipe: Recipe, cache_dir: Path) -> Any:
     """The recipe's encoder behind the on-disk embedding cache (training and evaluation)."""
     from models.encoders import build_encoder
@@ -130,8 +142,7 @@ def train_bundled(data_root: Path | None, out_dir: Path, cache_dir: Path,
     tax_rows = taxonomy_examples(taxonomy)
     domains = load_domains(data_root, seed)
     rows = training_pool(domains, tax_rows)
-    parts: dict[str, Sequence[Example]] = {"taxonomy": tax_rows}
-    parts.update({name: d.train for name, d in domains.items()})
+    parts = training_parts(domains, tax_rows)
     manifest = bundled_manifest()
     metas: dict[str, Any] = {}
     target = path_encoder(manifest.recipes["transformer"], cache_dir)
@@ -174,7 +185,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, path: str,
     enc = serving_encoder(root, recipe, 0, cache_dir)  # the user's texts stay in memory
     progress(f"adapting the {path} heads to {len(user)} rows")
     emb = enc.encode([e.text for e in user])
-    heads = adapt_heads(bundled, emb, user, recipe.train.c)
+    heads = adapt_heads(bundled, emb, user, recipe.train.c, recipe.train.adapt_prior)
     heads.meta["version"] = f"{path}-adapted-{data_hash(user)[:10]}"
     heads.meta["source_file"] = {"name": data.name,
                                  "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
@@ -196,7 +207,7 @@ def train_user(data: Path, out_dir: Path, cache_dir: Path, path: str,
             continue
         train = [i for j, fold in enumerate(folds) if j != k for i in fold]
         fold_heads = adapt_heads(bundled, emb[train], [user[i] for i in train],
-                                 recipe.train.c)
+                                 recipe.train.c, recipe.train.adapt_prior)
         adapted.append(from_scores(score_rows(recipe, enc, fold_heads,
                                               [user[i] for i in test])))
     report = {"bundled": measure("user", rows, from_scores(score_rows(recipe, enc, bundled,

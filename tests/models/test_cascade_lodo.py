@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import product
 from types import SimpleNamespace
 
@@ -242,6 +243,10 @@ def test_adaptation_rows_take_at_most_8_per_label_from_the_training_split_only()
     # fewer rows than 8 for a label: all of them
     few = Domain("restaurant", rows("train", 3), [])
     assert len(adaptation_rows(few)) == 9
+    # another draw: other rows, the same counts, still training rows only
+    other = adaptation_rows(dom, 1)
+    assert other != picked and len(other) == len(picked)
+    assert all(e.split == "train" for e in other)
 
 
 def test_capped_is_deterministic_and_order_free():
@@ -292,3 +297,29 @@ def test_run_eval_holds_out_each_domain_and_reports_every_system(tmp_path, monke
                                          if k in result["macro"]["static"]}
     assert json.loads((tmp_path / "report/eval.json").read_text())["domains"].keys() == {"seed"}
     assert "seed" in (tmp_path / "report/eval.md").read_text()
+
+
+def test_run_eval_adapts_a_held_out_real_domain_on_several_draws(tmp_path, monkeypatch):
+    """The ``+8/label`` column is the mean over ADAPT_DRAWS draws of the adaptation rows,
+    each draw kept in the report."""
+    import models
+    import models.evalrun as evalrun
+    from models.datasets import load_seed
+    from models.lodo import ADAPT_DRAWS
+
+    write_model_folder(tmp_path / "m")
+    monkeypatch.setattr(models, "bundled_artifacts", lambda: tmp_path / "m")
+    seed = load_seed()
+    labelled = [e for e in seed if e.friction is not None]
+    apps = Domain("apps", [replace(e, source="apps") for e in labelled[::2]],
+                  [replace(e, source="apps", split="test") for e in labelled[1::2]])
+    domains = {"apps": apps, "seed": Domain("seed", seed, seed)}
+    monkeypatch.setattr(evalrun, "load_domains", lambda root, s, limit=None: domains)
+    result = evalrun.run_eval(None, tmp_path / "report", tmp_path / "cache")
+    entry = result["domains"]["apps"]
+    draws = entry["adaptation_draws"]
+    assert len(draws) == ADAPT_DRAWS and entry["adaptation_rows"] == 2 * ADAPT_ROWS_PER_LABEL
+    adapted = entry["systems"]["static+8/label"]
+    for m, v in adapted.items():
+        assert v == pytest.approx(sum(d[m] for d in draws) / len(draws), abs=1e-4), m
+    assert "3 draws" in (tmp_path / "report/eval.md").read_text()

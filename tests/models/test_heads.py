@@ -180,6 +180,19 @@ def test_adapt_stays_near_the_bundled_heads_under_a_strong_prior():
     assert barely < moved / 10
 
 
+def test_adapt_prior_scales_the_pull_towards_the_bundled_heads():
+    """``TrainConfig.adapt_prior`` multiplies the prior's strength: a weaker prior lets the
+    user's rows move the heads further."""
+    heads = tiny_heads()
+    emb = encoder().encode([e.text for e in USER])
+    loose = adapt_heads(heads, emb, USER, c=2.0, prior=0.25)
+    tight = adapt_heads(heads, emb, USER, c=2.0, prior=4.0)
+    moved = {name: np.abs(h.friction.coef - heads.friction.coef).sum() for name, h in
+             (("loose", loose), ("tight", tight))}
+    assert moved["tight"] < moved["loose"]
+    assert loose.meta["adapted_on"]["strength"] == pytest.approx(0.25 / (2.0 * len(USER)))
+
+
 def test_adapt_skips_a_task_with_one_label_only():
     heads = tiny_heads()
     rows = [replace(e, friction=None, intent="explicit") for e in USER[:4]]

@@ -308,3 +308,22 @@ def test_a_folder_adapted_for_the_cascade_serves_the_cascade(tmp_path):
     adapted = load_heads(tmp_path / "out/static")
     assert casc.static.model_version == adapted.version
     assert casc.strong.model_version == load_heads(tmp_path / "base/transformer").version
+
+
+def test_training_parts_list_the_english_training_sources_only():
+    """The manifest's ``trained_on`` and the heads' data summary name what the heads learn
+    from: never an evaluation-only set (other languages, non-commercial licences)."""
+    from models.datasets import Example
+    from models.lodo import Domain, training_pool
+    from models.train import training_parts
+
+    def rows(name: str, n: int) -> list[Example]:
+        return [Example(text=f"{name} {i}", source=name) for i in range(n)]
+
+    domains = {name: Domain(name, rows(name, 3), rows(name, 1))
+               for name in ("banking77", "seed", "rail_de", "hotels_ca")}
+    tax = rows("taxonomy", 2)
+    parts = training_parts(domains, tax)
+    assert sorted(parts) == ["banking77", "seed", "taxonomy"]
+    pool = training_pool(domains, tax)
+    assert sorted(e.text for p in parts.values() for e in p) == sorted(e.text for e in pool)
