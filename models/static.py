@@ -189,8 +189,9 @@ class TokenSums:
                 again.append(i)
             else:
                 ids[i] = got
-        for i, row in zip(again, self.ids([texts[i] for i in again]), strict=True):
-            ids[i] = row
+        if again:
+            for i, row in zip(again, self.ids([texts[i] for i in again]), strict=True):
+                ids[i] = row
         rows = [k for k in range(n) if ids[k] is not None]
         sums = np.zeros((n, self.table.shape[1]), np.float32)
         counts = np.zeros(n, np.int64)
