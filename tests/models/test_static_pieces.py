@@ -12,6 +12,7 @@ import pytest
 from models.encoders import CachedEncoder, HashingEncoder, encode_pieces, normalise_rows
 from models.pieces import PieceConfig
 from models.recipe import split_batch
+from models.static import PY_WHITESPACE
 from tests.models.long_texts import ODD_GAPS, bench_events, long_texts, odd_long, odd_texts
 
 TOLERANCE = 1e-5
@@ -36,6 +37,11 @@ class Recording:
                        wholes: Mapping[int, Sequence[int]]) -> np.ndarray:
         self.calls.append((list(texts), {i: list(p) for i, p in wholes.items()}))
         return self.inner.encode(texts)
+
+
+def test_python_whitespace_is_every_character_str_split_cuts_at():
+    assert PY_WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert set(ODD_GAPS) <= set(PY_WHITESPACE)
 
 
 def test_an_encoder_without_encode_pieces_gets_one_plain_call():
@@ -137,7 +143,8 @@ def test_a_whole_texts_tokens_are_its_windows_tokens(static):
             assert got == joined, batch.flat[whole][:80]
     assert differ > 0  # the dropped whitespace does join words: reading those is needed
     assert sums.merged is not None
-    assert set(c for c in ODD_GAPS if sums.merged.search(c)) == set("\x0b\x0c\x1c\x1d\x1e\x1f\x85")
+    assert {c for c in PY_WHITESPACE if sums.merged.search(c)} == set(
+        "\x0b\x0c\x1c\x1d\x1e\x1f\x85")
 
 
 @pytest.mark.model
