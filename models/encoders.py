@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -33,6 +33,30 @@ class Encoder(Protocol):
     dim: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class PieceEncoder(Encoder, Protocol):
+    """An encoder that can embed a long text from its windows (the static encoders: a mean
+    of token vectors, whose tokens never cross whitespace)."""
+
+    def encode_pieces(self, texts: Sequence[str],
+                      wholes: Mapping[int, Sequence[int]]) -> np.ndarray:
+        """``encode(texts)`` (within float rounding). ``wholes[i]``: indices of texts that
+        hold text i's words (split at whitespace) in order, the windows of a long text
+        (:func:`models.pieces.split_covered`); the encoder may build text i's embedding from
+        what it computes for them instead of reading text i again, where it can show that
+        gives the same embedding, and reads text i itself otherwise."""
+        ...
+
+
+def encode_pieces(encoder: Encoder, texts: Sequence[str],
+                  wholes: Mapping[int, Sequence[int]]) -> np.ndarray:
+    """``encoder.encode(texts)``, through its ``encode_pieces`` when it has one
+    (:class:`PieceEncoder`)."""
+    if wholes and isinstance(encoder, PieceEncoder):
+        return encoder.encode_pieces(texts, wholes)
+    return encoder.encode(texts)
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
@@ -222,6 +246,13 @@ class CachedEncoder:
         self.misses = 0
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_pieces(texts, {})
+
+    def encode_pieces(self, texts: Sequence[str],
+                      wholes: Mapping[int, Sequence[int]]) -> np.ndarray:
+        """The cached rows, and the others from the inner encoder in one call (its
+        ``encode_pieces`` when it has one: a missing whole text is asked for with its
+        windows, cached or not, so that it can be built from them)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         todo: dict[str, list[int]] = {}
         for i, text in enumerate(texts):
@@ -235,8 +266,15 @@ class CachedEncoder:
         if todo:
             unique = list(todo)
             self.misses += len(unique)
-            vectors = self.inner.encode(unique)
-            for text, vec in zip(unique, vectors, strict=True):
+            ask = {text: k for k, text in enumerate(unique)}
+            inner_wholes: dict[int, list[int]] = {}
+            if isinstance(self.inner, PieceEncoder):
+                for i, parts in wholes.items():
+                    if texts[i] in todo and ask[texts[i]] not in inner_wholes:
+                        inner_wholes[ask[texts[i]]] = [ask.setdefault(texts[j], len(ask))
+                                                       for j in parts]
+            vectors = encode_pieces(self.inner, list(ask), inner_wholes)
+            for text, vec in zip(unique, vectors, strict=False):  # the windows asked again last
                 for i in todo[text]:
                     out[i] = vec
                 self._cache[text] = vec

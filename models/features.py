@@ -26,7 +26,7 @@ import hashlib
 import re
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import chain
 from typing import Any
@@ -181,15 +181,17 @@ def _hashed(grams: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
     return _normalised(_indices(grams, width))
 
 
-def lexical_features(texts: Sequence[str], cfg: LexicalConfig) -> sp.csr_matrix:
+def lexical_features(texts: Sequence[str], cfg: LexicalConfig,
+                     wholes: Mapping[int, Sequence[int]] | None = None) -> sp.csr_matrix:
     """``(n, cfg.dim)`` sparse matrix: for each text, its hashed word n-grams (L2-normalised,
     times ``word_weight``) in the first ``word_features`` columns and its hashed character
     n-grams (likewise, times ``char_weight``) in the next ``char_features``; with
     ``cue_weight``, one column per intent cue (``cue_weight`` where it matches); with
     ``valence_weight``, VADER's scores of the text (:mod:`models.valence`, the
     ``valence_columns``) times ``valence_weight`` last, zeros left out. A row depends on its
-    text only (no fitted state, no vocabulary)."""
-    return lexical_features_by_config(texts, [cfg])[cfg]
+    text only (no fitted state, no vocabulary). ``wholes``: see
+    :func:`lexical_features_by_config`."""
+    return lexical_features_by_config(texts, [cfg], wholes)[cfg]
 
 
 def head_inputs(emb: np.ndarray, texts: Sequence[str] | None, cfg: LexicalConfig | None
@@ -386,11 +388,18 @@ def _ids(table: _Tokens | _Words, groups: list[list[bytes]]) -> np.ndarray:
     return np.fromiter(map(table.ids.__getitem__, keys), np.int64, count=count)
 
 
-def _split_batch(texts: Sequence[str]) -> tuple[list[list[bytes]], list[list[bytes]]]:
+def _split_batch(texts: Sequence[str], skip: Container[int] = ()
+                 ) -> tuple[list[list[bytes]], list[list[bytes]]]:
     """Each text's ``\\w+`` tokens and whitespace-separated words, lower-cased, as UTF-8 (on
-    ASCII text with bytes operations, which agree with ``str`` there)."""
-    tokens, words = [], []
-    for text in texts:
+    ASCII text with bytes operations, which agree with ``str`` there); none for the texts
+    in ``skip``."""
+    tokens: list[list[bytes]] = []
+    words: list[list[bytes]] = []
+    for k, text in enumerate(texts):
+        if k in skip:
+            tokens.append([])
+            words.append([])
+            continue
         # str.split() also splits at \x1c-\x1f, bytes.split() does not
         if text.isascii() and not any(c in text for c in "\x1c\x1d\x1e\x1f"):
             low = text.encode("ascii").lower()
@@ -473,32 +482,68 @@ def _normalised_runs(per_row: np.ndarray, counts: np.ndarray, weight: float) -> 
     return (counts.astype(np.float32) / np.repeat(norms, per_row)) * np.float32(weight)
 
 
-def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalConfig]
+def lexical_features_by_config(texts: Sequence[str], configs: Sequence[LexicalConfig],
+                               wholes: Mapping[int, Sequence[int]] | None = None
                                ) -> dict[LexicalConfig, sp.csr_matrix]:
     """:func:`lexical_features` of ``texts`` for each distinct config in ``configs``: the
     tokens, words and cues of each text are found once however many configs share them (the
     static path's two sets of heads read different configs). Vectorised over the batch, in
-    chunks of :data:`CHUNK_TEXTS` texts (training sets stay within memory)."""
+    chunks of :data:`CHUNK_TEXTS` texts (training sets stay within memory).
+
+    ``wholes[i]``: the indices of the texts that hold text i's words (split at whitespace)
+    in order, the windows of a long text (:func:`models.pieces.split_covered`), none of
+    them itself in ``wholes``. Text i's tokens and words are then theirs one after the
+    other (neither ever crosses whitespace, and lower-casing never looks across it), so
+    they are not found again; its cues and valence still read the text itself."""
     todo = list(dict.fromkeys(configs))
+    given = wholes or {}
+    spliced = {i: parts for i, parts in given.items()
+               if parts and not any(j in given for j in parts)}
     if len(texts) > CHUNK_TEXTS:
-        chunks = [lexical_features_by_config(texts[i:i + CHUNK_TEXTS], todo)
-                  for i in range(0, len(texts), CHUNK_TEXTS)]
+        chunks = [lexical_features_by_config(
+            texts[i:i + CHUNK_TEXTS], todo,
+            {k - i: [j - i for j in parts] for k, parts in spliced.items()
+             if i <= k < i + CHUNK_TEXTS and all(i <= j < i + CHUNK_TEXTS for j in parts)})
+            for i in range(0, len(texts), CHUNK_TEXTS)]
         return {cfg: sp.vstack([c[cfg] for c in chunks], format="csr") for cfg in todo}
     n = len(texts)
     with _lock:
-        tokens, words = _split_batch(texts)
-        tok_owner = np.repeat(np.arange(n), [len(t) for t in tokens])
+        tokens, words = _split_batch(texts, spliced)
         tok_ids = _ids(_TOKENS, tokens)
+        tok_per_row = np.fromiter(map(len, tokens), np.int64, count=n)
+        word_per_row = np.fromiter(map(len, words), np.int64, count=n)
+        word_at = None
+        if spliced:
+            tok_at, tok_per_row = _spliced(tok_per_row, spliced)
+            word_at, word_per_row = _spliced(word_per_row, spliced)
+            tok_ids = tok_ids[tok_at]
+        tok_owner = np.repeat(np.arange(n), tok_per_row)
         hits = (_cue_hits(texts, tok_ids, tok_owner) if any(c.n_cues for c in todo)
                 else np.zeros((n, 0), bool))
-        word_owner = np.repeat(np.arange(n), [len(w) for w in words])
+        word_owner = np.repeat(np.arange(n), word_per_row)
         # each text's valence once, whichever configs read it
         val = (valence(texts) if any(c.n_valence for c in todo)
                else np.zeros((n, len(VALENCE_COLUMNS)), np.float32))
         out = {}
         for cfg in todo:
-            out[cfg] = _rows(cfg, n, tok_ids, tok_owner, words, word_owner, hits, val)
+            out[cfg] = _rows(cfg, n, tok_ids, tok_owner, words, word_owner, hits, val, word_at)
     return out
+
+
+def _spliced(per_row: np.ndarray, wholes: Mapping[int, Sequence[int]]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """For entries listed row by row (``per_row`` each; none for the rows of ``wholes``):
+    the positions that list them again with each row of ``wholes`` holding its parts'
+    entries one after the other, and the new count per row."""
+    sources = [wholes.get(r, (r,)) for r in range(len(per_row))]
+    seq = np.fromiter(chain.from_iterable(sources), np.int64)
+    lengths = per_row[seq]
+    starts = _bounds(per_row)[:-1][seq]
+    at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(
+        int(lengths.sum()))
+    new = np.bincount(np.repeat(np.arange(len(per_row)), [len(x) for x in sources]),
+                      weights=lengths, minlength=len(per_row)).astype(np.int64)
+    return at, new
 
 
 def _word_gram_crcs(ids: np.ndarray, owner: np.ndarray, cfg: LexicalConfig
@@ -535,11 +580,12 @@ def _word_gram_crcs(ids: np.ndarray, owner: np.ndarray, cfg: LexicalConfig
 
 def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, tok_owner: np.ndarray,
           words: list[list[bytes]], word_owner: np.ndarray, hits: np.ndarray,
-          val: np.ndarray) -> sp.csr_matrix:
+          val: np.ndarray, word_at: np.ndarray | None = None) -> sp.csr_matrix:
     """The rows of :func:`lexical_features` under ``cfg`` from the batch's tokens: the word
     block, the character block and the cues, each counted and normalised per row, and the
     valence (``val``: every column of :data:`VALENCE_COLUMNS` per text), then merged row by
-    row."""
+    row. ``word_at``: where each word of ``word_owner`` is in ``words``, flat (all of them,
+    in order, when None)."""
     wf, cf = cfg.word_features, cfg.char_features
     key = np.uint16 if cfg.dim <= 1 << 16 else np.int64
     blocks = []
@@ -554,6 +600,8 @@ def _rows(cfg: LexicalConfig, n: int, tok_ids: np.ndarray, tok_owner: np.ndarray
     if cf:
         table = _WORDS.setdefault((cfg.char_ngrams, cf), _Words(cfg.char_ngrams, cf))
         wids = _ids(table, words)
+        if word_at is not None:
+            wids = wids[word_at]
         count = table.count.data[wids]
         first = np.cumsum(count) - count
         at = np.repeat(table.start.data[wids] - first, count) + np.arange(int(count.sum()))

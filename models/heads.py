@@ -259,11 +259,12 @@ class Heads:
             start += k
         return out
 
-    def scores(self, emb: np.ndarray, texts: Sequence[str] | None = None) -> HeadScores:
+    def scores(self, emb: np.ndarray, texts: Sequence[str] | None = None,
+               lexical_rows: Any = None) -> HeadScores:
         """Every head's calibrated probabilities for a batch: one product over all heads,
         one calibration step for the softmax heads (each its own softmax) and Platt scaling
-        for presence."""
-        z = self._logits(emb, texts, None)
+        for presence. ``lexical_rows``: as in :meth:`raw_logits`."""
+        z = self._logits(emb, texts, lexical_rows)
         _, _, divisor, cal, starts = self._stack()
         soft = z[:, :-1] / divisor + cal
         sizes = np.diff(np.append(starts, soft.shape[1]))

@@ -108,14 +108,27 @@ def _keep(parts: list[str], cfg: PieceConfig) -> list[str]:
 def split_text(text: str, cfg: PieceConfig, turns: Sequence[str] | None = None) -> list[str]:
     """The pieces of one text: ``[text]`` when it is short, else the whole text first, then
     its windows. ``turns``: the customer's turns of a conversation (each a unit)."""
+    return split_covered(text, cfg, turns)[0]
+
+
+def split_covered(text: str, cfg: PieceConfig, turns: Sequence[str] | None = None
+                  ) -> tuple[list[str], bool]:
+    """:func:`split_text`'s pieces, and whether the windows cover the whole: true when
+    there are windows and none was left out (``max_pieces``), so that the whole's words,
+    split at whitespace (``str.split``), are the windows' words in order. Windows are cut
+    only at whitespace (sentence gaps, line breaks, between words and turns), so an encoder
+    whose tokens never cross whitespace can build the whole's tokens from theirs."""
     units = list(turns) if turns else customer_lines(text)
     if units is not None:  # a conversation: each customer turn is a piece of its own
         joined = " ".join(units)
         parts = [c for u in units for c in ([u] if len(u) <= cfg.window
                                              else _chunks(u, cfg.window))]
         if len(parts) <= 1:
-            return [joined] if joined else [text]
-        return [joined] + _keep(parts, cfg)
+            return ([joined] if joined else [text]), False
+        kept = _keep(parts, cfg)
+        return [joined] + kept, len(kept) == len(parts)
     if len(text) <= cfg.window:
-        return [text]
-    return [text] + _keep(windows(sentences(text), cfg.window), cfg)
+        return [text], False
+    parts = windows(sentences(text), cfg.window)
+    kept = _keep(parts, cfg)
+    return [text] + kept, len(kept) == len(parts) > 0

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from detector.signals import INTENTS
-from models.encoders import Encoder
-from models.features import LexicalConfig
+from models.encoders import Encoder, encode_pieces
+from models.features import LexicalConfig, lexical_features
 from models.heads import Heads, TrainConfig
-from models.pieces import PieceConfig, split_text
+from models.pieces import PieceConfig, split_covered
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "churn-manifest/1"
@@ -132,16 +132,37 @@ class PooledScores:
     emb: np.ndarray  # (n, d) the embedding of each event's first piece (its whole text)
 
 
+@dataclass
+class Pieces:
+    """A batch's pieces, flat: the text each belongs to, and for each long text whose
+    windows cover it (:func:`models.pieces.split_covered`) the flat index of its whole
+    piece and the indices of its windows."""
+
+    flat: list[str]
+    owner: np.ndarray  # (pieces,) int64
+    wholes: dict[int, range]
+
+
+def split_batch(texts: Sequence[str], turns: Sequence[Sequence[str] | None] | None,
+                cfg: PieceConfig) -> Pieces:
+    """All pieces of a batch (see :class:`Pieces`)."""
+    flat: list[str] = []
+    owner: list[int] = []
+    wholes: dict[int, range] = {}
+    for i, text in enumerate(texts):
+        parts, covered = split_covered(text, cfg, turns[i] if turns is not None else None)
+        if covered:
+            wholes[len(flat)] = range(len(flat) + 1, len(flat) + len(parts))
+        flat += parts
+        owner += [i] * len(parts)
+    return Pieces(flat, np.asarray(owner, dtype=np.int64), wholes)
+
+
 def pieces_of(texts: Sequence[str], turns: Sequence[Sequence[str] | None] | None,
               cfg: PieceConfig) -> tuple[list[str], np.ndarray]:
     """All pieces of a batch, flat, and the index of the text each belongs to."""
-    flat: list[str] = []
-    owner: list[int] = []
-    for i, text in enumerate(texts):
-        parts = split_text(text, cfg, turns[i] if turns is not None else None)
-        flat += parts
-        owner += [i] * len(parts)
-    return flat, np.asarray(owner, dtype=np.int64)
+    batch = split_batch(texts, turns, cfg)
+    return batch.flat, batch.owner
 
 
 def _segment_max(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
@@ -162,17 +183,24 @@ def _segment_argmax(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray
 
 def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Recipe,
                 turns: Sequence[Sequence[str] | None] | None = None) -> PooledScores:
-    """Score a batch: split each text into pieces, embed every piece in one encoder call,
-    run every head once over all pieces, then pool per text. Friction, presence and churn
-    intent take the strongest piece (a letter that complains in one paragraph complains);
-    sentiment pools as the recipe says; the stage reads the whole text. The evidence is the
+    """Score a batch: split each text into pieces, embed every piece in one encoder call
+    (:func:`~models.encoders.encode_pieces`: an encoder that can builds a long text's
+    embedding from its windows' tokens, and so do the lexical features), run every head
+    once over all pieces, then pool per text. Friction, presence and churn intent take the
+    strongest piece (a letter that complains in one paragraph complains); sentiment pools
+    as the recipe says; the stage reads the whole text. The evidence is the
     piece with the highest churn probability when the text is decided at risk or explicit,
     else the one most likely to hold friction when it has friction, else the whole text; a
     turn or window is preferred to the whole text when it carries the decision by itself."""
     n = len(texts)
-    flat, owner = pieces_of(texts, turns, recipe.pieces)
-    emb = encoder.encode(flat)
-    hs = heads.scores(emb, flat)
+    batch = split_batch(texts, turns, recipe.pieces)
+    flat, owner = batch.flat, batch.owner
+    emb = encode_pieces(encoder, flat, batch.wholes)
+    lexical = getattr(heads, "lexical", None)
+    if lexical is not None:  # a long text's tokens and words are its windows'
+        hs = heads.scores(emb, flat, lexical_features(flat, lexical, batch.wholes))
+    else:
+        hs = heads.scores(emb, flat)
     first = np.zeros(n, dtype=np.int64)
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
     churn = 1.0 - hs.intent[:, INTENTS.index("none")]

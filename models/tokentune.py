@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import numpy as np
 
 from models.encoders import normalise_rows
 from models.heads import ArtifactError, read_checked, write_checked
+from models.static import TokenSums
 
 TUNED_FILE = "tuned.safetensors"
 TUNED_META = "tuned.json"
@@ -206,6 +207,7 @@ class TunedStaticEncoder:
                                 f"the static model has {model.embedding.shape[1]}")
         self._model = StaticModel(patched_table(model.embedding, table), model.tokenizer,
                                   normalize=False)
+        self._sums = TokenSums(self._model)
         self._matrix = table.matrix
         self.dim = int(table.matrix.shape[1])
         self.name = f"{table.source}-tuned-{table.sha[:10]}"
@@ -217,9 +219,16 @@ class TunedStaticEncoder:
         return cls(Path("."), table, model=base._model)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """The mapped mean of each text's token vectors, as model2vec's ``encode`` averages
+        them (:class:`models.static.TokenSums`), scaled to unit length."""
+        return self.encode_pieces(texts, {})
+
+    def encode_pieces(self, texts: Sequence[str],
+                      wholes: Mapping[int, Sequence[int]]) -> np.ndarray:
+        """``encode(texts)``, a long text's token mean built from its windows' tokens where
+        they are provably the same tokens (:class:`models.static.TokenSums`)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            mean = np.asarray(self._model.encode(list(texts), show_progress_bar=False),
-                              dtype=np.float32)
+            mean = self._sums.means(texts, wholes)
         return normalise_rows(mean @ self._matrix)

@@ -172,3 +172,34 @@ def test_empty_batches_and_texts_without_words():
         m = lexical_features(["", " ", "\t\n"], cfg)
         assert m.shape == (3, cfg.dim) and m.nnz == 0
         _assert_rows_exact(["...", "", "!"], lexical_features(["...", "", "!"], cfg), cfg)
+
+
+@pytest.mark.parametrize("cfg", [DEFAULT_LEXICAL, STATIC_LEXICAL,
+                                 LexicalConfig(word_features=512, word_ngrams=(1, 3),
+                                               char_features=256, content_pairs=True,
+                                               cue_weight=0.5)],
+                         ids=["default", "static", "trigrams"])
+def test_a_long_texts_row_from_its_windows_tokens_is_its_own(cfg, monkeypatch):
+    """With ``wholes`` a long text's tokens and words are spliced from its windows' (the
+    serving path): every row is bit for bit the one read from the text itself (and the
+    per-text definition), in one batch, in chunks that cut a text from its windows, and
+    with repeated texts."""
+    from models.recipe import split_batch
+    from tests.models.long_texts import long_texts
+
+    texts = long_texts()
+    texts += texts[:7]  # repeats
+    batch = split_batch(texts, None, PieceConfig())
+    assert len(batch.wholes) > 150
+    got = lexical_features(batch.flat, cfg, batch.wholes)
+    want = lexical_features(batch.flat, cfg)
+    assert np.array_equal(got.indptr, want.indptr)
+    assert np.array_equal(got.indices, want.indices) and np.array_equal(got.data, want.data)
+    _assert_rows_exact(batch.flat[:400], got[:400], cfg)
+    # a whole said to be made of other pieces reads their words: the splice is used
+    first = next(iter(batch.wholes))
+    other = {first: [k for k in range(len(batch.flat)) if k not in batch.wholes][-2:]}
+    assert (lexical_features(batch.flat, cfg, other)[first] != got[first]).nnz > 0
+    monkeypatch.setattr(feats, "CHUNK_TEXTS", 7)
+    chunked = lexical_features(batch.flat, cfg, batch.wholes)
+    assert (chunked != got).nnz == 0

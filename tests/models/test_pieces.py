@@ -131,3 +131,35 @@ def test_the_fast_sentence_split_is_the_regex_split():
 def test_customer_lines_without_any_colon_is_not_a_transcript():
     assert customer_lines("Agent - hello\nCustomer - cancel it\nAgent - ok") is None
     assert customer_lines("Agent: hello\nCustomer: cancel it\nAgent: ok") == ["cancel it"]
+
+
+def test_windows_cover_the_whole_text_unless_some_are_left_out():
+    """``split_covered``: when it says the windows cover the whole, the whole's words (split
+    at whitespace) are the windows' words in order; it says so for every split text whose
+    windows were all kept, and never for a short text or a trimmed one."""
+    from models.pieces import split_covered
+    from tests.models.long_texts import bench_events, long_texts, odd_texts
+
+    cases = [(t, None) for t in long_texts() + [letter(), " ".join(FILLER * 6), "", "  "]]
+    cases += [(e.customer_text, [t.text for t in e.turns if t.speaker == "customer"] or None)
+              for e in bench_events() if e.turns]
+    cases += [("", [t.text for t in call_turns(n) if t.speaker == "customer"])
+              for n in (4, 30, 60)]
+    cases += [("", ["a turn", "  ", "another\x0bturn"]), ("", ["x " * 300, "y"])]
+    covered = 0
+    for cfg in (CFG, PieceConfig(window=60, max_pieces=8)):
+        for text, turns in cases:
+            pieces, cover = split_covered(text, cfg, turns)
+            assert pieces == split_text(text, cfg, turns)
+            every = len(pieces) == len(split_text(text, PieceConfig(cfg.window, 10**6), turns))
+            if cover:
+                covered += 1
+                assert len(pieces) > 1 and every
+                assert pieces[0].split() == [w for p in pieces[1:] for w in p.split()]
+            else:
+                assert len(pieces) == 1 or not every or not pieces[1:]
+    assert covered > 150
+    trimmed = split_covered(" ".join(FILLER * 6), PieceConfig(window=60, max_pieces=8))
+    assert len(trimmed[0]) == 9 and not trimmed[1]
+    assert not split_covered("I was charged twice.", CFG)[1]
+    assert split_covered(odd_texts()[0], CFG)[1]
