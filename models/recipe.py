@@ -184,7 +184,7 @@ def _segment_argmax(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray
 def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Recipe,
                 turns: Sequence[Sequence[str] | None] | None = None) -> PooledScores:
     """Score a batch: split each text into pieces, embed every piece in one encoder call
-    (:func:`~models.encoders.encode_pieces`: an encoder that can builds a long text's
+    (:func:`~models.encoders.encode_pieces`: an encoder that can build a long text's
     embedding from its windows' tokens, and so do the lexical features), run every head
     once over all pieces, then pool per text. Friction, presence and churn intent take the
     strongest piece (a letter that complains in one paragraph complains); sentiment pools
