@@ -84,12 +84,12 @@ def run_eval(data_root: Path | None, out_dir: Path, cache_dir: Path,
         for name, pred in baselines(test, zero_shot, emb).items():
             systems[name] = measure(held, test, pred)
         if adapt and held in REAL_DOMAINS:
+            fews = [adaptation_rows(domains[held], k) for k in range(ADAPT_DRAWS)]
             draws = [_adapted(recipes[default], fitted[default].encoder, heads[default],
-                              adaptation_rows(domains[held], k), held, test)
-                     for k in range(ADAPT_DRAWS)]
+                              few, held, test) for few in fews]
             systems[f"{default}+8/label"] = {
                 m: round(float(np.mean([d[m] for d in draws])), 4) for m in draws[0]}
-            entry["adaptation_rows"] = len(adaptation_rows(domains[held]))
+            entry["adaptation_rows"] = len(fews[0])
             entry["adaptation_draws"] = draws
         per_domain[held] = entry
     foreign = [d for d in FOREIGN_DOMAINS if d in domains]

@@ -100,6 +100,15 @@ class Admission:
             self.busy -= 1
             self.idle_since = self.clock()
 
+    def baseline(self, tp: Any) -> int | None:
+        """The last offset taken from ``tp`` since the assignment, else the one before its
+        committed (next to read) offset; None when neither is known."""
+        last = self.taken.get(tp)
+        if last is None:
+            committed = self.runtime.committed(tp)
+            last = committed - 1 if committed is not None else None
+        return last
+
     async def admit(self, record: EventT, last: int | None) -> bool:
         """Whether ``record`` is processed now, given its partition's last applied offset."""
         if self.guard is None:
@@ -136,11 +145,7 @@ class Admission:
             return
         tps = sorted(self.runtime.assigned(self.topics))
         for tp, end in (await self.runtime.ends(tps) if tps else {}).items():
-            last = self.taken.get(tp)
-            if last is None:  # nothing taken since the assignment: where it starts
-                committed = self.runtime.committed(tp)
-                last = committed - 1 if committed is not None else None
-            offset = self.guard.tail(tp, last, end, idle)
+            offset = self.guard.tail(tp, self.baseline(tp), end, idle)
             if offset is not None and end is not None:
                 self.metrics.offset_gaps.labels(agent=self.agent, outcome="seek").inc()
                 log.warning("offset gap on %s[%s]: records up to %s never arrived after %s;"
@@ -405,12 +410,7 @@ class Classify:
         it is caught too."""
         if self.admission.guard is None:
             return True
-        tp = record.message.tp
-        last = self.admission.taken.get(tp)
-        if last is None:
-            committed = self.runtime.committed(tp)  # next to read
-            last = committed - 1 if committed else None
-        return await self.admission.admit(record, last)
+        return await self.admission.admit(record, self.admission.baseline(record.message.tp))
 
     async def route(self, records: list[EventT], done: list[tuple[int, Signal]],
                     now: datetime) -> None:

@@ -235,6 +235,18 @@ async def test_a_partition_nothing_came_from_since_the_assignment_is_watched_too
     assert runtime.seeks == [(p0, 120)]  # p1: no committed offset known, left alone
 
 
+def test_the_baseline_is_the_last_offset_taken_else_the_one_before_the_committed():
+    """One rule for the classify agent's gap check and the tail watch: a committed offset
+    of 0 means offset 0 is next to read, so the baseline is -1 (a hole from 0 is caught)."""
+    p0, p1, p2 = TP("in", 0), TP("in", 1), TP("in", 2)
+    runtime = FakeRuntime({}, committed={p0: 120, p1: 0})
+    admission = Admission("classify", GapGuard(), runtime,  # type: ignore[arg-type]
+                          Metrics(CollectorRegistry()), frozenset({"in"}))
+    assert [admission.baseline(tp) for tp in (p0, p1, p2)] == [119, -1, None]
+    admission.taken[p0] = 130
+    assert admission.baseline(p0) == 130
+
+
 def test_a_record_still_on_its_way_is_not_taken_for_a_hole():
     """The shortfall must stay the same for ``retry_seconds``: a record that arrives
     meanwhile moves the last taken offset, and the watch starts again."""
