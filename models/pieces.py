@@ -7,6 +7,9 @@ sentences, each at most ``window`` characters (a call: the whole of what the cus
 plus each customer turn);
 the classifier pools the pieces' scores per event (``models.recipe``) and quotes the
 strongest piece as evidence. Short texts are one piece, themselves.
+
+What the model reads of a piece is :func:`plain`: links and @handles dropped, hashtags read as
+words; the evidence quotes the piece as written.
 """
 
 from __future__ import annotations
@@ -22,6 +25,29 @@ _SENTENCE_GAP = re.compile(r"[.!?…][\"')\]]?(\s+)")
 _SPEAKER = re.compile(r"^\s*(customer|caller|client|user|me|agent|rep|representative|advisor|"
                       r"operator|support)\s*:\s*", re.I)
 _AGENT_SPEAKERS = {"agent", "rep", "representative", "advisor", "operator", "support"}
+# a word that is a link or an @handle (at the start of a whitespace-separated word only, so
+# an e-mail address stays), and a hashtag that starts with a letter (``#12345`` stays)
+_MARKUP = re.compile(r"(?<!\S)(?:(?:https?://|www\.)\S+|@\w+|#(?=[^\W\d_])(\w+))")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_MARKUP_HINTS = ("@", "#", "http", "www.")
+
+
+def _unmark(m: re.Match[str]) -> str:
+    tag = m.group(1)
+    return _CAMEL.sub(" ", tag) if tag is not None else ""
+
+
+def plain(text: str) -> str:
+    """The words of a piece the model reads: links and @handles dropped, a hashtag read as
+    its words (``#NeverAgain`` -> ``Never Again``). Social posts to a company start with its
+    handle and often end with a link; neither says anything about the customer, and the
+    training text has almost none, so they moved scores on their own. Each change stays
+    inside one whitespace-separated word, so the plain text of a long text is still its
+    windows' plain texts in order (:func:`split_covered`); a piece that is nothing but
+    markup reads as empty, like an empty text."""
+    if not any(h in text for h in _MARKUP_HINTS):
+        return text
+    return _MARKUP.sub(_unmark, text)
 
 
 @dataclass(frozen=True)
@@ -132,3 +158,4 @@ def split_covered(text: str, cfg: PieceConfig, turns: Sequence[str] | None = Non
     parts = windows(sentences(text), cfg.window)
     kept = _keep(parts, cfg)
     return [text] + kept, len(kept) == len(parts) > 0
+

@@ -24,7 +24,7 @@ from detector.signals import INTENTS
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
 from models.heads import Heads, TrainConfig
-from models.pieces import PieceConfig, split_covered
+from models.pieces import PieceConfig, plain, split_covered
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "churn-manifest/1"
@@ -184,8 +184,9 @@ def _segment_argmax(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray
 def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Recipe,
                 turns: Sequence[Sequence[str] | None] | None = None) -> PooledScores:
     """Score a batch: split each text into pieces, embed every piece in one encoder call
-    (:func:`~models.encoders.encode_pieces`: an encoder that can build a long text's
-    embedding from its windows' tokens, and so do the lexical features), run every head
+    (their :func:`~models.pieces.plain` words; :func:`~models.encoders.encode_pieces`: an
+    encoder that can build a long text's embedding from its windows' tokens, and so do the
+    lexical features), run every head
     once over all pieces, then pool per text. Friction, presence and churn intent take the
     strongest piece (a letter that complains in one paragraph complains); sentiment pools
     as the recipe says; the stage reads the whole text. The evidence is the
@@ -195,12 +196,13 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     n = len(texts)
     batch = split_batch(texts, turns, recipe.pieces)
     flat, owner = batch.flat, batch.owner
-    emb = encode_pieces(encoder, flat, batch.wholes)
+    read = [plain(piece) for piece in flat]  # the evidence quotes ``flat``
+    emb = encode_pieces(encoder, read, batch.wholes)
     lexical = getattr(heads, "lexical", None)
     if lexical is not None:  # a long text's tokens and words are its windows'
-        hs = heads.scores(emb, flat, lexical_features(flat, lexical, batch.wholes))
+        hs = heads.scores(emb, read, lexical_features(read, lexical, batch.wholes))
     else:
-        hs = heads.scores(emb, flat)
+        hs = heads.scores(emb, read)
     first = np.zeros(n, dtype=np.int64)
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
     churn = 1.0 - hs.intent[:, INTENTS.index("none")]

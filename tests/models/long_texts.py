@@ -42,6 +42,9 @@ def odd_long() -> dict[str, str]:
         "other scripts": "Ünïcödé çafé naïve résumé. ΣΟΦΟΣ ΛΟΓΟΣ. 日本語のテキスト 中文. " * 9,
         "one long word": "a" * 900,  # its only window is itself
         "emoji": "emoji 🙂🙂 cancel 🙂 account. " * 30,
+        # handles, links and hashtags (models.pieces.plain), a window of nothing but links
+        "social markup": "@ShopCo @ShopCoHelp " + " ".join(body) + " #NeverAgain #fail "
+        + " ".join(["https://t.co/" + "a" * 30] * 20) + " www.shopco.example @ShopCo",
     }
 
 

@@ -163,3 +163,31 @@ def test_windows_cover_the_whole_text_unless_some_are_left_out():
     assert len(trimmed[0]) == 9 and not trimmed[1]
     assert not split_covered("I was charged twice.", CFG)[1]
     assert split_covered(odd_texts()[0], CFG)[1]
+
+
+def test_plain_drops_links_and_handles_and_reads_hashtags_as_words():
+    from models.pieces import plain
+
+    assert plain("@SkyAir @SkyAirHelp lost my bag AGAIN https://t.co/Ab12 #NeverAgain #fail") \
+        == "  lost my bag AGAIN  Never Again fail"
+    assert plain("see www.example.com/status, thanks @Delta for nothing") \
+        == "see  thanks  for nothing"
+    # e-mail addresses, numbers after '#', and text without markup stay as written
+    for kept in ("mail me at jo@example.com", "invoice #00108 is wrong", "bill #12 #3",
+                 "I was charged twice.", ""):
+        assert plain(kept) == kept
+    assert plain("https://t.co/x @x").strip() == ""  # nothing but markup: empty, like ""
+
+
+def test_plain_changes_stay_inside_words_so_windows_still_cover_the_whole():
+    """What the model reads of a long text is its windows' plain words in order, so an
+    encoder may still build the whole from its windows (models.encoders.encode_pieces)."""
+    from models.pieces import plain, split_covered
+    from tests.models.long_texts import odd_long
+
+    text = odd_long()["social markup"]
+    for cfg in (CFG, PieceConfig(window=120)):
+        pieces, covered = split_covered(text, cfg)
+        assert covered
+        assert plain(pieces[0]).split() == [w for p in pieces[1:] for w in plain(p).split()]
+    assert any(not plain(p).strip() for p in split_covered(text, CFG)[0][1:])

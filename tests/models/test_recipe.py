@@ -327,3 +327,15 @@ def test_training_parts_list_the_english_training_sources_only():
     assert sorted(parts) == ["banking77", "seed", "taxonomy"]
     pool = training_pool(domains, tax)
     assert sorted(e.text for p in parts.values() for e in p) == sorted(e.text for e in pool)
+
+
+def test_links_and_handles_move_no_score_and_the_evidence_quotes_the_text_as_written():
+    marked = "@ShopCo The parcel came late, awful. https://t.co/x1 #fail"
+    s, enc = _score([marked, "The parcel came late, awful. fail"])
+    assert enc.calls == [[" The parcel came late, awful.  fail",
+                          "The parcel came late, awful. fail"]]
+    for name in ("intent", "friction", "presence", "sentiment", "stage"):
+        got = getattr(s, name)
+        assert np.allclose(got[0], got[1]), name
+    assert s.friction_labels == [("delivery",), ("delivery",)]
+    assert s.evidence == [marked, "The parcel came late, awful. fail"]
