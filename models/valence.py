@@ -10,12 +10,16 @@ data. The heads read them, times ``LexicalConfig.valence_weight``, as the last i
 
 Cost: about 0.05 ms for a one-sentence text, 0.25 ms for a piece of the bench's texts
 (mean 364 characters); VADER's rules rescan the text for each sentiment word, so a
-3,000-character letter takes 3-20 ms depending on how many it holds.
+3,000-character letter takes 3-20 ms depending on how many it holds. VADER first writes
+each emoji out as words, and its cost grows with the square of their number (2,000 emoji:
+about a second; a 10,000-character text of emoji held a worker for a minute), so it reads
+at most :data:`MAX_EMOJI` emoji of a text, the first ones (:func:`bounded`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Sequence
 from importlib import metadata, resources
@@ -38,6 +42,8 @@ VALENCE_DIGEST = _digest()
 
 _analyzer: Any = None
 _lock = threading.Lock()
+MAX_EMOJI = 64  # emoji VADER reads per text; no training text holds more than a few
+_emoji_class: re.Pattern[str] | None = None
 
 
 def _vader() -> Any:
@@ -48,6 +54,34 @@ def _vader() -> Any:
 
             _analyzer = SentimentIntensityAnalyzer()
     return _analyzer
+
+
+def _emoji() -> re.Pattern[str]:
+    """The characters VADER writes out as words (its emoji lexicon's one-character keys:
+    it looks characters up one at a time, so longer keys never match)."""
+    global _emoji_class
+    if _emoji_class is None:
+        keys = sorted(k for k in _vader().emojis if len(k) == 1)
+        _emoji_class = re.compile("[" + "".join(re.escape(k) for k in keys) + "]")
+    return _emoji_class
+
+
+def bounded(text: str) -> str:
+    """``text`` with every emoji after the first :data:`MAX_EMOJI` removed (the text VADER
+    reads); a text with fewer is returned as it is."""
+    if text.isascii():
+        return text
+    pattern = _emoji()
+    if len(pattern.findall(text)) <= MAX_EMOJI:
+        return text
+    seen = 0
+
+    def keep(m: re.Match[str]) -> str:
+        nonlocal seen
+        seen += 1
+        return m.group(0) if seen <= MAX_EMOJI else ""
+
+    return pattern.sub(keep, text)
 
 
 def check_columns(columns: Sequence[str]) -> tuple[str, ...]:
@@ -68,6 +102,6 @@ def valence(texts: Sequence[str], columns: Sequence[str] = VALENCE_COLUMNS) -> n
         return out
     analyzer = _vader()
     for i, text in enumerate(texts):
-        scores = analyzer.polarity_scores(text)
+        scores = analyzer.polarity_scores(bounded(text))
         out[i] = [scores[c] for c in cols]
     return out

@@ -164,3 +164,26 @@ def test_bundled_recipes_declare_their_valence():
     for path, recipe in RECIPES.items():
         heads = load_heads(ROOT / "models/artifacts" / path)
         assert heads.lexical == recipe.lexical == manifest.recipes[path].lexical
+
+
+def test_vader_reads_at_most_max_emoji_of_a_text(monkeypatch):
+    """VADER writes each emoji out as words at a cost that grows with the square of their
+    number: a text of 10,000 emoji held a worker for a minute. It reads the first
+    MAX_EMOJI of them; a text with fewer, and every other character, reads as written."""
+    import models.valence as mv
+
+    smile, angry = "\U0001f600", "\U0001f621"
+    flood = (smile + " ok " + angry) * 5000
+    kept = mv.bounded(flood)
+    assert kept.count(smile) + kept.count(angry) == mv.MAX_EMOJI
+    assert kept.count("ok") == flood.count("ok")
+    assert kept.startswith(flood[:120])  # the first 40 emoji and what lies between
+    for text in TEXTS + [smile * mv.MAX_EMOJI, "caf\u00e9 " + angry]:
+        assert mv.bounded(text) is text
+    read: list[str] = []
+    analyzer = mv._vader()
+    real = analyzer.polarity_scores
+    monkeypatch.setattr(analyzer, "polarity_scores", lambda t: read.append(t) or real(t))
+    got = valence([smile * 10_000, flood])
+    assert read == [smile * mv.MAX_EMOJI, kept]
+    assert np.array_equal(got, valence([smile * mv.MAX_EMOJI, kept]))
