@@ -9,7 +9,11 @@ friction). Each head is a scikit-learn logistic regression fitted on a training 
 the head inputs (the embedding, plus hashed word/character n-grams when the heads carry a
 :class:`~models.features.LexicalConfig`); probabilities are then calibrated on a validation
 split (temperature + per-class bias for the softmax heads, Platt scaling for presence) and
-the presence threshold is the one of best F1 there. Intent is decided on the calibrated
+the presence threshold is the one of best F1 there. With ``TrainConfig.folds`` = k > 1
+(the bundled recipes: 5) this is done k times, each time with another of k disjoint hash
+splits as the validation split, and the k calibrated heads are served as one: the mean of
+their calibrated logits, a linear model again; the presence threshold is then picked on
+every row's out-of-fold probability rather than on one split's. Intent is decided on the calibrated
 probabilities at 0.5 (explicit first, then at_risk). Friction: with presence at its
 threshold, the most likely category, plus any other whose share of the friction is at least
 :data:`SECOND_CATEGORY_SHARE`; else none.
@@ -120,6 +124,13 @@ def friction_decisions(categories: np.ndarray, presence: np.ndarray, threshold: 
 _CATEGORY_SETS: list[tuple[str, ...]] = [
     tuple(c for j, c in enumerate(FRICTION_CATEGORIES) if code >> j & 1)
     for code in range(1 << len(FRICTION_CATEGORIES))]
+
+
+def fold_of(text: str, folds: int) -> int:
+    """Deterministic assignment to one of ``folds`` splits by a hash of the text (the
+    hash :func:`in_validation` reads)."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return min(folds - 1, int(int.from_bytes(digest[:4], "little") / 2**32 * folds))
 
 
 def in_validation(text: str, fraction: float) -> bool:
@@ -369,8 +380,14 @@ class TrainConfig:
     # ``train --data``: the prior's strength relative to 1 / (C n) (models.adapt); 0.25 was
     # chosen on the real domains' folds over 0.25, 1 and 4 (docs/models.md)
     adapt_prior: float = 0.25
+    # 1: fit on the rows outside one hash split and calibrate on it; k > 1: k fits, each
+    # calibrated on one of k disjoint hash splits, averaged as calibrated logits (one linear
+    # model again), the presence threshold picked on every row's out-of-fold probability
+    folds: int = 1
 
     def __post_init__(self) -> None:
+        if self.folds < 1:
+            raise ValueError(f"folds must be at least 1, got {self.folds}")
         if self.intent_weighting not in WEIGHTINGS:
             raise ValueError(f"unknown intent_weighting {self.intent_weighting!r}; expected one "
                              f"of {WEIGHTINGS}")
@@ -511,14 +528,48 @@ def _fit_presence(x: Any, present: np.ndarray, sources: Sequence[str] | list[str
         z = (x[v_idx] @ coef.T)[:, 0] + bias[0]
         w = row_weights([sources[i] for i in v_idx], ["yes" if v else "no" for v in y])
         a, b = _platt(z, y.astype(float), w)
-        p = _sigmoid(a * z + b)
-        best = -1.0
-        for cut in np.round(np.arange(0.2, 0.81, 0.05), 2):
-            pred = p >= cut
-            f = _f1((w * (pred & y)).sum(), (w * (pred & ~y)).sum(), (w * (~pred & y)).sum())
-            if f > best + 1e-9:
-                best, t = f, float(cut)
+        t = _best_cut(_sigmoid(a * z + b), y, w)
     return BinaryHead(PRESENCE_LABELS, coef, bias, np.array([a]), np.array([b]),
+                      np.array([t]))
+
+
+def _best_cut(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """The presence threshold of best (weighted) F1 on a 0.2-0.8 grid."""
+    best, t = -1.0, 0.5
+    for cut in np.round(np.arange(0.2, 0.81, 0.05), 2):
+        pred = p >= cut
+        f = _f1((w * (pred & y)).sum(), (w * (pred & ~y)).sum(), (w * (~pred & y)).sum())
+        if f > best + 1e-9:
+            best, t = f, float(cut)
+    return t
+
+
+def _averaged_multi(heads: Sequence[MultiHead]) -> MultiHead:
+    """Cross-fitted softmax heads as one: the mean of their calibrated logits."""
+    coef = np.mean([h.coef / h.temperature for h in heads], axis=0)
+    bias = np.mean([h.bias / h.temperature + (h.cal_bias if h.cal_bias is not None else 0.0)
+                    for h in heads], axis=0)
+    return MultiHead(heads[0].labels, _f16(coef), bias)
+
+
+def _cross_fit_presence(x: Any, present: np.ndarray, sources: Sequence[str] | list[str],
+                        cfg: TrainConfig, fold: np.ndarray) -> BinaryHead:
+    """``cfg.folds`` presence heads, each calibrated on one split, as one head (the mean
+    of their calibrated logits) with the threshold of best F1 over every row's
+    out-of-fold probability."""
+    sources = list(sources)
+    heads = [_fit_presence(x, present, sources, cfg, fold == k) for k in range(cfg.folds)]
+    coef = np.mean([h.platt_a[0] * h.coef for h in heads], axis=0)
+    bias = np.mean([h.platt_a * h.bias + h.platt_b for h in heads], axis=0)
+    oof = np.zeros(len(present))
+    for k, h in enumerate(heads):
+        rows = np.flatnonzero(fold == k)
+        oof[rows] = h.proba(x[rows])[:, 0]
+    t = 0.5
+    if 0 < present.sum() < len(present):
+        w = row_weights(sources, ["yes" if v else "no" for v in present])
+        t = _best_cut(oof, present.astype(bool), w)
+    return BinaryHead(PRESENCE_LABELS, _f16(coef), bias, np.ones(1), np.zeros(1),
                       np.array([t]))
 
 
@@ -548,25 +599,38 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
     Deterministic: the validation split is a hash of the text."""
     cfg = cfg or TrainConfig()
     x = head_inputs(emb, [e.text for e in rows], lexical)
-    val = validation_mask(rows, cfg)
     src = [e.source for e in rows]
+    if cfg.folds == 1:
+        val = validation_mask(rows, cfg)
+        splits = [val]
+    else:
+        fold = np.array([fold_of(e.text, cfg.folds) for e in rows])
+        splits = [fold == k for k in range(cfg.folds)]
+
+    def softmax(ix: np.ndarray, y: list[str], labels: tuple[str, ...], weighting: str,
+                share: np.ndarray | None = None) -> MultiHead:
+        fits = [_fit_softmax(x[ix], y, [src[i] for i in ix], labels, cfg, v[ix], weighting,
+                             share) for v in splits]
+        return fits[0] if len(fits) == 1 else _averaged_multi(fits)
+
     heads: dict[str, Any] = {}
     for task in ("intent", "sentiment", "stage"):
         labelled = [i for i, e in enumerate(rows) if getattr(e, task) is not None]
         weighting = cfg.intent_weighting if task == "intent" else "source"
-        ix = np.array(labelled, int)
-        heads[task] = _fit_softmax(x[ix], [str(getattr(rows[i], task)) for i in labelled],
-                                   [src[i] for i in labelled], TASK_LABELS[task], cfg, val[ix],
-                                   weighting)
+        heads[task] = softmax(np.array(labelled, int),
+                              [str(getattr(rows[i], task)) for i in labelled],
+                              TASK_LABELS[task], weighting)
     copies, cats, share = friction_copies(rows)
-    ix = np.array(copies, int)
-    heads["friction"] = _fit_softmax(x[ix], cats, [src[i] for i in copies],
-                                     FRICTION_CATEGORIES, cfg, val[ix], "source",
-                                     np.array(share))
+    heads["friction"] = softmax(np.array(copies, int), cats, FRICTION_CATEGORIES, "source",
+                                np.array(share))
     idx = [i for i, e in enumerate(rows) if e.friction_present is not None]
     ix = np.array(idx, int)
-    presence = _fit_presence(x[ix], np.array([bool(rows[i].friction_present) for i in idx]),
-                             [src[i] for i in idx], cfg, val[ix])
-    meta = {"training": {"intent_weighting": cfg.intent_weighting, "rows": len(rows)}}
+    present = np.array([bool(rows[i].friction_present) for i in idx])
+    if cfg.folds == 1:
+        presence = _fit_presence(x[ix], present, [src[i] for i in idx], cfg, splits[0][ix])
+    else:
+        presence = _cross_fit_presence(x[ix], present, [src[i] for i in idx], cfg, fold[ix])
+    meta = {"training": {"intent_weighting": cfg.intent_weighting, "rows": len(rows),
+                         "folds": cfg.folds}}
     return Heads(encoder, heads["intent"], heads["friction"], heads["sentiment"],
                  heads["stage"], presence, meta, lexical)

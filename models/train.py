@@ -75,10 +75,10 @@ def cap_per_label(rows: Sequence[Example], cap: int) -> list[Example]:
 # in every fold over off / 0.5 / 1 / 2 / compound only).
 RECIPES: dict[str, Recipe] = {
     "transformer": Recipe("transformer", "transformer", DEFAULT_LEXICAL,
-                          sentiment_pool="whole"),
+                          train=TrainConfig(folds=5), sentiment_pool="whole"),
     "static": Recipe("static", "static", STATIC_LEXICAL,
-                     train=TrainConfig(intent_weighting="label"), sentiment_pool="whole",
-                     tuned_table=True),
+                     train=TrainConfig(intent_weighting="label", folds=5),
+                     sentiment_pool="whole", tuned_table=True),
 }
 DEFAULT_PATH = "transformer"  # the best path on the macro over held-out domains
 # the cheapest rule closest to the transformer with at most 40% routed (docs/models.md)

@@ -247,3 +247,45 @@ def test_one_pass_scores_and_decisions_equal_each_head_on_its_own():
         "explicit" if r[ie] >= 0.5 else "at_risk" if r[ia] >= 0.5 else "none"
         for r in got.intent]
     assert len({tuple(x) for x in friction_decisions(got.friction, got.presence, 0.0)}) > 1
+
+
+def test_folds_split_every_row_into_one_of_k_by_its_text():
+    from models.heads import TrainConfig, fold_of
+
+    texts = [e.text for e in ROWS] + [f"text {i}" for i in range(400)]
+    for k in (2, 5):
+        folds = [fold_of(t, k) for t in texts]
+        assert folds == [fold_of(t, k) for t in texts] and set(folds) == set(range(k))
+        assert min(np.bincount(folds)) > len(texts) / k / 2
+    with pytest.raises(ValueError, match="folds"):
+        TrainConfig(folds=0)
+
+
+def test_cross_fitted_heads_are_the_mean_of_their_folds_calibrated_logits():
+    """folds=k: k heads, each fitted outside one hash split and calibrated on it, served as
+    one linear model (the mean of their calibrated logits, no calibration left on top); the
+    presence threshold is the grid's best F1 over every row's out-of-fold probability."""
+    import models.heads as mh
+
+    enc = encoder()
+    rows = list(ROWS) * 3 + [replace(e, text=e.text + " again") for e in ROWS] * 3
+    x_all = enc.encode([e.text for e in rows])
+    cfg = mh.TrainConfig(folds=3)
+    heads = fit_heads(x_all, rows, enc.name, cfg)
+    assert heads.meta["training"]["folds"] == 3
+    fold = np.array([mh.fold_of(e.text, 3) for e in rows])
+    labelled = np.array([i for i, e in enumerate(rows) if e.sentiment is not None])
+    y = [str(rows[i].sentiment) for i in labelled]
+    src = [rows[i].source for i in labelled]
+    fits = [mh._fit_softmax(x_all[labelled], y, src, mh.TASK_LABELS["sentiment"], cfg,
+                            fold[labelled] == k) for k in range(3)]
+    probe = enc.encode(["the app is great", "awful support, charged twice"])
+    want = np.mean([(h.logits(probe)) / h.temperature
+                    + (h.cal_bias if h.cal_bias is not None else 0) for h in fits], axis=0)
+    assert heads.sentiment.temperature == 1.0 and heads.sentiment.cal_bias is None
+    assert np.allclose(heads.sentiment.logits(probe), want, atol=2e-2)  # float16 weights
+    assert heads.presence.platt_a[0] == 1.0 and heads.presence.platt_b[0] == 0.0
+    assert 0.2 <= heads.presence.threshold <= 0.8
+    # one fold is the single split as before
+    one = fit_heads(x_all, rows, enc.name, mh.TrainConfig())
+    assert one.meta["training"]["folds"] == 1

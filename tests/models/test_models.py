@@ -506,7 +506,7 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     enc = HashingEncoder(dim=64)
     x = enc.encode([e.text for e in rows])
     by_source = fit_heads(x, rows, enc.name)
-    by_label = fit_heads(x, rows, enc.name, RECIPES["static"].train)
+    by_label = fit_heads(x, rows, enc.name, dc_replace(RECIPES["static"].train, folds=1))
     ie, inone = INTENTS.index("explicit"), INTENTS.index("none")
     probe = enc.encode(["please close my account", "I want to cancel my subscription"])
 
@@ -517,5 +517,6 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     assert np.all(margin(by_label) > margin(by_source))
     by_label.save(tmp_path, {"taxonomy_version": "t"})
     meta = json.loads((tmp_path / "heads.json").read_text())
-    assert meta["training"] == {"intent_weighting": "label", "rows": len(rows)}
+    assert meta["training"] == {"intent_weighting": "label", "rows": len(rows), "folds": 1}
+    assert RECIPES["static"].train.intent_weighting == "label"
     assert load_heads(tmp_path).meta["training"]["intent_weighting"] == "label"
