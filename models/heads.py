@@ -13,8 +13,8 @@ the presence threshold is the one of best F1 there. With ``TrainConfig.folds`` =
 (the bundled recipes: 5) this is done k times, each time with another of k disjoint hash
 splits as the validation split, and the k calibrated heads are served as one: the mean of
 their calibrated logits, a linear model again; the presence threshold is then picked on
-every row's out-of-fold probability rather than on one split's. Intent is decided on the calibrated
-probabilities at 0.5 (explicit first, then at_risk). Friction: with presence at its
+every row's out-of-fold probability rather than on one split's. Intent is decided on the
+calibrated probabilities at 0.5 (explicit first, then at_risk). Friction: with presence at its
 threshold, the most likely category, plus any other whose share of the friction is at least
 :data:`SECOND_CATEGORY_SHARE`; else none.
 
@@ -371,7 +371,7 @@ def load_heads(folder: Path) -> Heads:
 @dataclass(frozen=True)
 class TrainConfig:
     c: float = 2.0
-    val_fraction: float = 0.2
+    val_fraction: float = 0.2  # with folds = 1; k folds validate on 1/k each
     max_iter: int = 1000
     # how the churn-intent rows are weighted: "source" (each source weighs the same, labels
     # balanced within it) or "label" (each label weighs the same, sources the same within a
