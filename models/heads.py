@@ -39,6 +39,7 @@ import numpy as np
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models.datasets import SENTIMENTS, STAGES, Example
 from models.features import LexicalConfig, head_inputs, lexical_features
+from models.realdata import hash_unit
 
 HEADS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
@@ -127,16 +128,13 @@ _CATEGORY_SETS: list[tuple[str, ...]] = [
 
 
 def fold_of(text: str, folds: int) -> int:
-    """Deterministic assignment to one of ``folds`` splits by a hash of the text (the
-    hash :func:`in_validation` reads)."""
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return min(folds - 1, int(int.from_bytes(digest[:4], "little") / 2**32 * folds))
+    """Deterministic assignment to one of ``folds`` splits by a hash of the text."""
+    return min(folds - 1, int(hash_unit(text) * folds))
 
 
 def in_validation(text: str, fraction: float) -> bool:
     """Deterministic train/validation assignment by a hash of the text."""
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "little") / 2**32 < fraction
+    return hash_unit(text) < fraction
 
 
 @dataclass
@@ -557,7 +555,6 @@ def _cross_fit_presence(x: Any, present: np.ndarray, sources: Sequence[str] | li
     """``cfg.folds`` presence heads, each calibrated on one split, as one head (the mean
     of their calibrated logits) with the threshold of best F1 over every row's
     out-of-fold probability."""
-    sources = list(sources)
     heads = [_fit_presence(x, present, sources, cfg, fold == k) for k in range(cfg.folds)]
     coef = np.mean([h.platt_a[0] * h.coef for h in heads], axis=0)
     bias = np.mean([h.platt_a * h.bias + h.platt_b for h in heads], axis=0)
@@ -601,8 +598,7 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
     x = head_inputs(emb, [e.text for e in rows], lexical)
     src = [e.source for e in rows]
     if cfg.folds == 1:
-        val = validation_mask(rows, cfg)
-        splits = [val]
+        splits = [validation_mask(rows, cfg)]
     else:
         fold = np.array([fold_of(e.text, cfg.folds) for e in rows])
         splits = [fold == k for k in range(cfg.folds)]

@@ -158,4 +158,3 @@ def split_covered(text: str, cfg: PieceConfig, turns: Sequence[str] | None = Non
     parts = windows(sentences(text), cfg.window)
     kept = _keep(parts, cfg)
     return [text] + kept, len(kept) == len(parts) > 0
-

@@ -186,13 +186,13 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     """Score a batch: split each text into pieces, embed every piece in one encoder call
     (their :func:`~models.pieces.plain` words; :func:`~models.encoders.encode_pieces`: an
     encoder that can build a long text's embedding from its windows' tokens, and so do the
-    lexical features), run every head
-    once over all pieces, then pool per text. Friction, presence and churn intent take the
-    strongest piece (a letter that complains in one paragraph complains); sentiment pools
-    as the recipe says; the stage reads the whole text. The evidence is the
-    piece with the highest churn probability when the text is decided at risk or explicit,
-    else the one most likely to hold friction when it has friction, else the whole text; a
-    turn or window is preferred to the whole text when it carries the decision by itself."""
+    lexical features), run every head once over all pieces, then pool per text. Friction,
+    presence and churn intent take the strongest piece (a letter that complains in one
+    paragraph complains); sentiment pools as the recipe says; the stage reads the whole
+    text. The evidence is the piece with the highest churn probability when the text is
+    decided at risk or explicit, else the one most likely to hold friction when it has
+    friction, else the whole text; a turn or window is preferred to the whole text when it
+    carries the decision by itself."""
     n = len(texts)
     batch = split_batch(texts, turns, recipe.pieces)
     flat, owner = batch.flat, batch.owner
