@@ -76,7 +76,7 @@ class CascadeRule:
     its presence probability within ``band`` of the presence threshold, or its churn
     probability at least ``churn``. Chosen on training-domain folds (docs/models.md)."""
 
-    band: float = 0.25
+    band: float = 0.35
     churn: float = 1.01  # above 1: never routed for churn alone
 
 

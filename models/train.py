@@ -82,7 +82,7 @@ RECIPES: dict[str, Recipe] = {
 }
 DEFAULT_PATH = "transformer"  # the best path on the macro over held-out domains
 # the cheapest rule closest to the transformer with at most 40% routed (docs/models.md)
-CASCADE_RULE = CascadeRule(band=0.25, churn=1.01)
+CASCADE_RULE = CascadeRule(band=0.35, churn=1.01)
 
 
 def bundled_manifest() -> Manifest:
