@@ -377,7 +377,7 @@ class BenchRun:
             out["encode"] = encoder_ceiling(inner, texts, self.config.batch_size)
             out["runtime"] = getattr(inner, "runtime", None)
         else:  # the cascade routes inside classify: its "encoder" is the whole classify call
-            out["encode"] = classifier_ceiling(raw, events, self.config.batch_size)
+            out["encode"] = classifier_ceiling(lambda clf=raw: clf, events, self.config.batch_size)
         if encoder == "transformer":  # the served runtime (onnx) against torch, same texts
             from bench.ceilings import PlainTorchEncoder
             from models.encoders import TransformerEncoder
@@ -387,10 +387,11 @@ class BenchRun:
             out["torch_plain_encode"] = encoder_ceiling(
                 PlainTorchEncoder(torch_encoder), texts, self.config.batch_size)
         if self.config.ceiling_nocache:
-            out["classify_nocache"] = classifier_ceiling(raw, events, self.config.batch_size)
+            out["classify_nocache"] = classifier_ceiling(lambda clf=raw: clf, events,
+                                                         self.config.batch_size)
         del raw
-        cached = self.classifier(encoder, cache_size=10_000)
-        out["classify"] = classifier_ceiling(cached, events, self.config.batch_size)
+        out["classify"] = classifier_ceiling(  # a fresh cache each pass
+            lambda: self.classifier(encoder, cache_size=10_000), events, self.config.batch_size)
         out["repeat_share"] = 1 - len(set(texts)) / len(texts)
         out["mean_chars"] = sum(map(len, texts)) / len(texts)
         return out

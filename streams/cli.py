@@ -41,6 +41,7 @@ def _settings() -> Settings:
 
 
 def _classifier(settings: Settings) -> Any:
+    limit_blas_threads(settings.blas_threads)
     if settings.classifier == "labels":
         from models.labelled import LabelledClassifier
 
@@ -53,6 +54,19 @@ def _classifier(settings: Settings) -> Any:
         model_dir=settings.model_dir, cache_dir=settings.model_cache_dir,
         cascade=cascade_thresholds(settings), transformer_runtime=settings.transformer_runtime,
     )
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap numpy's BLAS threads for this process (0: leave the library's default).
+
+    The heads and the static encoder multiply small matrices per micro-batch; with one BLAS
+    thread per core those threads spin against the event loop, the classify thread and a
+    co-located broker (docs/performance.md).
+    """
+    if threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
 
 
 def sample_stream_path() -> Path:

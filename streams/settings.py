@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     )
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
+    blas_threads: int = Field(
+        1, ge=0, description="Threads numpy's BLAS may use for the heads' and the static"
+        " encoder's small matrix products (0: the library's default, one per core). More than"
+        " one spins against the event loop and the broker on a busy worker"
+    )
     batch_size: int = Field(64, ge=1)
     batch_within_seconds: float = Field(0.1, gt=0)
     state_batch_size: int = Field(

@@ -96,3 +96,30 @@ def test_profile_summary_from_collapsed_stacks() -> None:
     assert s["samples"] == 100
     assert s["own"][0] == ["update_customer", 60.0]
     assert ["loop", 100.0] in s["inclusive"]
+
+
+def test_ceilings_take_the_median_pass_and_a_fresh_cache_each_pass(monkeypatch) -> None:
+    import bench.ceilings as ceilings
+
+    times = iter([0.0, 2.0, 10.0, 11.0, 20.0, 24.0, 30.0, 31.0])  # passes of 2, 1, 4 s
+    monkeypatch.setattr(ceilings.time, "perf_counter", lambda: next(times))
+    mid = ceilings.median_rate(10, lambda: lambda: None)
+    assert mid["rounds"] == 3 and mid["eps"] == 5.0 and mid["seconds"] == 2.0
+    times = iter([0.0, 8.0, 10.0, 13.0, 20.0, 21.0])  # 8 s, then 3 s: past 10 s, stop
+    assert ceilings.median_rate(10, lambda: lambda: None)["rounds"] == 2
+
+    made: list[list[int]] = []
+
+    class Counting:  # a classifier whose cache would make later passes free
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+            made.append(self.seen)
+
+        def classify(self, batch: list[int]) -> list[int]:
+            self.seen.extend(batch)
+            return batch
+
+    monkeypatch.setattr(ceilings.time, "perf_counter", iter(range(100)).__next__)
+    out = ceilings.classifier_ceiling(Counting, list(range(20)), 8)  # type: ignore[arg-type]
+    assert out["rounds"] == 3 and len(made) == 3  # one fresh classifier per pass
+    assert all(seen == list(range(8)) + list(range(20)) for seen in made)  # warm-up, then all

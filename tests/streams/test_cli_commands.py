@@ -236,3 +236,25 @@ def test_every_long_command_runs_under_a_progress_line(command, monkeypatch, tmp
     result = run(*command, *(["--out", str(tmp_path / "r")] if command == ["bench"] else []))
     assert result.exit_code == 0, result.output
     assert seen == [command[0]]
+
+
+def _blas_threads() -> list[int]:
+    import numpy  # noqa: F401 - loads the BLAS library threadpoolctl looks for
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_serving_caps_blas_threads_as_configured():
+    """The classifier's process runs numpy's BLAS on CHURN_BLAS_THREADS threads (0: as it was)."""
+    from threadpoolctl import threadpool_limits
+
+    from streams.cli import _classifier
+    from streams.settings import Settings
+
+    assert _blas_threads(), "numpy's BLAS is not visible to threadpoolctl"
+    with threadpool_limits(limits=2, user_api="blas"):  # restored afterwards
+        _classifier(Settings(encoder="hashing", blas_threads=0))
+        assert set(_blas_threads()) == {2}
+        _classifier(Settings(encoder="hashing", blas_threads=1))
+        assert set(_blas_threads()) == {1}
