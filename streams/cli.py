@@ -41,23 +41,30 @@ def _settings() -> Settings:
 
 
 def _classifier(settings: Settings) -> Any:
-    limit_blas_threads(settings.blas_threads)
+    clf: Any
     if settings.classifier == "labels":
         from models.labelled import LabelledClassifier
 
-        return LabelledClassifier()
-    from models import build_classifier
-    from streams.cli_models import cascade_thresholds
+        clf = LabelledClassifier()
+    else:
+        from models import build_classifier
+        from streams.cli_models import cascade_thresholds
 
-    return build_classifier(
-        settings.encoder, settings.taxonomy_path, settings.embedding_cache_size,
-        model_dir=settings.model_dir, cache_dir=settings.model_cache_dir,
-        cascade=cascade_thresholds(settings), transformer_runtime=settings.transformer_runtime,
-    )
+        clf = build_classifier(
+            settings.encoder, settings.taxonomy_path, settings.embedding_cache_size,
+            model_dir=settings.model_dir, cache_dir=settings.model_cache_dir,
+            cascade=cascade_thresholds(settings),
+            transformer_runtime=settings.transformer_runtime,
+        )
+    # after the build: threadpoolctl limits the BLAS libraries loaded by then, and in a
+    # fresh process (the worker, `score`) numpy and scipy are first loaded by the build
+    limit_blas_threads(settings.blas_threads)
+    return clf
 
 
 def limit_blas_threads(threads: int) -> None:
-    """Cap numpy's BLAS threads for this process (0: leave the library's default).
+    """Cap the loaded BLAS libraries' threads for this process (0: leave the library's
+    default). Call it once numpy (and scipy) are loaded: a library loaded later is not capped.
 
     The heads and the static encoder multiply small matrices per micro-batch; with one BLAS
     thread per core those threads spin against the event loop, the classify thread and a

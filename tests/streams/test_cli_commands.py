@@ -258,3 +258,20 @@ def test_serving_caps_blas_threads_as_configured():
         assert set(_blas_threads()) == {2}
         _classifier(Settings(encoder="hashing", blas_threads=1))
         assert set(_blas_threads()) == {1}
+
+
+def test_a_fresh_process_caps_the_blas_threads_the_classifier_loads():
+    """In a worker's own process numpy is first loaded by the classifier's build: the cap
+    must still reach it (a cap set before the load reaches nothing)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from streams.cli import _classifier; from streams.settings import "
+            "Settings; assert 'numpy' not in sys.modules; "
+            "_classifier(Settings(encoder='hashing', blas_threads=1)); "
+            "from threadpoolctl import threadpool_info; "
+            "print(sorted({p['num_threads'] for p in threadpool_info() "
+            "if p['user_api'] == 'blas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[1]", out.stdout + out.stderr
