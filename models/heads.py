@@ -286,12 +286,14 @@ class Heads:
                           block["sentiment"], block["stage"])
 
     def decide_intent(self, p: np.ndarray) -> list[str]:
-        """At calibrated probability 0.5: explicit first, then at_risk, else none."""
+        """``explicit`` at calibrated P(explicit) >= 0.5; else ``at_risk`` when the churn
+        probability, P(explicit) + P(at_risk), is at least 0.5; else ``none``. So the label
+        never contradicts the ``churn_probability`` a signal reports."""
         ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
         p = np.asarray(p)
         if not len(p):
             return []
-        code = np.where(p[:, ie] >= 0.5, 2, np.where(p[:, ia] >= 0.5, 1, 0))
+        code = np.where(p[:, ie] >= 0.5, 2, np.where(p[:, ia] + p[:, ie] >= 0.5, 1, 0))
         return [("none", "at_risk", "explicit")[c] for c in code.tolist()]
 
     def decide_friction(self, categories: np.ndarray, presence: np.ndarray

@@ -244,7 +244,7 @@ def test_one_pass_scores_and_decisions_equal_each_head_on_its_own():
                 == _reference_friction(got.friction, got.presence, threshold))
     ie, ia = INTENTS.index("explicit"), INTENTS.index("at_risk")
     assert heads.decide_intent(got.intent) == [
-        "explicit" if r[ie] >= 0.5 else "at_risk" if r[ia] >= 0.5 else "none"
+        "explicit" if r[ie] >= 0.5 else "at_risk" if r[ia] + r[ie] >= 0.5 else "none"
         for r in got.intent]
     assert len({tuple(x) for x in friction_decisions(got.friction, got.presence, 0.0)}) > 1
 
@@ -289,3 +289,19 @@ def test_cross_fitted_heads_are_the_mean_of_their_folds_calibrated_logits():
     # one fold is the single split as before
     one = fit_heads(x_all, rows, enc.name, mh.TrainConfig())
     assert one.meta["training"]["folds"] == 1
+
+
+def test_intent_label_agrees_with_the_churn_probability():
+    """P(none) 0.38, P(at_risk) 0.30, P(explicit) 0.32: churn probability 0.62 is at risk,
+    though neither leaving class reaches 0.5 alone; under 0.5 it is none."""
+    heads = tiny_heads()
+    order = [INTENTS.index(k) for k in ("none", "at_risk", "explicit")]
+
+    def probs(none: float, at_risk: float, explicit: float) -> np.ndarray:
+        row = np.zeros(3)
+        row[order] = (none, at_risk, explicit)
+        return row
+
+    p = np.stack([probs(0.38, 0.30, 0.32), probs(0.52, 0.30, 0.18), probs(0.2, 0.29, 0.51),
+                  probs(0.1, 0.6, 0.3), probs(0.5, 0.25, 0.25)])
+    assert heads.decide_intent(p) == ["at_risk", "none", "explicit", "at_risk", "at_risk"]
