@@ -46,7 +46,7 @@ META_FILE = "heads.json"
 FORMAT = "churn-heads/3"  # /3: presence + which category (older formats: retrain)
 READABLE_FORMATS = (FORMAT,)
 PRESENCE_LABELS = ("any",)
-SECOND_CATEGORY_SHARE = 0.4  # a second category needs this share of the friction
+SECOND_CATEGORY_SHARE = 0.25  # a second category needs this share of the friction
 TASK_LABELS: dict[str, tuple[str, ...]] = {
     "intent": INTENTS, "sentiment": SENTIMENTS, "stage": STAGES,
     "friction": FRICTION_CATEGORIES,

@@ -30,11 +30,11 @@ def _cats(**p: float) -> np.ndarray:
 
 
 def test_friction_decisions_threshold_top_category_and_second_by_share():
-    assert SECOND_CATEGORY_SHARE == 0.4
+    assert SECOND_CATEGORY_SHARE == 0.25
     rows = np.stack([
-        _cats(billing=0.3, service=0.1),  # presence 0.4 < 0.5: none
-        _cats(billing=0.5, service=0.2, delivery=0.1),  # 0.2 < 0.4 * 0.8: top only
-        _cats(billing=0.33, service=0.4, delivery=0.1),  # 0.33 >= 0.32: both, in category order
+        _cats(billing=0.3, service=0.05),  # presence 0.4 < 0.5: none
+        _cats(billing=0.6, service=0.15, delivery=0.05),  # 0.15 < 0.25 * 0.8: top only
+        _cats(billing=0.2, service=0.5, delivery=0.1),  # 0.2 >= 0.2: both, in category order
         _cats(access=0.05, policy=0.02),  # presence at the threshold: the top one
         np.zeros(len(FRICTION_CATEGORIES)),  # presence 0 with a zero threshold: none
     ])

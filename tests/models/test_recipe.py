@@ -157,7 +157,8 @@ def test_a_long_letter_complaining_in_one_sentence_gets_that_friction_and_quotes
     heads, enc = tiny_heads(), encoder()
     text = letter()
     pieced = score_texts([text], enc, heads, recipe_for("static", pieces=PieceConfig(120)))
-    assert pieced.friction_labels == [("billing",)]
+    assert "billing" in pieced.friction_labels[0]
+    assert FRICTION_CATEGORIES[int(np.argmax(pieced.friction[0]))] == "billing"
     assert pieced.evidence == [COMPLAINT]
     # read as one text, the sentence drowns in the rest of the letter
     whole = score_texts([text], enc, heads, recipe_for("static",
