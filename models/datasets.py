@@ -240,19 +240,42 @@ def load_seed(path: Path | None = None) -> list[Example]:
     return out
 
 
-def load_user_file(path: Path) -> list[Example]:
-    """A user's labelled CSV or JSONL: column ``text`` plus any of ``intent``, ``friction``
-    (``;``-separated, ``none`` or empty list for no friction), ``sentiment``, ``stage``."""
-    rows: list[dict[str, object]]
+def _user_rows(path: Path) -> list[dict[str, object]]:
+    """The rows of a user's file as dicts; a spreadsheet's byte-order mark is read past."""
     if path.suffix.lower() == ".csv":
-        with open(path, encoding="utf-8", newline="") as fh:
-            rows = [dict(r) for r in csv.DictReader(fh)]
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows: list[dict[str, object]] = [dict(r) for r in csv.DictReader(fh)]
         for r in rows:  # in CSV an empty friction cell means "no friction" only if column given
             if r.get("friction") == "":
                 r["friction"] = "none"
-    else:
-        with open(path, encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
+        return rows
+    rows = []
+    with open(path, encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{path} line {n}: not JSON ({exc.args[0]})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path} line {n}: a JSON object is needed, not "
+                                 f"{type(row).__name__}")
+            rows.append(row)
+    return rows
+
+
+def load_user_file(path: Path) -> list[Example]:
+    """A user's labelled CSV or JSONL (UTF-8): column ``text`` plus any of ``intent``,
+    ``friction`` (``;``-separated, ``none`` or empty list for no friction), ``sentiment``,
+    ``stage``. Anything it cannot read is a ``ValueError`` naming the file and row."""
+    try:
+        rows = _user_rows(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                         f"{exc.start}); save it as UTF-8") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV ({exc})") from None
     out = []
     for n, row in enumerate(rows, 1):
         try:

@@ -228,6 +228,31 @@ def test_train_rejects_bad_labels(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("name, body, reason", [
+    ("latin1.csv", b"text,friction\n\"caf\xe9 bill\",billing\n", "not UTF-8 text"),
+    ("list.jsonl", b'{"text": "my bill", "friction": "billing"}\n[1, 2]\n',
+     "line 2: a JSON object"),
+    ("broken.jsonl", b'{"text": "my bill"\n', "line 1: not JSON"),
+])
+def test_an_unreadable_user_file_is_a_clear_error_naming_where(tmp_path, name, body, reason):
+    from models.datasets import load_user_file
+
+    path = tmp_path / name
+    path.write_bytes(body)
+    with pytest.raises(ValueError, match=reason) as err:
+        load_user_file(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_spreadsheet_csv_with_a_byte_order_mark_reads_its_text_column(tmp_path):
+    from models.datasets import load_user_file
+
+    path = tmp_path / "excel.csv"
+    path.write_bytes("text,friction\n\"my bill doubled\",billing\n".encode("utf-8-sig"))
+    rows = load_user_file(path)
+    assert [(r.text, r.friction) for r in rows] == [("my bill doubled", ("billing",))]
+
+
 def test_train_command_offers_the_manifest_paths_only():
     from streams.cli import main
 
