@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -76,8 +77,15 @@ def read_profiles(lines: Iterable[str | bytes]) -> tuple[dict[str, dict[str, Any
 
 
 def open_lines(path: Path) -> Iterator[bytes]:
+    """The file's lines as bytes; a byte-order mark at its start (an editor's or a
+    spreadsheet's UTF-8 export) is read past, not reported as bad JSON on line 1."""
     with open(path, "rb") as fh:
-        yield from fh
+        first = True
+        for line in fh:
+            if first and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8):]
+            first = False
+            yield line
 
 
 def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:

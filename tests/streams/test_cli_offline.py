@@ -53,6 +53,19 @@ def test_score_writes_one_result_per_valid_event_and_reports_rejects(tmp_path):
     assert "line 2: rejected" in result.output
 
 
+def test_a_byte_order_mark_at_the_start_of_the_file_is_read_past(tmp_path):
+    """An editor's or a spreadsheet's UTF-8 export starts with a byte-order mark: the first
+    event is scored, not rejected as bad JSON; a mark inside the file is still bad input."""
+    infile = tmp_path / "bom.jsonl"
+    second = {**GOOD, "event_id": "e2"}
+    infile.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n"
+                       + b"\xef\xbb\xbf" + json.dumps(second).encode() + b"\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["score", str(infile), "-o", str(out)], env=env())
+    assert [json.loads(x)["event_id"] for x in out.read_text().splitlines()] == ["e1"]
+    assert result.exit_code == 3 and "line 2: rejected" in result.output
+
+
 def test_replay_writes_alerts(tmp_path):
     events = [
         {**GOOD, "event_id": f"r{i}", "occurred_at": f"2026-11-1{i}T09:00:00Z",
