@@ -377,6 +377,9 @@ class TrainConfig:
     # balanced within it) or "label" (each label weighs the same, sources the same within a
     # label); see row_weights
     intent_weighting: str = "source"
+    # the same for the friction-category rows ("label": each category weighs the same, which
+    # the category macro-F1 over held-out domains preferred in every fold on both paths)
+    friction_weighting: str = "source"
     # ``train --data``: the prior's strength relative to 1 / (C n) (models.adapt); 0.25 was
     # chosen on the real domains' folds over 0.25, 1 and 4 (docs/models.md)
     adapt_prior: float = 0.25
@@ -388,9 +391,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.folds < 1:
             raise ValueError(f"folds must be at least 1, got {self.folds}")
-        if self.intent_weighting not in WEIGHTINGS:
-            raise ValueError(f"unknown intent_weighting {self.intent_weighting!r}; expected one "
-                             f"of {WEIGHTINGS}")
+        for name in ("intent_weighting", "friction_weighting"):
+            if getattr(self, name) not in WEIGHTINGS:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of "
+                                 f"{WEIGHTINGS}")
 
 
 WEIGHTINGS = ("source", "label")
@@ -619,8 +623,8 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
                               [str(getattr(rows[i], task)) for i in labelled],
                               TASK_LABELS[task], weighting)
     copies, cats, share = friction_copies(rows)
-    heads["friction"] = softmax(np.array(copies, int), cats, FRICTION_CATEGORIES, "source",
-                                np.array(share))
+    heads["friction"] = softmax(np.array(copies, int), cats, FRICTION_CATEGORIES,
+                                cfg.friction_weighting, np.array(share))
     idx = [i for i, e in enumerate(rows) if e.friction_present is not None]
     ix = np.array(idx, int)
     present = np.array([bool(rows[i].friction_present) for i in idx])
@@ -628,7 +632,8 @@ def fit_heads(emb: np.ndarray, rows: list[Example], encoder: str,
         presence = _fit_presence(x[ix], present, [src[i] for i in idx], cfg, splits[0][ix])
     else:
         presence = _cross_fit_presence(x[ix], present, [src[i] for i in idx], cfg, fold[ix])
-    meta = {"training": {"intent_weighting": cfg.intent_weighting, "rows": len(rows),
+    meta = {"training": {"intent_weighting": cfg.intent_weighting,
+                         "friction_weighting": cfg.friction_weighting, "rows": len(rows),
                          "folds": cfg.folds}}
     return Heads(encoder, heads["intent"], heads["friction"], heads["sentiment"],
                  heads["stage"], presence, meta, lexical)

@@ -72,12 +72,15 @@ def cap_per_label(rows: Sequence[Example], cap: int) -> list[Example]:
 # (docs/models.md, "How settings are chosen"): sentiment read from the whole text (pooling
 # over pieces moved no macro by more than 0.005), friction and churn intent from the
 # strongest piece; the transformer's heads also read VADER's valence at weight 0.5 (picked
-# in every fold over off / 0.5 / 1 / 2 / compound only).
+# in every fold over off / 0.5 / 1 / 2 / compound only); friction categories weighted by
+# label (picked in every fold on both paths over by source).
 RECIPES: dict[str, Recipe] = {
     "transformer": Recipe("transformer", "transformer", DEFAULT_LEXICAL,
-                          train=TrainConfig(folds=5), sentiment_pool="whole"),
+                          train=TrainConfig(friction_weighting="label", folds=5),
+                          sentiment_pool="whole"),
     "static": Recipe("static", "static", STATIC_LEXICAL,
-                     train=TrainConfig(intent_weighting="label", folds=5),
+                     train=TrainConfig(intent_weighting="label", friction_weighting="label",
+                                       folds=5),
                      sentiment_pool="whole", tuned_table=True),
 }
 DEFAULT_PATH = "transformer"  # the best path on the macro over held-out domains

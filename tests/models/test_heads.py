@@ -19,7 +19,7 @@ from models.heads import (
     friction_decisions,
     load_heads,
 )
-from tests.models.tiny_model import ROWS, encoder, tiny_heads
+from tests.models.tiny_model import ROWS, encoder, recipe_for, tiny_heads
 
 
 def _cats(**p: float) -> np.ndarray:
@@ -305,3 +305,29 @@ def test_intent_label_agrees_with_the_churn_probability():
     p = np.stack([probs(0.38, 0.30, 0.32), probs(0.52, 0.30, 0.18), probs(0.2, 0.29, 0.51),
                   probs(0.1, 0.6, 0.3), probs(0.5, 0.25, 0.25)])
     assert heads.decide_intent(p) == ["at_risk", "none", "explicit", "at_risk", "at_risk"]
+
+
+def test_friction_weighting_by_label_gives_a_rare_category_its_share():
+    """One source with only billing complaints, another with a few of each: weighted by
+    source, the billing-only source puts its whole share on billing; by label, delivery
+    weighs as much as billing, so the head leans less towards billing on unseen text."""
+    from models.heads import TrainConfig
+
+    rows = [Example(f"you charged me twice on invoice {i}", "bills", friction=("billing",))
+            for i in range(60)]
+    rows += [Example(f"my parcel {i} never arrived", "shop", friction=("delivery",))
+             for i in range(6)]
+    rows += [Example(f"wrong amount on bill {i}", "shop", friction=("billing",))
+             for i in range(6)]
+    texts = ["where is my order", "the courier lost the box", "a problem with my account"]
+
+    def delivery_share(weighting: str) -> float:
+        recipe = recipe_for("static", train=TrainConfig(friction_weighting=weighting))
+        heads = tiny_heads(rows, recipe)
+        assert heads.meta["training"]["friction_weighting"] == weighting
+        s = heads.scores(encoder().encode(texts), texts)
+        j = FRICTION_CATEGORIES.index("delivery")
+        return float(np.mean(s.friction[:, j] / s.presence))
+
+    by_label, by_source = delivery_share("label"), delivery_share("source")
+    assert by_label > by_source + 0.02, (by_label, by_source)

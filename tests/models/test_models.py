@@ -524,6 +524,9 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     assert RECIPES["transformer"].train.intent_weighting == "source"
     with pytest.raises(ValueError, match="unknown intent_weighting"):
         TrainConfig(intent_weighting="sources")
+    assert {r.train.friction_weighting for r in RECIPES.values()} == {"label"}
+    with pytest.raises(ValueError, match="unknown friction_weighting"):
+        TrainConfig(friction_weighting="category")
     seed = [e for e in load_seed() if e.intent is not None]
     filler = [Example(f"what is the opening time of branch {i} on day {i % 7}", "other",
                       intent="none") for i in range(400)]
@@ -542,6 +545,7 @@ def test_static_heads_weigh_intent_labels_equally_and_record_it(tmp_path):
     assert np.all(margin(by_label) > margin(by_source))
     by_label.save(tmp_path, {"taxonomy_version": "t"})
     meta = json.loads((tmp_path / "heads.json").read_text())
-    assert meta["training"] == {"intent_weighting": "label", "rows": len(rows), "folds": 1}
+    assert meta["training"] == {"intent_weighting": "label", "friction_weighting": "label",
+                                "rows": len(rows), "folds": 1}
     assert RECIPES["static"].train.intent_weighting == "label"
     assert load_heads(tmp_path).meta["training"]["intent_weighting"] == "label"
