@@ -193,6 +193,33 @@ _ACTIONS = {
     "low": "Keep an eye on this customer; no action needed yet.",
 }
 
+#: the same when no friction is on record for the customer (their recent messages name no
+#: problem): there is no fix to own, so the contact asks what made them decide
+_ACTIONS_NO_PROBLEM = {
+    "critical": (
+        "Call the customer today with a senior retention agent: ask what made them decide and "
+        "what would change it, acknowledge every earlier contact so they need not repeat it, "
+        "and make leaving easy if they still want to."
+    ),
+    "high": (
+        "Contact the customer within 24 hours, before any cancellation goes through: ask what "
+        "made them decide and whether anything would change it; if they still want to leave, "
+        "make it easy."
+    ),
+    "medium": (
+        "Reach out within 2 days: ask how things are going and whether anything is missing "
+        "(no problem is on record for this customer yet)."
+    ),
+    "low": _ACTIONS["low"],
+}
+
+
+def _action(severity: str, st: dict[str, Any]) -> str:
+    """What support should do: by severity, and whether a problem is on record."""
+    known = (any(e["friction_categories"] for e in st["evidence"])
+             or any(t["categories"] for t in st.get("threads") or ()))
+    return (_ACTIONS if known else _ACTIONS_NO_PROBLEM)[severity]
+
 
 def update_customer(
     state: dict[str, Any] | None,
@@ -363,7 +390,9 @@ def _patterns(
     if late:
         return found
     rank = INTENTS_ORDER.index
-    if signal.churn_intent != "none" and rank(signal.churn_intent) > rank(previous_intent):
+    # rising needs an earlier contact to rise from: a first message is not a trend
+    if (previous_evidence and signal.churn_intent != "none"
+            and rank(signal.churn_intent) > rank(previous_intent)):
         found.append("intent_rising")
     recent = [e["sentiment"] for e in st["evidence"]][-3:]
     if (
@@ -477,7 +506,7 @@ def _churn_risk_alert(
             score=score,
             reasons=tuple(reasons),
             evidence=tuple(evidence),
-            recommended_action=_ACTIONS[severity],
+            recommended_action=_action(severity, st),
             created_at=signal.occurred_at,
             model_version=signal.model_version,
             details={

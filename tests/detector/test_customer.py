@@ -171,6 +171,33 @@ def test_escalation_patterns_sentiment_sliding_and_intent_rising():
     assert "intent_rising" not in seen[1]
 
 
+def test_a_first_message_is_not_rising_intent():
+    """Rising needs an earlier contact: a customer's first message asking to leave is
+    alerted on its own strength, not as a trend, and no reason claims earlier contacts."""
+    first = update_customer(None, make_signal("f1", intent="explicit", p=0.9,
+                                              sentiment=-0.6), CFG)
+    assert "intent_rising" not in first.patterns
+    assert first.alerts and not any("earlier contacts" in r for r in first.alerts[0].reasons)
+    at_risk = update_customer(None, make_signal("f2", intent="at_risk", p=0.9), CFG)
+    assert "intent_rising" not in at_risk.patterns
+    later = update_customer(first.state, make_signal("f3", hours=1, intent="none"), CFG)
+    rising = update_customer(later.state, make_signal("f4", hours=2, intent="explicit",
+                                                      p=0.9), CFG)
+    assert "intent_rising" in rising.patterns
+
+
+def test_the_action_fits_whether_a_problem_is_on_record():
+    """A request to leave with no friction on record has no fix to own: the action asks
+    what made the customer decide; with friction on record it is to fix the problem."""
+    leaving = update_customer(None, make_signal("a1", intent="explicit", p=0.9), CFG)
+    assert "what made them decide" in leaving.alerts[0].recommended_action
+    first = update_customer(None, make_signal("a2", friction=("billing",), sentiment=-0.6), CFG)
+    then = update_customer(first.state, make_signal("a3", hours=1, intent="explicit", p=0.9),
+                           CFG)
+    assert then.alerts[0].severity == "critical"  # asks to leave after a negative contact
+    assert "fix the root cause" in then.alerts[0].recommended_action
+
+
 def test_cross_channel_repeats_name_the_integration_gap():
     story = [make_signal(f"c{i}", hours=i * 24, channel=ch, friction=("billing",), sentiment=-0.6)
              for i, ch in enumerate(["chat", "email", "call"])]
