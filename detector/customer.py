@@ -653,7 +653,11 @@ def _reasons(
     counts = st["friction_counts"]
     if counts:
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        reasons.append("Friction raised: " + ", ".join(f"{k} ×{v}" for k, v in top))
+        raised = "Friction raised: " + ", ".join(f"{k} ×{v}" for k, v in top)
+        if signal.friction_categories and "non_english" in signal.flags:
+            raised += (f" (the latest read from {signal.language or 'another language'} by "
+                       "English models: low confidence)")
+        reasons.append(raised)
     sentiments = [e["sentiment"] for e in st["evidence"]][-4:]
     if len(sentiments) >= 3 and sentiments[-1] < sentiments[0] - 0.3:
         reasons.append(

@@ -198,6 +198,20 @@ def test_the_action_fits_whether_a_problem_is_on_record():
     assert "fix the root cause" in then.alerts[0].recommended_action
 
 
+def test_friction_read_from_another_language_says_so():
+    from dataclasses import replace
+
+    german = replace(make_signal("de1", intent="explicit", p=0.9, friction=("product",),
+                                 sentiment=-0.6),
+                     flags=("non_english", "leaving_cue"), language="de")
+    reasons = update_customer(None, german, CFG).alerts[0].reasons
+    assert any(r.startswith("Friction raised: product ×1 (the latest read from de by English")
+               for r in reasons)
+    english = update_customer(None, make_signal("en1", intent="explicit", p=0.9,
+                                                friction=("product",)), CFG)
+    assert "Friction raised: product ×1" in english.alerts[0].reasons
+
+
 def test_cross_channel_repeats_name_the_integration_gap():
     story = [make_signal(f"c{i}", hours=i * 24, channel=ch, friction=("billing",), sentiment=-0.6)
              for i, ch in enumerate(["chat", "email", "call"])]
