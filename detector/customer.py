@@ -323,12 +323,23 @@ def update_customer(
 
 def _escalation_held(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> bool:
     """Whether an escalation must wait: the customer's last alert is too recent and this
-    message carries no churn intent (the per-customer minimum interval)."""
+    message carries no churn intent (the per-customer minimum interval). Measured to the
+    customer's latest event time, so that a message arriving late is held like one in order."""
     last = st.get("last_alert_at")
     if not last or signal.churn_intent != "none":
         return False
-    since = (signal.occurred_at - datetime.fromisoformat(last)).total_seconds()
+    now = max(signal.occurred_at, datetime.fromisoformat(st["risk_at"]))
+    since = (now - datetime.fromisoformat(last)).total_seconds()
     return 0 <= since < cfg.escalation_min_minutes * 60
+
+
+def _alerted(st: dict[str, Any], signal: Signal) -> None:
+    """Note the customer's latest alert time (an alert on a late message does not move it
+    back)."""
+    at = signal.occurred_at.isoformat()
+    last = st.get("last_alert_at")
+    if not last or datetime.fromisoformat(last) < signal.occurred_at:
+        st["last_alert_at"] = at
 
 
 def _account(
@@ -484,7 +495,7 @@ def _churn_risk_alert(
         "patterns": relevant,
         "case_key": case_key,
     }
-    st["last_alert_at"] = signal.occurred_at.isoformat()
+    _alerted(st, signal)
     reasons = _reasons(st, signal, item, explicit, latest, relevant, cfg)
     if account is not None:
         reasons.append(account_reason(account))
@@ -553,7 +564,7 @@ def _unresolved_issue_alert(
         "unresolved_issue", signal.customer_id, thread["thread_id"]
     )
     thread["case_key"], thread["alert_id"] = case_key, alert_id
-    st["last_alert_at"] = signal.occurred_at.isoformat()
+    _alerted(st, signal)
     first = datetime.fromisoformat(thread["first_at"])
     days = max(1, math.ceil((signal.occurred_at - first).total_seconds() / 86400))
     chans = [_CHANNEL_WORDS.get(c, c) for c in channels]

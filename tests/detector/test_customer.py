@@ -212,6 +212,26 @@ def test_friction_read_from_another_language_says_so():
     assert "Friction raised: product ×1" in english.alerts[0].reasons
 
 
+def test_a_late_message_is_held_like_one_in_order():
+    """The minimum interval between escalations is measured to the customer's latest event
+    time: a burst that arrives out of order alerts as it does in order (it once escalated to
+    critical when its first message came last)."""
+    burst = [make_signal(f"b{i}", hours=i / 6, channel="social", friction=("service",),
+                         sentiment=-0.8) for i in range(6)]
+
+    def alerts(order: list[int]) -> set[tuple[str, str]]:
+        state, out = None, set()
+        for i in order:
+            up = update_customer(state, burst[i], CFG)
+            state = up.state
+            out |= {(a.type, a.severity) for a in up.alerts}
+        return out
+
+    in_order = alerts([0, 1, 2, 3, 4, 5])
+    assert ("customer_churn_risk", "critical") not in in_order
+    assert alerts([3, 1, 5, 2, 4, 0]) == in_order
+
+
 def test_cross_channel_repeats_name_the_integration_gap():
     story = [make_signal(f"c{i}", hours=i * 24, channel=ch, friction=("billing",), sentiment=-0.6)
              for i, ch in enumerate(["chat", "email", "call"])]
