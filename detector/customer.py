@@ -207,8 +207,8 @@ _ACTIONS_NO_PROBLEM = {
         "make it easy."
     ),
     "medium": (
-        "Reach out within 2 days: ask how things are going and whether anything is missing "
-        "(no problem is on record for this customer yet)."
+        "Reach out within 2 days: ask what is missing and what would make them stay (no "
+        "problem is on record for this customer yet)."
     ),
     "low": _ACTIONS["low"],
 }
