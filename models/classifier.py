@@ -29,7 +29,7 @@ from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads
-from models.language import is_english
+from models.language import english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
 from models.recipe import PooledScores, Recipe, score_texts
 
@@ -64,15 +64,17 @@ def apply_leaving_cues(texts: Sequence[str], languages: Sequence[str | None],
                        ) -> list[LeavingCue | None]:
     """Explicit requests to leave written in a language the English models cannot read:
     the event becomes ``explicit`` (probability :data:`CUE_PROBABILITY`) with the cue's
-    phrase as evidence; the caller marks it low-confidence with its language. ``english``:
-    each text's :func:`~models.language.is_english`, when the caller has it already."""
+    phrase as evidence; the caller marks it low-confidence with its language. A text the
+    language guess calls English only for want of any stop word is read by the lists too
+    (they match no English text of the training data). ``english``: each text's
+    :func:`~models.language.is_english`, when the caller has it already."""
     if english is None:
         english = [is_english(t, lang) for t, lang in zip(texts, languages, strict=True)]
     found: list[LeavingCue | None] = [None] * len(texts)
     ie = INTENTS.index("explicit")
     for i, text in enumerate(texts):
-        if english[i]:
-            continue
+        if english[i] and (languages[i] or not english_by_default(text)):
+            continue  # English, declared or with English words: the English models read it
         cue = found[i] = detect_leaving_request(text)
         if cue is not None and scores.intent_labels[i] != "explicit":
             row = np.zeros(len(INTENTS))
@@ -111,9 +113,9 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             stage, source = event.journey_stage, "event"
         else:
             stage, source = stages[i], "inferred"
-        non_english = not english[i]
-        flags = event.flags + (("non_english",) if non_english else ())
         cue = cues[i] if cues is not None else None
+        non_english = not english[i] or cue is not None  # a cue list read it: not English
+        flags = event.flags + (("non_english",) if non_english else ())
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)

@@ -13,8 +13,10 @@ _STOP = {
     "fr": set("le la les des et est un une je ne pas pour avec mon ma mes vous que qui sur "
               "très mais merci suis veux".split()),
     "de": set("der die das und ist nicht ich mein meine sie mit für auf ein eine zu den dem "
-              "bitte danke aber sehr kein".split()),
-    "pt": set("o a os as que de e em um uma não é meu minha para com por muito mas obrigado "
+              "bitte danke aber sehr kein wie aus auch noch nur schon wir oder wenn dass kann "
+              "mir mich uns vom zum zur weil möchte haben habe".split()),
+    "pt": set("o os que de e em um uma não é meu minha para com por muito mas obrigado da das "
+              "dos na ao seu sua você vocês já mais pelo pela isso meus minhas "
               "quero estou".split()),
     "it": set("il lo la gli le che di e un una non è mio mia per con sono ma molto grazie "
               "voglio".split()),
@@ -39,6 +41,12 @@ def detect_language(text: str) -> str:
     if scores["en"] >= scores[best]:
         return "en"
     return best
+
+
+def english_by_default(text: str) -> bool:
+    """Whether :func:`detect_language` says English only because the text holds no stop word
+    of any language it knows ("Desidero recedere dal contratto.")."""
+    return not any(w.lower() in stop for w in _WORD.findall(text) for stop in _STOP.values())
 
 
 def is_english(text: str, declared: str | None = None) -> bool:

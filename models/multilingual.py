@@ -9,7 +9,8 @@ baja", "ma résiliation", "disdico", "mijn opzegging", "não quero mais ser clie
 
 A match is rejected when the words between verb and noun, or the few words after it, name a
 single order, booking, transfer, payment, option or newsletter, when a negation comes just
-before it ("je ne veux pas résilier"), or when the clause asks a hypothetical or fee question
+before it ("je ne veux pas résilier"), right after it or at the end of its clause ("ich
+kündige meinen Vertrag nicht"), or when the clause asks a hypothetical or fee question
 before it ("¿cuánto cuesta si cancelo el contrato?", "frais de résiliation"). Matching
 ignores accents and case (``unicodedata``), and never crosses a comma or a sentence end.
 English text gives ``None``: ``models.cues`` handles it.
@@ -62,6 +63,8 @@ _DE = _Cues(
           r"|anschluss|account|zugang|geschaftsbeziehung|zusammenarbeit)(?:es|s|e|en|n)?",
     phrases=r"\bich\s+k(?:u|ue)ndige\b|\bk(?:u|ue)ndige\s+(?:hiermit|ich)\b"
             r"|\bmein(?:e|er)?\s+k(?:u|ue)ndigung\b|^\W*k(?:u|ue)ndigung\b"
+            r"|\b(?:raus|aussteigen)\s+aus\s+(?:dem|meinem|diesem)\s+\w*vertrag\b"
+            r"|\baus\s+(?:dem|meinem|diesem)\s+\w*vertrag\s+(?:\w+\s+){0,2}?(?:raus|aussteigen)\b"
             r"|\b(?:zur\s+konkurrenz|zu\s+einem\s+anderen\s+anbieter)\s+(?:\w+\s+){0,2}?"
             r"(?:gewechselt|wechseln)\b|\b(?:wechsle|wechsele)\s+(?:\w+\s+){0,2}?"
             r"(?:zur\s+konkurrenz|den\s+anbieter)\b|\w*kont(?:o|en)\s+(?:\w+\s+){0,3}?"
@@ -88,6 +91,8 @@ _ES = _Cues(
             r"|\bsolicito\s+la\s+baja\b|\bme\s+(?:den|de|da|dan)\s+de\s+baja\b|\bme\s+(?:voy|cambio|paso)\s+a\s+(?:otra|otro)\s+"
             r"(?:compania|operador|operadora|banco|empresa|proveedor|aseguradora)\b"
             r"|\bno\s+quiero\s+(?:ser|seguir)\s+(?:siendo\s+)?(?:su\s+)?cliente\b"
+            r"|\bno\s+quiero\s+seguir\s+con\s+(?:ustedes|vosotros|su\s+(?:empresa|compania))\b"
+            r"|\bcancel(?:en|o|a|ar)\s+todo\b"
             r"|\bme\s+(?:cambie|he\s+cambiado)\s+de\s+(?:compania|operador|banco|proveedor)\b",
     excluded=r"pedido|orden|compra|reserva|reservacion|vuelo|billete|cita|transferencia|pago"
              r"|cargo|cobro|recibo|factura|boletin|newsletter|correos?|notificaciones"
@@ -142,16 +147,18 @@ _IT = _Cues(
 
 # Dutch: opzeggen/opzegging (and "zeg ... op"), beëindigen, stopzetten/stoppen met,
 # opheffen ("hef ... op"), sluiten, verwijderen, annuleren, "niet verlengen".
-_NL_NOUNS = (r"\w*(?:contract|abonnement|rekening|lidmaatschap|verzekering|account|polis"
+_NL_NOUNS = (r"\w*(?:contract|ab+on+ement|rekening|lidmaatschap|verzekering|account|polis"
              r"|aansluiting|dienst|profiel)(?:en|s)?")
 _NL = _Cues(
     ending=r"opzeg(?:gen|t)|opgezegd|opzegging|beeindig(?:en|t|d|ing)?"
-           r"|stop(?:pen\s+met|zetten|gezet|zet)|stopzetting|opheff(?:en|ing)|hef"
+           r"|stop(?:pen\s+met|pen|zetten|gezet|zet)|stopzetting|opheff(?:en|ing)|hef"
            r"|sluit(?:en|ing)?|verwijder(?:en|d|ing)?|annuler(?:en|ing)"
            r"|niet\s+(?:meer\s+)?(?:automatisch\s+)?verl(?:e|o)ng(?:en|d|t)",
     nouns=_NL_NOUNS,
-    phrases=r"\bzeg(?:t|gen)?\s+(?:\w+\s+){0,4}?(?:" + _NL_NOUNS + r"|alles)\s+(?:\w+\s+){0,3}?op\b"
+    phrases=r"\bzeg(?:t|gen)?\s+(?:(?!niet\b|geen\b)\w+\s+){0,4}?(?:" + _NL_NOUNS
+            + r"|alles)\s+(?:(?!niet\b)\w+\s+){0,3}?op\b"
             r"|\b(?:mijn|onze|de)\s+opzegging\b|^\W*opzegging\b|\bik\s+stop\s+ermee\b"
+            r"|\bik\s+zeg\s+(?:het\s+|alles\s+)?op\b"
             r"|\bgeen\s+klant\s+meer\b|\bik\s+ga\s+weg\s+bij\s+(?:jullie|u)\b"
             r"|\b(?:overgestapt|stap\s+over)\s+naar\s+(?:een\s+)?(?:andere|nieuwe)\b",
     excluded=r"\w*(?:bestelling|order|boeking|reservering|overboeking|overschrijving|betaling"
@@ -166,6 +173,7 @@ _NL = _Cues(
 _PT = _Cues(
     ending=r"cancel(?:ar|a|o|e|em|amento|ei)|anul(?:ar|em|e|a|o)|rescind(?:ir|o|a|am)|rescisao"
            r"|encerr(?:ar|e|em|o|a|amento)|terminar|exclu(?:ir|a|am)|desativ(?:ar|e|em)"
+           r"|desist(?:ir|o|imos|encia)"
            r"|(?:dar|de|deem)\s+baixa|denuncia|apagar|fechar"
            r"|nao\s+(?:vou\s+|quero\s+|vamos\s+|desejo\s+|pretendo\s+)?renovar",
     nouns=r"(?:contrato|assinatura|conta|plano|adesao|linha|servico|seguro|apolice|subscricao"
@@ -251,6 +259,10 @@ def _clause_after(folded: str, end: int, words: int) -> str:
 def _accepted(m: re.Match[str], compiled: _Compiled, folded: str) -> bool:
     if compiled.negation.search(_clause_before(folded, m.start(), 3)):
         return False
+    tail = _WORD.findall(_CLAUSE_END.split(folded[m.end():])[0])
+    if tail and (compiled.negation.fullmatch(tail[0])  # "je résilie pas", "ich kündige nicht"
+                 or (len(tail) <= _AFTER_WORDS and compiled.negation.fullmatch(tail[-1]))):
+        return False  # ... or the clause ends in it: "ich kündige meinen Vertrag nicht"
     if compiled.hedge.search(_clause_before(folded, m.start(), 8)):
         return False
     gap = m.groupdict().get("gap") or ""

@@ -172,6 +172,10 @@ def test_language_detection():
     assert detect_language("please cancel my account") == "en"
     assert detect_language("Je veux résilier mon abonnement, pas content") == "fr"
     assert detect_language("这个服务太差了") == "und"
+    # the article "a" is English too: it no longer makes a question Portuguese
+    assert detect_language("Will a transfer incur a fee?") == "en"
+    assert detect_language("Remove me as a customer. Close everything.") == "en"
+    assert detect_language("Ich will raus aus dem Vertrag, so schnell wie möglich.") == "de"
 
 
 def test_few_shot_file_adapts_a_model_folder_that_score_serves(tmp_path, monkeypatch):

@@ -45,6 +45,28 @@ def test_explicit_requests_to_leave_are_caught_with_their_language(lang):
     assert sum(c.language == lang for _, c in found) / len(found) >= 0.90
 
 
+LATER = Path(__file__).parent / "fixtures" / "leaving_multilingual_later.jsonl"
+
+
+def test_rows_written_after_the_lists_are_caught_and_their_negatives_left():
+    """8 requests and 3 hard negatives per language written after the lists (see
+    tests/models/test_models_real.py for how they were used)."""
+    rows = [json.loads(line) for line in LATER.read_text("utf-8").splitlines() if line.strip()]
+    assert {r["lang"] for r in rows} == set(LANGUAGES)
+    wrong = [r["text"] for r in rows
+             if (detect_leaving_request(r["text"]) is not None) != (r["label"] == "explicit")]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("text", [
+    "Ich kündige meinen Vertrag nicht.",
+    "Ik zeg mijn abonnement niet op.",
+    "Je résilie pas mon contrat.",
+])
+def test_a_negation_after_the_verb_turns_it_around(text):
+    assert detect_leaving_request(text) is None
+
+
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
 def test_hard_negatives_are_rarely_flagged(lang):
     texts = _by_language("none")[lang]
