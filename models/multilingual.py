@@ -57,12 +57,14 @@ class _Cues:
 _DE = _Cues(
     ending=r"(?:ge)?k(?:u|ue)ndig(?:e|en|t|te|ten|st|ung)|beend(?:e|en|et|ete|igen|ige|igt|igung)"
            r"|auf(?:lo|loe)s(?:en|e|t|ung)|(?:lo|loe)sch(?:en|e|t|ung)"
-           r"|storn(?:ieren|iere|iert|ierung)|widerruf(?:e|en|t)?|austritt|austreten"
+           r"|storn(?:ieren|iere|iert|ierung)|widerruf(?:e|en|t)?|austritt|austreten|auslaufen"
            r"|nicht\s+(?:mehr\s+)?verl(?:a|ae)nger(?:n|t|e)",
     nouns=r"\w*(?:vertrag|abo|abonnement|mitgliedschaft|konto|versicherung|police|tarif"
           r"|anschluss|account|zugang|geschaftsbeziehung|zusammenarbeit)(?:es|s|e|en|n)?",
     phrases=r"\bich\s+k(?:u|ue)ndige\b|\bk(?:u|ue)ndige\s+(?:hiermit|ich)\b"
             r"|\bmein(?:e|er)?\s+k(?:u|ue)ndigung\b|^\W*k(?:u|ue)ndigung\b"
+            r"|\b(?:mochte|moechte|will|werde|wurde\s+gerne?)\s+(?:(?!nicht\b|kein\w*\b)\w+\s+){0,2}?"
+            r"k(?:u|ue)ndigen\b"
             r"|\b(?:raus|aussteigen)\s+aus\s+(?:dem|meinem|diesem)\s+\w*vertrag\b"
             r"|\baus\s+(?:dem|meinem|diesem)\s+\w*vertrag\s+(?:\w+\s+){0,2}?(?:raus|aussteigen)\b"
             r"|\b(?:zur\s+konkurrenz|zu\s+einem\s+anderen\s+anbieter)\s+(?:\w+\s+){0,2}?"
@@ -71,7 +73,7 @@ _DE = _Cues(
             r"schliess(?:en|e|t)\b|\bschliess(?:en|e|t)\s+(?:\w+\s+){0,4}?\w*kont(?:o|en)\b",
     excluded=r"\w*(?:bestellung|auftrag|buchung|reservierung|uberweisung|lastschrift|zahlung"
              r"|newsletter|option|paket|lieferung|termin|rechnung|karte)\w*",
-    negation=r"nicht|kein|keine|keinen",
+    negation=r"nicht|kein|keine|keinen|statt|anstatt",
     hedge=r"wenn|falls|ob|wie\s*viel|\w*gebuhr\w*|\w*frist\w*|strafe",
     noun_first=True,
 )
@@ -159,6 +161,7 @@ _NL = _Cues(
             + r"|alles)\s+(?:(?!niet\b)\w+\s+){0,3}?op\b"
             r"|\b(?:mijn|onze|de)\s+opzegging\b|^\W*opzegging\b|\bik\s+stop\s+ermee\b"
             r"|\bik\s+zeg\s+(?:het\s+|alles\s+)?op\b"
+            r"|\bik\s+(?:wil|ga|zal)\s+(?:(?!niet\b|geen\b)\w+\s+){0,2}?opzeggen\b"
             r"|\bgeen\s+klant\s+meer\b|\bik\s+ga\s+weg\s+bij\s+(?:jullie|u)\b"
             r"|\b(?:overgestapt|stap\s+over)\s+naar\s+(?:een\s+)?(?:andere|nieuwe)\b",
     excluded=r"\w*(?:bestelling|order|boeking|reservering|overboeking|overschrijving|betaling"
@@ -174,7 +177,7 @@ _PT = _Cues(
     ending=r"cancel(?:ar|a|o|e|em|amento|ei)|anul(?:ar|em|e|a|o)|rescind(?:ir|o|a|am)|rescisao"
            r"|encerr(?:ar|e|em|o|a|amento)|terminar|exclu(?:ir|a|am)|desativ(?:ar|e|em)"
            r"|desist(?:ir|o|imos|encia)"
-           r"|(?:dar|de|deem)\s+baixa|denuncia|apagar|fechar"
+           r"|(?:dar|de|deem)\s+baixa|denuncia|apagar|fech(?:ar|em|e|o|a)"
            r"|nao\s+(?:vou\s+|quero\s+|vamos\s+|desejo\s+|pretendo\s+)?renovar",
     nouns=r"(?:contrato|assinatura|conta|plano|adesao|linha|servico|seguro|apolice|subscricao"
           r"|matricula|perfil)s?",

@@ -49,7 +49,7 @@ LATER = Path(__file__).parent / "fixtures" / "leaving_multilingual_later.jsonl"
 
 
 def test_rows_written_after_the_lists_are_caught_and_their_negatives_left():
-    """8 requests and 3 hard negatives per language written after the lists (see
+    """Requests and hard negatives per language written after the lists (see
     tests/models/test_models_real.py for how they were used)."""
     rows = [json.loads(line) for line in LATER.read_text("utf-8").splitlines() if line.strip()]
     assert {r["lang"] for r in rows} == set(LANGUAGES)
