@@ -63,8 +63,8 @@ _DE = _Cues(
           r"|anschluss|account|zugang|geschaftsbeziehung|zusammenarbeit)(?:es|s|e|en|n)?",
     phrases=r"\bich\s+k(?:u|ue)ndige\b|\bk(?:u|ue)ndige\s+(?:hiermit|ich)\b"
             r"|\bmein(?:e|er)?\s+k(?:u|ue)ndigung\b|^\W*k(?:u|ue)ndigung\b"
-            r"|\b(?:mochte|moechte|will|werde|wurde\s+gerne?)\s+(?:(?!nicht\b|kein\w*\b)\w+\s+){0,2}?"
-            r"k(?:u|ue)ndigen\b"
+            r"|\b(?:mochte|moechte|will|werde|wurde\s+gerne?)\s+(?:(?:gerne?|hiermit|jetzt|sofort"
+            r"|bitte|endlich|fristgerecht|alles)\s+){0,2}k(?:u|ue)ndigen\b"
             r"|\b(?:raus|aussteigen)\s+aus\s+(?:dem|meinem|diesem)\s+\w*vertrag\b"
             r"|\baus\s+(?:dem|meinem|diesem)\s+\w*vertrag\s+(?:\w+\s+){0,2}?(?:raus|aussteigen)\b"
             r"|\b(?:zur\s+konkurrenz|zu\s+einem\s+anderen\s+anbieter)\s+(?:\w+\s+){0,2}?"
@@ -161,7 +161,8 @@ _NL = _Cues(
             + r"|alles)\s+(?:(?!niet\b)\w+\s+){0,3}?op\b"
             r"|\b(?:mijn|onze|de)\s+opzegging\b|^\W*opzegging\b|\bik\s+stop\s+ermee\b"
             r"|\bik\s+zeg\s+(?:het\s+|alles\s+)?op\b"
-            r"|\bik\s+(?:wil|ga|zal)\s+(?:(?!niet\b|geen\b)\w+\s+){0,2}?opzeggen\b"
+            r"|\bik\s+(?:wil|ga|zal)\s+(?:(?:graag|hierbij|nu|direct|meteen|alles)\s+){0,2}"
+            r"opzeggen\b"
             r"|\bgeen\s+klant\s+meer\b|\bik\s+ga\s+weg\s+bij\s+(?:jullie|u)\b"
             r"|\b(?:overgestapt|stap\s+over)\s+naar\s+(?:een\s+)?(?:andere|nieuwe)\b",
     excluded=r"\w*(?:bestelling|order|boeking|reservering|overboeking|overschrijving|betaling"
