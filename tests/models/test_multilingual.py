@@ -62,9 +62,29 @@ def test_rows_written_after_the_lists_are_caught_and_their_negatives_left():
     "Ich kündige meinen Vertrag nicht.",
     "Ik zeg mijn abonnement niet op.",
     "Je résilie pas mon contrat.",
+    "Ik wil niet opzeggen.",
+    "Ich will nicht kündigen, nur pausieren.",
 ])
 def test_a_negation_after_the_verb_turns_it_around(text):
     assert detect_leaving_request(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Ik wil de sportoptie opzeggen, de rest van het abonnement houd ik.",
+    "Ich möchte die Zusatzoption kündigen.",
+])
+def test_wanting_to_cancel_an_option_is_not_leaving(text):
+    assert detect_leaving_request(text) is None
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Ich möchte kündigen.", "de"),
+    ("ik wil opzeggen", "nl"),
+    ("Desidero recedere dal contratto.", "it"),
+])
+def test_a_bare_wish_to_leave_is_caught(text, language):
+    cue = detect_leaving_request(text)
+    assert cue is not None and cue.language == language
 
 
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
