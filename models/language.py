@@ -7,7 +7,7 @@ import re
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _STOP = {
     "en": set("the and to i my is it of you for in not this on with have was me be are can your "
-              "please but so just what how do an at am we our no yes will".split()),
+              "please but so just what how an at am we our no yes will".split()),
     "es": set("el la los las que de y en un una por para con no es mi su se lo muy pero más "
               "como está estoy quiero gracias".split()),
     "fr": set("le la les des et est un une je ne pas pour avec mon ma mes vous que qui sur "
