@@ -57,7 +57,8 @@ class _Cues:
 _DE = _Cues(
     ending=r"(?:ge)?k(?:u|ue)ndig(?:e|en|t|te|ten|st|ung)|beend(?:e|en|et|ete|igen|ige|igt|igung)"
            r"|auf(?:lo|loe)s(?:en|e|t|ung)|(?:lo|loe)sch(?:en|e|t|ung)"
-           r"|storn(?:ieren|iere|iert|ierung)|widerruf(?:e|en|t)?|austritt|austreten|auslaufen"
+           r"|storn(?:ieren|iere|iert|ierung)|widerruf(?:e|en|t)?|austritt|austreten"
+           r"|auslaufen\s+lassen"
            r"|nicht\s+(?:mehr\s+)?verl(?:a|ae)nger(?:n|t|e)",
     nouns=r"\w*(?:vertrag|abo|abonnement|mitgliedschaft|konto|versicherung|police|tarif"
           r"|anschluss|account|zugang|geschaftsbeziehung|zusammenarbeit)(?:es|s|e|en|n)?",
@@ -66,6 +67,7 @@ _DE = _Cues(
             r"|\b(?:mochte|moechte|will|werde|wurde\s+gerne?)\s+(?:(?:gerne?|hiermit|jetzt|sofort"
             r"|bitte|endlich|fristgerecht|alles)\s+){0,2}k(?:u|ue)ndigen\b"
             r"|\b(?:raus|aussteigen)\s+aus\s+(?:dem|meinem|diesem)\s+\w*vertrag\b"
+            r"|\w*(?:vertrag|abo|abonnement|mitgliedschaft)\s+soll\s+(?:\w+\s+){0,3}?auslaufen\b"
             r"|\baus\s+(?:dem|meinem|diesem)\s+\w*vertrag\s+(?:\w+\s+){0,2}?(?:raus|aussteigen)\b"
             r"|\b(?:zur\s+konkurrenz|zu\s+einem\s+anderen\s+anbieter)\s+(?:\w+\s+){0,2}?"
             r"(?:gewechselt|wechseln)\b|\b(?:wechsle|wechsele)\s+(?:\w+\s+){0,2}?"

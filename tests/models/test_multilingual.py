@@ -72,6 +72,7 @@ def test_a_negation_after_the_verb_turns_it_around(text):
 @pytest.mark.parametrize("text", [
     "Ik wil de sportoptie opzeggen, de rest van het abonnement houd ik.",
     "Ich möchte die Zusatzoption kündigen.",
+    "Mein Vertrag wird bald auslaufen, was kostet die Verlängerung?",
 ])
 def test_wanting_to_cancel_an_option_is_not_leaving(text):
     assert detect_leaving_request(text) is None
