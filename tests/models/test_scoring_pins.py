@@ -1,6 +1,6 @@
 """The committed artifacts score the pinned events exactly as they did before the serving
 path was vectorised (fixtures/scoring_pins.json, recorded with the straightforward per-text
-code): every probability within 1e-5, every decision, flag and evidence piece the same.
+code): every probability within 1e-4, every decision, flag and evidence piece the same.
 Classified in one batch and in uneven micro-batches (pieces of one event never straddle
 batches, and the lexical caches must not depend on what came before)."""
 
@@ -14,7 +14,10 @@ from models import build_classifier
 from tests.models.scoring_pins import FIXTURE, pinned_events, summary
 
 pytestmark = pytest.mark.model  # the real static and transformer encoders
-TOLERANCE = 1e-5
+#: float32 sums differ between CPUs' vector kernels: on an AVX2-only machine the static
+#: path's sentiment moved 3.7e-5 from pins recorded with AVX-512 (every decision the same);
+#: any change of logic moves a score far more than this
+TOLERANCE = 1e-4
 
 
 def _assert_same(got: dict, want: dict) -> None:
