@@ -41,7 +41,7 @@ class RiskConfig:
     weight_friction: float = 0.2
     weight_low_rating: float = 0.25
     probability_floor: float = 0.35
-    explicit_probability: float = 0.6
+    explicit_probability: float = 0.5
     severity_medium: float = 0.5
     severity_high: float = 0.7
     severity_critical: float = 0.85

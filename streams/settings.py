@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     risk_severity_medium: float = 0.5
     risk_severity_high: float = 0.7
     risk_severity_critical: float = 0.85
-    explicit_probability: float = 0.6
+    explicit_probability: float = 0.5
     min_alert_severity: Literal["low", "medium", "high", "critical"] = "medium"
     alert_cooldown_hours: float = Field(72.0, ge=0)
     contact_window_hours: float = Field(14 * 24.0, gt=0)

@@ -44,7 +44,11 @@ DOCS: dict[str, str] = {
     "risk_severity_medium": "Risk score for a `medium` customer_churn_risk alert",
     "risk_severity_high": "Risk score for `high`",
     "risk_severity_critical": "Risk score for `critical`",
-    "explicit_probability": "P(explicit) from which a message counts as a request to leave",
+    "explicit_probability": (
+        "P(explicit) from which a message counts as a request to leave in the alert rules;"
+        " 0.5 is where the models label it `explicit` (raise it for fewer alerts; lower"
+        " changes nothing)"
+    ),
     "min_alert_severity": "Lowest severity that is emitted",
     "alert_cooldown_hours": "Per customer and type: re-alert within this only if it escalates",
     "contact_window_hours": "Rolling window of contacts counted per customer",

@@ -186,6 +186,23 @@ def test_a_first_message_is_not_rising_intent():
     assert "intent_rising" in rising.patterns
 
 
+def test_a_message_the_models_label_explicit_is_a_request_to_leave():
+    """The alert rules read a request to leave where the models label one (P(explicit) from
+    0.5): "The app keeps logging me out. I want to cancel my subscription." at 0.51 raised no
+    alert, and the customer's next message, which took it back, raised the first one."""
+    asks = update_customer(None, make_signal("e1", intent="explicit", p=0.51,
+                                             sentiment=-0.5), CFG)
+    assert [a.severity for a in asks.alerts] == ["high"]
+    assert any("asks to leave" in r for r in asks.alerts[0].reasons)
+    took_back = update_customer(asks.state, make_signal("e2", hours=2, intent="none", p=0.97,
+                                                        sentiment=-0.5,
+                                                        friction=("service",)), CFG)
+    assert took_back.alerts == []
+    stricter = RiskConfig(explicit_probability=0.6)
+    assert update_customer(None, make_signal("e3", intent="explicit", p=0.51,
+                                             sentiment=-0.5), stricter).alerts == []
+
+
 def test_the_action_fits_whether_a_problem_is_on_record():
     """A request to leave with no friction on record has no fix to own: the action asks
     what made the customer decide; with friction on record it is to fix the problem."""
