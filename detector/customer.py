@@ -146,7 +146,11 @@ def risk_score(state: dict[str, Any], at: datetime | None, cfg: RiskConfig) -> f
     return 1.0 - math.exp(-acc)
 
 
-def _severity(score: float, explicit: bool, repeated: bool, cfg: RiskConfig) -> str | None:
+def _severity(score: float, explicit: bool, leaning: bool, repeated: bool,
+              cfg: RiskConfig) -> str | None:
+    """Severity from the score, at least ``high`` for a request to leave (``critical``
+    after earlier negative contacts) and at least ``medium`` for a message the models label
+    a churn risk."""
     level = None
     if score >= cfg.severity_critical:
         level = "critical"
@@ -154,10 +158,9 @@ def _severity(score: float, explicit: bool, repeated: bool, cfg: RiskConfig) -> 
         level = "high"
     elif score >= cfg.severity_medium:
         level = "medium"
-    if explicit:
-        floor = "critical" if repeated else "high"
-        if level is None or severity_rank(level) < severity_rank(floor):
-            level = floor
+    floor = ("critical" if repeated else "high") if explicit else "medium" if leaning else None
+    if floor is not None and (level is None or severity_rank(level) < severity_rank(floor)):
+        level = floor
     return level
 
 
@@ -451,7 +454,9 @@ def _churn_risk_alert(
         for e in st["evidence"]
         if e["event_id"] != signal.event_id and (e["friction_categories"] or e["sentiment"] < -0.2)
     ]
-    severity = _severity(score, explicit, bool(negatives), cfg)
+    # the models' label: churn probability P(explicit) + P(at_risk) of at least 0.5
+    leaning = signal.churn_intent != "none"
+    severity = _severity(score, explicit, leaning, bool(negatives), cfg)
     escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
     if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
         if severity_rank(severity) < severity_rank("high") and "intent_rising" in escalating:
@@ -648,7 +653,7 @@ def _reasons(
             how = (f"written in {signal.language or 'another language'}, found by the leaving "
                    "cue list; low confidence: have someone who reads it check")
         reasons.append(f'Latest {channel} message asks to leave: "{quote}" ({how})')
-    elif signal.churn_intent == "at_risk":
+    elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{quote}"')
     elif st["max_intent"] != "none":
         reasons.append(f"Earlier messages showed {st['max_intent'].replace('_', ' ')} churn intent")

@@ -198,9 +198,23 @@ def test_a_message_the_models_label_explicit_is_a_request_to_leave():
                                                         sentiment=-0.5,
                                                         friction=("service",)), CFG)
     assert took_back.alerts == []
-    stricter = RiskConfig(explicit_probability=0.6)
-    assert update_customer(None, make_signal("e3", intent="explicit", p=0.51,
-                                             sentiment=-0.5), stricter).alerts == []
+    stricter = RiskConfig(explicit_probability=0.6)  # fewer requests: still a churn risk
+    held = update_customer(None, make_signal("e3", intent="explicit", p=0.51, sentiment=-0.5),
+                           stricter)
+    assert [a.severity for a in held.alerts] == ["medium"]
+    assert any("Credible leaving signal" in r for r in held.alerts[0].reasons)
+
+
+def test_a_message_the_models_label_at_risk_is_at_least_medium():
+    """"Your price went up again. I'm moving to Mint Mobile when my contract ends in March."
+    read at_risk (churn probability 0.55, P(at_risk) 0.48) and, on its own, raised no alert:
+    each intent's share counted only above the probability floor."""
+    moving = update_customer(None, make_signal("m1", intent="at_risk", p=0.48,
+                                               sentiment=-0.8, friction=("billing",)), CFG)
+    assert [a.severity for a in moving.alerts] == ["medium"]
+    assert any("Credible leaving signal" in r for r in moving.alerts[0].reasons)
+    assert update_customer(None, make_signal("m2", intent="none", p=0.55, sentiment=-0.8,
+                                             friction=("billing",)), CFG).alerts == []
 
 
 def test_the_action_fits_whether_a_problem_is_on_record():
