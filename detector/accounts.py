@@ -23,6 +23,9 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "updated_at",
 )
 MAX_TEXT = 256
+#: above any real account's monthly revenue; keeps the revenue at risk a finite number (1e308
+#: made it ``Infinity``, which is not JSON)
+MAX_MONTHLY_REVENUE = 1e12
 
 
 class ProfileError(ValueError):
@@ -69,8 +72,9 @@ def parse_profile(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
     revenue = obj.get("monthly_revenue")
     if revenue is not None:
         if (isinstance(revenue, bool) or not isinstance(revenue, int | float)
-                or not math.isfinite(revenue) or revenue < 0):
-            raise ProfileError("invalid_profile", "monthly_revenue must be a number >= 0")
+                or not math.isfinite(revenue) or not 0 <= revenue <= MAX_MONTHLY_REVENUE):
+            raise ProfileError("invalid_profile", "monthly_revenue must be a number from 0 to "
+                               f"{MAX_MONTHLY_REVENUE:.0e}")
         out["monthly_revenue"] = float(revenue)
     renewal = obj.get("renewal_date")
     if renewal is not None:

@@ -167,7 +167,8 @@ class Settings(BaseSettings):
         " alert's severity one step",
     )
     revenue_horizon_months: float = Field(
-        12.0, gt=0, description="Expected revenue at risk = monthly revenue x this x risk score",
+        12.0, gt=0, le=1200,
+        description="Expected revenue at risk = monthly revenue x this x risk score",
     )
 
     # Per-stage windows, spikes and the CX perception gap

@@ -92,6 +92,8 @@ def test_renewal_within_the_window_raises_severity_one_step():
     (dict(PROFILE, monthly_revenue=-5), False),
     (dict(PROFILE, monthly_revenue="100"), False),
     (dict(PROFILE, monthly_revenue=True), False),
+    (dict(PROFILE, monthly_revenue=1e12), True),
+    (dict(PROFILE, monthly_revenue=1e308), False),
     (dict(PROFILE, renewal_date="next year"), False),
     (dict(PROFILE, owner="   "), False),
     (dict(PROFILE, segment=7), False),
@@ -104,6 +106,16 @@ def test_profile_schema_accepts_exactly_what_the_parser_accepts(profile, ok):
         parsed = False
     valid = not list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(profile))
     assert parsed == ok and valid == ok
+
+
+def test_the_largest_profile_gives_an_alert_that_is_strict_json():
+    """A monthly revenue of 1e308 made the revenue at risk ``Infinity`` in the alert, which
+    no strict JSON reader (a CRM's) accepts; the profile is refused now, and the largest
+    accepted one still gives finite numbers."""
+    with pytest.raises(ProfileError):
+        parse_profile(dict(PROFILE, monthly_revenue=1e308))
+    got = alerts({"C-9": parse_profile(dict(PROFILE, monthly_revenue=1e12))})
+    assert got and all(json.loads(json.dumps(a, allow_nan=False)) == a for a in got)
 
 
 def test_bad_profile_bytes_give_a_reason():
