@@ -31,6 +31,7 @@ from models.encoders import Encoder
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
+from models.pieces import has_words, plain
 from models.recipe import PooledScores, Recipe, score_texts
 
 DEFAULT_TAXONOMY = "taxonomy.json"
@@ -116,6 +117,9 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         cue = cues[i] if cues is not None else None
         non_english = not english[i] or cue is not None  # a cue list read it: not English
         flags = event.flags + (("non_english",) if non_english else ())
+        unread = not has_words(plain(text))  # scored as saying nothing (models.recipe)
+        if unread:
+            flags += ("nothing_to_read",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -137,7 +141,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             text=text,
             rating=event.rating,
             language=language,
-            confidence="low" if non_english else "normal",
+            confidence="low" if non_english or unread else "normal",
             model_version=model_version,
             flags=flags,
             evidence="" if evidence == text else evidence,

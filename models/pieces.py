@@ -15,6 +15,7 @@ words; the evidence quotes the piece as written.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,14 @@ def plain(text: str) -> str:
     if not any(h in text for h in _MARKUP_HINTS):
         return text
     return _MARKUP.sub(_unmark, text)
+
+
+def has_words(read: str) -> bool:
+    """Whether a piece's plain text holds anything to read: a letter or digit of any script,
+    or a symbol such as an emoji. A piece of nothing but links, handles, punctuation or
+    zero-width characters reads as the empty text, which the heads do not score as neutral
+    (the transformer's reading of it is billing and product friction)."""
+    return any(ch.isalnum() or unicodedata.category(ch) == "So" for ch in read)
 
 
 @dataclass(frozen=True)

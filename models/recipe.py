@@ -23,8 +23,8 @@ import numpy as np
 from detector.signals import INTENTS
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
-from models.heads import Heads, TrainConfig
-from models.pieces import PieceConfig, plain, split_covered
+from models.heads import Heads, HeadScores, TrainConfig
+from models.pieces import PieceConfig, has_words, plain, split_covered
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "churn-manifest/1"
@@ -181,6 +181,18 @@ def _segment_argmax(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray
     return best
 
 
+def silence(hs: HeadScores, rows: np.ndarray) -> HeadScores:
+    """The head outputs with the masked rows read as saying nothing: intent ``none``, no
+    friction, neutral sentiment (the stage head's reading is kept)."""
+    intent, friction = hs.intent.copy(), hs.friction.copy()
+    presence, sentiment = hs.presence.copy(), hs.sentiment.copy()
+    intent[rows] = np.eye(len(INTENTS))[INTENTS.index("none")]
+    friction[rows] = 0.0
+    presence[rows] = 0.0
+    sentiment[rows] = (0.0, 1.0, 0.0)  # negative, neutral, positive
+    return HeadScores(intent, friction, presence, sentiment, hs.stage)
+
+
 def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Recipe,
                 turns: Sequence[Sequence[str] | None] | None = None) -> PooledScores:
     """Score a batch: split each text into pieces, embed every piece in one encoder call
@@ -203,6 +215,9 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
         hs = heads.scores(emb, read, lexical_features(read, lexical, batch.wholes))
     else:
         hs = heads.scores(emb, read)
+    blank = np.fromiter((not has_words(r) for r in read), bool, len(read))
+    if blank.any():  # nothing to read (a link, a handle): no churn, no friction, neutral
+        hs = silence(hs, blank)
     first = np.zeros(n, dtype=np.int64)
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
     churn = 1.0 - hs.intent[:, INTENTS.index("none")]

@@ -263,3 +263,21 @@ def test_an_alert_on_another_language_says_which_and_how_sure(served):
                 if a.type == "customer_churn_risk"]
     assert "written in es" in alert["reasons"][0] and "low confidence" in alert["reasons"][0]
     assert alert["details"]["confidence"] == "low"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_tweets_of_nothing_but_a_link_raise_nothing(paths, path):
+    """Three tweets of "@acme https://t.co/..." read as billing and product friction on the
+    transformer path and made an unresolved_issue alert ("3rd contact about billing,
+    product"): the empty text the model was left with is no complaint."""
+    from detector.engine import Detector
+
+    events = [Event(event_id=f"l{i}", customer_id="C-L", channel="social",
+                    occurred_at=datetime(2026, 11, 2 + i, tzinfo=UTC),
+                    text=f"@acme https://t.co/abc{i}") for i in range(3)]
+    signals = paths[path].classify(events)
+    for s in signals:
+        assert s.friction_categories == () and s.churn_intent == "none", s
+        assert s.sentiment == 0.0 and s.confidence == "low" and "nothing_to_read" in s.flags
+    detector = Detector()
+    assert [a for s in signals for a in detector.process(s)] == []

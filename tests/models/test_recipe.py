@@ -340,3 +340,31 @@ def test_links_and_handles_move_no_score_and_the_evidence_quotes_the_text_as_wri
         assert np.allclose(got[0], got[1]), name
     assert s.friction_labels == [("delivery",), ("delivery",)]
     assert s.evidence == [marked, "The parcel came late, awful. fail"]
+
+
+class EmptyReadingHeads(KeywordHeads):
+    """KeywordHeads that read the empty text as the transformer's heads do: as a complaint
+    (billing friction, a request to leave, negative)."""
+
+    def scores(self, emb: np.ndarray, texts: list[str]) -> HeadScores:
+        return super().scores(emb, [t if t.strip() else "cancel charged awful" for t in texts])
+
+
+def test_a_piece_with_nothing_to_read_says_nothing():
+    """Three tweets of only "@acme https://t.co/..." read as billing and product friction on
+    the transformer path and made an unresolved_issue alert; a letter whose last window is a
+    bare link took that window's friction."""
+    link = "https://example.com/complaints/" + "x" * 40
+    letter_with_link = LONG + " " + link
+    assert link in split_text(letter_with_link, SMALL)
+    texts = ["@acme https://t.co/abc", "\u200b\u200b", "...!?", letter_with_link, "😡😡"]
+    r = recipe_for("static", pieces=SMALL)
+    s = score_texts(texts, CountingEncoder(), EmptyReadingHeads(), r)  # type: ignore[arg-type]
+    for i in range(3):
+        assert s.intent_labels[i] == "none" and s.friction_labels[i] == ()
+        assert np.allclose(s.intent[i], [1, 0, 0]) and np.allclose(s.sentiment[i], [0, 1, 0])
+        assert s.presence[i] == 0 and not s.friction[i].any()
+    assert s.friction_labels[3] == ("delivery",)  # the letter's own friction, not the link's
+    assert s.intent_labels[3] == "none"
+    assert s.friction_labels[4] == ()  # an emoji is something to read: scored, not silenced
+    assert not np.allclose(s.sentiment[4], [0, 1, 0])
