@@ -27,8 +27,9 @@ _SPEAKER = re.compile(r"^\s*(customer|caller|client|user|me|agent|rep|representa
                       r"operator|support)\s*:\s*", re.I)
 _AGENT_SPEAKERS = {"agent", "rep", "representative", "advisor", "operator", "support"}
 # a word that is a link or an @handle (at the start of a whitespace-separated word only, so
-# an e-mail address stays), and a hashtag that starts with a letter (``#12345`` stays)
-_MARKUP = re.compile(r"(?<!\S)(?:(?:https?://|www\.)\S+|@\w+|#(?=[^\W\d_])(\w+))")
+# an e-mail address stays), a retweet's "RT" before the handle it quotes, and a hashtag that
+# starts with a letter (``#12345`` stays)
+_MARKUP = re.compile(r"(?<!\S)(?:(?:https?://|www\.)\S+|@\w+|RT(?=\s+@)|#(?=[^\W\d_])(\w+))")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _MARKUP_HINTS = ("@", "#", "http", "www.")
 
@@ -39,13 +40,15 @@ def _unmark(m: re.Match[str]) -> str:
 
 
 def plain(text: str) -> str:
-    """The words of a piece the model reads: links and @handles dropped, a hashtag read as
-    its words (``#NeverAgain`` -> ``Never Again``). Social posts to a company start with its
-    handle and often end with a link; neither says anything about the customer, and the
-    training text has almost none, so they moved scores on their own. Each change stays
-    inside one whitespace-separated word, so the plain text of a long text is still its
-    windows' plain texts in order (:func:`split_covered`); a piece that is nothing but
-    markup reads as empty, like an empty text."""
+    """The words of a piece the model reads: links and @handles dropped, and the "RT" of a
+    retweet before the handle it quotes, a hashtag read as its words (``#NeverAgain`` ->
+    ``Never Again``). Social posts to a company start with its handle and often end with a
+    link; neither says anything about the customer, and the training text has almost none,
+    so they moved scores on their own. Each change stays inside one whitespace-separated
+    word, so the plain text of a long text is still its windows' plain texts in order
+    (:func:`split_covered`); only "RT" looks at the next word, and a window cut between the
+    two (inside a sentence longer than a window) keeps it. A piece that is nothing but
+    markup has nothing to read (:func:`has_words`)."""
     if not any(h in text for h in _MARKUP_HINTS):
         return text
     return _MARKUP.sub(_unmark, text)

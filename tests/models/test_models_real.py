@@ -269,12 +269,14 @@ def test_an_alert_on_another_language_says_which_and_how_sure(served):
 def test_tweets_of_nothing_but_a_link_raise_nothing(paths, path):
     """Three tweets of "@acme https://t.co/..." read as billing and product friction on the
     transformer path and made an unresolved_issue alert ("3rd contact about billing,
-    product"): the empty text the model was left with is no complaint."""
+    product"): the empty text the model was left with is no complaint. A retweet of one
+    ("RT @bob: @acme https://t.co/...") read as product friction on the static path."""
     from detector.engine import Detector
 
     events = [Event(event_id=f"l{i}", customer_id="C-L", channel="social",
                     occurred_at=datetime(2026, 11, 2 + i, tzinfo=UTC),
-                    text=f"@acme https://t.co/abc{i}") for i in range(3)]
+                    text=("RT @bob: " if i == 2 else "") + f"@acme https://t.co/abc{i}")
+              for i in range(3)]
     signals = paths[path].classify(events)
     for s in signals:
         assert s.friction_categories == () and s.churn_intent == "none", s

@@ -177,6 +177,10 @@ def test_plain_drops_links_and_handles_and_reads_hashtags_as_words():
                  "I was charged twice.", ""):
         assert plain(kept) == kept
     assert plain("https://t.co/x @x").strip() == ""  # nothing but markup: empty, like ""
+    # a retweet's "RT" goes with the handle it quotes; the quoted words stay
+    assert plain("RT @bob: @acme https://t.co/x").split() == [":"]
+    assert plain("RT @bob: lost my bag again").split() == [":", "lost", "my", "bag", "again"]
+    assert plain("the RT model @home") == "the RT model "  # not before a handle: a word
 
 
 def test_plain_changes_stay_inside_words_so_windows_still_cover_the_whole():
