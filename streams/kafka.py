@@ -47,11 +47,15 @@ def client_kwargs(settings: Settings, bootstrap: str | None = None) -> dict[str,
 
 
 def shift_to_now(events: list[Event], now: datetime | None = None) -> list[dict[str, Any]]:
-    """Event dicts with occurred_at shifted so that the last event happens ``now``."""
+    """Event dicts with occurred_at shifted by whole hours so that the last event happens
+    within the hour before ``now``. Whole hours keep the events where they were within the
+    stage windows (which start on whole quarter hours) and the hours of the day: shifted to
+    the minute, the same sample raised a ``cx_gap`` or not depending on when it was run."""
     if not events:
         return []
     now = now or datetime.now(UTC)
     delta: timedelta = now - max(e.occurred_at for e in events)
+    delta -= delta % timedelta(hours=1)
     out = []
     for event in events:
         body = event.to_dict()

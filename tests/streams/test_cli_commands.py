@@ -275,3 +275,25 @@ def test_a_fresh_process_caps_the_blas_threads_the_classifier_loads():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2], timeout=120, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[1]", out.stdout + out.stderr
+
+
+def test_the_sample_is_moved_by_whole_hours_so_every_run_raises_the_same_alerts():
+    """`run` moves the sample to now. Moved to the minute, the stage windows (whole quarter
+    hours) fell differently with the minute it was started, and the same sample raised a
+    cx_gap alert or not (41 or 42 alerts); moved by whole hours they fall the same way."""
+    from datetime import UTC, datetime, timedelta
+
+    from detector.schema import parse_event
+    from streams.kafka import shift_to_now
+
+    lines = (ROOT / "streams" / "data" / "sample_stream.jsonl").read_text("utf-8").splitlines()
+    events = [parse_event(line, now=datetime(2030, 1, 1, tzinfo=UTC)) for line in lines if line]
+    last = max(e.occurred_at for e in events)
+    for minutes in (0, 7, 29, 58, 5 * 60 + 13, 22 * 60 + 50):
+        now = datetime(2026, 12, 6, 13, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+        moved = shift_to_now(events, now)
+        at = [datetime.fromisoformat(b["occurred_at"]) for b in moved]
+        shift = at[0] - events[0].occurred_at
+        assert all(a - e.occurred_at == shift for a, e in zip(at, events, strict=True))
+        assert shift % timedelta(hours=1) == timedelta(0)
+        assert now - timedelta(hours=1) < last + shift <= now
