@@ -158,7 +158,11 @@ def _severity(score: float, explicit: bool, leaning: bool, repeated: bool,
         level = "high"
     elif score >= cfg.severity_medium:
         level = "medium"
-    floor = ("critical" if repeated else "high") if explicit else "medium" if leaning else None
+    floor = None
+    if explicit:
+        floor = "critical" if repeated else "high"
+    elif leaning:
+        floor = "medium"
     if floor is not None and (level is None or severity_rank(level) < severity_rank(floor)):
         level = floor
     return level

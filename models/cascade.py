@@ -31,7 +31,7 @@ def route_mask(scores: PooledScores, heads: Heads, rule: CascadeRule) -> np.ndar
 
 def merge(first: PooledScores, strong: PooledScores, mask: np.ndarray) -> PooledScores:
     """``first`` with the rows of ``mask`` taken from ``strong`` (scored on those rows only),
-    keeping ``first``'s embeddings."""
+    keeping ``first``'s embeddings and ``unread`` (which depends on the text alone)."""
     idx = np.flatnonzero(mask)
     out = replace(first, intent=first.intent.copy(), friction=first.friction.copy(),
                   sentiment=first.sentiment.copy(), stage=first.stage.copy(),

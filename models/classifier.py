@@ -31,7 +31,6 @@ from models.encoders import Encoder
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
-from models.pieces import has_words, plain
 from models.recipe import PooledScores, Recipe, score_texts
 
 DEFAULT_TAXONOMY = "taxonomy.json"
@@ -117,7 +116,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         cue = cues[i] if cues is not None else None
         non_english = not english[i] or cue is not None  # a cue list read it: not English
         flags = event.flags + (("non_english",) if non_english else ())
-        unread = not has_words(plain(text))  # scored as saying nothing (models.recipe)
+        unread = bool(scores.unread[i])  # scored as saying nothing (models.recipe)
         if unread:
             flags += ("nothing_to_read",)
         language = event.language

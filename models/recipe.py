@@ -130,6 +130,7 @@ class PooledScores:
     stage_labels: tuple[str, ...]
     evidence: list[str]  # the piece each event's decision rests on
     emb: np.ndarray  # (n, d) the embedding of each event's first piece (its whole text)
+    unread: np.ndarray  # (n,) bool: nothing to read in the whole text, scored as saying nothing
 
 
 @dataclass
@@ -258,4 +259,5 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
         else:
             evidence.append(flat[first[i]])
     return PooledScores(intent, intent_labels, friction, labels, presence,
-                        sentiment, hs.stage[first], heads.stage.labels, evidence, emb[first])
+                        sentiment, hs.stage[first], heads.stage.labels, evidence, emb[first],
+                        blank[first])

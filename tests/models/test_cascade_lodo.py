@@ -36,7 +36,7 @@ def _pooled(intent: list[list[float]], presence: list[float], tag: str) -> Poole
                         [(f"{tag}{i}",) for i in range(n)], np.array(presence, float),
                         np.full((n, 3), 1 / 3), np.eye(len(STAGES))[[0] * n], STAGES,
                         [f"{tag} evidence {i}" for i in range(n)],
-                        np.full((n, 4), float(ord(tag[0]))))
+                        np.full((n, 4), float(ord(tag[0]))), np.zeros(n, bool))
 
 
 THRESHOLD = SimpleNamespace(presence=SimpleNamespace(threshold=0.5))
