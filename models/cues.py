@@ -30,3 +30,51 @@ INTENT_CUES: tuple[re.Pattern[str], ...] = (EXPLICIT_CUE, AT_RISK_CUE)
 def intent_cues(text: str) -> tuple[bool, bool]:
     """Whether ``text`` matches the explicit and the at-risk cue."""
     return bool(EXPLICIT_CUE.search(text)), bool(AT_RISK_CUE.search(text))
+
+
+#: what an alert's reason quotes of the evidence (``detector.customer``: 120 characters)
+QUOTE_CHARS = 120
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of ``text`` (:func:`models.pieces.sentences`) starts and ends."""
+    from models.pieces import sentences
+
+    spans, at = [], 0
+    for s in sentences(text):
+        start = text.find(s, at)
+        spans.append((start, start + len(s)))
+        at = start + len(s)
+    return spans
+
+
+def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
+    """What an alert should quote of ``text`` for a churn decision (``intent`` explicit or
+    at_risk): the text itself when it fits in ``limit`` characters; else its first sentence
+    that holds the decision's cue (explicit: a request to leave; at risk: a risk phrase,
+    then a request), with the sentences around it that still fit, marks included (the one
+    before first), and "…" where text was left out. The text itself when no sentence holds
+    a cue: the models decided without one, and the quote stays theirs.
+
+    An e-mail of 340 characters that praises, then complains, then ends "I am cancelling my
+    membership at the end of this month." was quoted from its start: the alert showed the
+    praise and cut the request off."""
+    if len(text) <= limit or intent not in ("explicit", "at_risk"):
+        return text
+    spans = _sentence_spans(text)
+    order = (EXPLICIT_CUE, AT_RISK_CUE) if intent == "explicit" else (AT_RISK_CUE, EXPLICIT_CUE)
+    hit = next((k for cue in order for k, (a, b) in enumerate(spans)
+                if cue.search(text, a, b)), None)
+    if hit is None:
+        return text
+    lo = hi = hit
+    fits = limit - 4  # room for the two "… " marks
+    grown = True
+    while grown:  # add the sentence before, then the one after, while the span fits
+        grown = False
+        if lo > 0 and spans[hi][1] - spans[lo - 1][0] <= fits:
+            lo, grown = lo - 1, True
+        if hi + 1 < len(spans) and spans[hi + 1][1] - spans[lo][0] <= fits:
+            hi, grown = hi + 1, True
+    a, b = spans[lo][0], spans[hi][1]
+    return ("… " if lo > 0 else "") + text[a:b] + (" …" if hi < len(spans) - 1 else "")

@@ -17,7 +17,8 @@ The transformer's heads read :data:`DEFAULT_LEXICAL`: the n-grams and VADER's fo
 at weight 0.5. The static heads read :data:`STATIC_LEXICAL`: heavier n-gram weights, word
 pairs that skip function words ("cancel my transfer" and "cancel a transfer" share "cancel
 transfer") and the cues. A mean of token vectors loses word order, so the static path leans
-more on these. Both chosen on leave-one-domain-out folds (docs/models.md).
+more on these. Both chosen on leave-one-domain-out folds (docs/models.md); the cues were
+compared there for the transformer's heads too and not kept.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from detector.signals import INTENTS
+from models.cues import leaving_quote
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
 from models.heads import Heads, HeadScores, TrainConfig
@@ -205,7 +206,8 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     text. The evidence is the piece with the highest churn probability when the text is
     decided at risk or explicit, else the one most likely to hold friction when it has
     friction, else the whole text; a turn or window is preferred to the whole text when it
-    carries the decision by itself."""
+    carries the decision by itself, and of a churn decision's piece longer than an alert
+    quotes, the sentences that hold the leaving cue (:func:`~models.cues.leaving_quote`)."""
     n = len(texts)
     batch = split_batch(texts, turns, recipe.pieces)
     flat, owner = batch.flat, batch.owner
@@ -250,8 +252,8 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     for i in range(n):
         if intent_labels[i] != "none":
             j = part_churn[i]
-            evidence.append(flat[j] if inner[j] and piece_intent[j] != "none"
-                            else flat[top_churn[i]])
+            piece = flat[j] if inner[j] and piece_intent[j] != "none" else flat[top_churn[i]]
+            evidence.append(leaving_quote(piece, intent_labels[i]))
         elif labels[i]:
             j = part_friction[i]
             evidence.append(flat[j] if inner[j] and hs.presence[j] >= heads.presence.threshold

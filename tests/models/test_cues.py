@@ -1,0 +1,69 @@
+"""The churn-intent cues (models.cues) and the quote they pick for an alert."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.cues import QUOTE_CHARS, intent_cues, leaving_quote
+from models.pieces import PieceConfig
+from models.recipe import Recipe, score_texts
+from tests.models.test_recipe import CountingEncoder, KeywordHeads
+
+GYM = ("Hello, I have been a member of your gym for six years and generally I have been happy "
+       "with the classes and the staff at the Riverside branch. However, the last three months "
+       "the showers have been broken, the pool was closed twice without notice and nobody "
+       "answers the phone. I am cancelling my membership at the end of this month.")
+
+
+def test_the_cues_tell_a_request_to_leave_from_a_risk_and_from_an_order():
+    assert intent_cues("Please cancel my subscription.") == (True, False)
+    assert intent_cues("Thinking of switching to another bank.") == (False, True)
+    assert intent_cues("Cancel the transfer please.") == (False, False)
+
+
+def test_a_long_text_is_quoted_at_the_sentence_that_asks_to_leave():
+    """Quoted from its start, the alert showed the praise and the complaint and cut the
+    request off at 120 characters."""
+    quote = leaving_quote(GYM, "explicit")
+    assert quote == "… I am cancelling my membership at the end of this month."
+    assert GYM[:119] not in quote
+
+
+def test_the_quote_keeps_the_sentences_around_the_request_that_fit():
+    again = "I have written about the same delivery problem many times before now. "
+    text = again * 2 + "The box was crushed. Please close my account now. Thanks. " + again * 2
+    quote = leaving_quote(text, "explicit")
+    assert quote == "… The box was crushed. Please close my account now. Thanks. …"
+    assert quote.removeprefix("… ").removesuffix(" …") in text
+    assert len(quote) <= QUOTE_CHARS
+
+
+def test_at_risk_quotes_the_risk_phrase_first():
+    text = ("I asked you to close my savings account years ago and you did, no complaints there. "
+            "Now the current account fees went up again and I'm looking at other banks. "
+            "Please send the new fee table.")
+    assert leaving_quote(text, "at_risk") == (
+        "… Now the current account fees went up again and I'm looking at other banks. "
+        "Please send the new fee table.")
+    assert "close my savings account" in leaving_quote(text, "explicit")
+
+
+@pytest.mark.parametrize("text", [
+    "Please cancel my subscription.",  # short: quoted whole
+    "We have had " + "problem after problem with the router " * 5 + "and I want out.",  # no cue
+])
+def test_a_short_text_or_one_without_a_cue_is_quoted_as_it_is(text):
+    assert leaving_quote(text, "explicit") == text
+
+
+def test_a_text_decided_without_churn_is_quoted_as_it_is():
+    assert leaving_quote(GYM, "none") == GYM
+
+
+def test_score_texts_quotes_the_request_of_a_long_piece_decided_explicit():
+    s = score_texts([GYM], CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
+                    Recipe("static", "hashing", None, pieces=PieceConfig(window=400)))
+    assert s.intent_labels == ["explicit"]
+    assert np.allclose(s.intent[0], [0.3, 0.1, 0.6])
+    assert s.evidence == ["… I am cancelling my membership at the end of this month."]
