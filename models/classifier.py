@@ -27,6 +27,7 @@ import numpy as np
 
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
+from models.cues import retraction
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
@@ -86,10 +87,39 @@ def apply_leaving_cues(texts: Sequence[str], languages: Sequence[str | None],
     return found
 
 
+RETRACTED_CHURN = 0.1  # at most this churn probability for a text that takes leaving back
+
+
+def apply_retractions(texts: Sequence[str], scores: PooledScores,
+                      english: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts that take a leaving request back or say none is coming
+    (:func:`models.cues.retraction`): each one's sentence (None for the rest). Such a
+    text's churn probability is scaled down to at most :data:`RETRACTED_CHURN` and its
+    intent is ``none``: "I won't be leaving you" reads as a request to leave to the
+    embedding heads."""
+    found: list[str | None] = [None] * len(texts)
+    none = INTENTS.index("none")
+    for i, text in enumerate(texts):
+        if english is not None and not english[i]:
+            continue
+        found[i] = said = retraction(text)
+        if said is None:
+            continue
+        row = scores.intent[i].astype(np.float64)
+        churn = 1.0 - row[none]
+        if churn > RETRACTED_CHURN:
+            row = row * (RETRACTED_CHURN / churn)
+            row[none] = 1.0 - RETRACTED_CHURN
+            scores.intent[i] = row
+        scores.intent_labels[i] = "none"
+    return found
+
+
 def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings: bool,
                  model_version: str, config: ClassifierConfig,
                  cues: Sequence[LeavingCue | None] | None = None,
-                 english: Sequence[bool] | None = None) -> list[Signal]:
+                 english: Sequence[bool] | None = None,
+                 retracted: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -119,6 +149,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         unread = bool(scores.unread[i])  # scored as saying nothing (models.recipe)
         if unread:
             flags += ("nothing_to_read",)
+        if retracted is not None and retracted[i] is not None:
+            flags += ("retraction",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -191,10 +223,11 @@ class RecipeClassifier:
         texts = [e.customer_text for e in events]
         english = [is_english(t, e.language) for t, e in zip(texts, events, strict=True)]
         cues = None
+        retracted = apply_retractions(texts, scores, english)
         if self.recipe.leaving_cues:
             cues = apply_leaving_cues(texts, [e.language for e in events], scores, english)
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            cues, english)
+                            cues, english, retracted)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

@@ -132,11 +132,13 @@ def fit_path(recipe: Recipe, encoder: Encoder, rows: Sequence[Example],
 
 def score_rows(recipe: Recipe, encoder: Encoder, heads: Heads, rows: Sequence[Example]
                ) -> PooledScores:
-    """The rows scored as served (leaving cues included)."""
-    from models.classifier import apply_leaving_cues
+    """The rows scored as served (retractions and leaving cues included)."""
+    from models.classifier import apply_leaving_cues, apply_retractions
+    from models.language import is_english
 
     texts = [e.text for e in rows]
     scores = score_texts(texts, encoder, heads, recipe)
+    apply_retractions(texts, scores, [is_english(t, None) for t in texts])
     if recipe.leaving_cues:
         apply_leaving_cues(texts, [None] * len(texts), scores)
     return scores

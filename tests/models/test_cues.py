@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from models.cues import QUOTE_CHARS, intent_cues, leaving_quote
+from models.classifier import RETRACTED_CHURN, apply_retractions
+from models.cues import QUOTE_CHARS, intent_cues, leaving_quote, retraction
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
@@ -67,3 +71,41 @@ def test_score_texts_quotes_the_request_of_a_long_piece_decided_explicit():
     assert s.intent_labels == ["explicit"]
     assert np.allclose(s.intent[0], [0.3, 0.1, 0.6])
     assert s.evidence == ["… I am cancelling my membership at the end of this month."]
+
+
+RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
+
+
+def test_retractions_are_found_and_threats_are_not():
+    """24 own retractions and 19 near misses: conditions ("not cancelling yet", "unless"),
+    a request next to one ("I'm not leaving. But please cancel my subscription ..."), "I'm
+    staying at my mum's", "I won't pay this bill"."""
+    rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
+    assert sum(r["retraction"] for r in rows) >= 20 and sum(not r["retraction"] for r in rows) >= 15
+    for row in rows:
+        found = retraction(row["text"])
+        assert (found is not None) == row["retraction"], row
+        if found is not None:
+            assert found in row["text"]
+
+
+def test_a_retraction_read_as_a_request_to_leave_is_scaled_down_to_none():
+    texts = ["Please ignore my cancellation request, I'm staying.", "Please cancel my plan.",
+             "I'm not leaving you, the parcel was just late."]
+    s = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
+                    Recipe("static", "hashing", None))
+    assert s.intent_labels == ["explicit", "explicit", "none"]
+    before = s.intent.copy()
+    found = apply_retractions(texts, s)
+    assert found == [texts[0], None, texts[2]]
+    assert s.intent_labels == ["none", "explicit", "none"]
+    assert s.intent[0] == pytest.approx([1 - RETRACTED_CHURN, 0.1 * 0.1 / 0.9, 0.1 * 0.8 / 0.9])
+    assert np.array_equal(s.intent[1], before[1])  # no retraction
+    assert s.intent[2] == pytest.approx(before[2])  # none, churn already under 0.1
+
+
+def test_a_retraction_in_another_language_is_not_read():
+    texts = ["I'm staying."]
+    s = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
+                    Recipe("static", "hashing", None))
+    assert apply_retractions(texts, s, english=[False]) == [None]

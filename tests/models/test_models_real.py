@@ -283,3 +283,43 @@ def test_tweets_of_nothing_but_a_link_raise_nothing(paths, path):
         assert s.sentiment == 0.0 and s.confidence == "low" and "nothing_to_read" in s.flags
     detector = Detector()
     assert [a for s in signals for a in detector.process(s)] == []
+
+
+RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_taking_a_request_back_is_not_a_request_to_leave(paths, path):
+    """Own rows (tests/models/fixtures/retractions.jsonl): 24 retractions ("please ignore my
+    cancellation request, I'm staying"; before the rule the transformer read 18 of them as a
+    churn risk, 14 as explicit) and 19 near misses that do leave or threaten to ("I'm not
+    cancelling yet, but one more outage and I'm gone"), which the rule leaves as read."""
+    rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
+    clf = paths[path]
+    signals = clf.classify(_events([r["text"] for r in rows]))
+    scores = clf.score(_events([r["text"] for r in rows]))
+    scores = scores[0] if isinstance(scores, tuple) else scores  # the cascade's (scores, mask)
+    for row, sig, before in zip(rows, signals, scores.intent_labels, strict=True):
+        if row["retraction"]:
+            assert sig.churn_intent == "none" and sig.churn_probability <= 0.1 + 1e-6, row
+            assert "retraction" in sig.flags
+        else:
+            assert sig.churn_intent == before and "retraction" not in sig.flags, row
+
+
+def test_a_retraction_raises_no_alert_after_a_complaint(served):
+    """The customer who complained, asked to cancel and took it back the same day got a
+    critical alert quoting the retraction as "asks to leave" (P(explicit) 0.81)."""
+    from detector.engine import Detector
+
+    texts = ["The app has logged me out five times today. Please cancel my subscription.",
+             "Thanks for fixing the login so quickly. Please ignore my cancellation request, "
+             "I'm staying."]
+    events = [Event(event_id=f"r{i}", customer_id="C-r", channel=ch,
+                    occurred_at=datetime(2026, 11, 2, 9 + 6 * i, tzinfo=UTC), text=t)
+              for i, (ch, t) in enumerate(zip(("chat", "email"), texts, strict=True))]
+    detector = Detector()
+    signals = served.classify(events)
+    alerts = [a for s in signals for a in detector.process(s)]
+    assert signals[1].churn_intent == "none" and "retraction" in signals[1].flags
+    assert not [a for a in alerts if "ignore my cancellation" in " ".join(a.reasons)]
