@@ -304,6 +304,8 @@ def update_customer(
     late = at < latest
     if not late:
         st["last_intent"] = signal.churn_intent
+        if "retraction" in signal.flags:  # took a request to leave back: none on record
+            st["max_intent"] = "none"
 
     thread = None
     opens = opens_issue(signal.friction_categories, signal.churn_intent)

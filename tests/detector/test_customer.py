@@ -282,3 +282,26 @@ def test_issue_state_is_bounded():
     threads = expand(det.customers["C-1"], "C-1")["threads"]
     assert len(threads) <= CFG.issue_max_threads
     assert all(len(t["event_ids"]) <= 6 for t in threads)
+
+
+def test_a_customer_who_took_the_request_back_is_not_cited_as_leaving_later():
+    """After "please ignore my cancellation request, I'm staying" (flag ``retraction``), a
+    later alert on the same customer no longer says earlier messages asked to leave."""
+    from dataclasses import replace
+
+    asked = make_signal("q1", hours=0, intent="explicit", p=0.9, sentiment=-0.6,
+                        friction=("access",), text="Locked out again. Cancel my plan.")
+    back = replace(make_signal("q2", hours=4, sentiment=0.5,
+                               text="Please ignore my cancellation request, I'm staying."),
+                   flags=("retraction",))
+    later = [make_signal(f"q{3 + i}", hours=30 + i, friction=("billing",), sentiment=-0.8,
+                         channel=ch, text="The bill is wrong again.")
+             for i, ch in enumerate(("email", "call", "chat"))]
+    det, alerts = run([asked, back, *later])
+    assert alerts[0].details["trigger_event_id"] == "q1"
+    assert any(a.details["trigger_event_id"] != "q1" for a in alerts), alerts
+    for alert in alerts[1:]:
+        assert not any("Earlier messages showed" in r for r in alert.reasons), alert.reasons
+    # without the retraction the same journey cites the request to leave
+    _, alerts = run([asked, replace(back, flags=()), *later])
+    assert any("Earlier messages showed explicit" in r for a in alerts[1:] for r in a.reasons)
