@@ -110,15 +110,19 @@ def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
 
 def retraction(text: str) -> str | None:
     """The sentence of ``text`` that takes a leaving request back or says none is coming
-    (:data:`RETRACTION_CUE`, with no condition in it), unless another sentence asks to
-    leave (:data:`EXPLICIT_CUE`); None when there is none. English only."""
+    (:data:`RETRACTION_CUE`, with no condition in it); None when there is none, or when a
+    request to leave (:data:`EXPLICIT_CUE`) stands anywhere in the text outside what is
+    taken back ("Please cancel my subscription, I'm staying with my parents now": the
+    models decide). English only."""
     if not _HINT.search(text):
         return None
     found = None
     for a, b in _sentence_spans(text):
         sentence = text[a:b]
-        if RETRACTION_CUE.search(sentence) and not _CONDITION.search(sentence):
+        taken_back = [m.span() for m in RETRACTION_CUE.finditer(sentence)]
+        asks = [m.span() for m in EXPLICIT_CUE.finditer(sentence)]
+        if any(not any(x < d and c < y for x, y in taken_back) for c, d in asks):
+            return None  # a request to leave of its own, outside what is taken back
+        if taken_back and not _CONDITION.search(sentence):
             found = found or sentence
-        elif EXPLICIT_CUE.search(sentence):
-            return None
     return found

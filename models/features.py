@@ -461,18 +461,13 @@ def _interleave(n: int, parts: Sequence[tuple[np.ndarray, Sequence[np.ndarray]]]
 def _row_runs(per_row: np.ndarray, keys: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of keys listed row by row: the distinct keys of each row, sorted, and how often each
-    occurs (distinct keys per row, keys, counts). Sorts ``keys`` in place."""
-    bounds = _bounds(per_row)
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if hi - lo > 1:
-            keys[lo:hi].sort()  # small in-place sorts: cheaper than one sort of the batch
-    new = np.ones(len(keys), bool)
-    new[1:] = keys[1:] != keys[:-1]
-    new[bounds[:-1][per_row > 0]] = True
-    starts = np.flatnonzero(new)
-    seen = np.concatenate([[0], np.cumsum(new)])
-    return seen[bounds[1:]] - seen[bounds[:-1]], keys[starts], np.diff(np.append(starts,
-                                                                                 len(keys)))
+    occurs (distinct keys per row, keys, counts). scipy's duplicate summing sorts and counts
+    each row in C (a Python loop of small numpy sorts cost about 13 µs a row)."""
+    m = sp.csr_matrix((np.ones(len(keys), np.int32), keys.astype(np.int32, copy=False),
+                       _bounds(per_row)),
+                      shape=(len(per_row), int(keys.max()) + 1 if len(keys) else 1))
+    m.sum_duplicates()
+    return np.diff(m.indptr).astype(np.int64), m.indices, m.data
 
 
 def _normalised_runs(per_row: np.ndarray, counts: np.ndarray, weight: float) -> np.ndarray:

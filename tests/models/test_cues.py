@@ -77,9 +77,10 @@ RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 
 
 def test_retractions_are_found_and_threats_are_not():
-    """24 own retractions and 19 near misses: conditions ("not cancelling yet", "unless"),
-    a request next to one ("I'm not leaving. But please cancel my subscription ..."), "I'm
-    staying at my mum's", "I won't pay this bill"."""
+    """24 own retractions and 21 near misses: conditions ("not cancelling yet", "unless"),
+    a request next to one ("I'm not leaving. But please cancel my subscription ...", "I was
+    going to cancel my plan but I'm staying": a request outside what is taken back is left
+    to the models), "I'm staying at my mum's", "I won't pay this bill"."""
     rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
     assert sum(r["retraction"] for r in rows) >= 20 and sum(not r["retraction"] for r in rows) >= 15
     for row in rows:

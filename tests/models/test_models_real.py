@@ -292,7 +292,7 @@ RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 def test_taking_a_request_back_is_not_a_request_to_leave(paths, path):
     """Own rows (tests/models/fixtures/retractions.jsonl): 24 retractions ("please ignore my
     cancellation request, I'm staying"; before the rule the transformer read 18 of them as a
-    churn risk, 14 as explicit) and 19 near misses that do leave or threaten to ("I'm not
+    churn risk, 14 as explicit) and 21 near misses that do leave or threaten to ("I'm not
     cancelling yet, but one more outage and I'm gone"), which the rule leaves as read."""
     rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
     clf = paths[path]
