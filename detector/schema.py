@@ -309,8 +309,9 @@ def parse_event(
         flags.append("future_clamped")
     if not text and turns:
         text = " ".join(t.text for t in turns if t.text)
-    if not text:
-        raise EventError("empty_text", "text is missing or empty and no turns carry text")
+    if not text and obj.get("rating") is None:  # a rating alone is a survey without comment
+        raise EventError("empty_text",
+                         "text is missing or empty, no turns carry text and there is no rating")
     if turns and not any(t.speaker == "customer" and t.text for t in turns):
         flags.append("no_customer_turns")
     if len(text) > MAX_TEXT_CHARS or turns_cut:

@@ -144,9 +144,10 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         else:
             stage, source = stages[i], "inferred"
         cue = cues[i] if cues is not None else None
-        non_english = not english[i] or cue is not None  # a cue list read it: not English
-        flags = event.flags + (("non_english",) if non_english else ())
         unread = bool(scores.unread[i])  # scored as saying nothing (models.recipe)
+        # a cue list read it: not English; nothing to read (a rating alone): no language
+        non_english = (not english[i] and not unread) or cue is not None
+        flags = event.flags + (("non_english",) if non_english else ())
         if unread:
             flags += ("nothing_to_read",)
         if retracted is not None and retracted[i] is not None:

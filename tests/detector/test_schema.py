@@ -54,6 +54,17 @@ def test_bad_input_gets_a_reason(raw, reason):
     assert info.value.detail
 
 
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_a_rating_alone_is_an_event(text):
+    """A survey or review without comment: the rating is the signal (it was dead-lettered
+    as empty_text). Without a rating, no text is still refused."""
+    ev = parse_event(json.dumps(base(channel="survey", text=text, rating=1)), now=NOW)
+    assert ev.text == "" and ev.rating == 1
+    with pytest.raises(EventError, match="no rating") as info:
+        parse_event(json.dumps(base(channel="survey", text=text, rating=None)), now=NOW)
+    assert info.value.reason == "empty_text"
+
+
 def test_call_with_turns_scores_customer_turns_only():
     ev = parse_event(
         base(channel="call", text=None, turns=[

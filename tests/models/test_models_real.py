@@ -323,3 +323,18 @@ def test_a_retraction_raises_no_alert_after_a_complaint(served):
     alerts = [a for s in signals for a in detector.process(s)]
     assert signals[1].churn_intent == "none" and "retraction" in signals[1].flags
     assert not [a for a in alerts if "ignore my cancellation" in " ".join(a.reasons)]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_rating_without_text_reads_as_the_rating_alone(paths, path):
+    """A survey answered with a score and no comment: nothing to read, so no churn intent,
+    no friction, neutral text sentiment blended with the rating; no language to guess."""
+    events = [Event(event_id=f"r{k}", customer_id="C-r", channel="survey",
+                    occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text="", rating=k)
+              for k in (1, 5)]
+    low, high = paths[path].classify(events)
+    for sig in (low, high):
+        assert sig.churn_intent == "none" and sig.churn_probability == 0.0
+        assert sig.friction_categories == ()
+        assert "nothing_to_read" in sig.flags and "non_english" not in sig.flags
+    assert low.sentiment == pytest.approx(-0.5) and high.sentiment == pytest.approx(0.5)

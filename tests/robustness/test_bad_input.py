@@ -123,6 +123,14 @@ async def test_empty_or_whitespace_text(pipeline, text):
     await dead_lettered(pipeline, raw(text=text), "empty_text")
 
 
+@pytest.mark.parametrize("text", [..., "", None])
+async def test_a_rating_without_text_is_a_signal(pipeline, text):
+    """A survey answered with a score and no comment counts (its rating; how it is scored:
+    ``tests/models/test_models_real.py``): it was dead-lettered as empty_text."""
+    signal = await processed(pipeline, raw(text=text, rating=1, channel="survey"))
+    assert signal["rating"] == 1 and signal["text"] == ""
+
+
 # -- size and encoding --------------------------------------------------------------------
 
 async def test_text_of_one_megabyte_is_truncated_and_flagged(pipeline):
