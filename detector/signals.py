@@ -18,6 +18,12 @@ FRICTION_CATEGORIES: tuple[str, ...] = (
     "policy",
     "integration",
 )
+#: What a signal's ``flags`` can hold: from the event (``detector.schema``) and from scoring
+#: (``models.classifier``)
+SIGNAL_FLAGS: tuple[str, ...] = (
+    "stale", "future_clamped", "no_customer_turns", "text_truncated",  # the event
+    "non_english", "nothing_to_read", "leaving_cue", "retraction",  # how it was read
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,6 +420,8 @@ class Classify:
         local: list[Item] = []
         for i, signal in done:
             self.metrics.intents.labels(intent=signal.churn_intent).inc()
+            for flag in signal.flags:
+                self.metrics.signal_flags.labels(flag=flag).inc()
             for cat in signal.friction_categories:
                 self.metrics.signals.labels(category=cat, journey_stage=signal.journey_stage,
                                             channel=signal.channel).inc()

@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from detector import __version__
 from detector.alerts import ALERT_TYPES, SEVERITIES
 from detector.schema import CHANNELS, JOURNEY_STAGES
-from detector.signals import FRICTION_CATEGORIES, INTENTS
+from detector.signals import FRICTION_CATEGORIES, INTENTS, SIGNAL_FLAGS
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 E2E_BUCKETS = (
@@ -78,6 +78,7 @@ LABEL_VALUES: dict[str, tuple[str, ...]] = {
     "category": FRICTION_CATEGORIES,
     "journey_stage": JOURNEY_STAGES,
     "intent": INTENTS,
+    "flag": SIGNAL_FLAGS,
     "type": ALERT_TYPES,
     "severity": SEVERITIES,
     "path": ENCODER_PATHS,
@@ -190,6 +191,13 @@ class Metrics:
             "churn_intents_total", "Classified events by churn-intent level", ["intent"],
             registry=r,
         ))
+        self.signal_flags = self._bounded(Counter(
+            "churn_signal_flags_total",
+            "Classified events by flag: how they were read (non_english: the English models"
+            " read little; nothing_to_read; leaving_cue; retraction) and what the event had"
+            " (text_truncated, stale, future_clamped, no_customer_turns)",
+            ["flag"], registry=r,
+        ))
         self.alerts = self._bounded(Counter(
             "churn_alerts_emitted_total",
             "Alerts emitted by type and severity",
@@ -263,6 +271,8 @@ class Metrics:
             self.customers_forgotten.labels(cause=cause)
         for intent in INTENTS:
             self.intents.labels(intent=intent)
+        for flag in SIGNAL_FLAGS:
+            self.signal_flags.labels(flag=flag)
         for type_, severity in product(ALERT_TYPES, SEVERITIES):
             self.alerts.labels(type=type_, severity=severity)
         for agent, outcome in product(GAP_AGENTS, GAP_OUTCOMES):

@@ -524,6 +524,18 @@ async def test_clamped_future_events_are_counted(agent_pipeline):
     out = await agent_pipeline([raw(occurred_at=ahead)])
     assert "future_clamped" in out.signals[0]["flags"]
     assert out.metrics.registry.get_sample_value("churn_events_future_clamped_total") == 1
+    flags = {"flag": "future_clamped"}
+    assert out.metrics.registry.get_sample_value("churn_signal_flags_total", flags) == 1
+
+
+async def test_every_flag_of_a_classified_event_is_counted(agent_pipeline):
+    """An SRE sees how much of the traffic the models read poorly (the share flagged
+    non_english, nothing_to_read) next to the alerts, not only in each signal."""
+    out = await agent_pipeline([raw(text="x" * 20_000), raw(event_id="e2", text="ok"),
+                                raw(event_id="e3", text="word " * 3_000)])
+    reg = out.metrics.registry
+    assert reg.get_sample_value("churn_signal_flags_total", {"flag": "text_truncated"}) == 2
+    assert reg.get_sample_value("churn_signal_flags_total", {"flag": "retraction"}) == 0
 
 
 def test_the_future_skew_cannot_exceed_the_lateness():

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from detector.alerts import ALERT_TYPES, SEVERITIES
 from detector.schema import CHANNELS, JOURNEY_STAGES
-from detector.signals import FRICTION_CATEGORIES, INTENTS
+from detector.signals import FRICTION_CATEGORIES, INTENTS, SIGNAL_FLAGS
 from streams.lag import compute_lags, report_consumer_lag
 from streams.metrics import (
     DEADLETTER_REASONS,
@@ -31,7 +31,7 @@ from streams.topology import build_app
 #: Every label name a metric of the worker may have. Anything else fails the test.
 ALLOWED_LABEL_NAMES = {
     "channel", "reason", "category", "journey_stage", "intent", "type", "severity", "path",
-    "topic", "partition", "agent", "outcome", "cause",
+    "topic", "partition", "agent", "outcome", "cause", "flag",
 }
 #: Histograms whose unit is a count, not a base unit.
 UNITLESS_HISTOGRAMS = {"churn_classification_batch_size"}
@@ -140,6 +140,8 @@ def test_known_series_exist_at_zero_before_any_event():
             assert reg.get_sample_value("churn_alerts_emitted_total", labels) == 0
     for intent in INTENTS:
         assert reg.get_sample_value("churn_intents_total", {"intent": intent}) == 0
+    for flag in SIGNAL_FLAGS:
+        assert reg.get_sample_value("churn_signal_flags_total", {"flag": flag}) == 0
     for path in ENCODER_PATHS:
         assert reg.get_sample_value("churn_encoder_texts_total", {"path": path}) == 0
     n_signal_series = len(FRICTION_CATEGORIES) * len(JOURNEY_STAGES) * len(CHANNELS)
