@@ -53,6 +53,7 @@ QUIET = {
     "ChurnConsumerLagGrowing": "lag drains to 0 once the events are processed",
     "ChurnClassificationLatencyHigh": "the hashing encoder classifies a batch in milliseconds",
     "ChurnAlertStorm": "a few dozen alerts, far below 30 a minute over 5 minutes",
+    "ChurnTrafficNotEnglish": "the sample stream is in English",
     "ChurnCxGapPastThreshold": "data-dependent: returns data when a stage's gap is past the"
     " threshold (it is, with the bundled sample)",
 }
