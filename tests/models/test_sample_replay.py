@@ -104,3 +104,16 @@ def test_sample_profiles_rank_the_alerts(sample_alerts):
     biggest = max((a for a in alerts if a.get("account")),
                   key=lambda a: a["account"].get("expected_revenue_at_risk", 0))
     assert biggest["customer_id"] == "C-10502"
+
+
+def test_sample_annoyed_customers_are_never_quoted_as_leaving(sample_alerts):
+    """Annoyed, not leaving: "I'm not closing my account or anything, I just need the app to
+    work ..." read as a churn risk (churn probability 0.58) and gave its customer a high case
+    quoting it as a "Credible leaving signal"; it is a retraction now."""
+    alerts, expected, _ = sample_alerts
+    annoyed = set(expected["annoyed"])
+    risk = [a for a in alerts if a["customer_id"] in annoyed and a["type"] == "customer_churn_risk"]
+    assert risk, "the annoyed customers still get their medium cases"
+    for a in risk:
+        assert not any("leaving signal" in r or "asks to leave" in r for r in a["reasons"]), a
+        assert a["severity"] == "medium"
