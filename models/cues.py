@@ -56,9 +56,12 @@ def intent_cues(text: str) -> tuple[bool, bool]:
     return bool(EXPLICIT_CUE.search(text)), bool(AT_RISK_CUE.search(text))
 
 
-# every retraction holds one of these (a cheap test before the sentences are searched)
-_HINT = re.compile(r"cancel|leav|clos|stay|switch|terminat|delet|notice|mind|quit|\bend\b",
-                   re.I)
+# every retraction holds one of these, lower-cased (a test far cheaper than the patterns:
+# plain substring searches; most texts hold none)
+_RETRACTION_WORDS = ("cancellation", "notice", "request to", "mind", "decided", "don't",
+                     "dont", "do not", "no longer", "staying", "not leaving", "not cancel",
+                     "not closing", "not switching", "no intention", "no plan", "won't", "wont",
+                     "will not", "not going to")
 
 #: what an alert's reason quotes of the evidence (``detector.customer``: 120 characters)
 QUOTE_CHARS = 120
@@ -113,16 +116,27 @@ def retraction(text: str) -> str | None:
     (:data:`RETRACTION_CUE`, with no condition in it); None when there is none, or when a
     request to leave (:data:`EXPLICIT_CUE`) stands anywhere in the text outside what is
     taken back ("Please cancel my subscription, I'm staying with my parents now": the
-    models decide). English only."""
-    if not _HINT.search(text):
+    models decide). English only; a typographic apostrophe reads as "'"."""
+    low = text.lower()
+    if "\u2019" in low:
+        low = low.replace("\u2019", "'")
+    if not any(w in low for w in _RETRACTION_WORDS):
         return None
-    found = None
-    for a, b in _sentence_spans(text):
-        sentence = text[a:b]
-        taken_back = [m.span() for m in RETRACTION_CUE.finditer(sentence)]
-        asks = [m.span() for m in EXPLICIT_CUE.finditer(sentence)]
-        if any(not any(x < d and c < y for x, y in taken_back) for c, d in asks):
-            return None  # a request to leave of its own, outside what is taken back
-        if taken_back and not _CONDITION.search(sentence):
-            found = found or sentence
-    return found
+    norm = text.replace("\u2019", "'")  # the same length: spans hold for ``text``
+    spans = _sentence_spans(norm)
+    taken: list[tuple[int, int, int, int]] = []  # (sentence start, end, match start, end)
+    for a, b in spans:
+        sentence = norm[a:b]
+        if not any(w in sentence.lower() for w in _RETRACTION_WORDS):
+            continue
+        taken += [(a, b, a + m.start(), a + m.end()) for m in RETRACTION_CUE.finditer(sentence)]
+    if not taken:
+        return None
+    for a, b in spans:  # a request to leave of its own, outside what is taken back
+        for m in EXPLICIT_CUE.finditer(norm, a, b):
+            if not any(x < m.end() and m.start() < y for _, _, x, y in taken):
+                return None
+    for a, b, _, _ in taken:
+        if not _CONDITION.search(norm, a, b):
+            return text[a:b]
+    return None

@@ -110,3 +110,11 @@ def test_a_retraction_in_another_language_is_not_read():
     s = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
                     Recipe("static", "hashing", None))
     assert apply_retractions(texts, s, english=[False]) == [None]
+
+
+def test_a_typographic_apostrophe_reads_as_a_plain_one():
+    """Phones and mail clients write "won’t" and "I’m": the patterns spell "'"."""
+    assert retraction("I won\u2019t be leaving, the new plan is fine.") is not None
+    assert retraction("Please ignore my cancellation request, I\u2019m staying.") == (
+        "Please ignore my cancellation request, I\u2019m staying.")
+    assert retraction("I\u2019m not staying with you after this.") is None
