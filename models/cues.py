@@ -81,8 +81,8 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
     """What an alert should quote of ``text`` for a churn decision (``intent`` explicit or
-    at_risk): the text itself when it fits in ``limit`` characters; else its first sentence
-    that holds the decision's cue (explicit: a request to leave; at risk: a risk phrase,
+    at_risk): the text itself when it fits in ``limit`` characters; else the sentence where
+    the decision's cue first starts (explicit: a request to leave; at risk: a risk phrase,
     then a request), with the sentences around it that still fit, marks included (the one
     before first), and "…" where text was left out. The text itself when no sentence holds
     a cue: the models decided without one, and the quote stays theirs.
@@ -92,12 +92,12 @@ def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
     praise and cut the request off."""
     if len(text) <= limit or intent not in ("explicit", "at_risk"):
         return text
-    spans = _sentence_spans(text)
     order = (EXPLICIT_CUE, AT_RISK_CUE) if intent == "explicit" else (AT_RISK_CUE, EXPLICIT_CUE)
-    hit = next((k for cue in order for k, (a, b) in enumerate(spans)
-                if cue.search(text, a, b)), None)
-    if hit is None:
+    m = order[0].search(text) or order[1].search(text)
+    if m is None:
         return text
+    spans = _sentence_spans(text)
+    hit = max(k for k, (a, _) in enumerate(spans) if a <= m.start())  # where the cue starts
     lo = hi = hit
     fits = limit - 4  # room for the two "… " marks
     grown = True
