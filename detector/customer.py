@@ -19,7 +19,7 @@ from detector.accounts import AccountConfig, account_reason, account_view, raise
 from detector.alerts import SEVERITIES, Alert, make_alert_id, make_case_key, severity_rank
 from detector.erasure import event_hash
 from detector.issues import IssueConfig, joins_issue, opens_issue, track_issue
-from detector.redact import Redactor, snippet
+from detector.redact import Redactor, quote, snippet
 from detector.signals import Signal
 from detector.state_codec import INTENTS_ORDER, compact, decode_time, expand, is_stored
 
@@ -651,16 +651,16 @@ def _reasons(
 ) -> list[str]:
     reasons: list[str] = []
     channel = _CHANNEL_WORDS.get(signal.channel, signal.channel)
-    quote = item["snippet"] if len(item["snippet"]) <= 120 else item["snippet"][:119] + "…"
+    said = quote(item["snippet"])
     if explicit:
         p = signal.intent_probabilities.get("explicit", 0.0)
         how = f"{p:.0%} explicit intent"
         if "leaving_cue" in signal.flags:  # another language, read by a cue list only
             how = (f"written in {signal.language or 'another language'}, found by the leaving "
                    "cue list; low confidence: have someone who reads it check")
-        reasons.append(f'Latest {channel} message asks to leave: "{quote}" ({how})')
+        reasons.append(f'Latest {channel} message asks to leave: "{said}" ({how})')
     elif signal.churn_intent != "none":
-        reasons.append(f'Credible leaving signal on {channel}: "{quote}"')
+        reasons.append(f'Credible leaving signal on {channel}: "{said}"')
     elif st["max_intent"] != "none":
         reasons.append(f"Earlier messages showed {st['max_intent'].replace('_', ' ')} churn intent")
     contacts = st["contacts"]

@@ -93,6 +93,15 @@ class Redactor:
         return text
 
 
+#: how much of an evidence snippet an alert's reason quotes (models.cues picks what fits)
+QUOTE_CHARS = 120
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` as a reason quotes it: at most ``limit`` characters, "…" where cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def snippet(text: str, redactor: Redactor, limit: int = 200) -> str:
     """A redacted excerpt of at most ``limit`` characters."""
     text = redactor(" ".join(text.split()))

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 
+from detector.redact import QUOTE_CHARS
+from models.pieces import sentence_spans
+
 EXPLICIT_CUE = re.compile(
     r"\b(cancel+(ing|ed|ation)?|close|closing|delete|deleting|deletion|terminat\w*|remove|"
     r"removal|deactivate|discontinue|end)\b.{0,30}\b(account|subscription|membership|contract|"
@@ -63,21 +66,6 @@ _RETRACTION_WORDS = ("cancellation", "notice", "request to", "mind", "decided", 
                      "not closing", "not switching", "no intention", "no plan", "won't", "wont",
                      "will not", "not going to")
 
-#: what an alert's reason quotes of the evidence (``detector.customer``: 120 characters)
-QUOTE_CHARS = 120
-
-
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Where each sentence of ``text`` (:func:`models.pieces.sentences`) starts and ends."""
-    from models.pieces import sentences
-
-    spans, at = [], 0
-    for s in sentences(text):
-        start = text.find(s, at)
-        spans.append((start, start + len(s)))
-        at = start + len(s)
-    return spans
-
 
 def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
     """What an alert should quote of ``text`` for a churn decision (``intent`` explicit or
@@ -96,7 +84,7 @@ def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
     m = order[0].search(text) or order[1].search(text)
     if m is None:
         return text
-    spans = _sentence_spans(text)
+    spans = sentence_spans(text)
     hit = max(k for k, (a, _) in enumerate(spans) if a <= m.start())  # where the cue starts
     lo = hi = hit
     fits = limit - 4  # room for the two "… " marks
@@ -123,7 +111,7 @@ def retraction(text: str) -> str | None:
     if not any(w in low for w in _RETRACTION_WORDS):
         return None
     norm = text.replace("\u2019", "'")  # the same length: spans hold for ``text``
-    spans = _sentence_spans(norm)
+    spans = sentence_spans(norm)
     taken: list[tuple[int, int, int, int]] = []  # (sentence start, end, match start, end)
     for a, b in spans:
         sentence = norm[a:b]

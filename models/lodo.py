@@ -138,9 +138,10 @@ def score_rows(recipe: Recipe, encoder: Encoder, heads: Heads, rows: Sequence[Ex
 
     texts = [e.text for e in rows]
     scores = score_texts(texts, encoder, heads, recipe)
-    apply_retractions(texts, scores, [is_english(t, None) for t in texts])
+    english = [is_english(t, None) for t in texts]
+    apply_retractions(texts, scores, english)
     if recipe.leaving_cues:
-        apply_leaving_cues(texts, [None] * len(texts), scores)
+        apply_leaving_cues(texts, [None] * len(texts), scores, english)
     return scores
 
 

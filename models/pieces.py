@@ -93,6 +93,16 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _split_sentences(text) if s and s.strip()]
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of :func:`sentences` starts and ends in ``text``."""
+    spans, at = [], 0
+    for s in sentences(text):
+        start = text.find(s, at)
+        spans.append((start, start + len(s)))
+        at = start + len(s)
+    return spans
+
+
 def _pack(parts: Sequence[str], window: int) -> list[str]:
     """Consecutive parts joined with spaces into strings of at most ``window`` characters
     (a part longer than that stands alone)."""
