@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from detector.signals import INTENTS
-from models.cues import leaving_quote
+from models.cues import cue_sentences, leaving_quote
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
 from models.heads import Heads, HeadScores, TrainConfig
-from models.pieces import PieceConfig, has_words, plain, split_covered
+from models.pieces import PieceConfig, customer_lines, has_words, plain, split_covered
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "churn-manifest/1"
@@ -48,6 +48,9 @@ class Recipe:
     # the static encoder's token vectors tuned towards the transformer's embeddings of the
     # training texts (models.tokentune); the heads then read the tuned embedding
     tuned_table: bool = False
+    # a message's sentences holding a leaving cue are also read on their own, for churn
+    # intent (models.cues.cue_sentences)
+    cue_sentences: bool = False
 
     def __post_init__(self) -> None:
         if self.sentiment_pool not in SENTIMENT_POOLS:
@@ -58,7 +61,7 @@ class Recipe:
                 "lexical": self.lexical.to_dict() if self.lexical is not None else None,
                 "pieces": self.pieces.to_dict(), "train": asdict(self.train),
                 "sentiment_pool": self.sentiment_pool, "leaving_cues": self.leaving_cues,
-                "tuned_table": self.tuned_table}
+                "tuned_table": self.tuned_table, "cue_sentences": self.cue_sentences}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Recipe:
@@ -68,7 +71,8 @@ class Recipe:
                    train=TrainConfig(**d.get("train", {})),
                    sentiment_pool=d.get("sentiment_pool", "mean"),
                    leaving_cues=bool(d.get("leaving_cues", True)),
-                   tuned_table=bool(d.get("tuned_table", False)))
+                   tuned_table=bool(d.get("tuned_table", False)),
+                   cue_sentences=bool(d.get("cue_sentences", False)))
 
 
 @dataclass(frozen=True)
@@ -138,26 +142,46 @@ class PooledScores:
 class Pieces:
     """A batch's pieces, flat: the text each belongs to, and for each long text whose
     windows cover it (:func:`models.pieces.split_covered`) the flat index of its whole
-    piece and the indices of its windows."""
+    piece and the indices of its windows. A text's cue sentences
+    (:func:`models.cues.cue_sentences`) come after its windows, marked ``intent_only``; an
+    alert quotes the turn or window that holds one (``quoted``)."""
 
     flat: list[str]
     owner: np.ndarray  # (pieces,) int64
     wholes: dict[int, range]
+    intent_only: np.ndarray  # (pieces,) bool: read for churn intent only
+    quoted: np.ndarray  # (pieces,) int64: the piece an alert quotes for it (itself, mostly)
 
 
 def split_batch(texts: Sequence[str], turns: Sequence[Sequence[str] | None] | None,
-                cfg: PieceConfig) -> Pieces:
-    """All pieces of a batch (see :class:`Pieces`)."""
+                cfg: PieceConfig, with_cue_sentences: bool = False) -> Pieces:
+    """All pieces of a batch (see :class:`Pieces`); with ``with_cue_sentences``, each
+    text's cue sentences that are not a piece already."""
     flat: list[str] = []
     owner: list[int] = []
     wholes: dict[int, range] = {}
+    extra: list[int] = []
+    quoted: list[int] = []
     for i, text in enumerate(texts):
-        parts, covered = split_covered(text, cfg, turns[i] if turns is not None else None)
+        said = turns[i] if turns is not None else None
+        parts, covered = split_covered(text, cfg, said)
         if covered:
             wholes[len(flat)] = range(len(flat) + 1, len(flat) + len(parts))
+        quoted += range(len(flat), len(flat) + len(parts))
+        if with_cue_sentences:
+            units = said or customer_lines(text) or [text]
+            cues = [c for c in dict.fromkeys(cue_sentences(units)) if c not in parts]
+            extra += range(len(flat) + len(parts), len(flat) + len(parts) + len(cues))
+            # quoted in its turn or window (the last that holds it), else in the whole text
+            quoted += [len(flat) + next((k for k in range(len(parts) - 1, 0, -1)
+                                         if c in parts[k]), 0) for c in cues]
+            parts = parts + cues
         flat += parts
         owner += [i] * len(parts)
-    return Pieces(flat, np.asarray(owner, dtype=np.int64), wholes)
+    intent_only = np.zeros(len(flat), bool)
+    intent_only[extra] = True
+    return Pieces(flat, np.asarray(owner, dtype=np.int64), wholes, intent_only,
+                  np.asarray(quoted, dtype=np.int64))
 
 
 def pieces_of(texts: Sequence[str], turns: Sequence[Sequence[str] | None] | None,
@@ -207,10 +231,13 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     decided at risk or explicit, else the one most likely to hold friction when it has
     friction, else the whole text; a turn or window is preferred to the whole text when it
     carries the decision by itself, and of a churn decision's piece longer than an alert
-    quotes, the sentences that hold the leaving cue (:func:`~models.cues.leaving_quote`)."""
+    quotes, the sentences that hold the leaving cue (:func:`~models.cues.leaving_quote`).
+    With ``recipe.cue_sentences``, a text's sentences that hold a leaving cue are also read
+    on their own, for churn intent only; one that decides is quoted in its turn or window
+    (or text) as above."""
     n = len(texts)
-    batch = split_batch(texts, turns, recipe.pieces)
-    flat, owner = batch.flat, batch.owner
+    batch = split_batch(texts, turns, recipe.pieces, recipe.cue_sentences)
+    flat, owner, cue = batch.flat, batch.owner, batch.intent_only
     read = [plain(piece) for piece in flat]  # the evidence quotes ``flat``
     emb = encode_pieces(encoder, read, batch.wholes)
     lexical = getattr(heads, "lexical", None)
@@ -226,18 +253,21 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     churn = 1.0 - hs.intent[:, INTENTS.index("none")]
     top_churn = _segment_argmax(churn, owner, n)
     intent = hs.intent[top_churn]
-    friction = _segment_max(hs.friction, owner, n)
-    presence = _segment_max(hs.presence, owner, n)
-    top_friction = _segment_argmax(hs.presence, owner, n)
+    # a cue sentence is read for churn intent only: the rest pools the text's other pieces
+    # (each text's first piece is never a cue sentence)
+    friction = _segment_max(np.where(cue[:, None], 0.0, hs.friction), owner, n)
+    presence = _segment_max(np.where(cue, 0.0, hs.presence), owner, n)
+    top_friction = _segment_argmax(np.where(cue, -1.0, hs.presence), owner, n)
     ps = hs.sentiment
     if recipe.sentiment_pool == "whole":
         sentiment = ps[first]
     elif recipe.sentiment_pool == "max":
-        sentiment = ps[_segment_argmax(ps[:, 0], owner, n)]
+        sentiment = ps[_segment_argmax(np.where(cue, -1.0, ps[:, 0]), owner, n)]
     else:
-        counts = np.bincount(owner, minlength=n).astype(np.float64)
+        kept = (~cue).astype(np.float64)
+        counts = np.bincount(owner, weights=kept, minlength=n)
         sentiment = np.zeros((n, ps.shape[1]))
-        np.add.at(sentiment, owner, ps)
+        np.add.at(sentiment, owner, ps * kept[:, None])
         sentiment /= counts[:, None]
     labels = heads.decide_friction(friction, presence)
     intent_labels = heads.decide_intent(intent)
@@ -247,13 +277,13 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     inner[first] = False
     piece_intent = heads.decide_intent(hs.intent)
     part_churn = _segment_argmax(np.where(inner, churn, -1.0), owner, n)
-    part_friction = _segment_argmax(np.where(inner, hs.presence, -1.0), owner, n)
+    part_friction = _segment_argmax(np.where(inner & ~cue, hs.presence, -1.0), owner, n)
     evidence = []
     for i in range(n):
         if intent_labels[i] != "none":
             j = part_churn[i]
-            piece = flat[j] if inner[j] and piece_intent[j] != "none" else flat[top_churn[i]]
-            evidence.append(leaving_quote(piece, intent_labels[i]))
+            k = j if inner[j] and piece_intent[j] != "none" else top_churn[i]
+            evidence.append(leaving_quote(flat[batch.quoted[k]], intent_labels[i]))
         elif labels[i]:
             j = part_friction[i]
             evidence.append(flat[j] if inner[j] and hs.presence[j] >= heads.presence.threshold

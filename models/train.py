@@ -77,7 +77,7 @@ def cap_per_label(rows: Sequence[Example], cap: int) -> list[Example]:
 RECIPES: dict[str, Recipe] = {
     "transformer": Recipe("transformer", "transformer", DEFAULT_LEXICAL,
                           train=TrainConfig(friction_weighting="label", folds=5),
-                          sentiment_pool="whole"),
+                          sentiment_pool="whole", cue_sentences=True),
     "static": Recipe("static", "static", STATIC_LEXICAL,
                      train=TrainConfig(intent_weighting="label", friction_weighting="label",
                                        folds=5),

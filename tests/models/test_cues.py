@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from models.classifier import RETRACTED_CHURN, apply_retractions
-from models.cues import QUOTE_CHARS, intent_cues, leaving_quote, retraction
+from models.cues import QUOTE_CHARS, cue_sentences, intent_cues, leaving_quote, retraction
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
@@ -77,10 +77,11 @@ RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 
 
 def test_retractions_are_found_and_threats_are_not():
-    """24 own retractions and 21 near misses: conditions ("not cancelling yet", "unless"),
+    """27 own retractions and 24 near misses: conditions ("not cancelling yet", "unless"),
     a request next to one ("I'm not leaving. But please cancel my subscription ...", "I was
     going to cancel my plan but I'm staying": a request outside what is taken back is left
-    to the models), "I'm staying at my mum's", "I won't pay this bill"."""
+    to the models), "I'm staying at my mum's", "I won't pay this bill", "I don't want to
+    cancel but you leave me no choice"."""
     rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
     assert sum(r["retraction"] for r in rows) >= 20 and sum(not r["retraction"] for r in rows) >= 15
     for row in rows:
@@ -118,3 +119,29 @@ def test_a_typographic_apostrophe_reads_as_a_plain_one():
     assert retraction("Please ignore my cancellation request, I\u2019m staying.") == (
         "Please ignore my cancellation request, I\u2019m staying.")
     assert retraction("I\u2019m not staying with you after this.") is None
+
+
+def test_cue_sentences_are_the_leaving_sentences_of_texts_with_more_than_one():
+    assert cue_sentences(["Please cancel my subscription."]) == []  # one sentence: read whole
+    assert cue_sentences(["The app crashed again. Please cancel my subscription. Thanks."]) == [
+        "Please cancel my subscription."]
+    assert cue_sentences(["Great first year. I'm switching to a competitor next month."]) == [
+        "I'm switching to a competitor next month."]
+    assert cue_sentences(["The meeting was moved. Can you send the invoice again?"]) == []
+
+
+def test_cue_sentences_are_read_per_turn_and_only_the_last_few():
+    turns = ["Please close my account.", "It was slow. I will close my account today."]
+    assert cue_sentences(turns) == ["I will close my account today."]
+    many = " ".join(f"Close my account number {i}." for i in range(6))
+    assert cue_sentences([many], limit=2) == ["Close my account number 4.",
+                                               "Close my account number 5."]
+    assert cue_sentences([many], limit=0) == []
+
+
+def test_cue_sentences_match_as_the_case_insensitive_cues_do():
+    texts = ["The app broke. PLEASE CANCEL MY ACCOUNT.", "It broke. I'M SWITCHING to Rival.",
+             "Fine. Cancel My Order please.", "Ok. Last Straw."]
+    for t in texts:
+        want = [s for s in t.split(". ") if any(intent_cues(s))]
+        assert [s.rstrip(".") for s in cue_sentences([t])] == [w.rstrip(".") for w in want], t

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from detector.schema import Event, parse_event
+from models.cues import cue_sentences
 
 pytestmark = pytest.mark.model
 
@@ -290,9 +291,9 @@ RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 
 @pytest.mark.parametrize("path", PATHS)
 def test_taking_a_request_back_is_not_a_request_to_leave(paths, path):
-    """Own rows (tests/models/fixtures/retractions.jsonl): 24 retractions ("please ignore my
-    cancellation request, I'm staying"; before the rule the transformer read 18 of them as a
-    churn risk, 14 as explicit) and 21 near misses that do leave or threaten to ("I'm not
+    """Own rows (tests/models/fixtures/retractions.jsonl): 27 retractions ("please ignore my
+    cancellation request, I'm staying"; before the rule the transformer read 18 of the first
+    24 as a churn risk, 14 as explicit) and 24 near misses that do leave or threaten to ("I'm not
     cancelling yet, but one more outage and I'm gone"), which the rule leaves as read."""
     rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
     clf = paths[path]
@@ -305,6 +306,34 @@ def test_taking_a_request_back_is_not_a_request_to_leave(paths, path):
             assert "retraction" in sig.flags
         else:
             assert sig.churn_intent == before and "retraction" not in sig.flags, row
+
+
+EMBEDDED = Path(__file__).parent / "fixtures" / "embedded_leaving.jsonl"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_request_to_leave_after_a_complaint_is_read(paths, path):
+    """Own rows (tests/models/fixtures/embedded_leaving.jsonl): 24 short messages that
+    complain, then ask to leave or threaten to ("... I have had enough. Please terminate my
+    contract."), and 18 near misses with the same words that do not leave ("Please close the
+    complaint I opened last week", "I want to cancel my booking"). Read whole, the
+    transformer found 13 of the 24 (6 of the 16 requests explicit); its cue sentences read
+    on their own, 23 (15)."""
+    rows = [json.loads(line) for line in EMBEDDED.read_text("utf-8").splitlines()]
+    signals = paths[path].classify(_events([r["text"] for r in rows]))
+    leaving = [s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
+               if r["intent"] != "none"]
+    explicit = [s.churn_intent == "explicit" for s, r in zip(signals, rows, strict=True)
+                if r["intent"] == "explicit"]
+    near_misses = [r["text"] for s, r in zip(signals, rows, strict=True)
+                   if r["intent"] == "none" and s.churn_intent != "none"]
+    assert len(leaving) == 24 and len(explicit) == 16
+    assert sum(leaving) >= 22 and sum(explicit) >= 14
+    assert len(near_misses) <= 3, near_misses
+    for s, r in zip(signals, rows, strict=True):  # the quote holds the request
+        cues = cue_sentences([r["text"]])
+        if r["intent"] == "explicit" and s.churn_intent == "explicit" and cues:
+            assert any(c in s.evidence_text for c in cues), s
 
 
 def test_a_retraction_raises_no_alert_after_a_complaint(served):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from detector.redact import QUOTE_CHARS
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models import build_classifier
 from models.datasets import STAGES, Example
@@ -93,7 +94,7 @@ LONG = ("The setup went fine last week. Then the parcel came three days late. "
 
 def _score(texts: list[str], **recipe: object):  # type: ignore[no-untyped-def]
     enc = CountingEncoder()
-    r = recipe_for("static", pieces=SMALL, **recipe)
+    r = recipe_for("static", **{"pieces": SMALL, **recipe})
     return score_texts(texts, enc, KeywordHeads(), r), enc  # type: ignore[arg-type]
 
 
@@ -149,6 +150,51 @@ def test_sentiment_is_pooled_as_the_recipe_says(pool):
 def test_unknown_sentiment_pool_is_refused():
     with pytest.raises(ValueError, match="sentiment_pool"):
         Recipe("static", "hashing", None, sentiment_pool="median")
+
+
+CUE_TEXT = ("The parcel came late again and the box was a mess. "
+            "I was charged twice and it is awful, so cancel my account.")
+
+
+def test_a_cue_sentence_is_read_on_its_own_for_churn_intent_only():
+    """A request to leave at the end of a short complaint: the whole text reads it less
+    surely (explicit 0.6), the sentence alone 0.8, and that sentence is the evidence. Its
+    friction and sentiment are not pooled: the text's own pieces decide those."""
+    plain_, _ = _score([CUE_TEXT], pieces=PieceConfig(window=400))
+    s, enc = _score([CUE_TEXT], pieces=PieceConfig(window=400), cue_sentences=True)
+    cue = "I was charged twice and it is awful, so cancel my account."
+    assert enc.calls == [[CUE_TEXT, cue]]
+    assert np.allclose(plain_.intent[0], [0.3, 0.1, 0.6])
+    assert np.allclose(s.intent[0], [0.1, 0.1, 0.8])
+    # quoted with the sentence before it: the text fits in an alert's quote
+    assert s.evidence == [CUE_TEXT] and len(CUE_TEXT) <= QUOTE_CHARS
+    assert np.allclose(s.friction, plain_.friction) and np.allclose(s.presence, plain_.presence)
+    assert np.allclose(s.sentiment, plain_.sentiment) and np.allclose(s.stage, plain_.stage)
+    assert s.presence[0] == pytest.approx(0.72)  # the whole text's, not the sentence's 0.9
+
+
+def test_a_cue_sentence_of_a_long_text_is_quoted_in_its_window():
+    text = " ".join(FILLER) + " The app is slow. Please cancel my account today."
+    s, enc = _score([text], pieces=SMALL, cue_sentences=True)
+    assert "Please cancel my account today." in enc.calls[0][1:]
+    assert s.intent_labels == ["explicit"]
+    assert "Please cancel my account today." in s.evidence[0]
+    assert len(s.evidence[0]) <= QUOTE_CHARS
+
+
+def test_a_text_of_one_sentence_or_no_cue_is_read_as_before():
+    one = "I was charged twice so please cancel my account."
+    calm = "The parcel came late. The box was fine though."
+    s, enc = _score([one, calm], pieces=PieceConfig(window=400), cue_sentences=True)
+    assert enc.calls == [[one, calm]]
+
+
+def test_a_call_reads_the_customers_cue_sentences_not_the_agents():
+    text = ("Agent: I can close your account today if you want. Is there anything else?\n"
+            "Customer: The app is slow. I was charged twice. Please cancel my plan.")
+    _, enc = _score([text], pieces=PieceConfig(window=400), cue_sentences=True)
+    assert enc.calls[0][-1] == "Please cancel my plan."
+    assert not any("close your account" in p for p in enc.calls[0])
 
 
 # ---- the same with trained heads (hashing encoder, a handful of rows) ---------------------
