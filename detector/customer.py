@@ -330,6 +330,16 @@ def update_customer(
     return update
 
 
+def _request_on_record(st: dict[str, Any], signal: Signal, until: str) -> bool:
+    """Whether a message other than ``signal``, up to the case's last alert (``until``),
+    asked to leave: a case that has not seen a request to leave is updated by one, whatever
+    its severity (a critical case raised on "this is the last straw" must learn that the
+    customer has since asked to close the account)."""
+    at = datetime.fromisoformat(until)
+    return any(e["churn_intent"] == "explicit" and e["event_id"] != signal.event_id
+               and datetime.fromisoformat(e["occurred_at"]) <= at for e in st["evidence"])
+
+
 def _escalation_held(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> bool:
     """Whether an escalation must wait: the customer's last alert is too recent and this
     message carries no churn intent (the per-customer minimum interval). Measured to the
@@ -480,16 +490,19 @@ def _churn_risk_alert(
         new_pattern = bool(set(relevant) - set(previous.get("patterns", []))) and (
             previous["severity"] != SEVERITIES[-1]
         )
-        if (
+        held = (
             within_cooldown
             and severity_rank(severity) <= severity_rank(previous["severity"])
             and (not new_pattern)
-        ):
+        )
+        if held and not (explicit and not _request_on_record(st, signal, previous["at"])):
             update.suppressed.append(alert_type)
             return
         if _escalation_held(st, signal, cfg):
             update.suppressed.append(alert_type)
             return
+        if held:  # a request to leave the case has not seen: an update, under its own id
+            relevant = [*relevant, "asks_to_leave"]
 
     # The id names the situation, not the message that happened to complete it, so that
     # a replay, a redelivery or a different arrival order gives the same id: customer,

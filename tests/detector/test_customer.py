@@ -305,3 +305,42 @@ def test_a_customer_who_took_the_request_back_is_not_cited_as_leaving_later():
     # without the retraction the same journey cites the request to leave
     _, alerts = run([asked, replace(back, flags=()), *later])
     assert any("Earlier messages showed explicit" in r for a in alerts[1:] for r in a.reasons)
+
+
+def test_a_critical_case_learns_of_a_later_request_to_leave_once():
+    """The sample's energy customer: a "last straw" post made the case critical, then an
+    e-mail asked to close the account and was held back (same severity, same patterns), so
+    the case never said the customer had asked to leave. Now one update, under its own id;
+    a second request adds nothing."""
+    signals = [make_signal(f"f{i}", hours=i * 8, friction=("billing",), sentiment=-0.7,
+                           channel=("chat", "email", "call")[i % 3]) for i in range(5)]
+    signals += [
+        make_signal("f5", hours=44, intent="at_risk", p=0.8, friction=("billing",),
+                    sentiment=-0.8, channel="social", text="This is the last straw."),
+        make_signal("f6", hours=48, intent="explicit", p=0.95, sentiment=-0.7, channel="email",
+                    text="Please close my account and send my final bill."),
+        make_signal("f7", hours=50, intent="explicit", p=0.95, sentiment=-0.7, channel="email",
+                    text="Again: close my account."),
+    ]
+    _, alerts = run(signals)
+    churn = [a for a in alerts if a.type == "customer_churn_risk"]
+    assert [a.details["trigger_event_id"] for a in churn][-2:] == ["f5", "f6"]
+    before, request = churn[-2:]
+    assert before.severity == request.severity == "critical"
+    assert request.case_key == before.case_key and request.supersedes == before.alert_id
+    assert request.alert_id != before.alert_id
+    assert "asks_to_leave" in request.details["patterns"]
+    assert any("asks to leave" in r for r in request.reasons)
+
+
+def test_a_case_raised_by_a_request_to_leave_is_not_updated_by_the_next_one():
+    signals = [
+        make_signal("g1", hours=0, friction=("billing",), sentiment=-0.6),
+        make_signal("g2", hours=20, intent="explicit", p=0.95, friction=("billing",),
+                    sentiment=-0.8, text="Close my account."),
+        make_signal("g3", hours=30, intent="explicit", p=0.95, sentiment=-0.8,
+                    text="Close my account now."),
+    ]
+    _, alerts = run(signals)
+    assert [a.details["trigger_event_id"] for a in alerts
+            if a.type == "customer_churn_risk"] == ["g2"]

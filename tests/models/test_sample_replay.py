@@ -117,3 +117,14 @@ def test_sample_annoyed_customers_are_never_quoted_as_leaving(sample_alerts):
     for a in risk:
         assert not any("leaving signal" in r or "asks to leave" in r for r in a["reasons"]), a
         assert a["severity"] == "medium"
+
+
+def test_sample_leaving_customers_request_reaches_their_case(sample_alerts):
+    """Seven of the sample's leaving customers had a critical case (complaints, "the last
+    straw") before they asked to close the account, and the request itself raised nothing:
+    the case never said they had asked to leave. Every leaving customer's case quotes it."""
+    alerts, expected, _ = sample_alerts
+    for customer in expected["leaving"]:
+        reasons = [r for a in alerts if a["customer_id"] == customer
+                   and a["type"] == "customer_churn_risk" for r in a["reasons"]]
+        assert any("asks to leave" in r for r in reasons), customer
