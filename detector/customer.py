@@ -330,12 +330,15 @@ def update_customer(
     return update
 
 
-def _request_on_record(st: dict[str, Any], signal: Signal, until: str) -> bool:
-    """Whether a message other than ``signal``, up to the case's last alert (``until``),
-    asked to leave: a case that has not seen a request to leave is updated by one, whatever
-    its severity (a critical case raised on "this is the last straw" must learn that the
+def _request_on_record(st: dict[str, Any], signal: Signal, previous: dict[str, Any]) -> bool:
+    """Whether the case has seen a request to leave: a message other than ``signal`` up to
+    its last alert (``previous``) asked to leave, or that alert was such an update (the
+    evidence on record is bounded). A case that has not is updated by one, whatever its
+    severity (a critical case raised on "this is the last straw" must learn that the
     customer has since asked to close the account)."""
-    at = datetime.fromisoformat(until)
+    if "asks_to_leave" in previous.get("patterns", ()):
+        return True
+    at = datetime.fromisoformat(previous["at"])
     return any(e["churn_intent"] == "explicit" and e["event_id"] != signal.event_id
                and datetime.fromisoformat(e["occurred_at"]) <= at for e in st["evidence"])
 
@@ -495,7 +498,7 @@ def _churn_risk_alert(
             and severity_rank(severity) <= severity_rank(previous["severity"])
             and (not new_pattern)
         )
-        if held and not (explicit and not _request_on_record(st, signal, previous["at"])):
+        if held and not (explicit and not _request_on_record(st, signal, previous)):
             update.suppressed.append(alert_type)
             return
         if _escalation_held(st, signal, cfg):

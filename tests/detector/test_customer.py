@@ -344,3 +344,25 @@ def test_a_case_raised_by_a_request_to_leave_is_not_updated_by_the_next_one():
     _, alerts = run(signals)
     assert [a.details["trigger_event_id"] for a in alerts
             if a.type == "customer_churn_risk"] == ["g2"]
+
+
+def test_a_request_that_left_the_bounded_evidence_is_still_on_record():
+    """The evidence on record is bounded: once the update's request has dropped out of it,
+    a second request must not update the case again under the same id."""
+    from dataclasses import replace
+
+    cfg = replace(CFG, evidence_size=3)
+    signals = [make_signal(f"f{i}", hours=i * 8, friction=("billing",), sentiment=-0.7,
+                           channel=("chat", "email", "call")[i % 3]) for i in range(5)]
+    signals += [
+        make_signal("f5", hours=44, intent="at_risk", p=0.8, friction=("billing",),
+                    sentiment=-0.8, channel="social"),
+        make_signal("f6", hours=46, intent="explicit", p=0.95, sentiment=-0.7),
+        *[make_signal(f"g{i}", hours=47 + i, friction=("billing",), sentiment=-0.7)
+          for i in range(4)],
+        make_signal("f7", hours=52, intent="explicit", p=0.95, sentiment=-0.7),
+    ]
+    _, alerts = run(signals, cfg)
+    churn = [a for a in alerts if a.type == "customer_churn_risk"]
+    assert [a.details["trigger_event_id"] for a in churn][-2:] == ["f5", "f6"]
+    assert len({a.alert_id for a in alerts}) == len(alerts)
