@@ -50,6 +50,10 @@ RETRACTION_CUE = re.compile(
     r"\b(i'?m|i\s+am|we'?re|we\s+are)\s+(staying(?!\s+(at|in|on|abroad|home|an?|the|extra|until|"
     r"till|for\s+now)\b)|not\s+(leaving|cancel+ing|closing|switching))\b|"
     r"\bno\s+(intention|plans?)\s+(of|to)\s+(leav|cancel|clos|switch)\w*|"
+    r"\b(i|we)\s*('ll|\s+will)\s+(definitely\s+|happily\s+)?stay(?!\s+(at|in|on|abroad|home|an?|the|"
+    r"extra|until|till|away|over|overnight|late|up|for\s+now)\b)|"
+    r"\bforget\s+(what\s+(i|we)\s+said|my\s+(earlier\s+|last\s+)?(message|request|email))\s+"
+    r"about\s+(cancel\w*|leaving|closing|switching)|"
     r"\b(i|we)\s*(won'?t|will\s+not|'m\s+not\s+going\s+to|am\s+not\s+going\s+to|"
     r"'re\s+not\s+going\s+to|are\s+not\s+going\s+to)\s+(be\s+)?(leav|cancel|clos|switch)\w*",
     re.I)
@@ -67,7 +71,7 @@ def intent_cues(text: str) -> tuple[bool, bool]:
 _RETRACTION_WORDS = ("cancellation", "notice", "request to", "mind", "decided", "don't",
                      "dont", "do not", "no longer", "staying", "not leaving", "not cancel",
                      "not closing", "not switching", "no intention", "no plan", "won't", "wont",
-                     "will not", "not going to")
+                     "will not", "not going to", "ll stay", "will stay", "forget")
 
 
 CUE_SENTENCES = 4  # at most this many of a text's cue sentences are read on their own (its last)

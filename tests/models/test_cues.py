@@ -77,7 +77,7 @@ RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 
 
 def test_retractions_are_found_and_threats_are_not():
-    """27 own retractions and 24 near misses: conditions ("not cancelling yet", "unless"),
+    """31 own retractions and 28 near misses: conditions ("not cancelling yet", "unless"),
     a request next to one ("I'm not leaving. But please cancel my subscription ...", "I was
     going to cancel my plan but I'm staying": a request outside what is taken back is left
     to the models), "I'm staying at my mum's", "I won't pay this bill", "I don't want to
