@@ -304,8 +304,8 @@ def update_customer(
     late = at < latest
     if not late:
         st["last_intent"] = signal.churn_intent
-        if "retraction" in signal.flags:  # took a request to leave back: none on record
-            st["max_intent"] = "none"
+        if "retraction" in signal.flags:  # took a request to leave back: only what is left
+            st["max_intent"] = signal.churn_intent
 
     thread = None
     opens = opens_issue(signal.friction_categories, signal.churn_intent)
@@ -675,6 +675,9 @@ def _reasons(
             how = (f"written in {signal.language or 'another language'}, found by the leaving "
                    "cue list; low confidence: have someone who reads it check")
         reasons.append(f'Latest {channel} message asks to leave: "{said}" ({how})')
+    elif signal.churn_intent != "none" and "retraction" in signal.flags:
+        reasons.append(f'Asked to leave on {channel}, then agreed to stay in the same '
+                       f'conversation: "{said}"')
     elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{said}"')
     elif st["max_intent"] != "none":

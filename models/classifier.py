@@ -27,11 +27,12 @@ import numpy as np
 
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
-from models.cues import retraction
+from models.cues import retained, retraction
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
+from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
 
 DEFAULT_TAXONOMY = "taxonomy.json"
@@ -91,12 +92,15 @@ RETRACTED_CHURN = 0.1  # at most this churn probability for a text that takes le
 
 
 def apply_retractions(texts: Sequence[str], scores: PooledScores,
-                      english: Sequence[bool] | None = None) -> list[str | None]:
+                      english: Sequence[bool] | None = None,
+                      turns: Sequence[Sequence[str] | None] | None = None) -> list[str | None]:
     """English texts that take a leaving request back or say none is coming
     (:func:`models.cues.retraction`): each one's sentence (None for the rest). Such a
     text's churn probability is scaled down to at most :data:`RETRACTED_CHURN` and its
     intent is ``none``: "I won't be leaving you" reads as a request to leave to the
-    embedding heads."""
+    embedding heads. A conversation whose customer asked to leave and took it back in a
+    later turn (:func:`models.cues.retained`: a retention call) keeps its churn
+    probability, but as ``at_risk``, never ``explicit``."""
     found: list[str | None] = [None] * len(texts)
     none = INTENTS.index("none")
     for i, text in enumerate(texts):
@@ -104,6 +108,10 @@ def apply_retractions(texts: Sequence[str], scores: PooledScores,
             continue
         found[i] = said = retraction(text)
         if said is None:
+            units = turns[i] if turns is not None and turns[i] else customer_lines(text)
+            found[i] = said = retained(units) if units and len(units) > 1 else None
+            if said is not None:
+                _explicit_to_at_risk(scores, i)
             continue
         row = scores.intent[i].astype(np.float64)
         churn = 1.0 - row[none]
@@ -113,6 +121,16 @@ def apply_retractions(texts: Sequence[str], scores: PooledScores,
             scores.intent[i] = row
         scores.intent_labels[i] = "none"
     return found
+
+
+def _explicit_to_at_risk(scores: PooledScores, i: int) -> None:
+    row = scores.intent[i].astype(np.float64)
+    explicit, at_risk = INTENTS.index("explicit"), INTENTS.index("at_risk")
+    row[at_risk] += row[explicit]
+    row[explicit] = 0.0
+    scores.intent[i] = row
+    if scores.intent_labels[i] == "explicit":
+        scores.intent_labels[i] = "at_risk"
 
 
 def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings: bool,
@@ -224,7 +242,8 @@ class RecipeClassifier:
         texts = [e.customer_text for e in events]
         english = [is_english(t, e.language) for t, e in zip(texts, events, strict=True)]
         cues = None
-        retracted = apply_retractions(texts, scores, english)
+        retracted = apply_retractions(texts, scores, english,
+                                      [event_turns(e) for e in events])
         if self.recipe.leaving_cues:
             cues = apply_leaving_cues(texts, [e.language for e in events], scores, english)
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,

@@ -136,6 +136,25 @@ def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
     return ("… " if lo > 0 else "") + text[a:b] + (" …" if hi < len(spans) - 1 else "")
 
 
+def retained(units: Sequence[str]) -> str | None:
+    """In a conversation (``units``: the customer's turns), the turn that takes back every
+    request to leave made in earlier turns: a :func:`retraction` of its own, later than
+    the last turn asking to leave (:data:`EXPLICIT_CUE`) without taking it back. A retention
+    call ("I want to cancel my contract" ... "OK, that's fair. I'll stay then.") read as a
+    request to leave raised a critical alert for a customer the agent had just kept; None
+    when the conversation does not end that way."""
+    taken = last_request = None
+    for k, unit in enumerate(units):
+        back = retraction(unit)
+        if back is not None:
+            taken = k
+        elif EXPLICIT_CUE.search(unit.replace("\u2019", "'")):
+            last_request = k
+    if taken is None or last_request is None or taken < last_request:
+        return None
+    return retraction(units[taken])
+
+
 def retraction(text: str) -> str | None:
     """The sentence of ``text`` that takes a leaving request back or says none is coming
     (:data:`RETRACTION_CUE`, with no condition in it); None when there is none, or when a

@@ -366,3 +366,19 @@ def test_a_request_that_left_the_bounded_evidence_is_still_on_record():
     churn = [a for a in alerts if a.type == "customer_churn_risk"]
     assert [a.details["trigger_event_id"] for a in churn][-2:] == ["f5", "f6"]
     assert len({a.alert_id for a in alerts}) == len(alerts)
+
+
+def test_a_retained_customer_is_cited_as_at_risk_who_agreed_to_stay():
+    """A retention call (asked to cancel, then agreed to stay: at risk, flag retraction):
+    the alert says so, and later alerts recall at-risk intent, not a request to leave."""
+    from dataclasses import replace
+
+    call = replace(make_signal("k1", hours=0, intent="at_risk", p=0.9, sentiment=-0.3,
+                               channel="call", friction=("billing",),
+                               text="I want to cancel my contract."), flags=("retraction",))
+    later = [make_signal(f"k{2 + i}", hours=30 + i, friction=("billing",), sentiment=-0.8,
+                         channel=ch) for i, ch in enumerate(("email", "chat", "ticket"))]
+    det, alerts = run([call, *later])
+    assert any("then agreed to stay in the same conversation" in r for r in alerts[0].reasons)
+    assert expand(det.customers["C-1"], "C-1")["max_intent"] == "at_risk"
+    assert not [r for a in alerts for r in a.reasons if "asks to leave" in r]

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from models.classifier import RETRACTED_CHURN, apply_retractions
-from models.cues import QUOTE_CHARS, cue_sentences, intent_cues, leaving_quote, retraction
+from models.cues import (
+    QUOTE_CHARS,
+    cue_sentences,
+    intent_cues,
+    leaving_quote,
+    retained,
+    retraction,
+)
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
@@ -145,3 +152,19 @@ def test_cue_sentences_match_as_the_case_insensitive_cues_do():
     for t in texts:
         want = [s for s in t.split(". ") if any(intent_cues(s))]
         assert [s.rstrip(".") for s in cue_sentences([t])] == [w.rstrip(".") for w in want], t
+
+
+RETENTION_CALL = ["Hi, I want to cancel my contract. The bill went up again.",
+                  "Thirty percent off? OK, that's fair. I'll stay then.", "No, that's all."]
+
+
+def test_a_conversation_that_takes_every_request_back_later_is_retained():
+    assert retraction(" ".join(RETENTION_CALL)) is None  # a request outside: the models decide
+    assert retained(RETENTION_CALL) == "I'll stay then."
+    # asked again after agreeing to stay: not retained
+    assert retained([*RETENTION_CALL, "Actually no, please cancel my contract."]) is None
+    # taken back in the same turn as the request, or never asked: not this rule's
+    assert retained(["Cancel my plan. Actually I'll stay.", "Thanks."]) is None
+    assert retained(["The app is slow.", "I'll stay with you anyway."]) is None
+    # a condition keeps the request standing
+    assert retained(["Cancel my contract.", "I'll stay if you match the price."]) is None

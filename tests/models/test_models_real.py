@@ -336,6 +336,33 @@ def test_a_request_to_leave_after_a_complaint_is_read(paths, path):
             assert any(c in s.evidence_text for c in cues), s
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_retention_call_is_at_risk_not_a_request_to_leave(paths, path):
+    """The customer asked to cancel, the agent offered a discount, the customer stayed:
+    read `explicit` 0.99 on every path, a critical "asks to leave" for a customer just kept.
+    Now at risk, flagged, and the alert says the customer agreed to stay."""
+    from detector.engine import Detector
+    from detector.schema import Turn
+
+    turns = [("agent", "Thank you for calling Northwave, Ellie speaking, how can I help?"),
+             ("customer", "Hi, I want to cancel my contract. The bill went up again and the "
+                          "signal is poor."),
+             ("agent", "I'm sorry. I can offer you 30 percent off for twelve months."),
+             ("customer", "Thirty percent? OK, that's fair. I'll stay then."),
+             ("agent", "Great, I've applied it. Anything else?"),
+             ("customer", "No, that's all, thanks.")]
+    call = Event(event_id="rc", customer_id="C-rc", channel="call", text="",
+                 occurred_at=datetime(2026, 11, 2, 9, tzinfo=UTC),
+                 turns=tuple(Turn(speaker=s, text=t) for s, t in turns))
+    (sig,) = paths[path].classify([call])
+    assert sig.churn_intent == "at_risk" and "retraction" in sig.flags
+    assert sig.intent_probabilities["explicit"] == 0.0
+    alerts = [a for a in Detector().process(sig) if a.type == "customer_churn_risk"]
+    assert alerts and all(a.severity != "critical" for a in alerts)
+    assert not [r for a in alerts for r in a.reasons if "asks to leave" in r]
+    assert all(any("agreed to stay" in r for r in a.reasons) for a in alerts)
+
+
 def test_a_retraction_raises_no_alert_after_a_complaint(served):
     """The customer who complained, asked to cancel and took it back the same day got a
     critical alert quoting the retraction as "asks to leave" (P(explicit) 0.81)."""
