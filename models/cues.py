@@ -137,9 +137,9 @@ def leaving_quote(text: str, intent: str, limit: int = QUOTE_CHARS) -> str:
 
 
 def retained(units: Sequence[str]) -> str | None:
-    """In a conversation (``units``: the customer's turns), the turn that takes back every
-    request to leave made in earlier turns: a :func:`retraction` of its own, later than
-    the last turn asking to leave (:data:`EXPLICIT_CUE`) without taking it back. A retention
+    """In a conversation (``units``: the customer's turns), the sentence of a turn that takes
+    back every request to leave made in earlier turns: a :func:`retraction` of its own, later
+    than the last turn asking to leave (:data:`EXPLICIT_CUE`) without taking it back. A retention
     call ("I want to cancel my contract" ... "OK, that's fair. I'll stay then.") read as a
     request to leave raised a critical alert for a customer the agent had just kept; None
     when the conversation does not end that way."""
