@@ -27,7 +27,7 @@ import numpy as np
 
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
-from models.cues import retained, retraction
+from models.cues import bereavement, retained, retraction
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
@@ -102,7 +102,6 @@ def apply_retractions(texts: Sequence[str], scores: PooledScores,
     later turn (:func:`models.cues.retained`: a retention call) keeps its churn
     probability, but as ``at_risk``, never ``explicit``."""
     found: list[str | None] = [None] * len(texts)
-    none = INTENTS.index("none")
     for i, text in enumerate(texts):
         if english is not None and not english[i]:
             continue
@@ -113,14 +112,31 @@ def apply_retractions(texts: Sequence[str], scores: PooledScores,
             if said is not None:
                 _explicit_to_at_risk(scores, i)
             continue
-        row = scores.intent[i].astype(np.float64)
-        churn = 1.0 - row[none]
-        if churn > RETRACTED_CHURN:
-            row = row * (RETRACTED_CHURN / churn)
-            row[none] = 1.0 - RETRACTED_CHURN
-            scores.intent[i] = row
-        scores.intent_labels[i] = "none"
+        _churn_down(scores, i)
     return found
+
+
+def apply_bereavements(texts: Sequence[str], scores: PooledScores,
+                       english: Sequence[bool] | None = None) -> list[bool]:
+    """English texts that tell of an account holder's death (:func:`models.cues.bereavement`):
+    their churn probability is scaled down to at most :data:`RETRACTED_CHURN`, intent
+    ``none``; the signal is flagged ``bereavement``. Closing a deceased customer's account
+    is not a churn risk to act on with retention offers."""
+    found = [(english is None or english[i]) and bereavement(t) for i, t in enumerate(texts)]
+    for i in np.flatnonzero(found).tolist():
+        _churn_down(scores, i)
+    return found
+
+
+def _churn_down(scores: PooledScores, i: int) -> None:
+    none = INTENTS.index("none")
+    row = scores.intent[i].astype(np.float64)
+    churn = 1.0 - row[none]
+    if churn > RETRACTED_CHURN:
+        row = row * (RETRACTED_CHURN / churn)
+        row[none] = 1.0 - RETRACTED_CHURN
+        scores.intent[i] = row
+    scores.intent_labels[i] = "none"
 
 
 def _explicit_to_at_risk(scores: PooledScores, i: int) -> None:
@@ -137,7 +153,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  model_version: str, config: ClassifierConfig,
                  cues: Sequence[LeavingCue | None] | None = None,
                  english: Sequence[bool] | None = None,
-                 retracted: Sequence[str | None] | None = None) -> list[Signal]:
+                 retracted: Sequence[str | None] | None = None,
+                 bereaved: Sequence[bool] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -170,6 +187,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             flags += ("nothing_to_read",)
         if retracted is not None and retracted[i] is not None:
             flags += ("retraction",)
+        if bereaved is not None and bereaved[i]:
+            flags += ("bereavement",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -244,10 +263,11 @@ class RecipeClassifier:
         cues = None
         retracted = apply_retractions(texts, scores, english,
                                       [event_turns(e) for e in events])
+        bereaved = apply_bereavements(texts, scores, english)
         if self.recipe.leaving_cues:
             cues = apply_leaving_cues(texts, [e.language for e in events], scores, english)
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            cues, english, retracted)
+                            cues, english, retracted, bereaved)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

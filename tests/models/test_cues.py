@@ -11,6 +11,7 @@ import pytest
 from models.classifier import RETRACTED_CHURN, apply_retractions
 from models.cues import (
     QUOTE_CHARS,
+    bereavement,
     cue_sentences,
     intent_cues,
     leaving_quote,
@@ -168,3 +169,17 @@ def test_a_conversation_that_takes_every_request_back_later_is_retained():
     assert retained(["The app is slow.", "I'll stay with you anyway."]) is None
     # a condition keeps the request standing
     assert retained(["Cancel my contract.", "I'll stay if you match the price."]) is None
+
+
+def test_a_death_in_the_family_is_told_from_a_customer_leaving():
+    for text in ("My mum passed away last month. I need to close her account.",
+                 "I'm the executor of my late father's estate and need to cancel his contract.",
+                 "My husband died in March. Please close his account.",
+                 "Bereavement: please close the account of Mr J Smith, certificate attached."):
+        assert bereavement(text), text
+    for text in ("My phone died again, the battery is useless. Cancel my plan.",
+                 "The router died last night.",
+                 "My dad passed away last year and your service is awful. I'm switching.",
+                 "My wife passed away. Please close my account too, I can't face it.",
+                 "Please cancel my subscription."):
+        assert not bereavement(text), text

@@ -363,6 +363,20 @@ def test_a_retention_call_is_at_risk_not_a_request_to_leave(paths, path):
     assert all(any("agreed to stay" in r for r in a.reasons) for a in alerts)
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_closing_a_deceased_customers_account_is_not_a_request_to_leave(paths, path):
+    """Read `explicit` (0.67-1.0) on every path: a critical alert sending a retention agent
+    with a concession to a bereaved family. Now `none`, flagged `bereavement`."""
+    texts = ["My mum passed away last month. I need to close her account. What documents "
+             "do you need?",
+             "Sadly my wife has passed away, please cancel her subscription.",
+             "I'm the executor of my late father's estate and need to cancel his broadband "
+             "contract."]
+    for sig in paths[path].classify(_events(texts)):
+        assert sig.churn_intent == "none" and "bereavement" in sig.flags, sig
+        assert sig.churn_probability <= 0.1 + 1e-6
+
+
 def test_a_retraction_raises_no_alert_after_a_complaint(served):
     """The customer who complained, asked to cancel and took it back the same day got a
     critical alert quoting the retraction as "asks to leave" (P(explicit) 0.81)."""
