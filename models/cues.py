@@ -151,6 +151,10 @@ def bereavement(text: str) -> bool:
     alert sent a retention agent with a concession. A device that "died" is not a death;
     a text that also asks to close the writer's own account ("my", "our") or signals a risk
     of leaving ("I'm switching") is left to the models."""
+    low = text.lower()
+    if not (any(w in low for w in _DEATH_WORDS)
+            or ("late" in low and any(k in low for k in _KIN_WORDS))):
+        return False  # plain substring tests first: most texts hold none of these words
     if BEREAVEMENT_CUE.search(text) is None:
         return False
     norm = text.replace("\u2019", "'")
@@ -160,6 +164,11 @@ def bereavement(text: str) -> bool:
 
 
 _OWN = re.compile(r"\b(my|our|i'?m|i)\b", re.I)
+# every BEREAVEMENT_CUE match holds one of these, or "late" and a kin word (lower-cased)
+_DEATH_WORDS = ("passed", "bereave", "deceased", "death", "probate", "executor", "executrix",
+                "died")
+_KIN_WORDS = ("mum", "mom", "mother", "dad", "father", "husband", "wife", "partner", "son",
+              "daughter", "brother", "sister", "grand", "aunt", "uncle")
 
 
 def retained(units: Sequence[str]) -> str | None:

@@ -183,3 +183,15 @@ def test_a_death_in_the_family_is_told_from_a_customer_leaving():
                  "My wife passed away. Please close my account too, I can't face it.",
                  "Please cancel my subscription."):
         assert not bereavement(text), text
+
+
+def test_the_bereavement_prefilter_lets_every_match_through():
+    """The substring test before the pattern must pass every text the pattern matches."""
+    from models.cues import BEREAVEMENT_CUE
+
+    texts = ["MY LATE FATHER'S account, please close it.", "She   died in May. Close her plan.",
+             "Passed\nAway last week, please cancel his contract.", "Grandma died. Cancel it.",
+             "Probate is granted; cancel the policy.", "The Executrix asks you to close it."]
+    for t in texts:
+        assert BEREAVEMENT_CUE.search(t), t
+        assert bereavement(t), t
