@@ -498,13 +498,12 @@ def _churn_risk_alert(
             and severity_rank(severity) <= severity_rank(previous["severity"])
             and (not new_pattern)
         )
-        if held and not (explicit and not _request_on_record(st, signal, previous)):
+        # a request to leave the case has not seen is an update even so, under its own id
+        new_request = held and explicit and not _request_on_record(st, signal, previous)
+        if (held and not new_request) or _escalation_held(st, signal, cfg):
             update.suppressed.append(alert_type)
             return
-        if _escalation_held(st, signal, cfg):
-            update.suppressed.append(alert_type)
-            return
-        if held:  # a request to leave the case has not seen: an update, under its own id
+        if new_request:
             relevant = [*relevant, "asks_to_leave"]
 
     # The id names the situation, not the message that happened to complete it, so that

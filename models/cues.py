@@ -178,16 +178,16 @@ def retained(units: Sequence[str]) -> str | None:
     call ("I want to cancel my contract" ... "OK, that's fair. I'll stay then.") read as a
     request to leave raised a critical alert for a customer the agent had just kept; None
     when the conversation does not end that way."""
-    taken = last_request = None
+    said = taken = last_request = None
     for k, unit in enumerate(units):
         back = retraction(unit)
         if back is not None:
-            taken = k
+            said, taken = back, k
         elif EXPLICIT_CUE.search(unit.replace("\u2019", "'")):
             last_request = k
     if taken is None or last_request is None or taken < last_request:
         return None
-    return retraction(units[taken])
+    return said
 
 
 def retraction(text: str) -> str | None:
