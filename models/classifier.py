@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from detector.redact import QUOTE_CHARS
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
-from models.cues import bereavement, retained, retraction
+from models.cues import bereavement, implicit_leaving, retained, retraction
 from models.encoders import Encoder
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
@@ -128,6 +129,41 @@ def apply_bereavements(texts: Sequence[str], scores: PooledScores,
     return found
 
 
+IMPLICIT_PROBABILITY = 0.6  # at least this churn probability for leaving said without a request
+
+
+def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
+                           english: Sequence[bool] | None = None,
+                           skip: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts read as no churn intent that say the writer is leaving without asking
+    to close anything (:func:`models.cues.implicit_leaving`: "You've lost a customer.",
+    "This will be my last order with you."): each one's sentence (None for the rest). Such a
+    text becomes ``at_risk`` with a churn probability of at least
+    :data:`IMPLICIT_PROBABILITY` (the added mass on ``at_risk``), quoting the sentence when
+    the text is too long to quote whole; the signal is flagged ``implicit_leaving``. Texts
+    already read as a churn risk keep the models' reading; ``skip``: texts a retraction or a
+    bereavement rule has read."""
+    found: list[str | None] = [None] * len(texts)
+    none, at_risk = INTENTS.index("none"), INTENTS.index("at_risk")
+    for i, text in enumerate(texts):
+        if (scores.intent_labels[i] != "none" or (english is not None and not english[i])
+                or (skip is not None and skip[i])):
+            continue
+        said = found[i] = implicit_leaving(text)
+        if said is None:
+            continue
+        row = scores.intent[i].astype(np.float64)
+        churn = 1.0 - row[none]
+        if churn < IMPLICIT_PROBABILITY:
+            row[at_risk] += IMPLICIT_PROBABILITY - churn
+            row[none] = 1.0 - IMPLICIT_PROBABILITY
+            scores.intent[i] = row
+        scores.intent_labels[i] = "at_risk"
+        if len(text) > QUOTE_CHARS:
+            scores.evidence[i] = said if len(said) <= QUOTE_CHARS else said[:QUOTE_CHARS - 2] + " …"
+    return found
+
+
 def _churn_down(scores: PooledScores, i: int) -> None:
     none = INTENTS.index("none")
     row = scores.intent[i].astype(np.float64)
@@ -154,7 +190,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  cues: Sequence[LeavingCue | None] | None = None,
                  english: Sequence[bool] | None = None,
                  retracted: Sequence[str | None] | None = None,
-                 bereaved: Sequence[bool] | None = None) -> list[Signal]:
+                 bereaved: Sequence[bool] | None = None,
+                 implicit: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -189,6 +226,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             flags += ("retraction",)
         if bereaved is not None and bereaved[i]:
             flags += ("bereavement",)
+        if implicit is not None and implicit[i] is not None:
+            flags += ("implicit_leaving",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -264,10 +303,13 @@ class RecipeClassifier:
         retracted = apply_retractions(texts, scores, english,
                                       [event_turns(e) for e in events])
         bereaved = apply_bereavements(texts, scores, english)
+        implicit = apply_implicit_leaving(
+            texts, scores, english, [r is not None or b for r, b in zip(retracted, bereaved,
+                                                                       strict=True)])
         if self.recipe.leaving_cues:
             cues = apply_leaving_cues(texts, [e.language for e in events], scores, english)
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            cues, english, retracted, bereaved)
+                            cues, english, retracted, bereaved, implicit)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from detector.redact import QUOTE_CHARS
-from models.pieces import sentence_spans, sentences
+from models.pieces import customer_lines, sentence_spans, sentences
 
 EXPLICIT_CUE = re.compile(
     r"\b(cancel+(ing|ed|ation)?|close|closing|delete|deleting|deletion|terminat\w*|remove|"
@@ -218,4 +218,137 @@ def retraction(text: str) -> str | None:
     for a, b, _, _ in taken:
         if not _CONDITION.search(norm, a, b):
             return text[a:b]
+    return None
+
+
+_BUSINESS = (r"(bank|provider|supplier|insurer|lender|broker|network|carrier|company|firm|"
+             r"airline|hotel|shop|store|restaurant|gym|isp|broadband(\s+provider)?|"
+             r"energy\s+(company|supplier)|phone\s+company|mobile\s+provider|service)")
+_BUY = (r"(us(e|ing)|order(ing)?|shop(ping)?|buy(ing)?|fly(ing)?|book(ing)?|stay(ing)?|"
+        r"eat(ing)?|deal(ing)?|bank(ing)?|renew(ing)?|travel(l?ing)?|recommend(ing)?)")
+_YOU = r"(you|your\b[^.!?]{0,25}|this\s+\w+(\s+\w+)?|these\s+\w+|them|here|there)"
+_WONT = r"(won't|wont|will\s+not|not\s+going\s+to)"
+# Leaving said without asking to close anything, matched on lower-cased text with "'" for
+# "’": the embedding heads read "You've lost a customer.", "Never again." or "I'm porting
+# my number to EE tomorrow." as no churn intent (P(churn) 0.04-0.49 on the transformer).
+# Each pattern is tried only on a text holding a word of each of its gate's sets (a set
+# test on the text's words: most texts hold none, and over a long letter the patterns
+# cost ten times the test).
+IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
+    (tuple(frozenset(g.split()) for g in gate), re.compile(pattern)) for gate, pattern in (
+        # you've lost a customer / lost me as a customer / lost my business
+        (("lost lose", "customer client business custom member"),
+         r"\b(you('ve|\s+have|\s+just|'ve\s+just|\s+have\s+just)?|u)\s+(lost|lose)\s+(a|another|"
+         r"one|my|our|me\s+as\s+a)\s+((very\s+)?(loyal|long[- ]?(time|standing)|good|valued|"
+         r"regular|paying)\s+)?(customer|client|business|custom|member)\b|"
+         r"\blost\s+me\s+as\s+a\s+(customer|client|member)\b"),
+        # never again (not "never again will I doubt you", "never again since the fix");
+        # never ordering from you again
+        (("never",),
+         r"(^|[.!?,;:]\s*|\b(and|so|then|ever|just)\s+)never\s+again\b(?!\s+(will|would|did|"
+         r"had|have|has|do|does|was|were|could|can|should|since|after)\b)|"
+         rf"\bnever\s+(be\s+)?{_BUY}\s+(again\s+)?(with|from|at|in|through|on)?\s*{_YOU}"
+         rf"[^.!?]{{0,20}}\bagain\b|"
+         rf"\bnever\s+{_BUY}\s+(with|from|at)\s+{_YOU}"),
+        # won't be back / not ordering from you again / won't be renewing with you
+        (("won't wont not",
+          "back coming returning going staying sticking use using order ordering shop shopping "
+          "buy buying fly flying book booking stay staying eat eating deal dealing bank banking "
+          "renew renewing travel traveling travelling recommend recommending"),
+         rf"\b{_WONT}\s+be\s+(coming\s+back|back|returning|going\s+back|staying\s+on|sticking\s+"
+         r"around)(?!\s+(until|till|before|for|in|on|at|by|from|home|later|soon|next|tomorrow|"
+         r"today|tonight|online|to\s+work|to\s+the\s+office|the)\b)|"
+         rf"\b({_WONT}|not)\s+(be\s+)?{_BUY}\s+(again\s+)?(with|from|at|in|through)\s+{_YOU}|"
+         rf"\b{_WONT}\s+(be\s+)?{_BUY}\s+{_YOU}[^.!?]{{0,20}}\bagain\b"),
+        # my last order with you (not "my last order before christmas", "where is my last
+        # order"); the last time I fly with you
+        (("last final",),
+         r"\b(this|that|it)\s*(will\s+be|is|was|'s|'ll\s+be)\s+(my|our|the)\s+(very\s+)?last\s+"
+         r"(order|purchase|booking|stay|flight|visit|payment|bill|delivery|meal|subscription|"
+         r"month|year|renewal|time)\b(?![^.!?]*\b(before|until|till|of\s+the|for\s+(now|this|"
+         r"the|a)|this\s+(year|month|week)|today|tonight)\b)|"
+         r"\b(last|final)\s+time\s+(i|we)\s+(will\s+|'ll\s+)?(ever\s+)?(use|order|buy|fly|book|"
+         r"shop|stay|eat|deal|trust|bank)\b"),
+        # taking my number / money / business to someone else
+        (("port porting ported move moving moved transfer transferring transferred switch "
+          "switching switched take taking took changing",
+          "my our networks banks providers suppliers insurers carriers"),
+         r"\b(i'?m|i\s+am|we'?re|we\s+are|i'?ve|i\s+have|we'?ve|we\s+have|i'?ll|i\s+will|we'?ll|"
+         r"we\s+will|going\s+to|about\s+to)\s+(just\s+|already\s+|now\s+)?(port(ing|ed)?|"
+         r"mov(e|ing|ed)|transfer(ring|red)?|switch(ing|ed)?|tak(e|ing)|took)\s+(my|our)\s+"
+         r"(phone\s+)?(number|mortgage|savings|account|money|business|custom|broadband|energy|"
+         r"pension|isa|insurance|policy|contract|accounts)\s+(over\s+)?(to|elsewhere)\b"
+         r"(?!\s+(the|my|our|your|a\s+(joint|savings|fixed|new\s+account)|an?\s+\w+\s+account)\b)|"
+         r"\b(moving|switching|changing)\s+(networks|banks|providers|suppliers|insurers|"
+         r"carriers)\b"),
+        # find a new bank; go to another provider; found a better deal elsewhere
+        (("new different better cheaper another",
+          "bank provider supplier insurer lender broker network carrier company firm airline "
+          "hotel shop store restaurant gym isp broadband energy phone mobile service deal offer "
+          "price quote"),
+         rf"\b(find|finding|look(ing)?\s+for|need)\s+(a|another)\s+(new|different|"
+         rf"better)\s+{_BUSINESS}(?!\s+(card|account|branch|statement|app|details|transfer|"
+         r"login|router|sim|number|plan|tariff)\b)|"
+         r"\b(go|going|move|moving|switch|switching|take|taking)\s+(my\s+\w+\s+)?(over\s+)?to\s+"
+         rf"(another|a\s+(different|new|better|cheaper))\s+{_BUSINESS}\b|"
+         r"\b(found|got|getting|signed\s+up\s+for)\s+(a\s+)?(better|cheaper)\s+(deal|offer|price|"
+         r"quote)\s+(with|from|at|elsewhere)\b"),
+        # shopping elsewhere; I'll go somewhere that delivers; gone to your competitor
+        (("elsewhere somewhere someone competitor competitors",),
+         r"\b(shop|shopping|spend|spending|go|going|take|taking|bank|banking)\b[^.!?]{0,30}\b"
+         r"(elsewhere|somewhere\s+else)\b|"
+         r"\b(i'?ll|i\s+will|we'?ll|we\s+will|going\s+to)\s+(go|take\s+my\s+\w+)\s+(somewhere|"
+         r"to\s+someone)\s+(else|that|who)\b|"
+         r"\b(signed\s+up|gone|went|moved|switched|going|go)\s+(with|to|over\s+to)\s+(your|a|"
+         r"one\s+of\s+your)\s+competitors?\b"),
+        # done with you; not another penny; the app deleted; nice while it lasted
+        (("done", "with"),
+         rf"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
+         rf"completely\s+)?done\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b"),
+        (("another", "penny cent dime pound dollar euro"),
+         r"\b(not|never|won't|wont|no\s+more)\b[^.!?]{0,25}\banother\s+(penny|cent|dime|pound|"
+         r"dollar|euro)\b"),
+        (("deleted uninstalled removed",),
+         r"(^|[.!?]\s*|\b(i|i've|i\s+have|just|we|we've|have)\s+)(deleted|uninstalled|removed)\s+"
+         r"(the|this|your|ur)\s+app\b|(^|[.!?]\s*)uninstalled\b"),
+        (("lasted",),
+         r"\b(it\s+)?was\s+(nice|good|great|fun)\s+while\s+it\s+lasted\b"),
+    ))
+_SPACES = str.maketrans({c: " " for c in ".,;:!?\"()[]{}/\\-*~_<>|#@&+=%$"})
+# not taken as leaving: a mistake, a reinstall, a question of how to, a customer who says
+# they cannot leave ("I would go elsewhere, but there is no other broadband company") or
+# will not ("rather than go to another restaurant", "I'm not moving to another bank")
+_NOT_LEAVING = re.compile(r"\b(by\s+mistake|accidentally|reinstall\w*|re-install\w*|"
+                          r"if\s+i\s+(should|can|could)|can\s+i|should\s+i|how\s+(do|can)\s+i|"
+                          r"do\s+i\s+need|no\s+other|wish\s+(i|we)\s+could|(can'?t|cannot|unable\s+to)"
+                          r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|(not|n't)\s+(be\s+)?"
+                          r"(go|going|switch\w*|mov\w*|tak\w*|find\w*|look\w*)\s+(\w+\s+)?(to\s+)?"
+                          r"(another|a\s+(new|different|better)|elsewhere|somewhere))\b")
+
+
+def implicit_leaving(text: str) -> str | None:
+    """The first sentence of ``text`` that says the writer is leaving without asking to close
+    anything (:data:`IMPLICIT_LEAVING_CUES`: "You've lost a customer.", "Won't be ordering from
+    you again.", "This will be my last order with you.", "I'm porting my number to EE"), in
+    a sentence that is not a question ("can I move my savings to another bank?"), an accident
+    ("deleted the app by mistake") or a customer who cannot leave; None when there is none.
+    Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
+    are read. English only."""
+    lines = customer_lines(text)
+    if lines:
+        text = "\n".join(lines)
+    low = text.lower()
+    if "\u2019" in low:
+        low = low.replace("\u2019", "'")  # the same length: spans hold for ``text``
+    words = set(low.translate(_SPACES).split())
+    starts = sorted(m.start() for gate, pattern in IMPLICIT_LEAVING_CUES
+                    if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low))
+    if not starts:
+        return None
+    spans = sentence_spans(low)
+    for start in starts:
+        a, b = next(((a, b) for a, b in spans if a <= start < b), (0, len(low)))
+        sentence = low[a:b].strip()
+        if not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")):
+            return text[a:b].strip()
     return None

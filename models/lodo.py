@@ -133,14 +133,21 @@ def fit_path(recipe: Recipe, encoder: Encoder, rows: Sequence[Example],
 def score_rows(recipe: Recipe, encoder: Encoder, heads: Heads, rows: Sequence[Example]
                ) -> PooledScores:
     """The rows scored as served (retractions and leaving cues included)."""
-    from models.classifier import apply_bereavements, apply_leaving_cues, apply_retractions
+    from models.classifier import (
+        apply_bereavements,
+        apply_implicit_leaving,
+        apply_leaving_cues,
+        apply_retractions,
+    )
     from models.language import is_english
 
     texts = [e.text for e in rows]
     scores = score_texts(texts, encoder, heads, recipe)
     english = [is_english(t, None) for t in texts]
-    apply_retractions(texts, scores, english)
-    apply_bereavements(texts, scores, english)
+    retracted = apply_retractions(texts, scores, english)
+    bereaved = apply_bereavements(texts, scores, english)
+    apply_implicit_leaving(texts, scores, english,
+                           [r is not None or b for r, b in zip(retracted, bereaved, strict=True)])
     if recipe.leaving_cues:
         apply_leaving_cues(texts, [None] * len(texts), scores, english)
     return scores

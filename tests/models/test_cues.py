@@ -8,11 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.classifier import RETRACTED_CHURN, apply_retractions
+from models.classifier import (
+    IMPLICIT_PROBABILITY,
+    RETRACTED_CHURN,
+    apply_implicit_leaving,
+    apply_retractions,
+)
 from models.cues import (
     QUOTE_CHARS,
     bereavement,
     cue_sentences,
+    implicit_leaving,
     intent_cues,
     leaving_quote,
     retained,
@@ -195,3 +201,76 @@ def test_the_bereavement_prefilter_lets_every_match_through():
     for t in texts:
         assert BEREAVEMENT_CUE.search(t), t
         assert bereavement(t), t
+
+
+IMPLICIT = Path(__file__).parent / "fixtures" / "implicit_leaving.jsonl"
+IMPLICIT_LATER = Path(__file__).parent / "fixtures" / "implicit_leaving_later.jsonl"
+
+
+def test_leaving_said_without_a_request_is_found_and_its_near_misses_are_not():
+    """Own rows the patterns were written against (44 leaving: "You've lost a customer.",
+    "Never again.", "This will be my last order with you.", "I'm porting my number to EE
+    tomorrow."; 32 near misses with the same words: "Never again will I doubt your support
+    team", "Where is my last order?", "I'm porting my number from EE to you", "Won't be
+    ordering the large again, the medium fits better"), and rows written after they were
+    frozen (22 / 17): every near miss passes, and most leaving rows are found."""
+    for path, found_at_least in ((IMPLICIT, 40), (IMPLICIT_LATER, 17)):
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+        found = [implicit_leaving(r["text"]) for r in rows]
+        assert [r["text"] for r, f in zip(rows, found, strict=True)
+                if f is not None and not r["leaving"]] == []
+        assert sum(f is not None for r, f in zip(rows, found, strict=True)
+                   if r["leaving"]) >= found_at_least
+        assert all(f is None or f in r["text"] for r, f in zip(rows, found, strict=True))
+
+
+def test_implicit_leaving_is_not_a_question_an_accident_or_a_captive_customer():
+    assert implicit_leaving("Thanks for nothing. I'm moving my savings to another bank.") == (
+        "I'm moving my savings to another bank.")
+    assert implicit_leaving("You\u2019ve lost a customer.") == "You\u2019ve lost a customer."
+    for text in ("Can I move my savings to another bank without a fee?",
+                 "How do I transfer my ISA to another provider",
+                 "Deleted the app by mistake, how do I log back in",
+                 "I would switch to another provider, but they have a monopoly here.",
+                 "I wish I could take my business elsewhere, there is no other provider.",
+                 "I'm not moving to another bank, I just want the fee back.",
+                 "Patrons wait outside rather than go to another restaurant.",
+                 "Agent: Sorry to hear that. We would hate to think you won't be back.\n"
+                 "Customer: It's fine, the refund came through."):
+        assert implicit_leaving(text) is None, text
+    call = "Agent: Anything else?\nCustomer: No. This is the last time I fly with you.\n"
+    assert implicit_leaving(call) == "This is the last time I fly with you."
+
+
+def test_leaving_said_without_a_request_reads_at_risk():
+    texts = ["You've lost a customer.", "Please cancel my plan. You've lost a customer.",
+             "You've lost a customer.", "Won't be ordering from you again.",
+             "Your parcel was late. " * 20 + "Won't be ordering from you again."]
+    s = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
+                    Recipe("static", "hashing", None))
+    before = s.intent.copy()
+    found = apply_implicit_leaving(texts, s, english=[True, True, False, True, True],
+                                   skip=[False, False, False, True, False])
+    assert found == [texts[0], None, None, None, "Won't be ordering from you again."]
+    assert s.intent_labels == ["at_risk", "explicit", "none", "none", "at_risk"]
+    assert s.intent[0] == pytest.approx([1 - IMPLICIT_PROBABILITY,
+                                         0.05 + IMPLICIT_PROBABILITY - 0.1, 0.05])
+    for i in (1, 2, 3):  # a request the models read; not English; read by another rule
+        assert np.array_equal(s.intent[i], before[i])
+    assert s.evidence[4] == "Won't be ordering from you again."  # too long to quote whole
+
+
+def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
+    """Each pattern runs only on texts holding a word of each of its gate's sets: the same
+    answers as running every pattern on every text."""
+    import models.cues as cues
+
+    texts = [json.loads(line)["text"] for path in (IMPLICIT, IMPLICIT_LATER, RETRACTIONS)
+             for line in path.read_text("utf-8").splitlines()]
+    texts += ["YOU'VE LOST A LOYAL CUSTOMER!!", "so... never again", "won't be back.",
+              "Found a cheaper deal elsewhere; bye.", "done with u", "Not another penny!"]
+    gated = [cues.implicit_leaving(t) for t in texts]
+    assert sum(g is not None for g in gated) >= 60
+    monkeypatch.setattr(cues, "IMPLICIT_LEAVING_CUES",
+                        tuple(((), p) for _, p in cues.IMPLICIT_LEAVING_CUES))
+    assert [cues.implicit_leaving(t) for t in texts] == gated

@@ -336,6 +336,34 @@ def test_a_request_to_leave_after_a_complaint_is_read(paths, path):
             assert any(c in s.evidence_text for c in cues), s
 
 
+IMPLICIT = Path(__file__).parent / "fixtures" / "implicit_leaving.jsonl"
+IMPLICIT_LATER = Path(__file__).parent / "fixtures" / "implicit_leaving_later.jsonl"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_leaving_said_without_a_request_is_a_churn_risk(paths, path):
+    """Own rows (tests/models/fixtures/implicit_leaving*.jsonl): "You've lost a customer.",
+    "Never again.", "I'm porting my number to EE tomorrow." read no churn intent on every
+    path (the transformer found 19 of 44 and, in rows written after the rule was frozen, 13
+    of 22); the rule makes them at risk, flagged, and adds no near miss (the paths' own
+    readings of a few near misses stay theirs: "My contract ends next month, what renewal
+    offers do you have?")."""
+    for fixture, at_least in ((IMPLICIT, 40), (IMPLICIT_LATER, 18)):
+        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+        signals = paths[path].classify(_events([r["text"] for r in rows]))
+        leaving = [s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
+                   if r["leaving"]]
+        near_misses = [r["text"] for s, r in zip(signals, rows, strict=True)
+                       if not r["leaving"] and s.churn_intent != "none"]
+        assert sum(leaving) >= at_least, (fixture.name, sum(leaving))
+        assert len(near_misses) <= 3, near_misses
+        assert not any("implicit_leaving" in s.flags for s, r in zip(signals, rows, strict=True)
+                       if not r["leaving"])
+    said = paths[path].classify(_events(["You've lost a customer."]))[0]
+    assert said.churn_intent == "at_risk" and said.churn_probability == pytest.approx(0.6)
+    assert "implicit_leaving" in said.flags
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_a_retention_call_is_at_risk_not_a_request_to_leave(paths, path):
     """The customer asked to cancel, the agent offered a discount, the customer stayed:
