@@ -228,6 +228,9 @@ _BUY = (r"(us(e|ing)|order(ing)?|shop(ping)?|buy(ing)?|fly(ing)?|book(ing)?|stay
         r"eat(ing)?|deal(ing)?|bank(ing)?|renew(ing)?|travel(l?ing)?|recommend(ing)?)")
 _YOU = r"(you|your\b[^.!?]{0,25}|this\s+\w+(\s+\w+)?|these\s+\w+|them|here|there)"
 _WONT = r"(won't|wont|will\s+not|not\s+going\s+to)"
+_BUY_WORDS = ("use using order ordering shop shopping buy buying fly flying book booking stay "
+              "staying eat eating deal dealing bank banking renew renewing travel traveling "
+              "travelling recommend recommending")  # every word _BUY matches
 # Leaving said without asking to close anything, matched on lower-cased text with "'" for
 # "’": the embedding heads read "You've lost a customer.", "Never again." or "I'm porting
 # my number to EE tomorrow." as no churn intent (P(churn) 0.04-0.49 on the transformer).
@@ -244,17 +247,14 @@ IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]],
          r"\blost\s+me\s+as\s+a\s+(customer|client|member)\b"),
         # never again (not "never again will I doubt you", "never again since the fix");
         # never ordering from you again
-        (("never",),
+        (("never", "again " + _BUY_WORDS),
          r"(^|[.!?,;:]\s*|\b(and|so|then|ever|just)\s+)never\s+again\b(?!\s+(will|would|did|"
          r"had|have|has|do|does|was|were|could|can|should|since|after)\b)|"
          rf"\bnever\s+(be\s+)?{_BUY}\s+(again\s+)?(with|from|at|in|through|on)?\s*{_YOU}"
          rf"[^.!?]{{0,20}}\bagain\b|"
          rf"\bnever\s+{_BUY}\s+(with|from|at)\s+{_YOU}"),
         # won't be back / not ordering from you again / won't be renewing with you
-        (("won't wont not",
-          "back coming returning going staying sticking use using order ordering shop shopping "
-          "buy buying fly flying book booking stay staying eat eating deal dealing bank banking "
-          "renew renewing travel traveling travelling recommend recommending"),
+        (("won't wont not", "back coming returning going staying sticking " + _BUY_WORDS),
          rf"\b{_WONT}\s+be\s+(coming\s+back|back|returning|going\s+back|staying\s+on|sticking\s+"
          r"around)(?!\s+(until|till|before|for|in|on|at|by|from|home|later|soon|next|tomorrow|"
          r"today|tonight|online|to\s+work|to\s+the\s+office|the)\b)|"
@@ -272,7 +272,10 @@ IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]],
         # taking my number / money / business to someone else
         (("port porting ported move moving moved transfer transferring transferred switch "
           "switching switched take taking took changing",
-          "my our networks banks providers suppliers insurers carriers"),
+          "my our networks banks providers suppliers insurers carriers",
+          "number mortgage savings account money business custom broadband energy pension isa "
+          "insurance policy contract accounts networks banks providers suppliers insurers "
+          "carriers"),
          r"\b(i'?m|i\s+am|we'?re|we\s+are|i'?ve|i\s+have|we'?ve|we\s+have|i'?ll|i\s+will|we'?ll|"
          r"we\s+will|going\s+to|about\s+to)\s+(just\s+|already\s+|now\s+)?(port(ing|ed)?|"
          r"mov(e|ing|ed)|transfer(ring|red)?|switch(ing|ed)?|tak(e|ing)|took)\s+(my|our)\s+"
@@ -302,7 +305,7 @@ IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]],
          r"\b(signed\s+up|gone|went|moved|switched|going|go)\s+(with|to|over\s+to)\s+(your|a|"
          r"one\s+of\s+your)\s+competitors?\b"),
         # done with you; not another penny; the app deleted; nice while it lasted
-        (("done", "with"),
+        (("done", "with", "you u your this"),
          rf"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
          rf"completely\s+)?done\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b"),
         (("another", "penny cent dime pound dollar euro"),
