@@ -12,6 +12,7 @@ on other text the cues stay silent.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 
 from detector.redact import QUOTE_CHARS
@@ -265,7 +266,7 @@ IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]],
         (("last final",),
          r"\b(this|that|it)\s*(will\s+be|is|was|'s|'ll\s+be)\s+(my|our|the)\s+(very\s+)?last\s+"
          r"(order|purchase|booking|stay|flight|visit|payment|bill|delivery|meal|subscription|"
-         r"month|year|renewal|time)\b(?![^.!?]*\b(before|until|till|of\s+the|for\s+(now|this|"
+         r"month|year|renewal|time)\b(?![^.!?]{0,200}\b(before|until|till|of\s+the|for\s+(now|this|"
          r"the|a)|this\s+(year|month|week)|today|tonight)\b)|"
          r"\b(last|final)\s+time\s+(i|we)\s+(will\s+|'ll\s+)?(ever\s+)?(use|order|buy|fly|book|"
          r"shop|stay|eat|deal|trust|bank)\b"),
@@ -349,8 +350,10 @@ def implicit_leaving(text: str) -> str | None:
     if not starts:
         return None
     spans = sentence_spans(low)
+    firsts = [a for a, _ in spans]
     for start in starts:
-        a, b = next(((a, b) for a, b in spans if a <= start < b), (0, len(low)))
+        k = bisect_right(firsts, start) - 1  # the sentence the match starts in
+        a, b = spans[k] if k >= 0 and start < spans[k][1] else (0, len(low))
         sentence = low[a:b].strip()
         if not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")):
             return text[a:b].strip()
