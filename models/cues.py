@@ -47,7 +47,7 @@ RETRACTION_CUE = re.compile(
     r"(account|subscription|plan|membership|contract|policy|service)|"
     r"\bno\s+longer\s+(want|wish|need|plan)\s+to\s+(cancel|close|leave|switch|terminate)|"
     r"\b(i|we)\s+(really\s+)?(don'?t|do\s+not)\s+(want|wish|plan|intend)\s+to\s+(cancel|close|"
-    r"leave|switch|terminate|delete|end)\b(?![^.!?]*\b(but|however|no\s+choice)\b)|"
+    r"leave|switch|terminate|delete|end)\b(?![^.!?]{0,200}\b(but|however|no\s+choice)\b)|"
     r"\b(i'?m|i\s+am|we'?re|we\s+are)\s+(staying(?!\s+(at|in|on|abroad|home|an?|the|extra|until|"
     r"till|for\s+now)\b)|not\s+(leaving|cancel+ing|closing|switching))\b|"
     r"\bno\s+(intention|plans?)\s+(of|to)\s+(leav|cancel|clos|switch)\w*|"

@@ -67,11 +67,11 @@ _DE = _Cues(
             r"|\b(?:mochte|moechte|will|werde|wurde\s+gerne?)\s+(?:(?:gerne?|hiermit|jetzt|sofort"
             r"|bitte|endlich|fristgerecht|alles)\s+){0,2}k(?:u|ue)ndigen\b"
             r"|\b(?:raus|aussteigen)\s+aus\s+(?:dem|meinem|diesem)\s+\w*vertrag\b"
-            r"|\w*(?:vertrag|abo|abonnement|mitgliedschaft)\s+soll\s+(?:\w+\s+){0,3}?auslaufen\b"
+            r"|\b\w*(?:vertrag|abo|abonnement|mitgliedschaft)\s+soll\s+(?:\w+\s+){0,3}?auslaufen\b"
             r"|\baus\s+(?:dem|meinem|diesem)\s+\w*vertrag\s+(?:\w+\s+){0,2}?(?:raus|aussteigen)\b"
             r"|\b(?:zur\s+konkurrenz|zu\s+einem\s+anderen\s+anbieter)\s+(?:\w+\s+){0,2}?"
             r"(?:gewechselt|wechseln)\b|\b(?:wechsle|wechsele)\s+(?:\w+\s+){0,2}?"
-            r"(?:zur\s+konkurrenz|den\s+anbieter)\b|\w*kont(?:o|en)\s+(?:\w+\s+){0,3}?"
+            r"(?:zur\s+konkurrenz|den\s+anbieter)\b|\b\w*kont(?:o|en)\s+(?:\w+\s+){0,3}?"
             r"schliess(?:en|e|t)\b|\bschliess(?:en|e|t)\s+(?:\w+\s+){0,4}?\w*kont(?:o|en)\b",
     excluded=r"\w*(?:bestellung|auftrag|buchung|reservierung|uberweisung|lastschrift|zahlung"
              r"|newsletter|option|paket|lieferung|termin|rechnung|karte)\w*",

@@ -1,0 +1,73 @@
+"""Long hostile texts through every hand-written pattern on the serving path.
+
+A pattern that can re-read the rest of a text from each of its characters takes time that
+grows with the square of the text (or worse): a 10,000-digit message took 1.4 s in the
+German leaving cues (``\\w*vertrag`` at no word start) and 0.5 s in the e-mail redaction,
+"account" and 3,000 spaces took 103 s in the account-number redaction, and "this is my
+last order" repeated took 2.4 s over 44,000 characters in the last-order cue. The texts
+here are five times the event limit, so a quadratic pattern costs seconds to minutes and
+the hang guard (``pytest.mark.timeout``, far above the few hundred milliseconds this takes)
+fails the test: it is a guard against hangs, not a speed measurement.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from detector.redact import Redactor, snippet
+from detector.schema import MAX_TEXT_CHARS
+from models.cues import (
+    bereavement,
+    cue_sentences,
+    implicit_leaving,
+    leaving_quote,
+    retraction,
+)
+from models.language import is_english
+from models.multilingual import detect_leaving_request
+from models.pieces import PieceConfig, customer_lines, split_covered
+
+#: pieces of the patterns, each repeated to a long text: what they may match again and again
+FRAGMENTS = [
+    "1234567890", "1-", "1a", "x.", "a@b.", "+1", "GB82 WEST 1234 5698 7654 32 ", "account ",
+    "account" + " " * 40, "account no. ", "john.smith@example.com ", "((((", "...", "'''",
+    "this is my last order ", "i don't want to cancel ", "please ignore my cancellation ",
+    "never again ", "you've lost a customer ", "won't be back until ", "i'm moving my ",
+    "going to another new bank ", "done with you ", "my mum passed away ", "late father ",
+    "cancel my account ", "switching to another bank ", "ich kündige meinen vertrag ",
+    "vertrag soll ", "konto schliessen ", "quiero cancelar mi suscripción ",
+    "je veux résilier ", "disdetta ", "opzeggen abonnement ", "cancelar tudo ",
+    "Agent: hi\nCustomer: ", "\u200b", "😡",
+]
+LENGTH = 5 * MAX_TEXT_CHARS
+
+
+def _long(fragment: str) -> str:
+    return (fragment * (LENGTH // len(fragment) + 1))[:LENGTH]
+
+
+@pytest.mark.timeout(60)
+def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
+    redactor = Redactor()
+    for fragment in FRAGMENTS:
+        text = _long(fragment)
+        redactor(text)
+        snippet(text, redactor)
+        implicit_leaving(text)
+        retraction(text)
+        bereavement(text)
+        cue_sentences([text])
+        leaving_quote(text, "explicit")
+        leaving_quote(text, "at_risk")
+        detect_leaving_request(text)
+        is_english(text)
+        customer_lines(text)
+        split_covered(text, PieceConfig())
+
+
+def test_the_linear_patterns_still_redact():
+    redactor = Redactor()
+    assert redactor("mail john.smith@example.com or jöhn@exämple.de") == "mail [email] or [email]"
+    for text in ("account no. : 1234567", "acct#12345", "account number 98765", "a/c 55555"):
+        assert redactor(text) == "[account]", text
+    assert redactor("x" * 30 + "@example.com") == "[email]"
