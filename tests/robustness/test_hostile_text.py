@@ -4,7 +4,9 @@ A pattern that can re-read the rest of a text from each of its characters takes 
 grows with the square of the text (or worse): a 10,000-digit message took 1.4 s in the
 German leaving cues (``\\w*vertrag`` at no word start) and 0.5 s in the e-mail redaction,
 "account" and 3,000 spaces took 103 s in the account-number redaction, and "this is my
-last order" repeated took 2.4 s over 44,000 characters in the last-order cue. The texts
+last order" repeated took 2.4 s over 44,000 characters in the last-order cue, and VADER
+(the transformer's valence columns) lower-cased the whole text for each sentiment word it
+met: "i don't want to cancel" repeated to 10,000 characters, 0.5 s. The texts
 here are five times the event limit, so a quadratic pattern costs seconds to minutes and
 the hang guard (``pytest.mark.timeout``, far above the few hundred milliseconds this takes)
 fails the test: it is a guard against hangs, not a speed measurement.
@@ -26,6 +28,7 @@ from models.cues import (
 from models.language import is_english
 from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
+from models.valence import valence
 
 #: pieces of the patterns, each repeated to a long text: what they may match again and again
 FRAGMENTS = [
@@ -63,6 +66,15 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         is_english(text)
         customer_lines(text)
         split_covered(text, PieceConfig())
+        valence([text])
+
+
+@pytest.mark.timeout(30)
+def test_vader_reads_a_long_text_of_sentiment_words_in_linear_time():
+    """A fifth of a second here; about a minute when VADER lower-cased the whole text for
+    each sentiment word (and the same scores: tests/models/test_valence.py)."""
+    text = _long("i don't want to cancel, not good ") * 2
+    assert valence([text]).shape == (1, 4)
 
 
 def test_the_linear_patterns_still_redact():
