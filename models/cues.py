@@ -172,6 +172,49 @@ _KIN_WORDS = ("mum", "mom", "mother", "dad", "father", "husband", "wife", "partn
               "daughter", "brother", "sister", "grand", "aunt", "uncle")
 
 
+# Accepting the retention offer in a later turn, without saying "I'll stay": "OK, send me
+# the new contract with the discount.", "Go on then, I'll take the 30 percent."
+ACCEPT_CUE = re.compile(
+    r"\b(i'?ll|i\s+will|we'?ll|we\s+will|let'?s|i'?d\s+like\s+to)\s+(just\s+)?(take\s+(it|that|this)"
+    r"(?!\s+(to|up|further|elsewhere|back))|take\s+(the|your|that)\s+(\w+\s+){0,2}(offer|discount|"
+    r"deal|credit|percent|rate|price|plan|upgrade|tariff)|accept|go\s+(with|for)\s+(it|that|the|your)|"
+    r"try\s+(it|that|the)|give\s+(it|you)\s+(another|one\s+more)|stick\s+with\s+(you|it)|"
+    r"keep\s+(it|the|my))\b|"
+    r"\b(send|email)\s+(me\s+)?(over\s+)?(the|a)\s+new\s+(contract|plan|agreement|terms|deal|price)\b|"
+    r"\b(apply|put\s+me\s+on|switch\s+me\s+(to|onto|over)|move\s+me\s+(to|onto)|downgrade\s+me|"
+    r"upgrade\s+me|sign\s+me\s+up|freeze|pause)\b|"
+    r"\b(keep|keeping)\s+(my|the)\s+(account|subscription|plan|contract|membership|service|line|"
+    r"policy)\b|"
+    r"\b(deal|sounds?\s+(fair|good|great|ok(ay)?)|that\s+works|that'?s\s+(fair|fine|good\s+enough)|"
+    r"you'?ve\s+convinced\s+me|go\s+on\s+then|let'?s\s+do\s+(that|it)|in\s+that\s+case)\b|"
+    r"\bgo\s+ahead\s+with\s+the\s+(new|offer|discount|deal|price|upgrade|credit|plan)\b", re.I)
+# a turn with one of these still leaves, or has not decided ("I'll think about the offer")
+_STILL_LEAVING = re.compile(
+    r"\b(cancel\w*|clos(e|ing)|terminat\w*|leav(e|ing)|elsewhere|final\s+bill|pac\s+code|"
+    r"still\s+want|no\s+thanks|not\s+enough|don'?t\s+want|think\s+(about|it\s+over)|call\s+back|"
+    r"refund\w*|switch\w*\s+to\s+(another|them|[a-z]+\s+instead)|go\s+with\s+(them|another)|"
+    r"competitors?|(the\s+other|another)\s+(provider|bank|supplier|insurer|company|network|carrier|"
+    r"one))\b", re.I)
+# "downgrade me rather than cancelling": the leaving word is what is given up
+_INSTEAD_OF_LEAVING = re.compile(r"\b(rather\s+than|instead\s+of)\s+(cancel\w*|clos\w*|leav\w*|"
+                                 r"terminat\w*)", re.I)
+
+
+def accepts_offer(unit: str) -> str | None:
+    """The sentence of a customer's turn that accepts what the agent offered to keep them
+    (:data:`ACCEPT_CUE`) in a turn that does not still leave or hesitate; None otherwise.
+    Read only by :func:`retained`, for turns after the last request to leave."""
+    norm = unit.replace("\u2019", "'")
+    if _STILL_LEAVING.search(_INSTEAD_OF_LEAVING.sub(" ", norm)):
+        return None
+    for a, b in sentence_spans(norm):
+        sentence = norm[a:b]
+        if (ACCEPT_CUE.search(sentence) and not _CONDITION.search(sentence)
+                and not sentence.rstrip().endswith("?")):
+            return unit[a:b].strip()
+    return None
+
+
 def retained(units: Sequence[str]) -> str | None:
     """In a conversation (``units``: the customer's turns), the sentence of a turn that takes
     back every request to leave made in earlier turns: a :func:`retraction` of its own, later
@@ -182,6 +225,8 @@ def retained(units: Sequence[str]) -> str | None:
     said = taken = last_request = None
     for k, unit in enumerate(units):
         back = retraction(unit)
+        if back is None and last_request is not None:
+            back = accepts_offer(unit)
         if back is not None:
             said, taken = back, k
         elif EXPLICIT_CUE.search(unit.replace("\u2019", "'")):

@@ -16,6 +16,7 @@ from models.classifier import (
 )
 from models.cues import (
     QUOTE_CHARS,
+    accepts_offer,
     bereavement,
     cue_sentences,
     implicit_leaving,
@@ -175,6 +176,33 @@ def test_a_conversation_that_takes_every_request_back_later_is_retained():
     assert retained(["The app is slow.", "I'll stay with you anyway."]) is None
     # a condition keeps the request standing
     assert retained(["Cancel my contract.", "I'll stay if you match the price."]) is None
+
+
+ACCEPTS = Path(__file__).parent / "fixtures" / "retention_accepts.jsonl"
+ACCEPTS_LATER = Path(__file__).parent / "fixtures" / "retention_accepts_later.jsonl"
+
+
+def test_a_conversation_that_accepts_the_offer_later_is_retained():
+    """Own conversations the accept cue was written against (22 accepts: "OK, send me the
+    new contract with the discount.", "Go on then, I'll take the 30 percent."; 17 near
+    misses: "OK, send me the cancellation confirmation.", "I'll think about the offer and
+    call back.", "Fine, I'll take the refund, and please go ahead and cancel.") and ones
+    written after it was frozen (12 / 11): no near miss is retained, most accepts are (not
+    the conditional ones: "if you're knocking 20 pounds off I'll keep it")."""
+    for path, at_least in ((ACCEPTS, 19), (ACCEPTS_LATER, 12)):
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+        found = [retained(r["turns"]) for r in rows]
+        assert [r["turns"] for r, f in zip(rows, found, strict=True)
+                if f is not None and not r["retained"]] == []
+        assert sum(f is not None for r, f in zip(rows, found, strict=True)
+                   if r["retained"]) >= at_least
+    # only after a request to leave, and not when the customer asks again afterwards
+    assert retained(["The app is slow.", "OK, I'll take the discount."]) is None
+    assert retained(["Cancel my contract.", "OK, I'll take the discount.",
+                     "Actually no, please cancel my contract."]) is None
+    assert accepts_offer("I'll take it up with the ombudsman.") is None
+    assert accepts_offer("Fine, downgrade me to the basic plan rather than cancelling.") == (
+        "Fine, downgrade me to the basic plan rather than cancelling.")
 
 
 def test_a_death_in_the_family_is_told_from_a_customer_leaving():

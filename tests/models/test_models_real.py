@@ -365,10 +365,14 @@ def test_leaving_said_without_a_request_is_a_churn_risk(paths, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_a_retention_call_is_at_risk_not_a_request_to_leave(paths, path):
-    """The customer asked to cancel, the agent offered a discount, the customer stayed:
-    read `explicit` 0.99 on every path, a critical "asks to leave" for a customer just kept.
-    Now at risk, flagged, and the alert says the customer agreed to stay."""
+@pytest.mark.parametrize("stayed", ["Thirty percent? OK, that's fair. I'll stay then.",
+                                    "Go on then, I'll take the thirty percent. Send me the new "
+                                    "contract."])
+def test_a_retention_call_is_at_risk_not_a_request_to_leave(paths, path, stayed):
+    """The customer asked to cancel, the agent offered a discount, the customer stayed
+    (saying so, or accepting the offer): read `explicit` 0.99 on every path, a critical
+    "asks to leave" for a customer just kept. Now at risk, flagged, and the alert says the
+    customer agreed to stay."""
     from detector.engine import Detector
     from detector.schema import Turn
 
@@ -376,7 +380,7 @@ def test_a_retention_call_is_at_risk_not_a_request_to_leave(paths, path):
              ("customer", "Hi, I want to cancel my contract. The bill went up again and the "
                           "signal is poor."),
              ("agent", "I'm sorry. I can offer you 30 percent off for twelve months."),
-             ("customer", "Thirty percent? OK, that's fair. I'll stay then."),
+             ("customer", stayed),
              ("agent", "Great, I've applied it. Anything else?"),
              ("customer", "No, that's all, thanks.")]
     call = Event(event_id="rc", customer_id="C-rc", channel="call", text="",
