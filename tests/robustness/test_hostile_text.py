@@ -23,6 +23,7 @@ from models.cues import (
     cue_sentences,
     implicit_leaving,
     leaving_quote,
+    retained,
     retraction,
 )
 from models.language import is_english
@@ -40,7 +41,7 @@ FRAGMENTS = [
     "cancel my account ", "switching to another bank ", "ich kündige meinen vertrag ",
     "vertrag soll ", "konto schliessen ", "quiero cancelar mi suscripción ",
     "je veux résilier ", "disdetta ", "opzeggen abonnement ", "cancelar tudo ",
-    "Agent: hi\nCustomer: ", "\u200b", "😡",
+    "Agent: hi\nCustomer: ", "\u200b", "😡", "ok i'll take the ", "keep my ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -58,6 +59,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         snippet(text, redactor)
         implicit_leaving(text)
         retraction(text)
+        retained(["Please cancel my account.", text])
         bereavement(text)
         cue_sentences([text])
         leaving_quote(text, "explicit")
