@@ -15,6 +15,8 @@ fails the test: it is a guard against hangs, not a speed measurement.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detector.redact import Redactor, snippet
 from detector.schema import MAX_TEXT_CHARS
@@ -85,3 +87,23 @@ def test_the_linear_patterns_still_redact():
     for text in ("account no. : 1234567", "acct#12345", "account number 98765", "a/c 55555"):
         assert redactor(text) == "[account]", text
     assert redactor("x" * 30 + "@example.com") == "[email]"
+
+
+_PIECES = st.one_of(st.characters(), st.sampled_from(
+    [" ", ".", ",", "!", "?", "'", "\u2019", "\n", ":", "never again", "you've lost a customer",
+     "won't be back", "my last order", "cancel my account", "i'll take the offer",
+     "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if "]))
+_TEXT = st.lists(_PIECES, max_size=60).map("".join)
+
+
+@given(_TEXT, _TEXT)
+@settings(max_examples=300, deadline=None)
+def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, later: str):
+    """Whatever the text, the rules return None or a stretch of it (what an alert quotes)."""
+    for text in (first, later, first + " " + later):
+        said = implicit_leaving(text)
+        assert said is None or (said and said in text)
+        back = retraction(text)
+        assert back is None or back in text
+    kept = retained([first, later])
+    assert kept is None or kept in first or kept in later
