@@ -387,6 +387,8 @@ def implicit_leaving(text: str) -> str | None:
     if lines:
         text = "\n".join(lines)
     low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two ("İ"): keep those as they are
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     if "\u2019" in low:
         low = low.replace("\u2019", "'")  # the same length: spans hold for ``text``
     words = set(low.translate(_SPACES).split())

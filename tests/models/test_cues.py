@@ -302,3 +302,8 @@ def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
     monkeypatch.setattr(cues, "IMPLICIT_LEAVING_CUES",
                         tuple(((), p) for _, p in cues.IMPLICIT_LEAVING_CUES))
     assert [cues.implicit_leaving(t) for t in texts] == gated
+
+
+def test_implicit_leaving_quotes_the_sentence_exactly_after_characters_that_lower_case_to_two():
+    text = "\u0130stanbul office \u0130\u0130. You've lost a customer. Bye."
+    assert implicit_leaving(text) == "You've lost a customer."

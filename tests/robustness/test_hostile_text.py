@@ -92,7 +92,7 @@ def test_the_linear_patterns_still_redact():
 _PIECES = st.one_of(st.characters(), st.sampled_from(
     [" ", ".", ",", "!", "?", "'", "\u2019", "\n", ":", "never again", "you've lost a customer",
      "won't be back", "my last order", "cancel my account", "i'll take the offer",
-     "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if "]))
+     "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if ", "\u0130"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
