@@ -164,6 +164,32 @@ def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
     return found
 
 
+@dataclass(frozen=True)
+class RuleReadings:
+    """What the hand-written rules read in a batch (each list one entry per text)."""
+
+    retracted: list[str | None]
+    bereaved: list[bool]
+    implicit: list[str | None]
+    cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
+
+
+def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
+                languages: Sequence[str | None], leaving_cues: bool,
+                turns: Sequence[Sequence[str] | None] | None = None) -> RuleReadings:
+    """The rules that read what the heads miss, in their order, as serving and ``eval``
+    both apply them after the heads: retractions (and retention calls), bereavements,
+    leaving said without a request (not on texts the first two read), and, where the
+    recipe has them, the leaving cues of other languages."""
+    retracted = apply_retractions(texts, scores, english, turns)
+    bereaved = apply_bereavements(texts, scores, english)
+    implicit = apply_implicit_leaving(
+        texts, scores, english, [r is not None or b for r, b in zip(retracted, bereaved,
+                                                                   strict=True)])
+    cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
+    return RuleReadings(retracted, bereaved, implicit, cues)
+
+
 def _churn_down(scores: PooledScores, i: int) -> None:
     none = INTENTS.index("none")
     row = scores.intent[i].astype(np.float64)
@@ -299,17 +325,10 @@ class RecipeClassifier:
                 keep_embeddings: bool = True) -> list[Signal]:
         texts = [e.customer_text for e in events]
         english = [is_english(t, e.language) for t, e in zip(texts, events, strict=True)]
-        cues = None
-        retracted = apply_retractions(texts, scores, english,
-                                      [event_turns(e) for e in events])
-        bereaved = apply_bereavements(texts, scores, english)
-        implicit = apply_implicit_leaving(
-            texts, scores, english, [r is not None or b for r, b in zip(retracted, bereaved,
-                                                                       strict=True)])
-        if self.recipe.leaving_cues:
-            cues = apply_leaving_cues(texts, [e.language for e in events], scores, english)
+        read = apply_rules(texts, scores, english, [e.language for e in events],
+                           self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            cues, english, retracted, bereaved, implicit)
+                            read.cues, english, read.retracted, read.bereaved, read.implicit)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

@@ -132,24 +132,14 @@ def fit_path(recipe: Recipe, encoder: Encoder, rows: Sequence[Example],
 
 def score_rows(recipe: Recipe, encoder: Encoder, heads: Heads, rows: Sequence[Example]
                ) -> PooledScores:
-    """The rows scored as served (retractions and leaving cues included)."""
-    from models.classifier import (
-        apply_bereavements,
-        apply_implicit_leaving,
-        apply_leaving_cues,
-        apply_retractions,
-    )
+    """The rows scored as served (the rules of ``models.classifier.apply_rules`` included)."""
+    from models.classifier import apply_rules
     from models.language import is_english
 
     texts = [e.text for e in rows]
     scores = score_texts(texts, encoder, heads, recipe)
     english = [is_english(t, None) for t in texts]
-    retracted = apply_retractions(texts, scores, english)
-    bereaved = apply_bereavements(texts, scores, english)
-    apply_implicit_leaving(texts, scores, english,
-                           [r is not None or b for r, b in zip(retracted, bereaved, strict=True)])
-    if recipe.leaving_cues:
-        apply_leaving_cues(texts, [None] * len(texts), scores, english)
+    apply_rules(texts, scores, english, [None] * len(texts), recipe.leaving_cues)
     return scores
 
 

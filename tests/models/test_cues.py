@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -178,6 +179,16 @@ def test_a_conversation_that_takes_every_request_back_later_is_retained():
     assert retained(["Cancel my contract.", "I'll stay if you match the price."]) is None
 
 
+def _read_fixture(path: Path, rule: Any, given: str, kind: str) -> tuple[list[Any], int]:
+    """A fixture's rows read by ``rule`` (on each row's ``given``): the near misses it finds
+    (rows whose ``kind`` is false) and how many of the others it finds."""
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    found = [rule(r[given]) for r in rows]
+    near_misses = [r[given] for r, f in zip(rows, found, strict=True)
+                   if f is not None and not r[kind]]
+    return near_misses, sum(f is not None for r, f in zip(rows, found, strict=True) if r[kind])
+
+
 ACCEPTS = Path(__file__).parent / "fixtures" / "retention_accepts.jsonl"
 ACCEPTS_LATER = Path(__file__).parent / "fixtures" / "retention_accepts_later.jsonl"
 
@@ -190,12 +201,9 @@ def test_a_conversation_that_accepts_the_offer_later_is_retained():
     written after it was frozen (12 / 11): no near miss is retained, most accepts are (not
     the conditional ones: "if you're knocking 20 pounds off I'll keep it")."""
     for path, at_least in ((ACCEPTS, 19), (ACCEPTS_LATER, 12)):
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
-        found = [retained(r["turns"]) for r in rows]
-        assert [r["turns"] for r, f in zip(rows, found, strict=True)
-                if f is not None and not r["retained"]] == []
-        assert sum(f is not None for r, f in zip(rows, found, strict=True)
-                   if r["retained"]) >= at_least
+        near_misses, found = _read_fixture(path, retained, "turns", "retained")
+        assert near_misses == []
+        assert found >= at_least
     # only after a request to leave, and not when the customer asks again afterwards
     assert retained(["The app is slow.", "OK, I'll take the discount."]) is None
     assert retained(["Cancel my contract.", "OK, I'll take the discount.",
@@ -243,13 +251,13 @@ def test_leaving_said_without_a_request_is_found_and_its_near_misses_are_not():
     ordering the large again, the medium fits better"), and rows written after they were
     frozen (22 / 17): every near miss passes, and most leaving rows are found."""
     for path, found_at_least in ((IMPLICIT, 40), (IMPLICIT_LATER, 17)):
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
-        found = [implicit_leaving(r["text"]) for r in rows]
-        assert [r["text"] for r, f in zip(rows, found, strict=True)
-                if f is not None and not r["leaving"]] == []
-        assert sum(f is not None for r, f in zip(rows, found, strict=True)
-                   if r["leaving"]) >= found_at_least
-        assert all(f is None or f in r["text"] for r, f in zip(rows, found, strict=True))
+        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
+        assert near_misses == []
+        assert found >= found_at_least
+        for line in path.read_text("utf-8").splitlines():
+            text = json.loads(line)["text"]
+            said = implicit_leaving(text)
+            assert said is None or said in text
 
 
 def test_implicit_leaving_is_not_a_question_an_accident_or_a_captive_customer():
