@@ -309,7 +309,8 @@ def update_customer(
 
     thread = None
     opens = opens_issue(signal.friction_categories, signal.churn_intent)
-    if opens or joins_issue(signal.sentiment):
+    said_repeat = "repeat_contact" in signal.flags
+    if opens or joins_issue(signal.sentiment) or said_repeat:
         st["threads"], thread = track_issue(
             st.get("threads") or [],
             event_id=signal.event_id,
@@ -319,6 +320,7 @@ def update_customer(
             embedding=signal.packed_embedding(),
             cfg=cfg.issue_config(),
             may_open=opens,
+            said_repeat=said_repeat,
         )
 
     patterns = _patterns(st, signal, previous_intent, previous_evidence, thread, late, cfg)
@@ -420,6 +422,8 @@ def _patterns(
     found: list[str] = []
     if thread is not None and thread["count"] >= cfg.issue_repeat_threshold:
         found.append("unresolved_issue")
+    if "repeat_contact" in signal.flags and thread is not None:  # and it names a problem
+        found.append("said_repeat")
     if late:
         return found
     rank = INTENTS_ORDER.index
@@ -473,8 +477,9 @@ def _churn_risk_alert(
         for e in st["evidence"]
         if e["event_id"] != signal.event_id and (e["friction_categories"] or e["sentiment"] < -0.2)
     ]
-    # the models' label: churn probability P(explicit) + P(at_risk) of at least 0.5
-    leaning = signal.churn_intent != "none"
+    # the models' label: churn probability P(explicit) + P(at_risk) of at least 0.5; or a
+    # problem the customer says they have raised before
+    leaning = signal.churn_intent != "none" or "said_repeat" in patterns
     severity = _severity(score, explicit, leaning, bool(negatives), cfg)
     escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
     if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
@@ -710,6 +715,14 @@ def _reasons(
             "up from earlier contacts"
         )
     reasons.extend(_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS)
+    if "said_repeat" in patterns:
+        thread = next((t for t in st.get("threads") or () if signal.event_id in t["event_ids"]),
+                      None)
+        said = "Says this is not their first contact about it"
+        if thread is None or thread["count"] < 2:
+            said += (", but no earlier contact about it is on record here: ask which channel "
+                     "they used")
+        reasons.append(said)
     low = [e for e in st["evidence"] if e.get("rating") is not None and e["rating"] <= 2]
     if low:
         reasons.append(f"Left a {low[-1]['rating']}-star rating on {low[-1]['channel']}")

@@ -90,11 +90,13 @@ def track_issue(
     embedding: str | None,
     cfg: IssueConfig,
     may_open: bool = True,
+    said_repeat: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Attach a message to the most similar open thread, or start one. Returns (threads, thread).
 
     With ``may_open`` false a message only joins a thread; with none similar, threads are
-    returned unchanged and the thread is None.
+    returned unchanged and the thread is None. With ``said_repeat`` (the customer says they
+    raised it before) it joins the most similar open thread however far below the threshold.
 
     Similarity is cosine of the packed int8 embeddings; without one, threads match on a
     shared friction category. Threads idle longer than the window are closed (dropped).
@@ -103,6 +105,7 @@ def track_issue(
     live = [t for t in threads if datetime.fromisoformat(t["last_at"]) >= horizon]
     vec = unpack(embedding) if embedding else None
     best, best_sim = None, -1.0
+    nearest, nearest_sim = None, -2.0
     for thread in live:
         if vec is not None and thread.get("vec"):
             sim = similarity(vec, unpack(thread["vec"]))
@@ -110,6 +113,10 @@ def track_issue(
             sim = 1.0 if set(categories) & set(thread["categories"]) else 0.0
         if sim >= cfg.similarity and sim > best_sim:
             best, best_sim = thread, sim
+        if sim > nearest_sim:
+            nearest, nearest_sim = thread, sim
+    if best is None and said_repeat:
+        best = nearest
     if best is None and not may_open:
         return threads, None
     if best is None:

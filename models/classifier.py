@@ -35,6 +35,7 @@ from models.language import english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
 from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
+from models.repeats import says_repeat
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 CUE_PROBABILITY = 0.6  # the churn probability of an explicit request found by a cue list
@@ -172,6 +173,7 @@ class RuleReadings:
     bereaved: list[bool]
     implicit: list[str | None]
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
+    repeats: list[str | None]  # said to be a repeat contact (no score changes)
 
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
@@ -180,14 +182,16 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
     leaving said without a request (not on texts the first two read), and, where the
-    recipe has them, the leaving cues of other languages."""
+    recipe has them, the leaving cues of other languages; then what only flags a signal: a
+    message said to be a repeat contact."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     implicit = apply_implicit_leaving(
         texts, scores, english, [r is not None or b for r, b in zip(retracted, bereaved,
                                                                    strict=True)])
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
-    return RuleReadings(retracted, bereaved, implicit, cues)
+    repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
+    return RuleReadings(retracted, bereaved, implicit, cues, repeats)
 
 
 def _churn_down(scores: PooledScores, i: int) -> None:
@@ -217,7 +221,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  english: Sequence[bool] | None = None,
                  retracted: Sequence[str | None] | None = None,
                  bereaved: Sequence[bool] | None = None,
-                 implicit: Sequence[str | None] | None = None) -> list[Signal]:
+                 implicit: Sequence[str | None] | None = None,
+                 repeats: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -254,6 +259,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             flags += ("bereavement",)
         if implicit is not None and implicit[i] is not None:
             flags += ("implicit_leaving",)
+        if repeats is not None and repeats[i] is not None:
+            flags += ("repeat_contact",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -328,7 +335,8 @@ class RecipeClassifier:
         read = apply_rules(texts, scores, english, [e.language for e in events],
                            self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            read.cues, english, read.retracted, read.bereaved, read.implicit)
+                            read.cues, english, read.retracted, read.bereaved, read.implicit,
+                            read.repeats)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

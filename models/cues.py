@@ -12,11 +12,11 @@ on other text the cues stay silent.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
+from functools import lru_cache
 
 from detector.redact import QUOTE_CHARS
-from models.pieces import customer_lines, sentence_spans, sentences
+from models.pieces import customer_lines, sentence_around, sentence_spans, sentences
 
 EXPLICIT_CUE = re.compile(
     r"\b(cancel+(ing|ed|ation)?|close|closing|delete|deleting|deletion|terminat\w*|remove|"
@@ -362,17 +362,128 @@ IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]],
          r"(the|this|your|ur)\s+app\b|(^|[.!?]\s*)uninstalled\b"),
         (("lasted",),
          r"\b(it\s+)?was\s+(nice|good|great|fun)\s+while\s+it\s+lasted\b"),
+        # an ultimatum: match it or I walk; fix my bill or I leave; refund me or I'm gone
+        (("or", "i we i'll i'm we'll we're",
+          "walk go leave switch gone off out leaving walking going switching"),
+         r"\bor\s+(else\s+)?(i|we)\s*('ll|\s+will|'m|\s+am|'re|\s+are)?\s*(just\s+)?(walk(ing)?|"
+         r"go(ing|ne)?|leav(e|ing)|switch(ing)?|be\s+gone|off|out)(\s+(away|elsewhere|somewhere\s+"
+         r"else|for\s+good|at\s+(renewal|the\s+end\s+of\s+\w+)|to\s+(another|a\s+(different|new|"
+         r"better|cheaper))\b[^.!?,;]{0,60}))?\s*($|[.!,;)]|\band\b|\bthen\b)"),
     ))
+# Switching to a named company, said ahead: "Switching to Monzo.", "I'll switch to Virgin
+# Media", "we're switching over to Xero", "leaving you for Revolut". Not in the past ("I
+# switched to Comcast in May" is as often said by a customer who joined the company) nor
+# of someone else ("they are switching to Arris modems"). The name must be written with a
+# capital (the text not in capitals throughout), not be a plan, device, feature or payment
+# word, and not be followed by where the writer came from ("switching to Octopus from EE").
+SWITCH_TO_NAMED = re.compile(r"switch(ing)?(\s+over)?\s+to\s+(?P<name>[a-z][\w&'-]*)")
+LEAVING_YOU_FOR = re.compile(r"\b(leav(e|ing)|ditch(ing)?|dump(ing)?)\s+(you|u)\s+for\s+"
+                             r"(?P<name>[a-z][\w&'-]*)")
+# who says the switch is ahead, just before "switch": "I'm", "we'll", "thinking of", ...
+_SWITCH_AHEAD = re.compile(
+    r"\b(i'?m|i\s+am|we'?re|we\s+are|i'?ll|i\s+will|we'?ll|we\s+will|going\s+to|about\s+to|"
+    r"ready\s+to|planning\s+(on|to)|considering|thinking\s+(of|about))\s+(just\s+|now\s+|"
+    r"be\s+)?\Z")
+NOT_A_COMPANY = frozenset(
+    "premium pro plus gold silver platinum bronze basic standard unlimited annual monthly "
+    "yearly paperless direct debit wi-fi wifi wi dark light android iphone ipad ios windows "
+    "mac macos linux chrome safari firefox edge google apple samsung 4g 5g 3g lte fibre fiber "
+    "broadband sim esim e-sim app web website online email sms text english spanish french "
+    "german uk us pdf excel tv hd i you your my the a an it that this them card visa "
+    "mastercard amex paypal bluetooth aeroplane airplane flight cellular roaming".split())
+_CODE = (r"(new\s+)?(pac|stac|port[- ]?out\s+(pin|code|number)|(number\s+)?transfer\s+(pin|code)|"
+         r"porting\s+(pin|code)|port\s+(pin|code))")
+# "Switching to Bluetooth made the audio drop out": the switch is the subject of a verb
+_SWITCH_AS_SUBJECT = re.compile(
+    r"(\s+[\w&'-]+){0,2}?\s+(made|makes|fixe[sd]|helped|helps|caused|causes|solved|solves|broke|"
+    r"breaks|worked|works|did|didn't|does|doesn't|is|isn't|was|wasn't|has|hasn't|had|will|"
+    r"won't|would|should|could|might|may|seems?|seemed|means|meant|gave|gives|drains?|drained|"
+    r"improved|improves|stopped|stops|started|starts|changed|changes|keeps|kept|lets|needs|"
+    r"needed|requires|required|resets?|sorted|sorts)\b")
+_CAME_FROM = re.compile(r"(\s+[\w&'-]+){0,2}\s+from\b")  # "switched to Octopus from British Gas"
+# Steps a customer takes to leave, asked for or done, where the asking is the signal (a
+# question counts): a PAC / STAC / port-out code, auto-renewal off, the notice period.
+LEAVING_STEP_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
+    (tuple(frozenset(g.split()) for g in gate), re.compile(pattern)) for gate, pattern in (
+        (("pac stac pin code",),
+         rf"\b(send|give|need|want|request(ed|ing)?|like|text|email|issue|generate|provide|"
+         rf"apply\s+for|ask(ed)?\s+for|waiting\s+(for|on))\s+(me\s+)?(my|a|the|our|an)\s+"
+         rf"{_CODE}\b|\b(get|what'?s|what\s+is)\s+(me\s+)?(my|our)\s+{_CODE}\b|"
+         r"\b(my|a)\s+(pac|stac)(\s+code)?\s+(please|asap|now|today)\b"),
+        (("auto automatic autorenew autorenewal",
+          "off disable disabled disabling stop stopped cancel cancelled canceled remove "
+          "removed opt"),
+         r"\b(turn(ed|ing)?|switch(ed|ing)?|shut)\s+off\s+(the\s+|my\s+)?auto(matic)?[- ]?"
+         r"renew(al|ing)?\b|"
+         r"\b(disabl(e|ed|ing)|stop(ped)?|cancel(l?ed)?|remov(e|ed)|opt\s+out\s+of)\s+(the\s+|"
+         r"my\s+)?auto(matic)?[- ]?renew(al|als|ing|s)?\b|"
+         r"\b(turn|switch)\s+(the\s+|my\s+)?auto(matic)?[- ]?renew(al)?\s+off\b|"
+         r"\bopt\s+(me|us)\s+out\s+of\s+(the\s+)?auto(matic)?[- ]?renew(al|ing)?\b"),
+        (("notice",),
+         r"\b(my|our)\s+notice\s+period\b|"
+         r"\bhow\s+much\s+notice\s+(do|would|should|must)\s+(i|we)\s+(need\s+to\s+|have\s+to\s+)?"
+         r"give\b"),
+    ))
+# not a step to leave: a code to join, a renewal turned off by mistake or to be turned on
+_NOT_A_STEP = re.compile(r"\b(by\s+(mistake|accident)|accidentally|back\s+on|turn\s+it\s+on|"
+                         r"join\w*|to\s+you\b|port(ing|ed)?\s+(\w+\s+)?in\b|(old|previous|"
+                         r"former)\s+(provider|network|carrier|supplier))")
 _SPACES = str.maketrans({c: " " for c in ".,;:!?\"()[]{}/\\-*~_<>|#@&+=%$"})
+_SWITCH_WORDS = frozenset("switch switching leave leaving ditch ditching dump dumping".split())
 # not taken as leaving: a mistake, a reinstall, a question of how to, a customer who says
 # they cannot leave ("I would go elsewhere, but there is no other broadband company") or
 # will not ("rather than go to another restaurant", "I'm not moving to another bank")
-_NOT_LEAVING = re.compile(r"\b(by\s+mistake|accidentally|reinstall\w*|re-install\w*|"
+_NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*|re-install\w*|"
                           r"if\s+i\s+(should|can|could)|can\s+i|should\s+i|how\s+(do|can)\s+i|"
                           r"do\s+i\s+need|no\s+other|wish\s+(i|we)\s+could|(can'?t|cannot|unable\s+to)"
                           r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|(not|n't)\s+(be\s+)?"
                           r"(go|going|switch\w*|mov\w*|tak\w*|find\w*|look\w*)\s+(\w+\s+)?(to\s+)?"
                           r"(another|a\s+(new|different|better)|elsewhere|somewhere))\b")
+
+
+def _switches(low: str) -> list[re.Match[str]]:
+    """:data:`SWITCH_TO_NAMED` said ahead by the writer (:data:`_SWITCH_AHEAD`), or opening a
+    sentence and not its subject (:data:`_SWITCH_AS_SUBJECT`); :data:`LEAVING_YOU_FOR`."""
+    found = list(LEAVING_YOU_FOR.finditer(low))
+    for m in SWITCH_TO_NAMED.finditer(low):
+        s = m.start()
+        if s and (low[s - 1].isalnum() or low[s - 1] == "_"):
+            continue  # inside a word
+        j = s
+        while j and low[j - 1].isspace():
+            j -= 1
+        if s == 0 or (j and low[j - 1] in ".!?,;:"):  # opens a sentence or a clause
+            if not _SWITCH_AS_SUBJECT.match(low, m.end()):
+                found.append(m)
+        elif _SWITCH_AHEAD.search(low, max(0, s - 40), s):
+            found.append(m)
+    return found
+
+
+@lru_cache(maxsize=256)
+def prepared(text: str) -> tuple[str, str, frozenset[str]]:
+    """``text`` as the English rules read it (of a transcript written as ``Agent:`` /
+    ``Customer:`` lines, the customer's lines), the same lower-cased (as long: "’" read as
+    "'", a character that lower-cases to two, like "İ", kept) and the set of its words. Kept
+    for the last texts: the rules read the same batch one after the other."""
+    lines = customer_lines(text)
+    if lines:
+        text = "\n".join(lines)
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    if "\u2019" in low:
+        low = low.replace("\u2019", "'")
+    return text, low, frozenset(low.translate(_SPACES).split())
+
+
+def _word_start(low: str, m: re.Match[str]) -> int:
+    """Where a match's words start: past the end of the sentence before that some patterns
+    match first ("Thanks. Never again." is quoted from "Never")."""
+    i = m.start()
+    while i < m.end() and low[i] in ".!?,;: \t\r\n":
+        i += 1
+    return i
 
 
 def implicit_leaving(text: str) -> str | None:
@@ -383,25 +494,23 @@ def implicit_leaving(text: str) -> str | None:
     ("deleted the app by mistake") or a customer who cannot leave; None when there is none.
     Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
     are read. English only."""
-    lines = customer_lines(text)
-    if lines:
-        text = "\n".join(lines)
-    low = text.lower()
-    if len(low) != len(text):  # a few characters lower-case to two ("İ"): keep those as they are
-        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    if "\u2019" in low:
-        low = low.replace("\u2019", "'")  # the same length: spans hold for ``text``
-    words = set(low.translate(_SPACES).split())
-    starts = sorted(m.start() for gate, pattern in IMPLICIT_LEAVING_CUES
-                    if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low))
+    text, low, words = prepared(text)
+    starts = [(_word_start(low, m), False) for gate, pattern in IMPLICIT_LEAVING_CUES
+              if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low)]
+    if not words.isdisjoint(_SWITCH_WORDS) and not text.isupper():
+        starts += [(m.start(), False) for m in _switches(low)
+                   if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
+                   and not _CAME_FROM.match(low, m.end())]
+    starts += [(_word_start(low, m), True) for gate, pattern in LEAVING_STEP_CUES
+               if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low)]
     if not starts:
         return None
-    spans = sentence_spans(low)
-    firsts = [a for a, _ in spans]
-    for start in starts:
-        k = bisect_right(firsts, start) - 1  # the sentence the match starts in
-        a, b = spans[k] if k >= 0 and start < spans[k][1] else (0, len(low))
+    for start, step in sorted(starts):
+        a, b = sentence_around(text, start)  # the sentence the match starts in
         sentence = low[a:b].strip()
-        if not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")):
+        if step:
+            if not _NOT_A_STEP.search(low):
+                return text[a:b].strip()
+        elif not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")):
             return text[a:b].strip()
     return None

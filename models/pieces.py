@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,6 +102,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, start + len(s)))
         at = start + len(s)
     return spans
+
+
+# a line break inside a sentence: a hard-wrapped e-mail or complaint ("I called\n again.")
+_WRAPPED = re.compile(r"(?<=[\w,;\-])[ \t]*\n(?=[ \t]*[a-z0-9(])")
+
+
+def sentence_around(text: str, at: int) -> tuple[int, int]:
+    """Where the sentence holding position ``at`` of ``text`` starts and ends (as in
+    :func:`sentence_spans`, but a line break inside a sentence, after a word and before a
+    lower-case one, does not end it); ``(0, len(text))`` when ``at`` is between them."""
+    joined = _WRAPPED.sub(lambda m: " " * len(m.group()), text) if "\n" in text else text
+    spans = sentence_spans(joined)
+    k = bisect_right([a for a, _ in spans], at) - 1
+    return spans[k] if k >= 0 and at < spans[k][1] else (0, len(text))
 
 
 def _pack(parts: Sequence[str], window: int) -> list[str]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detector.alerts import ALERT_TYPES, SEVERITIES
 from detector.customer import RiskConfig, ordinal, risk_score, update_customer
 from detector.engine import Detector
@@ -382,3 +384,42 @@ def test_a_retained_customer_is_cited_as_at_risk_who_agreed_to_stay():
     assert any("then agreed to stay in the same conversation" in r for r in alerts[0].reasons)
     assert expand(det.customers["C-1"], "C-1")["max_intent"] == "at_risk"
     assert not [r for a in alerts for r in a.reasons if "asks to leave" in r]
+
+
+def _said_again(signal):
+    return replace(signal, flags=(*signal.flags, "repeat_contact"))
+
+
+def test_a_message_said_to_be_a_repeat_joins_the_open_issue_however_it_is_worded():
+    """Three contacts about one double charge: the third ("Third time contacting you about
+    the double charge. Nobody has fixed it.") is worded far from the others (cosine 0.46 on
+    the transformer, under CHURN_ISSUE_SIMILARITY) and read as service friction; the
+    customer says it is the same problem, so it joins the thread."""
+    first = tuple(float(j == 0) for j in range(16))
+    other = tuple(float(j == 1) for j in range(16))  # orthogonal: similarity 0
+    story = [make_signal("b1", hours=0, channel="call", friction=("billing",), sentiment=-0.8,
+                         embedding=first),
+             make_signal("b2", hours=192, channel="email", friction=("billing",),
+                         sentiment=-0.8, embedding=first),
+             make_signal("b3", hours=264, channel="chat", friction=("service",),
+                         sentiment=-0.9, embedding=other)]
+    _, alerts = run(story)
+    assert not [a for a in alerts if a.type == "unresolved_issue"]
+    _, alerts = run([*story[:2], _said_again(story[2])])
+    issue = [a for a in alerts if a.type == "unresolved_issue"]
+    assert issue and "3rd contact in 11 days" in issue[-1].reasons[0]
+    risk = [a for a in alerts if a.type == "customer_churn_risk"][-1]
+    assert "said_repeat" in risk.details["patterns"]
+    assert "Says this is not their first contact about it" in risk.reasons
+
+
+def test_a_first_message_said_to_be_a_repeat_is_at_least_medium_and_asks_which_channel():
+    """"I've called three times about my broadband dropping out": nothing on record, so the
+    earlier contacts went through a channel not connected here (the integration gap)."""
+    plain = make_signal("r1", friction=("product",), sentiment=-0.5)
+    assert run([plain])[1] == []
+    _, alerts = run([_said_again(plain)])
+    assert [a.severity for a in alerts] == ["medium"]
+    assert any("no earlier contact about it is on record here" in r for r in alerts[0].reasons)
+    # not a problem of its own and nothing to join: no pattern, no alert
+    assert run([_said_again(make_signal("r2", sentiment=0.2))])[1] == []

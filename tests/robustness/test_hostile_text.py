@@ -31,6 +31,7 @@ from models.cues import (
 from models.language import is_english
 from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
+from models.repeats import says_repeat
 from models.valence import valence
 
 #: pieces of the patterns, each repeated to a long text: what they may match again and again
@@ -44,6 +45,10 @@ FRAGMENTS = [
     "vertrag soll ", "konto schliessen ", "quiero cancelar mi suscripción ",
     "je veux résilier ", "disdetta ", "opzeggen abonnement ", "cancelar tudo ",
     "Agent: hi\nCustomer: ", "\u200b", "😡", "ok i'll take the ", "keep my ",
+    "or i go to another ", "or I walk ", "Switching to Monzo ", "leaving you for X ",
+    "I'll switch to ", "send me my pac ", "turn off auto-renew ", "my notice period ",
+    "i was told it would ", "i have called you ", "third time ", "yet again ", "as i said ",
+    "still not ", "nobody has ", "promised me a ", "again, ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -60,6 +65,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         redactor(text)
         snippet(text, redactor)
         implicit_leaving(text)
+        says_repeat(text)
         retraction(text)
         retained(["Please cancel my account.", text])
         bereavement(text)
@@ -92,7 +98,9 @@ def test_the_linear_patterns_still_redact():
 _PIECES = st.one_of(st.characters(), st.sampled_from(
     [" ", ".", ",", "!", "?", "'", "\u2019", "\n", ":", "never again", "you've lost a customer",
      "won't be back", "my last order", "cancel my account", "i'll take the offer",
-     "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if ", "\u0130"]))
+     "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if ", "\u0130",
+     "Switching to ", "Monzo", "or I walk", "send me my PAC", "auto-renew", "from",
+     "I was told it would", "never", "third time I've called", "again, ", "\n called"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
@@ -105,5 +113,7 @@ def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, la
         assert said is None or (said and said in text)
         back = retraction(text)
         assert back is None or back in text
+        again = says_repeat(text)
+        assert again is None or (again and again in text)
     kept = retained([first, later])
     assert kept is None or kept in first or kept in later
