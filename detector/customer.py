@@ -424,6 +424,8 @@ def _patterns(
         found.append("unresolved_issue")
     if "repeat_contact" in signal.flags and thread is not None:  # and it names a problem
         found.append("said_repeat")
+    if "escalation_threat" in signal.flags:
+        found.append("escalation_threat")
     if late:
         return found
     rank = INTENTS_ORDER.index
@@ -481,6 +483,9 @@ def _churn_risk_alert(
     # problem the customer says they have raised before
     leaning = signal.churn_intent != "none" or "said_repeat" in patterns
     severity = _severity(score, explicit, leaning, bool(negatives), cfg)
+    if "escalation_threat" in patterns and (  # the complaint is leaving the company
+            severity is None or severity_rank(severity) < severity_rank("high")):
+        severity = "high"
     escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
     if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
         if severity_rank(severity) < severity_rank("high") and "intent_rising" in escalating:
@@ -715,6 +720,9 @@ def _reasons(
             "up from earlier contacts"
         )
     reasons.extend(_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS)
+    if "escalation_threat" in patterns:
+        reasons.append("Says they will take the complaint outside: to an ombudsman, a "
+                       "regulator, a court or their bank")
     if "said_repeat" in patterns:
         thread = next((t for t in st.get("threads") or () if signal.event_id in t["event_ids"]),
                       None)

@@ -30,6 +30,7 @@ from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.cues import bereavement, implicit_leaving, retained, retraction
 from models.encoders import Encoder
+from models.escalations import threatens_escalation
 from models.heads import Heads, fit_heads
 from models.language import english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
@@ -174,6 +175,7 @@ class RuleReadings:
     implicit: list[str | None]
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
+    escalations: list[str | None]  # the complaint taken outside (no score changes)
 
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
@@ -183,7 +185,7 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     both apply them after the heads: retractions (and retention calls), bereavements,
     leaving said without a request (not on texts the first two read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
-    message said to be a repeat contact."""
+    message said to be a repeat contact, a complaint taken outside the company."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     implicit = apply_implicit_leaving(
@@ -191,7 +193,9 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                                                                    strict=True)])
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
-    return RuleReadings(retracted, bereaved, implicit, cues, repeats)
+    escalations = [threatens_escalation(t) if en else None
+                   for t, en in zip(texts, english, strict=True)]
+    return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations)
 
 
 def _churn_down(scores: PooledScores, i: int) -> None:
@@ -222,7 +226,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  retracted: Sequence[str | None] | None = None,
                  bereaved: Sequence[bool] | None = None,
                  implicit: Sequence[str | None] | None = None,
-                 repeats: Sequence[str | None] | None = None) -> list[Signal]:
+                 repeats: Sequence[str | None] | None = None,
+                 escalations: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -261,6 +266,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             flags += ("implicit_leaving",)
         if repeats is not None and repeats[i] is not None:
             flags += ("repeat_contact",)
+        if escalations is not None and escalations[i] is not None:
+            flags += ("escalation_threat",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -336,7 +343,7 @@ class RecipeClassifier:
                            self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
-                            read.repeats)
+                            read.repeats, read.escalations)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

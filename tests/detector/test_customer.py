@@ -423,3 +423,15 @@ def test_a_first_message_said_to_be_a_repeat_is_at_least_medium_and_asks_which_c
     assert any("no earlier contact about it is on record here" in r for r in alerts[0].reasons)
     # not a problem of its own and nothing to join: no pattern, no alert
     assert run([_said_again(make_signal("r2", sentiment=0.2))])[1] == []
+
+
+def test_a_complaint_taken_outside_is_a_high_case_on_its_own():
+    """A formal letter (friction, very negative, churn 0.48) that ends "I will refer this
+    matter to the Financial Ombudsman Service." raised no alert: one message, risk 0.42."""
+    letter = make_signal("l1", intent="none", p=0.52, friction=("billing", "service"),
+                         sentiment=-0.96, channel="email")
+    assert run([letter])[1] == []
+    _, alerts = run([replace(letter, flags=("escalation_threat",))])
+    assert [a.severity for a in alerts] == ["high"]
+    assert any("take the complaint outside" in r for r in alerts[0].reasons)
+    assert "escalation_threat" in alerts[0].details["patterns"]

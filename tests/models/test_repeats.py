@@ -53,11 +53,13 @@ def test_sentence_around_joins_wrapped_lines_not_turns_or_paragraphs():
     assert text[slice(*sentence_around(text, at))] == "Agent: hello"
 
 
-def test_apply_rules_reads_repeats_of_english_texts_without_changing_scores():
-    texts = ["I've called three times about this.", "He llamado tres veces.", "All good."]
+def test_apply_rules_reads_repeats_and_escalations_of_english_texts_without_changing_scores():
+    texts = ["I've called three times about this.", "He llamado tres veces.",
+             "All good. I will report you to Ofcom."]
     scores = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
                          Recipe("static", "hashing", None))
     before = scores.intent.copy()
     read = apply_rules(texts, scores, [True, False, True], [None] * 3, leaving_cues=False)
     assert read.repeats == ["I've called three times about this.", None, None]
+    assert read.escalations == [None, None, "I will report you to Ofcom."]
     assert np.array_equal(scores.intent, before)

@@ -28,6 +28,7 @@ from models.cues import (
     retained,
     retraction,
 )
+from models.escalations import threatens_escalation
 from models.language import is_english
 from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
@@ -49,6 +50,8 @@ FRAGMENTS = [
     "I'll switch to ", "send me my pac ", "turn off auto-renew ", "my notice period ",
     "i was told it would ", "i have called you ", "third time ", "yet again ", "as i said ",
     "still not ", "nobody has ", "promised me a ", "again, ",
+    "i will report this to the ", "ombudsman ", "my lawyer will ", "court ",
+    "dispute the charge with my bank ", "chargeback ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -66,6 +69,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         snippet(text, redactor)
         implicit_leaving(text)
         says_repeat(text)
+        threatens_escalation(text)
         retraction(text)
         retained(["Please cancel my account.", text])
         bereavement(text)
@@ -100,7 +104,8 @@ _PIECES = st.one_of(st.characters(), st.sampled_from(
      "won't be back", "my last order", "cancel my account", "i'll take the offer",
      "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if ", "\u0130",
      "Switching to ", "Monzo", "or I walk", "send me my PAC", "auto-renew", "from",
-     "I was told it would", "never", "third time I've called", "again, ", "\n called"]))
+     "I was told it would", "never", "third time I've called", "again, ", "\n called",
+     "I will report you to ", "the ombudsman", "my bank"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
@@ -115,5 +120,7 @@ def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, la
         assert back is None or back in text
         again = says_repeat(text)
         assert again is None or (again and again in text)
+        outside = threatens_escalation(text)
+        assert outside is None or (outside and outside in text)
     kept = retained([first, later])
     assert kept is None or kept in first or kept in later

@@ -1,0 +1,40 @@
+"""A complaint taken outside the company (models/escalations.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from models.escalations import threatens_escalation
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_threats_to_take_the_complaint_outside_are_found_and_their_near_misses_are_not():
+    """Own rows the patterns were written against (40 / 30: "I will refer this matter to
+    the Financial Ombudsman Service.", "My solicitor will be in touch.", "I'll be disputing
+    the charge with my bank."; "Is the ombudsman service free to use?", "We are authorised
+    and regulated by the Financial Conduct Authority.", "Please escalate this to your
+    complaints team.") and rows written after they were frozen (22 / 17)."""
+    for name, at_least in (("escalation.jsonl", 40), ("escalation_later.jsonl", 18)):
+        rows = [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
+        said = [threatens_escalation(r["text"]) for r in rows]
+        assert [r["text"] for r, s in zip(rows, said, strict=True)
+                if s is not None and not r["threat"]] == []
+        found = sum(s is not None for r, s in zip(rows, said, strict=True) if r["threat"])
+        assert found >= at_least
+        assert all(s is None or s in r["text"] for r, s in zip(rows, said, strict=True))
+
+
+def test_the_threat_is_quoted_from_the_customer_lines_and_small_print_is_not_one():
+    letter = ("Dear Sir or Madam,\n\nI am writing to complain about my mortgage account. "
+              "If I do not receive a satisfactory response within eight weeks I will refer "
+              "this matter to the Financial Ombudsman Service.\n\nYours faithfully,\nJ. Patel")
+    assert threatens_escalation(letter) == (
+        "If I do not receive a satisfactory response within eight weeks I will refer this "
+        "matter to the Financial Ombudsman Service.")
+    call = ("Agent: You can refer your complaint to the ombudsman.\n"
+            "Customer: Thanks, I'll think about it.")
+    assert threatens_escalation(call) is None
+    assert threatens_escalation("Your letter says: if you are unhappy you can refer your "
+                                "complaint to the ombudsman.") is None
