@@ -426,6 +426,8 @@ def _patterns(
         found.append("said_repeat")
     if "escalation_threat" in signal.flags:
         found.append("escalation_threat")
+    if "leaving_date" in signal.flags and signal.churn_intent != "none":
+        found.append("leaving_date")
     if late:
         return found
     rank = INTENTS_ORDER.index
@@ -483,9 +485,9 @@ def _churn_risk_alert(
     # problem the customer says they have raised before
     leaning = signal.churn_intent != "none" or "said_repeat" in patterns
     severity = _severity(score, explicit, leaning, bool(negatives), cfg)
-    if "escalation_threat" in patterns and (  # the complaint is leaving the company
+    if {"escalation_threat", "leaving_date"} & set(patterns) and (
             severity is None or severity_rank(severity) < severity_rank("high")):
-        severity = "high"
+        severity = "high"  # the complaint leaves the company; the customer leaves on a date
     escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
     if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
         if severity_rank(severity) < severity_rank("high") and "intent_rising" in escalating:
@@ -720,6 +722,8 @@ def _reasons(
             "up from earlier contacts"
         )
     reasons.extend(_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS)
+    if "leaving_date" in patterns:
+        reasons.append("Says when they leave: the retention window closes then")
     if "escalation_threat" in patterns:
         reasons.append("Says they will take the complaint outside: to an ombudsman, a "
                        "regulator, a court or their bank")

@@ -29,6 +29,7 @@ from detector.redact import QUOTE_CHARS
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.cues import bereavement, implicit_leaving, retained, retraction
+from models.deadlines import leaving_date
 from models.encoders import Encoder
 from models.escalations import threatens_escalation
 from models.heads import Heads, fit_heads
@@ -176,6 +177,7 @@ class RuleReadings:
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
     escalations: list[str | None]  # the complaint taken outside (no score changes)
+    dated: list[str | None]  # a churn risk that names when they leave (no score changes)
 
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
@@ -185,7 +187,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     both apply them after the heads: retractions (and retention calls), bereavements,
     leaving said without a request (not on texts the first two read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
-    message said to be a repeat contact, a complaint taken outside the company."""
+    message said to be a repeat contact, a complaint taken outside the company, a churn risk
+    that names its date."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     implicit = apply_implicit_leaving(
@@ -195,7 +198,9 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
                    for t, en in zip(texts, english, strict=True)]
-    return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations)
+    dated = [leaving_date(t) if en and label != "none" else None
+             for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
+    return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations, dated)
 
 
 def _churn_down(scores: PooledScores, i: int) -> None:
@@ -227,7 +232,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  bereaved: Sequence[bool] | None = None,
                  implicit: Sequence[str | None] | None = None,
                  repeats: Sequence[str | None] | None = None,
-                 escalations: Sequence[str | None] | None = None) -> list[Signal]:
+                 escalations: Sequence[str | None] | None = None,
+                 dated: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -268,6 +274,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             flags += ("repeat_contact",)
         if escalations is not None and escalations[i] is not None:
             flags += ("escalation_threat",)
+        if dated is not None and dated[i] is not None:
+            flags += ("leaving_date",)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -343,7 +351,7 @@ class RecipeClassifier:
                            self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
-                            read.repeats, read.escalations)
+                            read.repeats, read.escalations, read.dated)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

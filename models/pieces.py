@@ -108,12 +108,17 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 _WRAPPED = re.compile(r"(?<=[\w,;\-])[ \t]*\n(?=[ \t]*[a-z0-9(])")
 
 
-def sentence_around(text: str, at: int) -> tuple[int, int]:
-    """Where the sentence holding position ``at`` of ``text`` starts and ends (as in
-    :func:`sentence_spans`, but a line break inside a sentence, after a word and before a
-    lower-case one, does not end it); ``(0, len(text))`` when ``at`` is between them."""
+def wrapped_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """:func:`sentence_spans`, but a line break inside a sentence (after a word and before a
+    lower-case one: a hard-wrapped e-mail) does not end it."""
     joined = _WRAPPED.sub(lambda m: " " * len(m.group()), text) if "\n" in text else text
-    spans = sentence_spans(joined)
+    return sentence_spans(joined)
+
+
+def sentence_around(text: str, at: int) -> tuple[int, int]:
+    """Where the sentence of :func:`wrapped_sentence_spans` holding position ``at`` of
+    ``text`` starts and ends; ``(0, len(text))`` when ``at`` is between them."""
+    spans = wrapped_sentence_spans(text)
     k = bisect_right([a for a, _ in spans], at) - 1
     return spans[k] if k >= 0 and at < spans[k][1] else (0, len(text))
 

@@ -435,3 +435,16 @@ def test_a_complaint_taken_outside_is_a_high_case_on_its_own():
     assert [a.severity for a in alerts] == ["high"]
     assert any("take the complaint outside" in r for r in alerts[0].reasons)
     assert "escalation_threat" in alerts[0].details["patterns"]
+
+
+def test_a_churn_risk_that_names_its_date_is_a_high_case():
+    """"My contract ends on the 31st ... otherwise I will not be renewing." (at risk): a
+    medium case, "reach out within 2 days", though the window closes on the 31st."""
+    notice = make_signal("d1", intent="at_risk", p=0.94, sentiment=-0.3, channel="email")
+    assert [a.severity for a in run([notice])[1]] == ["medium"]
+    _, alerts = run([replace(notice, flags=("leaving_date",))])
+    assert [a.severity for a in alerts] == ["high"]
+    assert "Says when they leave: the retention window closes then" in alerts[0].reasons
+    # a date said by a message the models read as no churn risk raises nothing
+    calm = make_signal("d2", sentiment=0.4)
+    assert run([replace(calm, flags=("leaving_date",))])[1] == []

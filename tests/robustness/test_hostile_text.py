@@ -28,6 +28,7 @@ from models.cues import (
     retained,
     retraction,
 )
+from models.deadlines import leaving_date
 from models.escalations import threatens_escalation
 from models.language import is_english
 from models.multilingual import detect_leaving_request
@@ -52,6 +53,7 @@ FRAGMENTS = [
     "still not ", "nobody has ", "promised me a ", "again, ",
     "i will report this to the ", "ombudsman ", "my lawyer will ", "court ",
     "dispute the charge with my bank ", "chargeback ",
+    "cancel my plan on the 1st ", "leaving friday ", "my contract ends ", "tomorrow ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -70,6 +72,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         implicit_leaving(text)
         says_repeat(text)
         threatens_escalation(text)
+        leaving_date(text)
         retraction(text)
         retained(["Please cancel my account.", text])
         bereavement(text)
@@ -105,7 +108,8 @@ _PIECES = st.one_of(st.characters(), st.sampled_from(
      "Customer: ", "Agent: ", "thanks for", "again", "elsewhere", "if ", "\u0130",
      "Switching to ", "Monzo", "or I walk", "send me my PAC", "auto-renew", "from",
      "I was told it would", "never", "third time I've called", "again, ", "\n called",
-     "I will report you to ", "the ombudsman", "my bank"]))
+     "I will report you to ", "the ombudsman", "my bank", "cancel my plan", " on Friday",
+     "tomorrow"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
@@ -122,5 +126,7 @@ def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, la
         assert again is None or (again and again in text)
         outside = threatens_escalation(text)
         assert outside is None or (outside and outside in text)
+        when = leaving_date(text)
+        assert when is None or (when and when in text)
     kept = retained([first, later])
     assert kept is None or kept in first or kept in later
