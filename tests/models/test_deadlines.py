@@ -38,3 +38,19 @@ def test_leave_and_switch_in_other_senses_are_not_leaving():
         assert leaving_date(text) is None, text
     assert leaving_date("Bill up again. I'm leaving you at the end of the month.") == (
         "I'm leaving you at the end of the month.")
+
+
+def test_the_date_gates_let_every_match_through(monkeypatch):
+    import models.deadlines as deadlines
+    from models.cues import prepared
+
+    texts = [json.loads(line)["text"] for name in ("leaving_date.jsonl",
+                                                   "leaving_date_later.jsonl",
+                                                   "leaving_date_final.jsonl")
+             for line in (FIXTURES / name).read_text("utf-8").splitlines()]
+    gated = [leaving_date(t) for t in texts]
+    assert sum(g is not None for g in gated) >= 80
+    every_word = frozenset(w for t in texts for w in prepared(t)[2])
+    monkeypatch.setattr(deadlines, "_GATE", every_word)
+    monkeypatch.setattr(deadlines, "_WHEN_WORDS", every_word)
+    assert [deadlines.leaving_date(t) for t in texts] == gated

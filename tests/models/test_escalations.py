@@ -38,3 +38,15 @@ def test_the_threat_is_quoted_from_the_customer_lines_and_small_print_is_not_one
     assert threatens_escalation(call) is None
     assert threatens_escalation("Your letter says: if you are unhappy you can refer your "
                                 "complaint to the ombudsman.") is None
+
+
+def test_the_escalation_gates_let_every_match_through(monkeypatch):
+    import models.escalations as escalations
+
+    texts = [json.loads(line)["text"] for name in ("escalation.jsonl", "escalation_later.jsonl")
+             for line in (FIXTURES / name).read_text("utf-8").splitlines()]
+    gated = [threatens_escalation(t) for t in texts]
+    assert sum(g is not None for g in gated) >= 58
+    monkeypatch.setattr(escalations, "THREAT_CUES",
+                        tuple(((), p) for _, p in escalations.THREAT_CUES))
+    assert [escalations.threatens_escalation(t) for t in texts] == gated

@@ -63,3 +63,18 @@ def test_apply_rules_reads_repeats_and_escalations_of_english_texts_without_chan
     assert read.repeats == ["I've called three times about this.", None, None]
     assert read.escalations == [None, None, "I will report you to Ofcom."]
     assert np.array_equal(scores.intent, before)
+
+
+def test_the_repeat_gates_let_every_match_through(monkeypatch):
+    """Each pattern runs only on texts holding a word of each of its gate's sets: the same
+    answers as running every pattern on every text."""
+    import models.repeats as repeats
+
+    texts = [r["text"] for name in ("repeat_contact.jsonl", "repeat_contact_later.jsonl")
+             for r in _rows(name)]
+    texts += ["FOR THE 3RD TIME, the app logs me out.", "how many more times do i have to ask"]
+    gated = [says_repeat(t) for t in texts]
+    assert sum(g is not None for g in gated) >= 62
+    monkeypatch.setattr(repeats, "REPEAT_CUES",
+                        tuple(((), p) for _, p in repeats.REPEAT_CUES))
+    assert [repeats.says_repeat(t) for t in texts] == gated
