@@ -56,6 +56,12 @@ THREAT_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tu
             rf"\b{_FIRST}\s+(be\s+|now\s+|going\s+to\s+|about\s+to\s+|considering\s+)*(contact|"
             rf"instruct|involv|consult|call|email|e-mail|writ|wrote|speak|spoke|see|seen|hire|hired|"
             rf"get)\w*\s+{_OUTSIDE}",
+            # a second verb of the writer's: "I will cancel and report you to the ombudsman"
+            rf"\b{_FIRST}\s+(be\s+|now\s+|just\s+|already\s+|going\s+to\s+|about\s+to\s+)*\w+"
+            rf"[^.!?]{{0,40}}?\b(and|then|or)\s+(then\s+)?(be\s+)?{_VERB}\b[^.!?]{{0,60}}?\b(to|with|"
+            rf"in|from|at)\s+{_OUTSIDE}",
+            rf"\b{_FIRST}\s+\w+[^.!?]{{0,40}}?\b(and|then|or)\s+(then\s+)?(be\s+)?(contact|instruct|"
+            rf"involv|consult|call|email|e-mail|writ|speak|see|hire|get)\w*\s+{_OUTSIDE}",
             # sentence-first: "Will be reporting this to the Information Commissioner."
             rf"(^|[.!?]\s*)(will\s+be\s+|going\s+to\s+|now\s+)?{_VERB}\b[^.!?]{{0,60}}?\b(to|"
             rf"with)\s+{_OUTSIDE}",

