@@ -247,6 +247,12 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         if len(events) else []
     w = config.rating_weight
     none = INTENTS.index("none")
+    # each rule's reading per event, and the flag it sets where it read something
+    rules: list[tuple[str, Sequence[str | bool | None]]] = [
+        (flag, read) for flag, read in (
+            ("retraction", retracted), ("bereavement", bereaved), ("implicit_leaving", implicit),
+            ("repeat_contact", repeats), ("escalation_threat", escalations),
+            ("leaving_date", dated)) if read is not None]
     out = []
     for i, event in enumerate(events):
         text = event.customer_text
@@ -264,18 +270,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         flags = event.flags + (("non_english",) if non_english else ())
         if unread:
             flags += ("nothing_to_read",)
-        if retracted is not None and retracted[i] is not None:
-            flags += ("retraction",)
-        if bereaved is not None and bereaved[i]:
-            flags += ("bereavement",)
-        if implicit is not None and implicit[i] is not None:
-            flags += ("implicit_leaving",)
-        if repeats is not None and repeats[i] is not None:
-            flags += ("repeat_contact",)
-        if escalations is not None and escalations[i] is not None:
-            flags += ("escalation_threat",)
-        if dated is not None and dated[i] is not None:
-            flags += ("leaving_date",)
+        flags += tuple(flag for flag, read in rules if read[i] is not None and read[i] is not False)
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from detector.redact import QUOTE_CHARS
-from models.pieces import customer_lines, sentence_around, sentence_spans, sentences
+from models.pieces import (
+    customer_lines,
+    sentence_spans,
+    sentences,
+    span_at,
+    wrapped_sentence_spans,
+)
 
 EXPLICIT_CUE = re.compile(
     r"\b(cancel+(ing|ed|ation)?|close|closing|delete|deleting|deletion|terminat\w*|remove|"
@@ -477,9 +483,10 @@ def prepared(text: str) -> tuple[str, str, frozenset[str]]:
     return text, low, frozenset(low.translate(_SPACES).split())
 
 
-def _word_start(low: str, m: re.Match[str]) -> int:
+def word_start(low: str, m: re.Match[str]) -> int:
     """Where a match's words start: past the end of the sentence before that some patterns
-    match first ("Thanks. Never again." is quoted from "Never")."""
+    match first ("Thanks. Never again." is quoted from "Never"; the rules of
+    ``models.repeats`` and ``models.escalations`` too)."""
     i = m.start()
     while i < m.end() and low[i] in ".!?,;: \t\r\n":
         i += 1
@@ -495,18 +502,19 @@ def implicit_leaving(text: str) -> str | None:
     Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
     are read. English only."""
     text, low, words = prepared(text)
-    starts = [(_word_start(low, m), False) for gate, pattern in IMPLICIT_LEAVING_CUES
+    starts = [(word_start(low, m), False) for gate, pattern in IMPLICIT_LEAVING_CUES
               if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low)]
     if not words.isdisjoint(_SWITCH_WORDS) and not text.isupper():
         starts += [(m.start(), False) for m in _switches(low)
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
-    starts += [(_word_start(low, m), True) for gate, pattern in LEAVING_STEP_CUES
+    starts += [(word_start(low, m), True) for gate, pattern in LEAVING_STEP_CUES
                if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low)]
     if not starts:
         return None
+    spans = wrapped_sentence_spans(text)
     for start, step in sorted(starts):
-        a, b = sentence_around(text, start)  # the sentence the match starts in
+        a, b = span_at(spans, start, len(text))  # the sentence the match starts in
         sentence = low[a:b].strip()
         if step:
             if not _NOT_A_STEP.search(low):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from models.cues import prepared
-from models.pieces import sentence_around
+from models.cues import prepared, word_start
+from models.pieces import span_at, wrapped_sentence_spans
 
 #: where a complaint goes when it leaves the company
 _OUTSIDE = (
@@ -120,12 +120,11 @@ def threatens_escalation(text: str) -> str | None:
     written as ``Agent:`` / ``Customer:`` lines, only the customer's lines are read. English
     only."""
     text, low, words = prepared(text)
-    found = sorted((m.start(), m.end()) for gate, pattern in THREAT_CUES
-                   if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low))
-    for start, end in found:
-        while start < end and low[start] in ".!?,;: \t\r\n":
-            start += 1
-        a, b = sentence_around(text, start)
+    starts = sorted(word_start(low, m) for gate, pattern in THREAT_CUES
+                    if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low))
+    spans = wrapped_sentence_spans(text) if starts else []
+    for start in starts:
+        a, b = span_at(spans, start, len(text))
         sentence = low[a:b].strip()
         if not (sentence.endswith("?") or _NOT_A_THREAT.search(sentence)):
             return text[a:b].strip() or None

@@ -115,12 +115,17 @@ def wrapped_sentence_spans(text: str) -> list[tuple[int, int]]:
     return sentence_spans(joined)
 
 
+def span_at(spans: Sequence[tuple[int, int]], at: int, length: int) -> tuple[int, int]:
+    """The span of ``spans`` (sorted, of a text ``length`` long) holding position ``at``;
+    ``(0, length)`` when ``at`` is between them."""
+    k = bisect_right([a for a, _ in spans], at) - 1
+    return spans[k] if k >= 0 and at < spans[k][1] else (0, length)
+
+
 def sentence_around(text: str, at: int) -> tuple[int, int]:
     """Where the sentence of :func:`wrapped_sentence_spans` holding position ``at`` of
     ``text`` starts and ends; ``(0, len(text))`` when ``at`` is between them."""
-    spans = wrapped_sentence_spans(text)
-    k = bisect_right([a for a, _ in spans], at) - 1
-    return spans[k] if k >= 0 and at < spans[k][1] else (0, len(text))
+    return span_at(wrapped_sentence_spans(text), at, len(text))
 
 
 def _pack(parts: Sequence[str], window: int) -> list[str]:

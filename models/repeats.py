@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from models.cues import prepared
+from models.cues import prepared, word_start
 from models.pieces import sentence_around
 
 _DIGIT_ORDINAL = re.compile(r"\d(st|nd|rd|th)\b")
@@ -158,8 +158,5 @@ def says_repeat(text: str) -> str | None:
               if (m := pattern.search(low))), None)
     if m is None:
         return None
-    start = m.start()
-    while start < m.end() and low[start] in ".!?,;: \t\r\n":
-        start += 1
-    a, b = sentence_around(text, start)
+    a, b = sentence_around(text, word_start(low, m))
     return text[a:b].strip() or None
