@@ -428,6 +428,8 @@ def _patterns(
         found.append("escalation_threat")
     if "leaving_date" in signal.flags and signal.churn_intent != "none":
         found.append("leaving_date")
+    if "downgrade" in signal.flags and _unhappy_lately(st, signal, cfg):
+        found.append("trading_down")
     if late:
         return found
     rank = INTENTS_ORDER.index
@@ -461,6 +463,18 @@ def _patterns(
     return found
 
 
+def _unhappy_lately(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> bool:
+    """Whether the customer's earlier contacts of the contact window hold friction, negative
+    sentiment or a churn risk (not this one: the models read about half of plain requests to
+    trade down as negative)."""
+    window = timedelta(hours=cfg.contact_window_hours)
+    return any(
+        e["event_id"] != signal.event_id
+        and timedelta(0) <= signal.occurred_at - datetime.fromisoformat(e["occurred_at"]) <= window
+        and (e["friction_categories"] or e["sentiment"] < -0.2 or e["churn_intent"] != "none")
+        for e in st["evidence"])
+
+
 def _churn_risk_alert(
     update: CustomerUpdate,
     signal: Signal,
@@ -481,9 +495,10 @@ def _churn_risk_alert(
         for e in st["evidence"]
         if e["event_id"] != signal.event_id and (e["friction_categories"] or e["sentiment"] < -0.2)
     ]
-    # the models' label: churn probability P(explicit) + P(at_risk) of at least 0.5; or a
-    # problem the customer says they have raised before
-    leaning = signal.churn_intent != "none" or "said_repeat" in patterns
+    # the models' label: churn probability P(explicit) + P(at_risk) of at least 0.5; a
+    # problem the customer says they have raised before; trading down after complaining
+    leaning = (signal.churn_intent != "none"
+               or bool({"said_repeat", "trading_down"} & set(patterns)))
     severity = _severity(score, explicit, leaning, bool(negatives), cfg)
     if {"escalation_threat", "leaving_date"} & set(patterns) and (
             severity is None or severity_rank(severity) < severity_rank("high")):
@@ -727,6 +742,9 @@ def _reasons(
     if "escalation_threat" in patterns:
         reasons.append("Says they will take the complaint outside: to an ombudsman, a "
                        "regulator, a court or their bank")
+    if "trading_down" in patterns:
+        reasons.append("Asks to trade down (a cheaper plan, an add-on or a line removed) "
+                       "after complaining: revenue is already leaving")
     if "said_repeat" in patterns:
         thread = next((t for t in st.get("threads") or () if signal.event_id in t["event_ids"]),
                       None)

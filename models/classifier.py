@@ -30,6 +30,7 @@ from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
 from models.cues import bereavement, implicit_leaving, retained, retraction
 from models.deadlines import leaving_date
+from models.downgrades import asks_downgrade
 from models.encoders import Encoder
 from models.escalations import threatens_escalation
 from models.heads import Heads, fit_heads
@@ -178,6 +179,7 @@ class RuleReadings:
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
     escalations: list[str | None]  # the complaint taken outside (no score changes)
     dated: list[str | None]  # a churn risk that names when they leave (no score changes)
+    downgrades: list[str | None]  # asks to trade down (no score changes)
 
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
@@ -188,7 +190,7 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     leaving said without a request (not on texts the first two read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
     message said to be a repeat contact, a complaint taken outside the company, a churn risk
-    that names its date."""
+    that names its date, a request to trade down."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     implicit = apply_implicit_leaving(
@@ -200,7 +202,9 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                    for t, en in zip(texts, english, strict=True)]
     dated = [leaving_date(t) if en and label != "none" else None
              for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
-    return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations, dated)
+    downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
+    return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations, dated,
+                        downgrades)
 
 
 def _churn_down(scores: PooledScores, i: int) -> None:
@@ -233,7 +237,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  implicit: Sequence[str | None] | None = None,
                  repeats: Sequence[str | None] | None = None,
                  escalations: Sequence[str | None] | None = None,
-                 dated: Sequence[str | None] | None = None) -> list[Signal]:
+                 dated: Sequence[str | None] | None = None,
+                 downgrades: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists."""
@@ -252,7 +257,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         (flag, read) for flag, read in (
             ("retraction", retracted), ("bereavement", bereaved), ("implicit_leaving", implicit),
             ("repeat_contact", repeats), ("escalation_threat", escalations),
-            ("leaving_date", dated)) if read is not None]
+            ("leaving_date", dated), ("downgrade", downgrades)) if read is not None]
     out = []
     for i, event in enumerate(events):
         text = event.customer_text
@@ -346,7 +351,7 @@ class RecipeClassifier:
                            self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
-                            read.repeats, read.escalations, read.dated)
+                            read.repeats, read.escalations, read.dated, read.downgrades)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

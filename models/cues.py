@@ -368,6 +368,15 @@ IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]],
          r"(the|this|your|ur)\s+app\b|(^|[.!?]\s*)uninstalled\b"),
         (("lasted",),
          r"\b(it\s+)?was\s+(nice|good|great|fun)\s+while\s+it\s+lasted\b"),
+        # cancelling with nothing after it: the service is meant ("If this is not refunded
+        # by Friday I will cancel.", "Fix it or I cancel.", "Thinking of cancelling.")
+        (("cancel cancelling canceling",),
+         r"(?<!\bto\s)\bcancel(l?ing)?(?=\s*($|[.!,;)]|(if|unless|when|as|at|now|today|tomorrow|"
+         r"tonight|asap|immediately|straight|soon|then|please|i\s+think|(this|next)\s+(week|"
+         r"month|year|friday|monday))\b(?!'s)))|\b(going|want|wants|need|planning|ready|time|"
+         r"decided|about|like|love|happy|help\s+me|make\s+me)\s+to\s+cancel(?=\s*($|[.!,;)]|(if|"
+         r"unless|when|as|at|now|today|tomorrow|tonight|asap|immediately|straight|soon|then|please|"
+         r"i\s+think|(this|next)\s+(week|month|year|friday|monday))\b(?!'s)))"),
         # an ultimatum: match it or I walk; fix my bill or I leave; refund me or I'm gone
         (("or", "i we i'll i'm we'll we're",
           "walk go leave switch gone off out leaving walking going switching"),
@@ -442,7 +451,11 @@ _SWITCH_WORDS = frozenset("switch switching leave leaving ditch ditching dump du
 _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*|re-install\w*|"
                           r"if\s+i\s+(should|can|could)|can\s+i|should\s+i|how\s+(do|can)\s+i|"
                           r"do\s+i\s+need|no\s+other|wish\s+(i|we)\s+could|(can'?t|cannot|unable\s+to)"
-                          r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|(not|n't)\s+(be\s+)?"
+                          r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|"
+                          r"(won'?t|not|never|don'?t|was\s+going\s+to|were\s+going\s+to|no\s+longer\s+"
+                          r"want\s+to)\s+(be\s+)?(going\s+to\s+)?cancel\w*|(that|which)\s+(i|we)\s+(would\s+"
+                          r"like|need|want|have)\s+to\s+cancel|about\s+cancel\w*|(can|could)\s+you\s+"
+                          r"(please\s+)?cancel|(not|n't)\s+(be\s+)?"
                           r"(go|going|switch\w*|mov\w*|tak\w*|find\w*|look\w*)\s+(\w+\s+)?(to\s+)?"
                           r"(another|a\s+(new|different|better)|elsewhere|somewhere))\b")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from detector.alerts import ALERT_TYPES, SEVERITIES
 from detector.customer import RiskConfig, ordinal, risk_score, update_customer
@@ -448,3 +449,26 @@ def test_a_churn_risk_that_names_its_date_is_a_high_case():
     # a date said by a message the models read as no churn risk raises nothing
     calm = make_signal("d2", sentiment=0.4)
     assert run([replace(calm, flags=("leaving_date",))])[1] == []
+
+
+def test_trading_down_after_a_complaint_is_a_medium_case_and_alone_raises_nothing():
+    """"Your prices went up again this month." then "Can you move me to the cheapest plan
+    please?" then "Please remove the sports add-on and the extra line.": no alert at all
+    (the requests read intent none and no friction). Trading down after a complaint is now
+    a medium case that says so; a downgrade with nothing unhappy in the window is not."""
+    price = make_signal("p1", hours=0, friction=("billing",), sentiment=-0.9, channel="chat")
+    plain = make_signal("p2", hours=24 * 7, sentiment=-0.1, channel="chat")
+    assert run([price, plain])[1] == []
+    _, alerts = run([price, replace(plain, flags=("downgrade",))])
+    assert [a.severity for a in alerts] == ["medium"]
+    assert "trading_down" in alerts[0].details["patterns"]
+    assert any(r.startswith("Asks to trade down") for r in alerts[0].reasons)
+    # a downgrade alone (even one the models read as a complaint), or after the contact
+    # window has passed: the flag only
+    assert run([replace(plain, flags=("downgrade",))])[1] == []
+    sour = replace(plain, sentiment=-0.6, friction=("product",))
+    assert [a.details["patterns"] for a in run([replace(sour, flags=("downgrade",))])[1]] in (
+        [], [[]])
+    late = replace(plain, event_id="p3", flags=("downgrade",),
+                   occurred_at=price.occurred_at + timedelta(hours=CFG.contact_window_hours + 1))
+    assert run([price, late])[1] == []

@@ -279,6 +279,34 @@ def test_switching_ultimatums_and_steps_to_leave_are_found_and_their_near_misses
         assert found >= found_at_least, (path.name, found)
 
 
+BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"
+               for s in ("", "_later")]
+
+
+def test_cancelling_with_nothing_after_it_is_found_and_its_near_misses_are_not():
+    """Own rows: 40 leaving / 30 near misses the patterns were written against ("If this is
+    not refunded by Friday I will cancel.", "Fix it or I cancel.", "Thinking of
+    cancelling."; "Can I cancel?", "Wrong size, I'm cancelling the order.", "I won't
+    cancel, just fix the login.") and 24 / 18 written after they were frozen."""
+    for path, found_at_least in zip(BARE_CANCEL, (40, 24), strict=True):
+        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
+        assert near_misses == []
+        assert found >= found_at_least, (path.name, found)
+
+
+def test_cancelling_with_an_object_a_negation_or_a_question_is_not_bare():
+    assert implicit_leaving("Thanks. Fix it or I cancel.") == "Fix it or I cancel."
+    for text in ("Can you cancel the duplicate payment?",
+                 "I need to cancel the transfer I just made.",
+                 "The transfer that I need to cancel is the second one.",
+                 "I'm not going to cancel, I just want it fixed.",
+                 "I was going to cancel but the agent sorted it.",
+                 "Is there a fee if I cancel?",
+                 "My flight was cancelled.",
+                 "We will cancel the reservation for tonight."):
+        assert implicit_leaving(text) is None, text
+
+
 def test_a_step_to_leave_counts_when_asked_and_a_switch_only_when_it_is_ahead():
     assert implicit_leaving("Can I get my PAC code please?") == "Can I get my PAC code please?"
     assert implicit_leaving("How do I turn off auto-renew?") == "How do I turn off auto-renew?"

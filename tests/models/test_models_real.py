@@ -294,7 +294,8 @@ def test_taking_a_request_back_is_not_a_request_to_leave(paths, path):
     """Own rows (tests/models/fixtures/retractions.jsonl): 31 retractions ("please ignore my
     cancellation request, I'm staying"; before the rule the transformer read 18 of the first
     24 as a churn risk, 14 as explicit) and 28 near misses that do leave or threaten to ("I'm not
-    cancelling yet, but one more outage and I'm gone"), which the rule leaves as read."""
+    cancelling yet, but one more outage and I'm gone"), which the retraction rule leaves as
+    read."""
     rows = [json.loads(line) for line in RETRACTIONS.read_text("utf-8").splitlines()]
     clf = paths[path]
     signals = clf.classify(_events([r["text"] for r in rows]))
@@ -305,7 +306,12 @@ def test_taking_a_request_back_is_not_a_request_to_leave(paths, path):
             assert sig.churn_intent == "none" and sig.churn_probability <= 0.1 + 1e-6, row
             assert "retraction" in sig.flags
         else:
-            assert sig.churn_intent == before and "retraction" not in sig.flags, row
+            assert "retraction" not in sig.flags, row
+            # as the heads read it, or a churn risk by the leaving rule ("If this isn't fixed
+            # by Friday I'm cancelling.")
+            assert sig.churn_intent == before or (
+                before == "none" and sig.churn_intent == "at_risk"
+                and "implicit_leaving" in sig.flags), row
 
 
 EMBEDDED = Path(__file__).parent / "fixtures" / "embedded_leaving.jsonl"
@@ -383,6 +389,27 @@ def test_switching_ultimatums_and_steps_to_leave_are_a_churn_risk(paths, path):
         assert sum(leaving) >= at_least, (fixture.name, sum(leaving))
         assert not any("implicit_leaving" in s.flags for s, r in zip(signals, rows, strict=True)
                        if not r["leaving"])
+
+
+BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"
+               for s in ("", "_later")]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_cancelling_with_nothing_after_it_is_a_churn_risk(paths, path):
+    """Own rows (tests/models/fixtures/bare_cancel*.jsonl): "If this is not refunded by
+    Friday I will cancel.", "Fix it or I cancel." read no churn intent (the transformer found
+    13 of the 24 rows written last); the rule makes them at risk and flags no near miss."""
+    for fixture, at_least in zip(BARE_CANCEL, (40, 24), strict=True):
+        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+        signals = paths[path].classify(_events([r["text"] for r in rows]))
+        leaving = [s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
+                   if r["leaving"]]
+        assert sum(leaving) >= at_least, (fixture.name, sum(leaving))
+        assert not any("implicit_leaving" in s.flags for s, r in zip(signals, rows, strict=True)
+                       if not r["leaving"])
+    said = paths[path].classify(_events(["If this is not refunded by Friday I will cancel."]))[0]
+    assert said.churn_intent == "at_risk" and "implicit_leaving" in said.flags
 
 
 @pytest.mark.parametrize("path", PATHS)

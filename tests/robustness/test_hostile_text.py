@@ -29,6 +29,7 @@ from models.cues import (
     retraction,
 )
 from models.deadlines import leaving_date
+from models.downgrades import asks_downgrade
 from models.escalations import threatens_escalation
 from models.language import is_english
 from models.multilingual import detect_leaving_request
@@ -54,6 +55,8 @@ FRAGMENTS = [
     "i will report this to the ", "ombudsman ", "my lawyer will ", "court ",
     "dispute the charge with my bank ", "chargeback ",
     "cancel my plan on the 1st ", "leaving friday ", "my contract ends ", "tomorrow ",
+    "or i cancel ", "i will cancel if ", "cancel. ", "move me to the cheapest plan ",
+    "remove the sports add-on ", "reduce my data ", "anything cheaper ", "downgrade ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -73,6 +76,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         says_repeat(text)
         threatens_escalation(text)
         leaving_date(text)
+        asks_downgrade(text)
         retraction(text)
         retained(["Please cancel my account.", text])
         bereavement(text)
@@ -109,7 +113,8 @@ _PIECES = st.one_of(st.characters(), st.sampled_from(
      "Switching to ", "Monzo", "or I walk", "send me my PAC", "auto-renew", "from",
      "I was told it would", "never", "third time I've called", "again, ", "\n called",
      "I will report you to ", "the ombudsman", "my bank", "cancel my plan", " on Friday",
-     "tomorrow"]))
+     "tomorrow", "or I cancel", "move me to the ", "cheapest plan", "remove the ", "add-on",
+     "downgrade"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
@@ -128,5 +133,7 @@ def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, la
         assert outside is None or (outside and outside in text)
         when = leaving_date(text)
         assert when is None or (when and when in text)
+        down = asks_downgrade(text)
+        assert down is None or (down and down in text)
     kept = retained([first, later])
     assert kept is None or kept in first or kept in later
