@@ -42,9 +42,9 @@ def test_only_the_runtime_module_touches_faust_internals():
 
 
 def app_with(tmp_path, **over):
-    settings = Settings(_env_file=None, classifier="labels", data_dir=tmp_path, metrics_port=0,
-                        kafka_broker="x:1", batch_within_seconds=0.05,
-                        state_batch_within_seconds=0.05, **over)
+    settings = Settings(_env_file=None, **{
+        "classifier": "labels", "data_dir": tmp_path, "metrics_port": 0, "kafka_broker": "x:1",
+        "batch_within_seconds": 0.05, "state_batch_within_seconds": 0.05, **over})
     metrics = Metrics(CollectorRegistry())
     app = build_app(settings, LabelledClassifier, metrics)
     app.conf.store = "memory://"
@@ -71,7 +71,10 @@ def event(eid: str, customer: str, **over) -> bytes:
 
 async def test_records_keyed_by_their_customer_fold_where_they_are_classified(
         tmp_path, monkeypatch):
-    app, _ = app_with(tmp_path, source_keyed_by_customer=True, topic_partitions=4)
+    # the five records make one micro-batch by its size, however slowly the machine puts
+    # them (with a 50 ms window a loaded machine split it in two: two stage records)
+    app, _ = app_with(tmp_path, source_keyed_by_customer=True, topic_partitions=4,
+                      batch_size=5, batch_within_seconds=30.0)
     sends = mock_sends(app, monkeypatch, "signals", "stage_signals", "alerts", "deadletter")
     table = app.tables_by_role["customers"]
     here = [c for c in (f"C-{i}" for i in range(40)) if keyed_partition(c.encode(), 4) == 0]
