@@ -21,7 +21,14 @@ from detector.erasure import event_hash
 from detector.issues import IssueConfig, joins_issue, opens_issue, track_issue
 from detector.redact import Redactor, quote, snippet
 from detector.signals import Signal
-from detector.state_codec import INTENTS_ORDER, compact, decode_time, expand, is_stored
+from detector.state_codec import (
+    INTENTS_ORDER,
+    compact,
+    decode_time,
+    expand,
+    is_stored,
+    quotable,
+)
 
 
 def ordinal(n: int) -> str:
@@ -471,7 +478,7 @@ def _unhappy_lately(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> bool
     return any(
         e["event_id"] != signal.event_id
         and timedelta(0) <= signal.occurred_at - datetime.fromisoformat(e["occurred_at"]) <= window
-        and (e["friction_categories"] or e["sentiment"] < -0.2 or e["churn_intent"] != "none")
+        and quotable(e)
         for e in st["evidence"])
 
 

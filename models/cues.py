@@ -12,7 +12,7 @@ on other text the cues stay silent.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from detector.redact import QUOTE_CHARS
@@ -283,14 +283,28 @@ _WONT = r"(won't|wont|will\s+not|not\s+going\s+to)"
 _BUY_WORDS = ("use using order ordering shop shopping buy buying fly flying book booking stay "
               "staying eat eating deal dealing bank banking renew renewing travel traveling "
               "travelling recommend recommending")  # every word _BUY matches
+#: English patterns, each tried only on a text holding a word of each of its gate's sets (a
+#: set test on the text's words: most texts hold none, and over a long letter the patterns
+#: cost ten times the test)
+GatedCues = tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...]
+
+
+def gated_cues(table: Iterable[tuple[tuple[str, ...], str | tuple[str, ...]]]) -> GatedCues:
+    """A table of (gate: word sets written space-separated, pattern or its alternatives)
+    compiled."""
+    return tuple((tuple(frozenset(g.split()) for g in gate),
+                  re.compile(p if isinstance(p, str) else "|".join(p))) for gate, p in table)
+
+
+def open_patterns(cues: GatedCues, words: frozenset[str]) -> Iterator[re.Pattern[str]]:
+    """The patterns of ``cues`` whose every gate set shares a word with ``words``, in order."""
+    return (pattern for gate, pattern in cues if all(not words.isdisjoint(g) for g in gate))
+
+
 # Leaving said without asking to close anything, matched on lower-cased text with "'" for
 # "’": the embedding heads read "You've lost a customer.", "Never again." or "I'm porting
 # my number to EE tomorrow." as no churn intent (P(churn) 0.04-0.49 on the transformer).
-# Each pattern is tried only on a text holding a word of each of its gate's sets (a set
-# test on the text's words: most texts hold none, and over a long letter the patterns
-# cost ten times the test).
-IMPLICIT_LEAVING_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
-    (tuple(frozenset(g.split()) for g in gate), re.compile(pattern)) for gate, pattern in (
+IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
         # you've lost a customer / lost me as a customer / lost my business
         (("lost lose", "customer client business custom member"),
          r"\b(you('ve|\s+have|\s+just|'ve\s+just|\s+have\s+just)?|u)\s+(lost|lose)\s+(a|another|"
@@ -418,8 +432,7 @@ _SWITCH_AS_SUBJECT = re.compile(
 _CAME_FROM = re.compile(r"(\s+[\w&'-]+){0,2}\s+from\b")  # "switched to Octopus from British Gas"
 # Steps a customer takes to leave, asked for or done, where the asking is the signal (a
 # question counts): a PAC / STAC / port-out code, auto-renewal off, the notice period.
-LEAVING_STEP_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
-    (tuple(frozenset(g.split()) for g in gate), re.compile(pattern)) for gate, pattern in (
+LEAVING_STEP_CUES: GatedCues = gated_cues((
         (("pac stac pin code",),
          rf"\b(send|give|need|want|request(ed|ing)?|like|text|email|issue|generate|provide|"
          rf"apply\s+for|ask(ed)?\s+for|waiting\s+(for|on))\s+(me\s+)?(my|a|the|our|an)\s+"
@@ -515,14 +528,14 @@ def implicit_leaving(text: str) -> str | None:
     Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
     are read. English only."""
     text, low, words = prepared(text)
-    starts = [(word_start(low, m), False) for gate, pattern in IMPLICIT_LEAVING_CUES
-              if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low)]
+    starts = [(word_start(low, m), False) for pattern in open_patterns(IMPLICIT_LEAVING_CUES, words)
+              for m in pattern.finditer(low)]
     if not words.isdisjoint(_SWITCH_WORDS) and not text.isupper():
         starts += [(m.start(), False) for m in _switches(low)
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
-    starts += [(word_start(low, m), True) for gate, pattern in LEAVING_STEP_CUES
-               if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low)]
+    starts += [(word_start(low, m), True) for pattern in open_patterns(LEAVING_STEP_CUES, words)
+               for m in pattern.finditer(low)]
     if not starts:
         return None
     spans = wrapped_sentence_spans(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from models.cues import prepared, word_start
+from models.cues import GatedCues, gated_cues, open_patterns, prepared, word_start
 from models.pieces import span_at, wrapped_sentence_spans
 
 _LOWER = (r"(cheaper|cheapest|lower|lowest|basic|standard|starter|smaller|smallest|lite|light|"
@@ -23,9 +23,7 @@ _PLAN = (r"(plan|tariff|package|tier|membership|option|subscription|contract|bun
 
 #: each way of saying it, tried only on a text holding a word of each of its gate's sets;
 #: matched on lower-cased text with "'" for "’"
-DOWNGRADE_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
-    (tuple(frozenset(g.split()) for g in gate), re.compile("|".join(patterns)))
-    for gate, patterns in (
+DOWNGRADE_CUES: GatedCues = gated_cues((
         # downgrade me / my plan; I'd like to downgrade; downgrading to the lite version
         (("downgrade downgrading",), (
             r"(?<!\bthe\s)(?<!\ba\s)(?<!\bthis\s)\bdowngrad(e|ing)\b(?!\s+in\b)",
@@ -95,8 +93,7 @@ def asks_downgrade(text: str) -> str | None:
     (:data:`_NOT_DOWNGRADE`); or None. Of a transcript written as ``Agent:`` / ``Customer:``
     lines, only the customer's lines are read. English only."""
     text, low, words = prepared(text)
-    gated = [pattern for gate, pattern in DOWNGRADE_CUES
-             if all(not words.isdisjoint(g) for g in gate)]
+    gated = list(open_patterns(DOWNGRADE_CUES, words))
     if not gated or _NOT_DOWNGRADE.search(low):
         return None
     m = next((m for pattern in gated if (m := pattern.search(low))), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from models.cues import prepared, word_start
+from models.cues import GatedCues, gated_cues, open_patterns, prepared, word_start
 from models.pieces import span_at, wrapped_sentence_spans
 
 #: where a complaint goes when it leaves the company
@@ -44,9 +44,7 @@ _OUTSIDE_WORDS = (
     "newspapers bbc watchdog bureau authority")
 #: each way of saying it, tried only on a text holding a word of each of its gate's sets
 #: (most texts hold none); matched on lower-cased text with "'" for "’"
-THREAT_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
-    (tuple(frozenset(g.split()) for g in gate), re.compile("|".join(patterns)))
-    for gate, patterns in (
+THREAT_CUES: GatedCues = gated_cues((
         ((_OUTSIDE_WORDS,), (
             # I will refer this to the ombudsman; we have reported you to Ofcom; I'm going to
             # the press
@@ -120,8 +118,8 @@ def threatens_escalation(text: str) -> str | None:
     written as ``Agent:`` / ``Customer:`` lines, only the customer's lines are read. English
     only."""
     text, low, words = prepared(text)
-    starts = sorted(word_start(low, m) for gate, pattern in THREAT_CUES
-                    if all(not words.isdisjoint(g) for g in gate) for m in pattern.finditer(low))
+    starts = sorted(word_start(low, m) for pattern in open_patterns(THREAT_CUES, words)
+                    for m in pattern.finditer(low))
     spans = wrapped_sentence_spans(text) if starts else []
     for start in starts:
         a, b = span_at(spans, start, len(text))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from models.cues import prepared, word_start
+from models.cues import GatedCues, gated_cues, open_patterns, prepared, word_start
 from models.pieces import sentence_around
 
 _DIGIT_ORDINAL = re.compile(r"\d(st|nd|rd|th)\b")
@@ -41,9 +41,7 @@ _WHOM = (r"((you|your(\s+\w+){1,2}|customer\s+services?|support|the\s+helpline|t
 #: texts hold none); matched on lower-cased text with "'" for "’"
 _ORD = ("second third fourth fifth sixth seventh eighth ninth tenth nth umpteenth hundredth "
           "millionth #ordinal")
-REPEAT_CUES: tuple[tuple[tuple[frozenset[str], ...], re.Pattern[str]], ...] = tuple(
-    (tuple(frozenset(g.split()) for g in gate), re.compile("|".join(patterns)))
-    for gate, patterns in (
+REPEAT_CUES: GatedCues = gated_cues((
         ((_ORD, "time"), (
             rf"\b{_ORDINAL}\s+time\s+(that\s+)?({_I_HAVE}\s+|i'?m\s+|i\s+am\s+)?(been\s+|had\s+to\s+)?"
             rf"{_CONTACTED}",
@@ -154,8 +152,8 @@ def says_repeat(text: str) -> str | None:
     text, low, words = prepared(text)
     if _DIGIT_ORDINAL.search(low):
         words = words | {"#ordinal"}  # "for the 3rd time"
-    m = next((m for gate, pattern in REPEAT_CUES if all(not words.isdisjoint(g) for g in gate)
-              if (m := pattern.search(low))), None)
+    m = next((m for pattern in open_patterns(REPEAT_CUES, words) if (m := pattern.search(low))),
+             None)
     if m is None:
         return None
     a, b = sentence_around(text, word_start(low, m))

@@ -342,6 +342,18 @@ def test_a_request_to_leave_after_a_complaint_is_read(paths, path):
             assert any(c in s.evidence_text for c in cues), s
 
 
+def _read_leaving_fixture(clf, fixture: Path) -> tuple[int, list[str], list[str]]:
+    """A leaving fixture's rows classified: how many leaving rows read as a churn risk, the
+    near misses read as one, and the near misses the leaving rule flagged."""
+    rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+    signals = clf.classify(_events([r["text"] for r in rows]))
+    found = sum(s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
+                if r["leaving"])
+    near = [(s, r["text"]) for s, r in zip(signals, rows, strict=True) if not r["leaving"]]
+    return (found, [t for s, t in near if s.churn_intent != "none"],
+            [t for s, t in near if "implicit_leaving" in s.flags])
+
+
 IMPLICIT = Path(__file__).parent / "fixtures" / "implicit_leaving.jsonl"
 IMPLICIT_LATER = Path(__file__).parent / "fixtures" / "implicit_leaving_later.jsonl"
 
@@ -355,16 +367,10 @@ def test_leaving_said_without_a_request_is_a_churn_risk(paths, path):
     readings of a few near misses stay theirs: "My contract ends next month, what renewal
     offers do you have?")."""
     for fixture, at_least in ((IMPLICIT, 40), (IMPLICIT_LATER, 18)):
-        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
-        signals = paths[path].classify(_events([r["text"] for r in rows]))
-        leaving = [s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
-                   if r["leaving"]]
-        near_misses = [r["text"] for s, r in zip(signals, rows, strict=True)
-                       if not r["leaving"] and s.churn_intent != "none"]
-        assert sum(leaving) >= at_least, (fixture.name, sum(leaving))
+        found, near_misses, flagged = _read_leaving_fixture(paths[path], fixture)
+        assert found >= at_least, (fixture.name, found)
         assert len(near_misses) <= 3, near_misses
-        assert not any("implicit_leaving" in s.flags for s, r in zip(signals, rows, strict=True)
-                       if not r["leaving"])
+        assert flagged == []
     said = paths[path].classify(_events(["You've lost a customer."]))[0]
     assert said.churn_intent == "at_risk" and said.churn_probability == pytest.approx(0.6)
     assert "implicit_leaving" in said.flags
@@ -382,13 +388,9 @@ def test_switching_ultimatums_and_steps_to_leave_are_a_churn_risk(paths, path):
     the rule makes them at risk, and flags no near miss (the paths' own readings of a few
     stay theirs: static reads "I switched to paperless billing last month." as explicit)."""
     for fixture, at_least in zip(STEPS, (38, 21, 21), strict=True):
-        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
-        signals = paths[path].classify(_events([r["text"] for r in rows]))
-        leaving = [s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
-                   if r["leaving"]]
-        assert sum(leaving) >= at_least, (fixture.name, sum(leaving))
-        assert not any("implicit_leaving" in s.flags for s, r in zip(signals, rows, strict=True)
-                       if not r["leaving"])
+        found, _, flagged = _read_leaving_fixture(paths[path], fixture)
+        assert found >= at_least, (fixture.name, found)
+        assert flagged == []
 
 
 BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"
@@ -401,13 +403,9 @@ def test_cancelling_with_nothing_after_it_is_a_churn_risk(paths, path):
     Friday I will cancel.", "Fix it or I cancel." read no churn intent (the transformer found
     13 of the 24 rows written last); the rule makes them at risk and flags no near miss."""
     for fixture, at_least in zip(BARE_CANCEL, (40, 24), strict=True):
-        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
-        signals = paths[path].classify(_events([r["text"] for r in rows]))
-        leaving = [s.churn_intent != "none" for s, r in zip(signals, rows, strict=True)
-                   if r["leaving"]]
-        assert sum(leaving) >= at_least, (fixture.name, sum(leaving))
-        assert not any("implicit_leaving" in s.flags for s, r in zip(signals, rows, strict=True)
-                       if not r["leaving"])
+        found, _, flagged = _read_leaving_fixture(paths[path], fixture)
+        assert found >= at_least, (fixture.name, found)
+        assert flagged == []
     said = paths[path].classify(_events(["If this is not refunded by Friday I will cancel."]))[0]
     assert said.churn_intent == "at_risk" and "implicit_leaving" in said.flags
 
