@@ -433,13 +433,15 @@ class BenchRun:
         out: dict[str, Any] = {"events": n, "workers": workers}
         try:
             profile = None
+            started = asyncio.Event()  # the first output: start-up (model load) is over
             if cfg.profile_seconds > 0 and workers == 1:
-                profile = asyncio.create_task(self.profile(ws[0], encoder))
+                profile = asyncio.create_task(self.profile(ws[0], encoder, started))
             first: list[float] = []
 
             def done(k: int) -> bool:
                 if k and not first:
                     first.append(time.monotonic())
+                    started.set()
                 return k >= n or bool(first and time.monotonic() - first[0] > cfg.pipeline_cap)
 
             recs = await consume(
@@ -450,7 +452,10 @@ class BenchRun:
             )
             out["processed"] = len(recs)
             out["eps"] = steady_rate([ts for _, ts, _ in recs])
-            if profile is not None:
+            if profile is not None and not started.is_set():  # no output: nothing to profile
+                profile.cancel()
+                out["profile"] = {"error": "the worker produced no output"}
+            elif profile is not None:
                 out["profile"] = await profile
             out["rss_mb"] = max((w.rss_mb() or 0.0) for w in ws) or None
             if len(recs) < n:  # time box hit: the backlog would pollute latency
@@ -571,11 +576,13 @@ class BenchRun:
             await consumer.stop()
         return recs
 
-    async def profile(self, worker: Worker, encoder: str) -> dict[str, Any]:
-        """py-spy the detector worker for ``profile_seconds``; top functions by own time."""
+    async def profile(self, worker: Worker, encoder: str, started: asyncio.Event
+                      ) -> dict[str, Any]:
+        """py-spy the detector worker for ``profile_seconds`` from its first output (steady
+        state, not start-up); top functions by own time."""
         from bench.profile import pyspy_top
 
-        await asyncio.sleep(3)
+        await started.wait()
         out = self.config.workdir / f"profile-{encoder}.txt"
         return await asyncio.get_running_loop().run_in_executor(
             None, pyspy_top, worker.proc.pid, self.config.profile_seconds, out)

@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 
@@ -56,6 +57,22 @@ def unpack(packed: str) -> array[int]:
     out[0::2] = raw.translate(_HIGH)
     out[1::2] = raw.translate(_LOW)
     return array("b", out)
+
+
+@lru_cache(maxsize=1 << 14)
+def _unpacked(packed: str) -> tuple[array[int], float]:
+    """A packed vector's components and norm (cached: a thread's vector is compared at every
+    message of its customer)."""
+    vec = unpack(packed)
+    return vec, math.sqrt(sum(map(operator.mul, vec, vec))) or 1.0
+
+
+def packed_similarity(a: str, b: str) -> float:
+    """:func:`similarity` of two packed vectors (the same number)."""
+    (va, na), (vb, nb) = _unpacked(a), _unpacked(b)
+    if len(va) != len(vb):
+        return 0.0
+    return sum(map(operator.mul, va, vb)) / (na * nb)
 
 
 def similarity(a: array[int], b: array[int]) -> float:
@@ -103,12 +120,11 @@ def track_issue(
     """
     horizon = occurred_at - timedelta(hours=cfg.window_hours)
     live = [t for t in threads if datetime.fromisoformat(t["last_at"]) >= horizon]
-    vec = unpack(embedding) if embedding else None
     best, best_sim = None, -1.0
     nearest, nearest_sim = None, -2.0
     for thread in live:
-        if vec is not None and thread.get("vec"):
-            sim = similarity(vec, unpack(thread["vec"]))
+        if embedding and thread.get("vec"):
+            sim = packed_similarity(embedding, thread["vec"])
         else:
             sim = 1.0 if set(categories) & set(thread["categories"]) else 0.0
         if sim >= cfg.similarity and sim > best_sim:

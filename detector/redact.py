@@ -49,6 +49,15 @@ def _iban_ok(candidate: str) -> bool:
         return False
 
 
+#: What each default pattern's every match holds: a (Unicode) digit, or "@".
+_NEEDS: dict[str, str] = {"email": "@", "iban": "digit", "card": "digit", "account": "digit",
+                          "phone": "digit", "number": "digit"}
+_DIGIT = re.compile(r"\d")
+_NEED_TESTS: dict[str, Callable[[str], bool]] = {
+    "@": lambda text: "@" in text,
+    "digit": lambda text: _DIGIT.search(text) is not None,
+}
+
 #: Validators: a match that fails its check is left for the later patterns.
 _CHECKS: dict[str, Callable[[str], bool]] = {
     "card": lambda m: _luhn_ok(re.sub(r"\D", "", m)),
@@ -79,15 +88,21 @@ class Redactor:
     """
 
     def __init__(self, extra_patterns: Iterable[str] = (), enabled: bool = True) -> None:
-        patterns = list(_DEFAULT_PATTERNS) + [("redacted", p) for p in extra_patterns]
-        self._patterns = [(name, re.compile(p)) for name, p in patterns]
+        self._patterns: list[tuple[str, re.Pattern[str], str | None]] = [
+            (name, re.compile(p), _NEEDS[name]) for name, p in _DEFAULT_PATTERNS]
+        self._patterns += [("redacted", re.compile(p), None) for p in extra_patterns]
         self.enabled = enabled
 
     def __call__(self, text: str) -> str:
         if not self.enabled:
             return text
         text = normalise(text)
-        for name, pattern in self._patterns:
+        # a default pattern cannot match a text without what it needs (a placeholder adds
+        # neither a digit nor "@"): most evidence holds no digit and no address
+        present = {need for need in _NEED_TESTS if _NEED_TESTS[need](text)}
+        for name, pattern, need in self._patterns:
+            if need is not None and need not in present:
+                continue
             check = _CHECKS.get(name)
             if check is None:
                 text = pattern.sub(f"[{name}]", text)

@@ -124,11 +124,16 @@ def forgotten_at(state: dict[str, Any] | None) -> datetime | None:
 _INDEX: dict[tuple[str, ...], dict[str, int]] = {}
 
 
-def _code(value: str, names: tuple[str, ...]) -> int | str:
+def _index(names: tuple[str, ...]) -> dict[str, int]:
+    """Name -> code of a table of names (built once per table)."""
     index = _INDEX.get(names)
     if index is None:
         index = _INDEX[names] = {name: i for i, name in enumerate(names)}
-    return index.get(value, value)
+    return index
+
+
+def _code(value: str, names: tuple[str, ...]) -> int | str:
+    return _index(names).get(value, value)
 
 
 def _codes(names: list[str], table: tuple[str, ...]) -> list[int | str]:
@@ -464,14 +469,20 @@ def _enc_contacts(contacts: list[list[str]], evidence: list[dict[str, Any]],
     where = {}
     for i, item in reversed(list(enumerate(evidence))):
         where[(item.get("occurred_at"), item.get("channel"))] = i
-    return [where.get((at, channel), [clock.enc(at), _code(channel, CHANNEL_CODES)])
-            for at, channel in contacts]
+    enc, channels = clock.enc, _index(CHANNEL_CODES)
+    out: list[Any] = []
+    for at, channel in contacts:  # the other form only where needed (a default is eager)
+        i = where.get((at, channel))
+        out.append(i if i is not None else [enc(at), channels.get(channel, channel)])
+    return out
 
 
 def _dec_contacts(stored: list[Any], evidence: list[dict[str, Any]],
                   clock: _Clock) -> list[list[str]]:
+    dec = clock.dec
     return [[evidence[c]["occurred_at"], evidence[c]["channel"]] if isinstance(c, int)
-            else [clock.dec(c[0]), _name(c[1], CHANNEL_CODES)] for c in stored]
+            else [dec(c[0]), CHANNEL_CODES[c[1]] if isinstance(c[1], int) else c[1]]
+            for c in stored]
 
 
 def compact(st: dict[str, Any]) -> dict[str, Any]:

@@ -461,13 +461,19 @@ def _interleave(n: int, parts: Sequence[tuple[np.ndarray, Sequence[np.ndarray]]]
 def _row_runs(per_row: np.ndarray, keys: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of keys listed row by row: the distinct keys of each row, sorted, and how often each
-    occurs (distinct keys per row, keys, counts). scipy's duplicate summing sorts and counts
-    each row in C (a Python loop of small numpy sorts cost about 13 µs a row)."""
-    m = sp.csr_matrix((np.ones(len(keys), np.int32), keys.astype(np.int32, copy=False),
-                       _bounds(per_row)),
-                      shape=(len(per_row), int(keys.max()) + 1 if len(keys) else 1))
-    m.sum_duplicates()
-    return np.diff(m.indptr).astype(np.int64), m.indices, m.data
+    occurs (distinct keys per row, keys, counts). One ``np.unique`` over (row, key) pairs
+    folded into one integer: about twice as fast as scipy's per-row duplicate summing, and
+    far faster than a Python loop of small sorts."""
+    n = len(per_row)
+    if not len(keys):
+        return np.zeros(n, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
+    width = int(keys.max()) + 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), per_row)
+    pairs, counts = np.unique(rows * width + keys.astype(np.int64, copy=False),
+                              return_counts=True)
+    row_of = pairs // width
+    return (np.bincount(row_of, minlength=n).astype(np.int64),
+            (pairs - row_of * width).astype(np.int32), counts.astype(np.int32))
 
 
 def _normalised_runs(per_row: np.ndarray, counts: np.ndarray, weight: float) -> np.ndarray:

@@ -90,12 +90,19 @@ LABEL_VALUES: dict[str, tuple[str, ...]] = {
 INFO_LABELS: tuple[str, ...] = ("version", "model_version", "encoder")
 
 
+#: a cap on remembered children: values outside the allowed sets all map to ``other``, but
+#: each distinct one would otherwise be remembered
+_MAX_CACHED_CHILDREN = 4096
+
+
 class BoundedMetric:
     """A labelled metric whose ``labels()`` maps values outside the allowed sets to ``other``."""
 
     def __init__(self, metric: Any, allowed: Mapping[str, Sequence[str]]) -> None:
         self.metric = metric
         self.allowed = {k: frozenset(v) for k, v in allowed.items()}
+        #: children by the values asked for (bounded: every label has a finite set)
+        self._children: dict[tuple[Any, ...], Any] = {}
 
     def bound(self, name: str, value: object) -> str:
         """The label value actually used for ``value`` (``other`` when not allowed)."""
@@ -103,13 +110,27 @@ class BoundedMetric:
         return text if text in self.allowed[name] else OTHER
 
     def labels(self, *args: Any, **kwargs: Any) -> Any:
-        names = list(self.allowed)
-        values = dict(zip(names, args, strict=False))
-        values.update(kwargs)
-        return self.metric.labels(**{k: self.bound(k, v) for k, v in values.items()})
+        key = (args, *kwargs.items())
+        try:
+            child = self._children.get(key)
+            cacheable = True
+        except TypeError:  # an unhashable value: asked of the metric each time
+            child, cacheable = None, False
+        if child is None:
+            values = dict(zip(list(self.allowed), args, strict=False))
+            values.update(kwargs)
+            child = self.metric.labels(**{k: self.bound(k, v) for k, v in values.items()})
+            if cacheable and len(self._children) < _MAX_CACHED_CHILDREN:
+                self._children[key] = child
+        return child
 
     def remove(self, *values: str) -> None:
+        self._children.clear()
         self.metric.remove(*values)
+
+    def clear(self) -> None:
+        self._children.clear()
+        self.metric.clear()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.metric, name)

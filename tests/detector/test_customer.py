@@ -472,3 +472,17 @@ def test_trading_down_after_a_complaint_is_a_medium_case_and_alone_raises_nothin
     late = replace(plain, event_id="p3", flags=("downgrade",),
                    occurred_at=price.occurred_at + timedelta(hours=CFG.contact_window_hours + 1))
     assert run([price, late])[1] == []
+
+
+def test_packed_similarity_is_the_cosine_of_the_unpacked_vectors():
+    import random
+
+    from detector.issues import pack, packed_similarity, similarity, unpack
+
+    rng = random.Random(7)
+    vectors = [pack([rng.gauss(0, 1) for _ in range(384)]) for _ in range(40)]
+    vectors += [pack([0.0] * 384), pack([-1.0] * 384), pack([rng.gauss(0, 1) for _ in range(382)])]
+    for a in vectors:
+        for b in vectors:
+            assert packed_similarity(a, b) == similarity(unpack(a), unpack(b))
+    assert packed_similarity(vectors[0], vectors[-1]) == 0.0  # sizes differ

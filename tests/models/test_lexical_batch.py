@@ -203,3 +203,20 @@ def test_a_long_texts_row_from_its_windows_tokens_is_its_own(cfg, monkeypatch):
     monkeypatch.setattr(feats, "CHUNK_TEXTS", 7)
     chunked = lexical_features(batch.flat, cfg, batch.wholes)
     assert (chunked != got).nnz == 0
+
+
+def test_row_runs_count_each_rows_distinct_keys_in_order():
+    rng = np.random.default_rng(3)
+    per_row = rng.integers(0, 40, 50).astype(np.int64)
+    per_row[[0, 7, 49]] = 0  # empty rows, first and last included
+    keys = rng.integers(0, 60, int(per_row.sum())).astype(np.int64)
+    distinct, cols, counts = feats._row_runs(per_row, keys)
+    at = 0
+    got = np.split(np.stack([cols, counts]), np.cumsum(distinct)[:-1], axis=1)
+    for n, row in zip(per_row, got, strict=True):
+        values, times = np.unique(keys[at:at + n], return_counts=True)
+        assert row[0].tolist() == values.tolist() and row[1].tolist() == times.tolist()
+        at += n
+    assert cols.dtype == np.int32 and counts.dtype == np.int32
+    empty = feats._row_runs(np.zeros(3, np.int64), np.zeros(0, np.int64))
+    assert empty[0].tolist() == [0, 0, 0] and len(empty[1]) == len(empty[2]) == 0

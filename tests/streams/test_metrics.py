@@ -310,3 +310,16 @@ def test_revenue_at_risk_gauge_sums_the_latest_figure_per_customer_by_stage():
     labels = {s.labels.get("journey_stage") for f in m.registry.collect()
               if f.name == "churn_revenue_at_risk" for s in f.samples}
     assert "C-1" not in labels and labels <= {*JOURNEY_STAGES, "other"}
+
+
+def test_remembered_children_are_the_metrics_own_and_forgotten_on_remove():
+    m = fresh()
+    first = m.events_consumed.labels(channel="ticket")
+    assert m.events_consumed.labels(channel="ticket") is first  # asked once, remembered
+    first.inc()
+    assert m.registry.get_sample_value("churn_events_consumed_total", {"channel": "ticket"}) == 1
+    m.events_consumed.remove("ticket")
+    m.events_consumed.labels(channel="ticket").inc(2)  # a new child, exported again
+    assert m.registry.get_sample_value("churn_events_consumed_total", {"channel": "ticket"}) == 2
+    m.events_consumed.labels(channel=["not", "hashable"]).inc()  # still bounded, not cached
+    assert m.registry.get_sample_value("churn_events_consumed_total", {"channel": OTHER}) == 1
