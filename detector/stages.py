@@ -125,32 +125,56 @@ def _empty_counts() -> dict[str, Any]:
     }
 
 
-def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str, Any]:
-    """Sum of the buckets in [end - size, end)."""
-    start = end - cfg.size
-    total = _empty_counts()
-    for key, b in state["buckets"].items():
-        at = datetime.fromisoformat(key)
-        if start <= at < end:
-            total["events"] += b["events"]
-            total["with_friction"] += b["with_friction"]
-            total["sat_sum"] += b["sat_sum"]
-            for key_ in ("judged", "satisfied", "judged_friction"):
-                total[key_] += b.get(key_, 0)
-            for cat, ids in b.get("customers", {}).items():
-                total["customers"].setdefault(cat, set()).update(ids)
-            for cat, first in b.get("first", {}).items():
-                if cat not in total["first"] or first < total["first"][cat]:
-                    total["first"][cat] = first
+#: a window's per-category detail, read only where a rule raises an alert or checks a surge
+_DETAIL = ("channels", "examples", "customers", "first")
+
+
+class _Window(dict[str, Any]):
+    """Counters of a window summed over its buckets; the per-category detail (channels,
+    example ids, distinct customers, first times) is summed from the same buckets on first
+    use, since most events raise no alert and the customer-id sets cost most."""
+
+    def __init__(self, buckets: list[dict[str, Any]]) -> None:
+        super().__init__({k: v for k, v in _empty_counts().items() if k not in _DETAIL})
+        self._buckets = buckets
+        for b in buckets:
+            self["events"] += b["events"]
+            self["with_friction"] += b["with_friction"]
+            self["sat_sum"] += b["sat_sum"]
+            for key in ("judged", "satisfied", "judged_friction"):
+                self[key] += b.get(key, 0)
+            friction = self["friction"]
             for cat, n in b["friction"].items():
-                total["friction"][cat] = total["friction"].get(cat, 0) + n
+                friction[cat] = friction.get(cat, 0) + n
+
+    def __missing__(self, key: str) -> Any:
+        if key not in _DETAIL:
+            raise KeyError(key)
+        customers: dict[str, set[str]] = {}
+        first: dict[str, str] = {}
+        channels: dict[str, dict[str, int]] = {}
+        examples: dict[str, list[str]] = {}
+        for b in self._buckets:
+            for cat, ids in b.get("customers", {}).items():
+                customers.setdefault(cat, set()).update(ids)
+            for cat, at in b.get("first", {}).items():
+                if cat not in first or at < first[cat]:
+                    first[cat] = at
             for ch, per in b["channels"].items():
-                dst = total["channels"].setdefault(ch, {})
+                dst = channels.setdefault(ch, {})
                 for cat, n in per.items():
                     dst[cat] = dst.get(cat, 0) + n
             for cat, ids in b["examples"].items():
-                total["examples"].setdefault(cat, []).extend(ids)
-    return total
+                examples.setdefault(cat, []).extend(ids)
+        self.update(channels=channels, examples=examples, customers=customers, first=first)
+        return self[key]
+
+
+def _window(state: dict[str, Any], end: datetime, cfg: StageConfig) -> dict[str, Any]:
+    """Sum of the buckets in [end - size, end)."""
+    start = end - cfg.size
+    return _Window([b for key, b in state["buckets"].items()
+                    if start <= datetime.fromisoformat(key) < end])
 
 
 def _rates(window: dict[str, Any]) -> dict[str, float]:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from detector.stages import StageConfig, friction_rate, update_stage
 from tests.conftest import make_signal
 
@@ -105,3 +107,37 @@ def test_volume_model_counts_empty_steps_and_learns_a_quiet_stage():
     assert volume["hours"] >= 80, "steps without events are part of the baseline"
     assert abs(volume["counts_all"]["access"] / volume["exposure_all"] - 1 / 12) < 0.05
     assert alerts == []
+
+
+def test_a_windows_detail_is_summed_on_first_use_as_the_counts_are():
+    import random
+
+    from detector.stages import _Window
+
+    rng = random.Random(5)
+    cats, chans = ("product", "billing", "service"), ("chat", "email")
+    buckets = []
+    for k in range(5):
+        b = {"events": rng.randint(1, 9), "with_friction": 1, "sat_sum": 0.5, "judged": 2,
+             "friction": {c: rng.randint(0, 3) for c in cats},
+             "channels": {ch: {c: rng.randint(0, 2) for c in cats} for ch in chans},
+             "examples": {c: [f"e{k}{c}{i}" for i in range(2)] for c in cats},
+             "customers": {c: [f"C{rng.randint(0, 4)}" for _ in range(3)] for c in cats},
+             "first": {c: f"2026-12-0{rng.randint(1, 9)}T00:00:00+00:00" for c in cats}}
+        if k == 2:
+            del b["judged"], b["customers"], b["first"]  # older buckets lack these
+        buckets.append(b)
+    window = _Window(buckets)
+    assert window["events"] == sum(b["events"] for b in buckets)
+    assert window["judged"] == 8 and window["friction"]["product"] == sum(
+        b["friction"]["product"] for b in buckets)
+    assert "customers" not in dict.keys(window)  # not summed until asked for
+    assert window["customers"]["billing"] == {
+        c for b in buckets for c in b.get("customers", {}).get("billing", [])}
+    assert window["first"]["service"] == min(
+        b["first"]["service"] for b in buckets if "first" in b)
+    assert window["channels"]["email"]["product"] == sum(
+        b["channels"]["email"]["product"] for b in buckets)
+    assert window["examples"]["product"] == [e for b in buckets for e in b["examples"]["product"]]
+    with pytest.raises(KeyError):
+        window["nothing"]  # an unknown key is not a window's detail
