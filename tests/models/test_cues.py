@@ -28,6 +28,7 @@ from models.cues import (
 )
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
+from tests.models.rule_fixtures import assert_gates_hide_no_match
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
 
 GYM = ("Hello, I have been a member of your gym for six years and generally I have been happy "
@@ -372,15 +373,10 @@ def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
              for line in path.read_text("utf-8").splitlines()]
     texts += ["YOU'VE LOST A LOYAL CUSTOMER!!", "so... never again", "won't be back.",
               "Found a cheaper deal elsewhere; bye.", "done with u", "Not another penny!"]
-    gated = [cues.implicit_leaving(t) for t in texts]
-    assert sum(g is not None for g in gated) >= 140
-    monkeypatch.setattr(cues, "IMPLICIT_LEAVING_CUES",
-                        tuple(((), p) for _, p in cues.IMPLICIT_LEAVING_CUES))
-    monkeypatch.setattr(cues, "LEAVING_STEP_CUES",
-                        tuple(((), p) for _, p in cues.LEAVING_STEP_CUES))
     every_word = frozenset(w for t in texts for w in t.lower().translate(cues._SPACES).split())
-    monkeypatch.setattr(cues, "_SWITCH_WORDS", every_word)
-    assert [cues.implicit_leaving(t) for t in texts] == gated
+    assert_gates_hide_no_match(monkeypatch, cues, "implicit_leaving", texts, 140,
+                               tables=("IMPLICIT_LEAVING_CUES", "LEAVING_STEP_CUES"),
+                               also={"_SWITCH_WORDS": every_word})
 
 
 def test_implicit_leaving_quotes_and_guards_the_sentence_the_words_are_in():

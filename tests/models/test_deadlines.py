@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from models.deadlines import leaving_date
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.models.rule_fixtures import assert_gates_hide_no_match, fixture_rows, fixture_texts
 
 
 def test_leaving_on_a_date_is_found_and_its_near_misses_are_not():
@@ -19,7 +15,7 @@ def test_leaving_on_a_date_is_found_and_its_near_misses_are_not():
     for name, at_least, near in (("leaving_date.jsonl", 40, 0),
                                  ("leaving_date_later.jsonl", 21, 0),
                                  ("leaving_date_final.jsonl", 19, 1)):
-        rows = [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
+        rows = fixture_rows(name)
         said = [leaving_date(r["text"]) for r in rows]
         assert sum(s is not None for r, s in zip(rows, said, strict=True)
                    if not r["dated"]) <= near
@@ -44,13 +40,8 @@ def test_the_date_gates_let_every_match_through(monkeypatch):
     import models.deadlines as deadlines
     from models.cues import prepared
 
-    texts = [json.loads(line)["text"] for name in ("leaving_date.jsonl",
-                                                   "leaving_date_later.jsonl",
-                                                   "leaving_date_final.jsonl")
-             for line in (FIXTURES / name).read_text("utf-8").splitlines()]
-    gated = [leaving_date(t) for t in texts]
-    assert sum(g is not None for g in gated) >= 80
+    texts = fixture_texts("leaving_date.jsonl", "leaving_date_later.jsonl",
+                          "leaving_date_final.jsonl")
     every_word = frozenset(w for t in texts for w in prepared(t)[2])
-    monkeypatch.setattr(deadlines, "_GATE", every_word)
-    monkeypatch.setattr(deadlines, "_WHEN_WORDS", every_word)
-    assert [deadlines.leaving_date(t) for t in texts] == gated
+    assert_gates_hide_no_match(monkeypatch, deadlines, "leaving_date", texts, 80,
+                               also={"_GATE": every_word, "_WHEN_WORDS": every_word})

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from models.classifier import apply_rules
 from models.downgrades import asks_downgrade
 from models.recipe import Recipe, score_texts
+from tests.models.rule_fixtures import assert_gates_hide_no_match, fixture_rows, fixture_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _rows(name: str) -> list[dict]:
-    return [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
 
 
 def test_requests_to_trade_down_are_found_and_their_near_misses_are_not():
@@ -26,7 +18,7 @@ def test_requests_to_trade_down_are_found_and_their_near_misses_are_not():
     downgrade the app to the previous version?", "Please remove the wrong charge from my
     bill.") and rows written after they were frozen (22 / 17)."""
     for name, at_least in (("downgrade.jsonl", 40), ("downgrade_later.jsonl", 18)):
-        rows = _rows(name)
+        rows = fixture_rows(name)
         said = [asks_downgrade(r["text"]) for r in rows]
         assert [r["text"] for r, s in zip(rows, said, strict=True)
                 if s is not None and not r["downgrade"]] == []
@@ -62,11 +54,7 @@ def test_the_downgrade_gates_let_every_match_through(monkeypatch):
     answers as running every pattern on every text."""
     import models.downgrades as downgrades
 
-    texts = [r["text"] for name in ("downgrade.jsonl", "downgrade_later.jsonl")
-             for r in _rows(name)]
+    texts = fixture_texts("downgrade.jsonl", "downgrade_later.jsonl")
     texts += ["Can we go down to fewer lines?", "Is there a plan that is less expensive?"]
-    gated = [asks_downgrade(t) for t in texts]
-    assert sum(g is not None for g in gated) >= 58
-    monkeypatch.setattr(downgrades, "DOWNGRADE_CUES",
-                        tuple(((), p) for _, p in downgrades.DOWNGRADE_CUES))
-    assert [downgrades.asks_downgrade(t) for t in texts] == gated
+    assert_gates_hide_no_match(monkeypatch, downgrades, "asks_downgrade", texts, 58,
+                               tables=("DOWNGRADE_CUES",))

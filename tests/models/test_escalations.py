@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from models.escalations import threatens_escalation
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.models.rule_fixtures import assert_gates_hide_no_match, fixture_rows, fixture_texts
 
 
 def test_threats_to_take_the_complaint_outside_are_found_and_their_near_misses_are_not():
@@ -22,7 +18,7 @@ def test_threats_to_take_the_complaint_outside_are_found_and_their_near_misses_a
     for name, at_least, near in (("escalation.jsonl", 40, 0), ("escalation_later.jsonl", 18, 0),
                                  ("escalation_dev2.jsonl", 10, 0),
                                  ("escalation_final.jsonl", 20, 1)):
-        rows = [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
+        rows = fixture_rows(name)
         said = [threatens_escalation(r["text"]) for r in rows]
         assert len([r["text"] for r, s in zip(rows, said, strict=True)
                     if s is not None and not r["threat"]]) <= near
@@ -48,12 +44,7 @@ def test_the_threat_is_quoted_from_the_customer_lines_and_small_print_is_not_one
 def test_the_escalation_gates_let_every_match_through(monkeypatch):
     import models.escalations as escalations
 
-    texts = [json.loads(line)["text"] for name in ("escalation.jsonl", "escalation_later.jsonl",
-                                                   "escalation_dev2.jsonl",
-                                                   "escalation_final.jsonl")
-             for line in (FIXTURES / name).read_text("utf-8").splitlines()]
-    gated = [threatens_escalation(t) for t in texts]
-    assert sum(g is not None for g in gated) >= 89
-    monkeypatch.setattr(escalations, "THREAT_CUES",
-                        tuple(((), p) for _, p in escalations.THREAT_CUES))
-    assert [escalations.threatens_escalation(t) for t in texts] == gated
+    texts = fixture_texts("escalation.jsonl", "escalation_later.jsonl", "escalation_dev2.jsonl",
+                          "escalation_final.jsonl")
+    assert_gates_hide_no_match(monkeypatch, escalations, "threatens_escalation", texts, 89,
+                               tables=("THREAT_CUES",))

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from models.classifier import apply_rules
 from models.pieces import sentence_around
 from models.recipe import Recipe, score_texts
 from models.repeats import says_repeat
+from tests.models.rule_fixtures import assert_gates_hide_no_match, fixture_rows, fixture_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _rows(name: str) -> list[dict]:
-    return [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
 
 
 def test_repeat_contacts_are_found_and_their_near_misses_are_not():
@@ -26,7 +18,7 @@ def test_repeat_contacts_are_found_and_their_near_misses_are_not():
     ordered from you and it's always perfect", "I'll call again tomorrow if it's not
     working") and rows written after they were frozen (22 / 17)."""
     for name, at_least in (("repeat_contact.jsonl", 40), ("repeat_contact_later.jsonl", 20)):
-        rows = _rows(name)
+        rows = fixture_rows(name)
         said = [says_repeat(r["text"]) for r in rows]
         assert [r["text"] for r, s in zip(rows, said, strict=True)
                 if s is not None and not r["repeat"]] == []
@@ -70,11 +62,7 @@ def test_the_repeat_gates_let_every_match_through(monkeypatch):
     answers as running every pattern on every text."""
     import models.repeats as repeats
 
-    texts = [r["text"] for name in ("repeat_contact.jsonl", "repeat_contact_later.jsonl")
-             for r in _rows(name)]
+    texts = fixture_texts("repeat_contact.jsonl", "repeat_contact_later.jsonl")
     texts += ["FOR THE 3RD TIME, the app logs me out.", "how many more times do i have to ask"]
-    gated = [says_repeat(t) for t in texts]
-    assert sum(g is not None for g in gated) >= 62
-    monkeypatch.setattr(repeats, "REPEAT_CUES",
-                        tuple(((), p) for _, p in repeats.REPEAT_CUES))
-    assert [repeats.says_repeat(t) for t in texts] == gated
+    assert_gates_hide_no_match(monkeypatch, repeats, "says_repeat", texts, 62,
+                               tables=("REPEAT_CUES",))
