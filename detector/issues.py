@@ -68,21 +68,11 @@ def _unpacked(packed: str) -> tuple[array[int], float]:
 
 
 def packed_similarity(a: str, b: str) -> float:
-    """:func:`similarity` of two packed vectors (the same number)."""
+    """Cosine similarity of two packed vectors (0 when their sizes differ)."""
     (va, na), (vb, nb) = _unpacked(a), _unpacked(b)
     if len(va) != len(vb):
         return 0.0
     return sum(map(operator.mul, va, vb)) / (na * nb)
-
-
-def similarity(a: array[int], b: array[int]) -> float:
-    """Cosine similarity of two quantised vectors (0 when their sizes differ)."""
-    if len(a) != len(b):
-        return 0.0
-    dot = sum(map(operator.mul, a, b))
-    na = math.sqrt(sum(map(operator.mul, a, a))) or 1.0
-    nb = math.sqrt(sum(map(operator.mul, b, b))) or 1.0
-    return dot / (na * nb)
 
 
 def opens_issue(categories: Sequence[str], intent: str) -> bool:

@@ -139,9 +139,7 @@ def _code(value: str, names: tuple[str, ...]) -> int | str:
 def _codes(names: list[str], table: tuple[str, ...]) -> list[int | str]:
     if not names:
         return []
-    index = _INDEX.get(table)
-    if index is None:
-        return [_code(n, table) for n in names]
+    index = _index(table)
     return [index.get(n, n) for n in names]
 
 
