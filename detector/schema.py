@@ -27,8 +27,12 @@ JOURNEY_STAGES: tuple[str, ...] = (
 )
 SPEAKERS: tuple[str, ...] = ("customer", "agent")
 
-#: Texts longer than this (in characters) are truncated and flagged, never dropped.
+#: Texts longer than this (in characters) are cut to it and flagged, never dropped: the first
+#: quarter from the start, the rest from the end (a call's outcome and a letter's demand come
+#: last; ``models.pieces`` keeps the pieces of a text it cannot read whole the same way).
 MAX_TEXT_CHARS = 10_000
+_HEAD_CHARS = MAX_TEXT_CHARS // 4
+_CUT = "\n"  # between the kept start and end: a sentence break for the splitter
 #: Identifier fields longer than this are refused (they end up as Kafka keys).
 MAX_ID_CHARS = 256
 #: Events further than this in the future (clock skew of producers) are refused.
@@ -193,18 +197,32 @@ def _parse_turns(raw: Any) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
+def _cut_text(text: str) -> str:
+    """``text`` cut to ``MAX_TEXT_CHARS``: its start and its end, a line break between."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    tail = MAX_TEXT_CHARS - _HEAD_CHARS - len(_CUT)
+    return text[:_HEAD_CHARS] + _CUT + text[-tail:]
+
+
 def _truncate_turns(turns: tuple[Turn, ...]) -> tuple[tuple[Turn, ...], bool]:
-    """Keep at most ``MAX_TEXT_CHARS`` characters of turn text in total (in order)."""
-    if sum(len(t.text) for t in turns) <= MAX_TEXT_CHARS:
+    """Keep at most ``MAX_TEXT_CHARS`` characters of turn text in total, in order: the
+    turns' first quarter and the rest from their end (a turn across a cut keeps its part on
+    each side)."""
+    total = sum(len(t.text) for t in turns)
+    if total <= MAX_TEXT_CHARS:
         return turns, False
+    tail_from = total - (MAX_TEXT_CHARS - _HEAD_CHARS)
     kept: list[Turn] = []
-    budget = MAX_TEXT_CHARS
+    start = 0
     for turn in turns:
-        if budget <= 0:
-            break
-        kept.append(Turn(speaker=turn.speaker, text=turn.text[:budget]))
-        budget -= len(turn.text)
-    return tuple(kept), True
+        end = start + len(turn.text)
+        if start < _HEAD_CHARS:
+            kept.append(Turn(speaker=turn.speaker, text=turn.text[:_HEAD_CHARS - start]))
+        if end > tail_from:
+            kept.append(Turn(speaker=turn.speaker, text=turn.text[max(0, tail_from - start):]))
+        start = end
+    return tuple(t for t in kept if t.text), True
 
 
 def decode_json(raw: bytes | str) -> Any:
@@ -315,7 +333,7 @@ def parse_event(
     if turns and not any(t.speaker == "customer" and t.text for t in turns):
         flags.append("no_customer_turns")
     if len(text) > MAX_TEXT_CHARS or turns_cut:
-        text = text[:MAX_TEXT_CHARS]
+        text = _cut_text(text)
         flags.append("text_truncated")
 
     stage = obj.get("journey_stage")

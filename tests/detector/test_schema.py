@@ -88,6 +88,39 @@ def test_huge_text_is_truncated_and_flagged():
     assert len(ev.text) == MAX_TEXT_CHARS and "text_truncated" in ev.flags
 
 
+def test_a_huge_text_keeps_its_start_and_its_end():
+    """A letter's demand and a call's outcome come last: the cut keeps the first quarter and
+    the rest from the end (it kept only the start, so "Please cancel" was never read)."""
+    text = "My broadband keeps dropping. " + "More details follow. " * 2000 + "Please cancel."
+    ev = parse_event(base(text=text), now=NOW)
+    assert len(ev.text) == MAX_TEXT_CHARS and "text_truncated" in ev.flags
+    head, tail = ev.text.split("\n")
+    assert text.startswith(head) and text.endswith(tail) and len(head) == MAX_TEXT_CHARS // 4
+
+
+def test_a_huge_call_keeps_its_first_turns_and_its_last_ones_in_order():
+    turns = [{"speaker": ("customer", "agent")[i % 2], "text": f"turn {i:03d} " + "x" * 90}
+             for i in range(300)]
+    ev = parse_event(base(channel="call", text=None, turns=turns), now=NOW)
+    kept = [t.text for t in ev.turns]
+    assert sum(map(len, kept)) == MAX_TEXT_CHARS and "text_truncated" in ev.flags
+    assert kept[0] == turns[0]["text"] and kept[-1] == turns[-1]["text"]
+    numbers = [int(t[5:8]) for t in kept if t.startswith("turn ")]
+    assert numbers == sorted(numbers) and numbers[-1] == 299
+    assert [t.speaker for t in ev.turns][-1] == "agent"
+    assert len(ev.text) <= MAX_TEXT_CHARS and ev.text.endswith(turns[-1]["text"])
+
+
+def test_one_huge_turn_keeps_its_start_and_its_end():
+    said = "It started in May. " + "Nothing worked. " * 2000 + "I am leaving you."
+    ev = parse_event(base(channel="call", text=None, turns=[{"speaker": "customer",
+                                                             "text": said}]), now=NOW)
+    first, last = ev.turns
+    assert said.startswith(first.text) and said.endswith(last.text)
+    assert first.speaker == last.speaker == "customer"
+    assert len(first.text) + len(last.text) == MAX_TEXT_CHARS
+
+
 def test_control_characters_are_removed():
     ev = parse_event(base(text="bad\x00 bill\x07 again"), now=NOW)
     assert ev.text == "bad bill again"

@@ -175,15 +175,17 @@ def _call(small_talk: int) -> Event:
     event = parse_event({"event_id": f"call-{small_talk}", "customer_id": "C-9",
                          "channel": "call", "occurred_at": "2026-11-02T09:00:00Z",
                          "turns": turns})
-    assert isinstance(event, Event) and len(event.turns) == small_talk + 1
+    assert isinstance(event, Event) and event.turns[-1].text == LAST_TURN
+    assert len(event.turns) == small_talk + 1 or "text_truncated" in event.flags
     return event
 
 
-@pytest.mark.parametrize("small_talk", [2, 60])
+@pytest.mark.parametrize("small_talk", [2, 60, 600])
 def test_a_call_that_ends_with_a_request_to_leave_is_explicit_and_quotes_it(served,
                                                                            small_talk):
     """Issue 18: with three turns the transformer path said none (0.16); after 60 turns of
-    small talk none (0.00). The last customer turn is the evidence."""
+    small talk none (0.00). The last customer turn is the evidence. 600 turns (about 21,000
+    characters) pass the intake's 10,000: the call's end is what it keeps most of."""
     (sig,) = served.classify([_call(small_talk)])
     assert sig.churn_intent == "explicit", sig.intent_probabilities
     assert sig.evidence_text == LAST_TURN
