@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from detector.replies import new_message
+
 CHANNELS: tuple[str, ...] = ("review", "ticket", "social", "call", "chat", "email", "survey")
 JOURNEY_STAGES: tuple[str, ...] = (
     "awareness",
@@ -91,12 +93,13 @@ class Event:
 
     @property
     def customer_text(self) -> str:
-        """The text to score: the customer's turns when turns are given, else ``text``."""
+        """The text to score: the customer's turns when turns are given, else ``text``
+        without the quoted history of an e-mail reply (:func:`detector.replies.new_message`)."""
         if self.turns:
             said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
             if said:
                 return " ".join(said)
-        return self.text
+        return new_message(self.text)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

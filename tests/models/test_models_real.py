@@ -191,6 +191,21 @@ def test_a_call_that_ends_with_a_request_to_leave_is_explicit_and_quotes_it(serv
     assert sig.evidence_text == LAST_TURN
 
 
+@pytest.mark.parametrize("text", [
+    "Thanks, that's all sorted now.\n\nOn Mon, 2 Nov 2026 at 09:14, Acme Support "
+    "<help@acme.com> wrote:\n> Hi Jo, we're sorry to hear you want to cancel your account.\n"
+    "> Kind regards, Acme Support",
+    "Sounds good, I'll keep the account then.\n\n-----Original Message-----\nFrom: Jo\n"
+    "Sent: Monday\nSubject: Cancel\nPlease cancel my account immediately.",
+])
+def test_a_reply_is_read_without_the_history_it_quotes(served, text):
+    """Read whole, both were requests to leave (P(explicit) 0.99 on both paths): the quoted
+    agent reply, or the customer's own earlier request, spoke for the thank-you above it."""
+    (sig,) = served.classify(_events([text]))
+    assert sig.churn_intent == "none", sig.intent_probabilities
+    assert "cancel" not in (sig.evidence_text or "").lower()
+
+
 @pytest.mark.parametrize(("text", "language"), [
     ("Ich kündige meinen Vertrag zum Monatsende.", "de"),
     ("Quiero cancelar mi suscripción ya.", "es"),

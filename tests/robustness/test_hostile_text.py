@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.redact import Redactor, snippet
+from detector.replies import new_message
 from detector.schema import MAX_TEXT_CHARS
 from models.cues import (
     bereavement,
@@ -57,6 +58,8 @@ FRAGMENTS = [
     "cancel my plan on the 1st ", "leaving friday ", "my contract ends ", "tomorrow ",
     "or i cancel ", "i will cancel if ", "cancel. ", "move me to the cheapest plan ",
     "remove the sports add-on ", "reduce my data ", "anything cheaper ", "downgrade ",
+    "On Mon, 2 Nov 2026 ", "> ", "\n> ", "wrote ", "on x\n", "From: a\n", "\n\nFrom: a\nSent",
+    "-----", "_" * 8,
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -88,6 +91,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         customer_lines(text)
         split_covered(text, PieceConfig())
         valence([text])
+        new_message(text)
 
 
 @pytest.mark.timeout(30)
