@@ -53,10 +53,6 @@ def _iban_ok(candidate: str) -> bool:
 _NEEDS: dict[str, str] = {"email": "@", "iban": "digit", "card": "digit", "account": "digit",
                           "phone": "digit", "number": "digit"}
 _DIGIT = re.compile(r"\d")
-_NEED_TESTS: dict[str, Callable[[str], bool]] = {
-    "@": lambda text: "@" in text,
-    "digit": lambda text: _DIGIT.search(text) is not None,
-}
 
 #: Validators: a match that fails its check is left for the later patterns.
 _CHECKS: dict[str, Callable[[str], bool]] = {
@@ -99,9 +95,9 @@ class Redactor:
         text = normalise(text)
         # a default pattern cannot match a text without what it needs (a placeholder adds
         # neither a digit nor "@"): most evidence holds no digit and no address
-        present = {need for need in _NEED_TESTS if _NEED_TESTS[need](text)}
+        present = {"@": "@" in text, "digit": _DIGIT.search(text) is not None}
         for name, pattern, need in self._patterns:
-            if need is not None and need not in present:
+            if need is not None and not present[need]:
                 continue
             check = _CHECKS.get(name)
             if check is None:

@@ -467,20 +467,17 @@ def _enc_contacts(contacts: list[list[str]], evidence: list[dict[str, Any]],
     where = {}
     for i, item in reversed(list(enumerate(evidence))):
         where[(item.get("occurred_at"), item.get("channel"))] = i
-    enc, channels = clock.enc, _index(CHANNEL_CODES)
     out: list[Any] = []
     for at, channel in contacts:  # the other form only where needed (a default is eager)
         i = where.get((at, channel))
-        out.append(i if i is not None else [enc(at), channels.get(channel, channel)])
+        out.append(i if i is not None else [clock.enc(at), _code(channel, CHANNEL_CODES)])
     return out
 
 
 def _dec_contacts(stored: list[Any], evidence: list[dict[str, Any]],
                   clock: _Clock) -> list[list[str]]:
-    dec = clock.dec
     return [[evidence[c]["occurred_at"], evidence[c]["channel"]] if isinstance(c, int)
-            else [dec(c[0]), CHANNEL_CODES[c[1]] if isinstance(c[1], int) else c[1]]
-            for c in stored]
+            else [clock.dec(c[0]), _name(c[1], CHANNEL_CODES)] for c in stored]
 
 
 def compact(st: dict[str, Any]) -> dict[str, Any]:

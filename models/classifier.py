@@ -238,13 +238,17 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  repeats: Sequence[str | None] | None = None,
                  escalations: Sequence[str | None] | None = None,
                  dated: Sequence[str | None] | None = None,
-                 downgrades: Sequence[str | None] | None = None) -> list[Signal]:
+                 downgrades: Sequence[str | None] | None = None,
+                 texts: Sequence[str] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
-    arrays are read once, as Python lists."""
+    arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
+    the caller has it already."""
     packed = pack_rows(scores.emb) if keep_embeddings else None
+    if texts is None:
+        texts = [e.customer_text for e in events]
     if english is None:
-        english = [is_english(e.customer_text, e.language) for e in events]
+        english = [is_english(t, e.language) for t, e in zip(texts, events, strict=True)]
     intents = scores.intent.tolist()
     frictions = scores.friction.tolist()
     sentiments = (scores.sentiment[:, 2] - scores.sentiment[:, 0]).tolist()
@@ -260,7 +264,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             ("leaving_date", dated), ("downgrade", downgrades)) if read is not None]
     out = []
     for i, event in enumerate(events):
-        text = event.customer_text
+        text = texts[i]
         sentiment = sentiments[i]
         if event.rating is not None:
             sentiment = (1 - w) * sentiment + w * (event.rating - 3) / 2.0
@@ -351,7 +355,8 @@ class RecipeClassifier:
                            self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
-                            read.repeats, read.escalations, read.dated, read.downgrades)
+                            read.repeats, read.escalations, read.dated, read.downgrades,
+                            texts)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""
