@@ -122,9 +122,19 @@ class Event:
         return out
 
 
+# full-width Latin letters, digits and punctuation (U+FF01-U+FF5E) and the ideographic space,
+# as their ASCII forms: "ｃａｎｃｅｌ ｍｙ ａｃｃｏｕｎｔ" is English to the models and cue lists
+# (what NFKC does to these; NFKC as a whole would also rewrite ligatures, superscripts and
+# fractions in the evidence an alert quotes)
+_FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def clean_text(text: str) -> str:
-    """Normalise text: NFC, drop control characters, collapse runs of spaces."""
+    """Normalise text: NFC, full-width forms as ASCII, drop control characters, collapse
+    runs of spaces."""
     text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = text.translate(_FULL_WIDTH)
     text = _CONTROL_RE.sub(" ", text)
     return _WS_RE.sub(" ", text).strip()
 

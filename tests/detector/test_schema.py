@@ -126,6 +126,17 @@ def test_control_characters_are_removed():
     assert ev.text == "bad bill again"
 
 
+def test_full_width_letters_are_read_as_ascii():
+    ev = parse_event(base(text="ｃａｎｃｅｌ　ｍｙ　ａｃｃｏｕｎｔ，　ｎｏｗ！"), now=NOW)
+    assert ev.text == "cancel my account, now!"
+    turned = parse_event(base(text="", channel="call", turns=[
+        {"speaker": "customer", "text": "ＩＤ ４４２１ please"}]), now=NOW)
+    assert turned.customer_text == "ID 4421 please"
+    # other scripts and Latin letters with accents are left as they are
+    assert parse_event(base(text="Ich kündige. 这个服务太差了"), now=NOW).text == \
+        "Ich kündige. 这个服务太差了"
+
+
 def test_round_trip_to_dict():
     ev = parse_event(base(journey_stage="billing", rating=2, metadata={"plan": "x"}), now=NOW)
     again = parse_event(ev.to_dict(), now=NOW)

@@ -21,7 +21,7 @@ from models import build_classifier
 from models.datasets import Example, load_seed
 from models.encoders import HashingEncoder
 from models.heads import ArtifactError, fit_heads, load_heads
-from models.language import detect_language
+from models.language import detect_language, is_english
 from models.train import taxonomy_examples
 
 FIXTURE = Path(__file__).parent / "fixtures" / "few_shot.csv"
@@ -176,6 +176,21 @@ def test_language_detection():
     assert detect_language("Will a transfer incur a fee?") == "en"
     assert detect_language("Remove me as a customer. Close everything.") == "en"
     assert detect_language("Ich will raus aus dem Vertrag, so schnell wie möglich.") == "de"
+
+
+def test_a_long_text_without_english_function_words_is_not_read_as_english():
+    # "me" is English and Spanish: the Spanish words that are not English decide
+    assert detect_language("Me cobraron dos veces este mes y nadie me responde.") == "es"
+    # Basque: no list knows it; eight words and none an English function word
+    basque = "Langileak oso jatorrak izan ziren eta gela garbia zegoen"
+    assert detect_language(basque) == "und"
+    assert not is_english(basque)
+    # short English, or English written as a list of nouns, stays English
+    assert detect_language("Great fit, soft fabric, fast delivery") == "en"
+    assert detect_language("he said he would call me back but nobody ever did") == "en"
+    # handles and links are not words of any language
+    assert detect_language("@StreamFlix @Support another price hike? Cancelled. "
+                           "https://t.co/xyz Enjoy losing subscribers") == "en"
 
 
 def test_few_shot_file_adapts_a_model_folder_that_score_serves(tmp_path, monkeypatch):
