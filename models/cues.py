@@ -107,6 +107,11 @@ def cue_sentences(units: Sequence[str], limit: int = CUE_SENTENCES) -> list[str]
 _LOWER_CUES = tuple(re.compile(p.pattern) for p in INTENT_CUES)
 
 
+def holds_cue(text: str) -> bool:
+    """Whether ``text`` holds a leaving cue (:data:`INTENT_CUES`)."""
+    return _any_cue(text.lower())
+
+
 def _any_cue(low: str) -> bool:
     return any(p.search(low) for p in _LOWER_CUES)
 

@@ -359,6 +359,28 @@ def test_a_request_to_leave_after_a_complaint_is_read(paths, path):
             assert any(c in s.evidence_text for c in cues), s
 
 
+OUTAGE_THEN_LEAVING = [
+    "That's the fourth outage. Cancel the contract, I'm going to Virgin.",
+    "Fourth outage this week. Cancel the contract, I'm going to Virgin.",
+    "Another outage, the fourth one. Cancel the contract. I'm going to Virgin.",
+    "I've had enough of the outages, this is the fourth. Cancel my contract, I'm off to "
+    "Virgin.",
+    "Honestly the broadband has dropped out again, fourth outage this month. Cancel the "
+    "contract, I'm going to Virgin Media.",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_request_to_leave_outranks_a_stronger_risk_reading_of_the_whole(paths, path):
+    """Read whole, each of these is more likely at risk (churn 0.98-0.99, explicit 0.08-0.44
+    on the transformer) than its request to leave read alone (churn 0.96, explicit
+    0.69-0.86); pooled by churn alone, every one was ``at_risk`` on the transformer. A
+    sentence with a leaving cue that reads explicit decides (models.recipe.score_texts)."""
+    signals = paths[path].classify(_events(OUTAGE_THEN_LEAVING))
+    assert [s.churn_intent for s in signals] == ["explicit"] * len(OUTAGE_THEN_LEAVING)
+    assert all("ancel" in s.evidence_text for s in signals)
+
+
 def _read_leaving_fixture(clf, fixture: Path) -> tuple[int, list[str], list[str]]:
     """A leaving fixture's rows classified: how many leaving rows read as a churn risk, the
     near misses read as one, and the near misses the leaving rule flagged."""
