@@ -162,8 +162,9 @@ def bereavement(text: str) -> bool:
     such a closure as a request to leave (P(explicit) 0.67-1.0 on every path), and the
     alert sent a retention agent with a concession. A device that "died" is not a death;
     a text that also asks to close the writer's own account ("my", "our") or signals a risk
-    of leaving ("I'm switching") is left to the models."""
-    low = text.lower()
+    of leaving ("I'm switching") is left to the models. Of a transcript, the customer's
+    lines (:func:`prepared`)."""
+    text, low, _ = prepared(text)
     if not (any(w in low for w in _DEATH_WORDS)
             or ("late" in low and any(k in low for k in _KIN_WORDS))):
         return False  # plain substring tests first: most texts hold none of these words
@@ -252,10 +253,10 @@ def retraction(text: str) -> str | None:
     (:data:`RETRACTION_CUE`, with no condition in it); None when there is none, or when a
     request to leave (:data:`EXPLICIT_CUE`) stands anywhere in the text outside what is
     taken back ("Please cancel my subscription, I'm staying with my parents now": the
-    models decide). English only; a typographic apostrophe reads as "'"."""
-    low = text.lower()
-    if "\u2019" in low:
-        low = low.replace("\u2019", "'")
+    models decide). English only; a typographic apostrophe reads as "'". Of a transcript,
+    the customer's lines (:func:`prepared`): an agent's "sorry to hear you want to cancel"
+    is not the customer's request."""
+    text, low, _ = prepared(text)
     if not any(w in low for w in _RETRACTION_WORDS):
         return None
     norm = text.replace("\u2019", "'")  # the same length: spans hold for ``text``

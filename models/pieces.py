@@ -157,17 +157,60 @@ def windows(units: Sequence[str], window: int) -> list[str]:
                  window)
 
 
+# a chat export's line: an optional time stamp ("[10:02]", "10:02 AM -", "(2026-12-01
+# 10:02:15)"), then a speaker's name of at most 40 characters ("Sarah (Acme Support)",
+# "John Smith") and a colon
+_STAMP = r"(?:[\[(]?\d{1,4}[-/.:]\d{1,2}(?:[-/.:]\d{1,4})*(?:[ T,]+\d{1,2}:\d{2}(?::\d{2})?)?" \
+         r"\s*(?:[ap]\.?m\.?)?[\])]?\s*[-–|]?\s*)"
+_NAMED = re.compile(r"^\s*(" + _STAMP + r")?([^\W\d_][\w .'’()&/-]{0,39}?)\s*:\s+(?=\S)",
+                    re.I)
+# a speaker whose name holds one of these words speaks for the company
+_AGENT_ROLE = re.compile(r"\b(?:agent|support|rep|representative|advis[oe]r|operator|team|"
+                         r"service|bot|assistant|specialist|care|helpdesk|staff|moderator|"
+                         r"concierge)\b", re.I)
+
+
 def customer_lines(text: str) -> list[str] | None:
     """For a transcript written as ``Agent: ...`` / ``Customer: ...`` lines, the customer's
-    lines without the speaker prefix; None when the text is not such a transcript."""
+    lines without the speaker prefix; None when the text is not such a transcript. A chat
+    export with time stamps and names (``[10:02] Sarah (Acme Support): ...``) is one too
+    when a speaker's name says it speaks for the company (:data:`_AGENT_ROLE`) and another's
+    does not: the others' lines, each with the unlabelled lines under it."""
     if ":" not in text:  # no speaker labels
         return None
     lines = [ln for ln in text.splitlines() if ln.strip()]
     labelled = [(m, ln) for ln in lines if (m := _SPEAKER.match(ln))]
     if len(labelled) < 2 or len(labelled) < len(lines) // 2:
-        return None
+        return _named_customer_lines(lines)
     said = [ln[m.end():].strip() for m, ln in labelled
             if m.group(1).lower() not in _AGENT_SPEAKERS]
+    return [s for s in said if s] or None
+
+
+def _named_customer_lines(lines: list[str]) -> list[str] | None:
+    """:func:`customer_lines` of a chat export whose speakers are named. Labelled lines
+    without time stamps where no speaker speaks twice are not one: "Service: slow\nFood:
+    cold" is a review."""
+    turns: list[tuple[str, list[str]]] = []  # (speaker, lines)
+    stamped = 0
+    for ln in lines:
+        m = _NAMED.match(ln)
+        if m:
+            turns.append((m.group(2).strip(), [ln[m.end():].strip()]))
+            stamped += m.group(1) is not None
+        elif turns:  # a message over several lines
+            turns[-1][1].append(ln.strip())
+        else:
+            return None  # prose before the first speaker: not an export
+    if len(turns) < 2 or len(turns) < len(lines) // 2:
+        return None
+    speakers = [who for who, _ in turns]
+    if stamped < len(turns) and len(set(speakers)) == len(speakers):
+        return None
+    agents = {who for who in speakers if _AGENT_ROLE.search(who)}
+    if not agents or not set(speakers) - agents:
+        return None
+    said = [" ".join(part for part in body if part) for who, body in turns if who not in agents]
     return [s for s in said if s] or None
 
 

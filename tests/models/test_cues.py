@@ -130,6 +130,21 @@ def test_a_retraction_in_another_language_is_not_read():
     assert apply_retractions(texts, s, english=[False]) == [None]
 
 
+@pytest.mark.parametrize("transcript", [
+    "Agent: I'm sorry to hear you want to cancel your account.\n"
+    "Customer: I don't want to cancel, I just want the bill fixed.\nAgent: Of course.",
+    "[10:02] Sarah (Acme Support): Sorry to hear you want to close your account?\n"
+    "[10:03] John: No, I'm not leaving, I just need a new card.\n"
+    "[10:04] Sarah (Acme Support): Let me order one.",
+])
+def test_a_transcript_is_read_for_retraction_without_the_agents_words(transcript):
+    """The agent's words are not the customer's request to leave: they no longer stop the
+    customer's "I don't want to cancel" from being read."""
+    assert retraction(transcript) is not None
+    assert not bereavement("Agent: I'm sorry, did your mother pass away?\n"
+                           "Customer: No, she is fine, I need to close MY account.")
+
+
 def test_a_typographic_apostrophe_reads_as_a_plain_one():
     """Phones and mail clients write "won’t" and "I’m": the patterns spell "'"."""
     assert retraction("I won\u2019t be leaving, the new plan is fine.") is not None

@@ -381,6 +381,20 @@ def test_a_request_to_leave_outranks_a_stronger_risk_reading_of_the_whole(paths,
     assert all("ancel" in s.evidence_text for s in signals)
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_chat_export_is_read_without_the_agents_words(paths, path):
+    """A chat pasted as text with time stamps and names: the agent's "sorry to hear you
+    want to cancel your account" made it a request to leave at 0.99 (transformer) and 0.86
+    (static), above a customer who says they do not want to cancel."""
+    export = ("[10:02] Sarah (Acme Support): Hi! I'm sorry to hear you want to cancel your "
+              "account. Can I ask why?\n"
+              "[10:03] John: I don't want to cancel, I want to know why my bill doubled\n"
+              "[10:04] Sarah (Acme Support): Let me check that for you.")
+    signal = paths[path].classify(_events([export]))[0]
+    assert signal.churn_intent == "none", signal
+    assert "Sarah" not in signal.evidence_text and "sorry to hear" not in signal.evidence_text
+
+
 def _read_leaving_fixture(clf, fixture: Path) -> tuple[int, list[str], list[str]]:
     """A leaving fixture's rows classified: how many leaving rows read as a churn risk, the
     near misses read as one, and the near misses the leaving rule flagged."""

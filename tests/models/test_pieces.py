@@ -71,6 +71,34 @@ def test_a_transcript_is_read_as_the_customers_lines_only():
         "my bill is wrong"]
 
 
+def test_a_chat_export_with_named_speakers_is_read_as_the_customers_lines():
+    export = ("[10:02] Sarah (Acme Support): Hi! I'm sorry to hear you want to cancel your "
+              "account. Can I ask why?\n"
+              "[10:03] John: I don't want to cancel, I want to know why my bill doubled\n"
+              "and nobody told me\n"
+              "[10:04] Sarah (Acme Support): Let me check that for you.")
+    assert customer_lines(export) == [
+        "I don't want to cancel, I want to know why my bill doubled and nobody told me"]
+    assert split_text(export, CFG)[0].startswith("I don't want to cancel")
+    stamped = ("10:02 AM - Acme Bot: Hello!\n10:03 AM - Jane Doe: my parcel is late\n"
+               "(2026-12-01 10:04:15) Customer Service: Sorry about that")
+    assert customer_lines(stamped) == ["my parcel is late"]
+    unstamped = "Support Team: hi\nMark: cancel my plan\nSupport Team: ok, done"
+    assert customer_lines(unstamped) == ["cancel my plan"]
+
+
+def test_labelled_lines_that_are_not_a_chat_stay_prose():
+    # no speaker speaks for the company
+    assert customer_lines("Subject: complaint\nFrom: Jane\nTo: Bob\nMy bill is wrong.") is None
+    # a review by aspect: no time stamps and nobody speaks twice
+    assert customer_lines("Customer service: useless.\nDelivery: late.\nProduct: broken.") \
+        is None
+    # only the company speaks
+    assert customer_lines("[10:02] Acme Support: hi\n[10:05] Acme Support: still there?") is None
+    # prose before the first speaker
+    assert customer_lines("Hello,\nSupport Team: said no\nMe again: why") is None
+
+
 def test_text_that_is_not_a_transcript_is_split_as_prose():
     note = "Note: I was charged twice.\nI called twice and nobody answered.\nPlease fix it."
     assert customer_lines(note) is None  # one labelled line is not a transcript
