@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from detector.markup import visible_text
 from detector.replies import new_message
 
 CHANNELS: tuple[str, ...] = ("review", "ticket", "social", "call", "chat", "email", "survey")
@@ -93,13 +94,14 @@ class Event:
 
     @property
     def customer_text(self) -> str:
-        """The text to score: the customer's turns when turns are given, else ``text``
+        """The text to score: the customer's turns when turns are given, else ``text`` as a
+        mail client shows it (:func:`detector.markup.visible_text`: an HTML body's words)
         without the quoted history of an e-mail reply (:func:`detector.replies.new_message`)."""
         if self.turns:
             said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
             if said:
                 return " ".join(said)
-        return new_message(self.text)
+        return new_message(visible_text(self.text))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -206,6 +206,27 @@ def test_a_reply_is_read_without_the_history_it_quotes(served, text):
     assert "cancel" not in (sig.evidence_text or "").lower()
 
 
+HTML_LEAVING = ("<html><body><p>Hi,</p><p>Please <b>cancel</b> my account today. I am moving "
+                "to another provider.</p><p>Thanks,<br>Jo</p></body></html>")
+HTML_THANKS = ('<div dir="ltr">Thanks, that&#39;s all sorted now.</div><br><div '
+               'class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, 2 Nov 2026 at '
+               '10:02, Acme Support &lt;help@acme.com&gt; wrote:<br></div><blockquote '
+               'class="gmail_quote">We are sorry to hear you want to cancel your account.'
+               '</blockquote></div>')
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_html_mail_is_read_as_its_visible_new_message(paths, path):
+    """Read with its tags, the HTML request quoted its markup (and the static path read
+    product friction at sentiment -0.96 into it); the HTML thank-you was read with the
+    agent's quoted "sorry to hear you want to cancel"."""
+    leaving, thanks = paths[path].classify(_events([HTML_LEAVING, HTML_THANKS]))
+    assert leaving.churn_intent == "explicit"
+    assert "<" not in leaving.evidence_text and "cancel my account" in leaving.evidence_text
+    assert not leaving.friction_categories
+    assert thanks.churn_intent == "none", thanks.intent_probabilities
+
+
 @pytest.mark.parametrize(("text", "language"), [
     ("Ich kündige meinen Vertrag zum Monatsende.", "de"),
     ("Quiero cancelar mi suscripción ya.", "es"),

@@ -202,10 +202,15 @@ async def test_implausible_timestamps(pipeline, value):
 
 # -- text content --------------------------------------------------------------------------
 
-async def test_html_and_script_are_plain_text(pipeline):
+async def test_html_is_read_as_its_visible_text_and_script_is_dropped(pipeline):
     text = '<script>alert("x")</script><b>cancel</b> my <img src=x onerror=1> account'
     signal = await processed(pipeline, raw(text=text))
-    assert signal["text"] == text  # kept verbatim as data; consumers escape on display
+    # scored and quoted as a mail client shows it (detector.markup); the event is not changed
+    assert signal["text"] == "cancel my account"
+    assert "<" not in (signal["evidence"] or signal["text"])
+    # an entity is decoded into text, which stays data: consumers escape on display
+    escaped = await processed(pipeline, raw(text="<p>&lt;script&gt;x&lt;/script&gt; hi</p>"))
+    assert escaped["text"] == "<script>x</script> hi"
 
 
 @pytest.mark.parametrize("text", [

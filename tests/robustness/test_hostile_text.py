@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detector.markup import visible_text
 from detector.redact import Redactor, snippet
 from detector.replies import new_message
 from detector.schema import MAX_TEXT_CHARS
@@ -59,7 +60,8 @@ FRAGMENTS = [
     "or i cancel ", "i will cancel if ", "cancel. ", "move me to the cheapest plan ",
     "remove the sports add-on ", "reduce my data ", "anything cheaper ", "downgrade ",
     "On Mon, 2 Nov 2026 ", "> ", "\n> ", "wrote ", "on x\n", "From: a\n", "\n\nFrom: a\nSent",
-    "-----", "_" * 8,
+    "-----", "_" * 8, "<p", "<div style='", "<b>", "</blockquote>", "&amp;", "[10:02] Support: ",
+    "Bob: ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -92,6 +94,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         split_covered(text, PieceConfig())
         valence([text])
         new_message(text)
+        visible_text(text)
 
 
 @pytest.mark.timeout(30)
