@@ -265,6 +265,8 @@ def update_customer(
         digests = [""] * (len(st["seen"]) - 1)
     st["seen_digests"] = (digests + [digest])[-cfg.seen_ids_size :]
     st["events"] += 1
+    if "auto_reply" in signal.flags:  # the customer's mailbox, not the customer: no contact
+        return CustomerUpdate(state=compact(st))
 
     at = signal.occurred_at
     c = contribution(signal, cfg)

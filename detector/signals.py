@@ -24,7 +24,7 @@ SIGNAL_FLAGS: tuple[str, ...] = (
     "stale", "future_clamped", "no_customer_turns", "text_truncated",  # the event
     "non_english", "nothing_to_read", "leaving_cue", "retraction",  # how it was read
     "bereavement", "implicit_leaving", "repeat_contact", "escalation_threat",
-    "leaving_date", "downgrade",
+    "leaving_date", "downgrade", "auto_reply",
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from detector.autoreply import auto_reply
 from detector.redact import QUOTE_CHARS
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
@@ -180,6 +181,7 @@ class RuleReadings:
     escalations: list[str | None]  # the complaint taken outside (no score changes)
     dated: list[str | None]  # a churn risk that names when they leave (no score changes)
     downgrades: list[str | None]  # asks to trade down (no score changes)
+    auto_replies: list[bool]  # an out-of-office reply: scored as saying nothing
 
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
@@ -203,8 +205,27 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     dated = [leaving_date(t) if en and label != "none" else None
              for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
+    auto = apply_auto_replies(texts, scores)
     return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations, dated,
-                        downgrades)
+                        downgrades, auto)
+
+
+def apply_auto_replies(texts: Sequence[str], scores: PooledScores) -> list[bool]:
+    """Out-of-office replies (:func:`detector.autoreply.auto_reply`) that nothing read as a
+    churn risk: scored as saying nothing (intent ``none``, no friction, neutral sentiment);
+    the signal is flagged ``auto_reply`` and the detector does not count it as a contact.
+    "I am currently out of the office with limited access to email" read communication
+    friction at -0.48 on the static path. A message a model or rule reads as a churn risk
+    keeps its reading ("I'm on leave until Monday and will reply when back. Meanwhile cancel
+    my plan.")."""
+    found = [scores.intent_labels[i] == "none" and auto_reply(t) for i, t in enumerate(texts)]
+    for i in (i for i, hit in enumerate(found) if hit):
+        scores.intent[i] = np.eye(len(INTENTS))[INTENTS.index("none")]
+        scores.friction[i] = 0.0
+        scores.presence[i] = 0.0
+        scores.friction_labels[i] = ()
+        scores.sentiment[i] = (0.0, 1.0, 0.0)  # negative, neutral, positive
+    return found
 
 
 def _churn_down(scores: PooledScores, i: int) -> None:
@@ -239,7 +260,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  escalations: Sequence[str | None] | None = None,
                  dated: Sequence[str | None] | None = None,
                  downgrades: Sequence[str | None] | None = None,
-                 texts: Sequence[str] | None = None) -> list[Signal]:
+                 texts: Sequence[str] | None = None,
+                 auto_replies: Sequence[bool] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
@@ -261,7 +283,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         (flag, read) for flag, read in (
             ("retraction", retracted), ("bereavement", bereaved), ("implicit_leaving", implicit),
             ("repeat_contact", repeats), ("escalation_threat", escalations),
-            ("leaving_date", dated), ("downgrade", downgrades)) if read is not None]
+            ("leaving_date", dated), ("downgrade", downgrades), ("auto_reply", auto_replies))
+        if read is not None]
     out = []
     for i, event in enumerate(events):
         text = texts[i]
@@ -356,7 +379,7 @@ class RecipeClassifier:
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
                             read.repeats, read.escalations, read.dated, read.downgrades,
-                            texts)
+                            texts, read.auto_replies)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

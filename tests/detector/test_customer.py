@@ -495,3 +495,18 @@ def test_packed_similarity_is_the_cosine_of_the_unpacked_vectors():
         for b in vectors:
             assert packed_similarity(a, b) == cosine(a, b)
     assert packed_similarity(vectors[0], vectors[-1]) == 0.0  # sizes differ
+
+
+def test_an_automatic_reply_is_not_a_contact():
+    """The customer's mailbox answering every agent message adds no contact, evidence or
+    risk, and raises nothing (models.classifier.apply_auto_replies flags it)."""
+    complaints = [make_signal(f"c{i}", hours=i * 5, friction=("billing",), sentiment=-0.6)
+                  for i in range(2)]
+    away = [replace(make_signal(f"ooo{i}", hours=11 + i, sentiment=0.0), flags=("auto_reply",))
+            for i in range(3)]
+    det, alerts = run(complaints + away)
+    state = expand(det.customers["C-1"], "C-1")
+    assert len(state["contacts"]) == 2 and state["events"] == 5
+    assert all(e["event_id"].startswith("c") for e in state["evidence"])
+    assert alerts == run(complaints)[1]
+

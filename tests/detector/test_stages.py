@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -30,6 +31,15 @@ def test_counts_and_rate_per_stage_and_channel():
                         make_signal("b", channel="chat")])
     assert state["events"] == 2 and friction_rate(state) == 0.5
     assert state["by_channel"]["email"]["friction"] == {"billing": 1}
+
+
+def test_an_automatic_reply_is_not_counted_in_its_stage():
+    away = replace(make_signal("ooo", channel="email", sentiment=0.0), flags=("auto_reply",))
+    state, _, _ = feed([make_signal("a", friction=("billing",), channel="email"), away])
+    assert state["events"] == 1 and friction_rate(state) == 1.0
+    assert state["by_channel"]["email"]["events"] == 1
+    again = update_stage(state, away)  # still seen: a redelivery is a duplicate
+    assert again.duplicate
 
 
 def test_late_events_beyond_lateness_are_counted_not_windowed():

@@ -12,6 +12,7 @@ import pytest
 from models.classifier import (
     IMPLICIT_PROBABILITY,
     RETRACTED_CHURN,
+    apply_auto_replies,
     apply_implicit_leaving,
     apply_retractions,
 )
@@ -406,3 +407,18 @@ def test_implicit_leaving_quotes_and_guards_the_sentence_the_words_are_in():
 def test_implicit_leaving_quotes_the_sentence_exactly_after_characters_that_lower_case_to_two():
     text = "\u0130stanbul office \u0130\u0130. You've lost a customer. Bye."
     assert implicit_leaving(text) == "You've lost a customer."
+
+
+def test_an_automatic_reply_is_scored_as_saying_nothing_unless_it_reads_as_leaving():
+    texts = ["I am currently out of the office and was charged twice, I will reply on my "
+             "return. Awful.",
+             "I am on leave until Monday and will reply on my return. Please cancel my plan.",
+             "I was charged twice."]
+    s = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
+                    Recipe("static", "hashing", None))
+    assert s.friction_labels[0] and s.intent_labels[1] == "explicit"
+    assert apply_auto_replies(texts, s) == [True, False, False]
+    assert s.intent_labels[0] == "none" and s.friction_labels[0] == ()
+    assert s.presence[0] == 0.0 and tuple(s.sentiment[0]) == (0.0, 1.0, 0.0)
+    assert s.intent_labels[1] == "explicit" and s.friction_labels[2]
+

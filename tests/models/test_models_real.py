@@ -206,6 +206,16 @@ def test_a_reply_is_read_without_the_history_it_quotes(served, text):
     assert "cancel" not in (sig.evidence_text or "").lower()
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_an_out_of_office_reply_is_read_as_saying_nothing(paths, path):
+    """The static path read it as communication friction at sentiment -0.48."""
+    text = ("Thank you for your email. I am currently out of the office with limited access "
+            "to email and will respond on my return on 8 December.")
+    (sig,) = paths[path].classify(_events([text]))
+    assert "auto_reply" in sig.flags
+    assert sig.churn_intent == "none" and not sig.friction_categories and sig.sentiment == 0.0
+
+
 HTML_LEAVING = ("<html><body><p>Hi,</p><p>Please <b>cancel</b> my account today. I am moving "
                 "to another provider.</p><p>Thanks,<br>Jo</p></body></html>")
 HTML_THANKS = ('<div dir="ltr">Thanks, that&#39;s all sorted now.</div><br><div '
