@@ -311,7 +311,9 @@ async def test_invalid_alert_record_is_dead_lettered_without_a_post(receiver, se
 
 async def test_concurrency_is_bounded_and_one_customer_stays_in_order(receiver, session):
     receiver.delay = 0.15
-    sink, _ = sink_for(receiver, session, concurrency=3)
+    # a request timed out by a stalled event loop (a loaded machine) would be sent again:
+    # this test is about concurrency and order, so the timeout is far from the delay
+    sink, _ = sink_for(receiver, session, concurrency=3, timeout_seconds=10.0)
     recs = [Rec(i, json.dumps(make_alert(i, customer=f"C-{i}")).encode(), key=f"C-{i}".encode())
             for i in range(9)]
     same = [make_alert(100 + i, customer="C-SAME") for i in range(3)]
