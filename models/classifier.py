@@ -192,7 +192,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     leaving said without a request (not on texts the first two read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
     message said to be a repeat contact, a complaint taken outside the company, a churn risk
-    that names its date, a request to trade down."""
+    that names its date, a request to trade down; last, out-of-office replies that nothing
+    read as a churn risk are scored as saying nothing."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     implicit = apply_implicit_leaving(
