@@ -35,7 +35,7 @@ from models.downgrades import asks_downgrade
 from models.encoders import Encoder
 from models.escalations import threatens_escalation
 from models.heads import Heads, fit_heads
-from models.language import english_by_default, is_english
+from models.language import detect_language, english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
 from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
@@ -308,6 +308,9 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         if cue is not None:
             flags += ("leaving_cue",)
             language = language or cue.language
+        elif non_english and language is None:  # the guess, so an alert can say which
+            guess = detect_language(text)
+            language = None if guess in ("en", "und") else guess
         evidence = scores.evidence[i]
         out.append(Signal(
             event_id=event.event_id,

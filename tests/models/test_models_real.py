@@ -314,6 +314,15 @@ def test_an_alert_on_another_language_says_which_and_how_sure(served):
     assert alert["details"]["confidence"] == "low"
 
 
+def test_a_message_the_english_models_cannot_read_says_its_language(served):
+    """It was English at normal confidence ("me" is an English stop word too), so nothing
+    told support that the "no friction" reading meant "not read"."""
+    (signal,) = served.classify(_events(["Me cobraron dos veces este mes y nadie me "
+                                         "responde."]))
+    assert "non_english" in signal.flags and signal.confidence == "low"
+    assert signal.language == "es"
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_tweets_of_nothing_but_a_link_raise_nothing(paths, path):
     """Three tweets of "@acme https://t.co/..." read as billing and product friction on the
