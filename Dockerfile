@@ -59,7 +59,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 WORKDIR /home/churn
 VOLUME ["/data"]
-# 9464: Prometheus /metrics (worker and sink). The Faust web port (6066) stays on localhost.
+# 9464: Prometheus /metrics (worker and sink). The worker runs no Faust web server.
 EXPOSE 9464
 # Healthy while /metrics answers (the worker and the sink both serve it).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \

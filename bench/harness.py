@@ -223,7 +223,6 @@ class Phase:
             "CHURN_KAFKA_BROKER": self.run.broker.bootstrap,
             "CHURN_APP_ID": self.app_id,
             "CHURN_DATA_DIR": str(self.run.config.workdir / self.app_id),
-            "CHURN_WEB_PORT": str(free_port()),
             "CHURN_METRICS_PORT": str(free_port()),
             "CHURN_TOPIC_PARTITIONS": str(self.run.config.partitions),
             "CHURN_BATCH_SIZE": str(self.run.config.batch_size),

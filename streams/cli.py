@@ -373,7 +373,7 @@ async def _run(
     verbose: bool,
     profiles_path: Path | None = None,
 ) -> int:
-    from streams.broker import EmbeddedBroker, free_port, stop_process_group
+    from streams.broker import EmbeddedBroker, stop_process_group
     from streams.display import render_alert
     from streams.kafka import consume_json, produce_events, shift_to_now
 
@@ -410,7 +410,6 @@ async def _run(
         env.update({
             "CHURN_KAFKA_BROKER": bootstrap,
             "CHURN_DATA_DIR": str(workdir / "worker"),
-            "CHURN_WEB_PORT": str(free_port()),
         })
         log_file = None if verbose else open(workdir / "worker.log", "wb")
         worker_proc = subprocess.Popen(

@@ -139,8 +139,10 @@ def faust_app(settings: Settings, broker: str | None = None, store: str | None =
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
-        web_port=settings.web_port,
-        web_host="127.0.0.1",
+        # no Faust web server: nothing here uses it, and its /table/<name>/<key> views
+        # answer any table's value (a customer's state) to whoever reaches the port; it
+        # bound 0.0.0.0 whatever web_host said. /metrics and the health probes are ours.
+        web_enabled=False,
         datadir=str(settings.data_dir),
         producer_acks=-1,
         stream_wait_empty=False,

@@ -249,7 +249,6 @@ class Settings(BaseSettings):
     lag_interval_seconds: float = Field(
         5.0, gt=0, description="How often consumer lag is read for /metrics"
     )
-    web_port: int = Field(6066, ge=1, le=65535, description="Faust web port")
     data_dir: Path = Path(".churn-data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

@@ -36,7 +36,6 @@ class WorkerProcess:
         full_env.update({
             "CHURN_KAFKA_BROKER": bootstrap,
             "CHURN_DATA_DIR": str(tmp_path / "data"),
-            "CHURN_WEB_PORT": str(free_port()),
             "CHURN_METRICS_PORT": str(free_port()),
             "CHURN_BATCH_WITHIN_SECONDS": "0.2",
             "CHURN_BROKER_SESSION_TIMEOUT_SECONDS": "2",

@@ -49,3 +49,34 @@ async def test_worker_is_live_at_once_and_ready_once_assigned_and_recovered(
     # built Faust's table recovery lazily, off the event loop, and the worker never joined)
     status, body = get(worker.metrics_port, "/livez")
     assert status == 200 and body["status"] == "ok" and body["heartbeat_age_seconds"] < 5
+    # the worker listens on its metrics port only: no Faust web server, whose /table views
+    # answered any customer's state to whoever reached it (it bound 0.0.0.0)
+    assert listening_ports(worker.proc.pid) == {worker.metrics_port}, worker.log()
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports a process listens on (Linux: its socket inodes in /proc/net/tcp*)."""
+    from pathlib import Path
+
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        pytest.skip("no /proc to read listening sockets from")
+    inodes = set()
+    for fd in (proc / "fd").iterdir():
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        path = proc / "net" / table
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # state LISTEN, one of its sockets
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+

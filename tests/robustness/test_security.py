@@ -98,7 +98,6 @@ def test_worker_does_not_print_credentials_when_the_broker_is_unreachable(tmp_pa
         "CHURN_CLASSIFIER": "labels",
         "CHURN_LOG_LEVEL": "DEBUG",
         "CHURN_DATA_DIR": str(tmp_path / "data"),
-        "CHURN_WEB_PORT": str(free_port()),
         "CHURN_METRICS_PORT": "0",
     })
     log = tmp_path / "worker.log"
