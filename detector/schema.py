@@ -91,17 +91,16 @@ class Event:
     language: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+    #: The text to score: the customer's turns when turns are given, else ``text`` as a mail
+    #: client shows it (:func:`detector.markup.visible_text`: an HTML body's words) without
+    #: the quoted history of an e-mail reply (:func:`detector.replies.new_message`). Found
+    #: once, when the event is made: scoring, the rules and the cascade all read it.
+    customer_text: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def customer_text(self) -> str:
-        """The text to score: the customer's turns when turns are given, else ``text`` as a
-        mail client shows it (:func:`detector.markup.visible_text`: an HTML body's words)
-        without the quoted history of an e-mail reply (:func:`detector.replies.new_message`)."""
-        if self.turns:
-            said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
-            if said:
-                return " ".join(said)
-        return new_message(visible_text(self.text))
+    def __post_init__(self) -> None:
+        said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
+        object.__setattr__(self, "customer_text", " ".join(said) if said
+                           else new_message(visible_text(self.text)))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

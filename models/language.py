@@ -46,7 +46,7 @@ _STOP = {
 
 # A text of at least MIN_WORDS words is English only if at least this share of its words are
 # English stop words. Chosen on the English domains' training rows: the most sensitive
-# setting that reads at most 0.1% of them as another language (11 of 14,598: lists of
+# setting that reads at most 0.1% of them as another language (10 of 14,598: lists of
 # nouns such as "Beautifully created. Lovely socks, great color, stitched well").
 MIN_WORDS = 8
 MIN_ENGLISH_SHARE = 0.10
