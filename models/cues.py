@@ -173,10 +173,13 @@ def bereavement(text: str) -> bool:
     norm = text.replace("\u2019", "'")
     if AT_RISK_CUE.search(norm):
         return False
-    return not any(_OWN.search(m.group(0)) for m in EXPLICIT_CUE.finditer(norm))
+    return not any(_OWN.search(_KIN_OWNED.sub(" ", m.group(0)))
+                   for m in EXPLICIT_CUE.finditer(norm))
 
 
 _OWN = re.compile(r"\b(my|our|i'?m|i)\b", re.I)
+# "close my late mother's account" asks to close hers, not the writer's own
+_KIN_OWNED = re.compile(rf"\b(my|our)\s+(late\s+)?{_KIN}('s|s')", re.I)
 # every BEREAVEMENT_CUE match holds one of these, or "late" and a kin word (lower-cased)
 _DEATH_WORDS = ("passed", "bereave", "deceased", "death", "probate", "executor", "executrix",
                 "died")

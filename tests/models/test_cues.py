@@ -234,12 +234,16 @@ def test_a_death_in_the_family_is_told_from_a_customer_leaving():
     for text in ("My mum passed away last month. I need to close her account.",
                  "I'm the executor of my late father's estate and need to cancel his contract.",
                  "My husband died in March. Please close his account.",
-                 "Bereavement: please close the account of Mr J Smith, certificate attached."):
+                 "Bereavement: please close the account of Mr J Smith, certificate attached.",
+                 # "my" in the request is the family's, not the writer's own account
+                 "Please close my late mother's account, I have attached the death certificate.",
+                 "My dad passed away, please close my dad's account."):
         assert bereavement(text), text
     for text in ("My phone died again, the battery is useless. Cancel my plan.",
                  "The router died last night.",
                  "My dad passed away last year and your service is awful. I'm switching.",
                  "My wife passed away. Please close my account too, I can't face it.",
+                 "My husband passed away. Close our joint account and my own account too.",
                  "Please cancel my subscription."):
         assert not bereavement(text), text
 
