@@ -91,15 +91,21 @@ def cue_sentences(units: Sequence[str], limit: int = CUE_SENTENCES) -> list[str]
     embedding of a whole message averages a request to leave with the complaint around it
     ("The delivery was late again and the box was damaged. I have had enough. Please
     terminate my contract." read P(explicit) 0.20 on the transformer, its last sentence
-    alone 0.99). The cue only picks what to read; the heads decide."""
+    alone 0.99). The cue only picks what to read; the heads decide. A form's field label
+    before the sentence is not read ("Subject: Cancel subscription" read 0.16, "Cancel
+    subscription" 0.58)."""
     found: list[str] = []
     for unit in units:
         if not _any_cue(unit.lower()):
             continue
         parts = sentences(unit)
         if len(parts) > 1:
-            found += [s for s in parts if _any_cue(s.lower())]
+            found += [_FIELD_LABEL.sub("", s, count=1) for s in parts if _any_cue(s.lower())]
     return found[-limit:] if limit else []
+
+
+# a form's or header's field label at the start of a line: "Subject: ", "Reason for leaving: "
+_FIELD_LABEL = re.compile(r"^[A-Za-z]+(?: [A-Za-z]+){0,3}:[ \t]+(?=\S)")
 
 
 # the cues matched case-sensitively against lower-cased text: a third of the time of

@@ -163,6 +163,16 @@ def test_cue_sentences_are_the_leaving_sentences_of_texts_with_more_than_one():
     assert cue_sentences(["The meeting was moved. Can you send the invoice again?"]) == []
 
 
+def test_a_cue_sentence_is_read_without_a_forms_field_label():
+    """A contact form pasted into a ticket: the label is not the customer's words."""
+    form = "Subject: Cancel subscription\nAccount ID: 483920\nReason for leaving: Too expensive"
+    assert cue_sentences([form]) == ["Cancel subscription"]
+    assert cue_sentences(["Hi. Update: please cancel my account."]) == [
+        "please cancel my account."]
+    assert cue_sentences(["It broke. See https://x.io/cancel my account"]) == [
+        "See https://x.io/cancel my account"]  # a link's colon is not a label
+
+
 def test_cue_sentences_are_read_per_turn_and_only_the_last_few():
     turns = ["Please close my account.", "It was slow. I will close my account today."]
     assert cue_sentences(turns) == ["I will close my account today."]

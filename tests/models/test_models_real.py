@@ -206,6 +206,16 @@ def test_a_reply_is_read_without_the_history_it_quotes(served, text):
     assert "cancel" not in (sig.evidence_text or "").lower()
 
 
+def test_a_contact_form_asking_to_cancel_is_a_request_to_leave(served):
+    """A web form pasted into a ticket: its subject line read with its label was none
+    (P(explicit) 0.16), and so was the form (0.30)."""
+    form = ("Subject: Cancel subscription\nAccount ID: 483920\n"
+            "Reason for cancelling: Too expensive\nComments: n/a")
+    (sig,) = served.classify(_events([form]))
+    assert sig.churn_intent == "explicit", sig.intent_probabilities
+    assert "Cancel subscription" in (sig.evidence_text or "")
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_an_out_of_office_reply_is_read_as_saying_nothing(paths, path):
     """The static path read it as communication friction at sentiment -0.48."""
