@@ -267,6 +267,9 @@ def update_customer(
     st["events"] += 1
     if "auto_reply" in signal.flags:  # the customer's mailbox, not the customer: no contact
         return CustomerUpdate(state=compact(st))
+    if "case_resolved" in signal.flags:  # the case system closed the case: no contact
+        close_case(st, signal.occurred_at)
+        return CustomerUpdate(state=compact(st))
 
     at = signal.occurred_at
     c = contribution(signal, cfg)
@@ -364,6 +367,23 @@ def _escalation_held(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> boo
     now = max(signal.occurred_at, datetime.fromisoformat(st["risk_at"]))
     since = (now - datetime.fromisoformat(last)).total_seconds()
     return 0 <= since < cfg.escalation_min_minutes * 60
+
+
+def close_case(st: dict[str, Any], at: datetime) -> None:
+    """What a case closed at ``at`` ends: the issue threads, contacts and alert cases up to
+    then, and, when it is the latest news of the customer, the risk score and the friction
+    counted (a later message starts a new case). A thread or contact after it (a late
+    resolution) stays, and so does the risk score then: it cannot be told apart. The
+    evidence and the churn intent seen stay."""
+    def after(iso: str) -> bool:
+        return bool(iso) and datetime.fromisoformat(iso) > at
+
+    st["threads"] = [t for t in st.get("threads") or () if after(t["last_at"])]
+    st["contacts"] = [c for c in st["contacts"] if after(c[0])]
+    st["last_alerts"] = {k: a for k, a in st["last_alerts"].items() if after(a.get("at") or "")}
+    if st["risk_at"] is None or not after(st["risk_at"]):
+        st["risk_acc"], st["risk_at"] = 0.0, at.isoformat()
+        st["friction_counts"] = {}
 
 
 def _alerted(st: dict[str, Any], signal: Signal) -> None:

@@ -29,6 +29,10 @@ JOURNEY_STAGES: tuple[str, ...] = (
     "renewal",
 )
 SPEAKERS: tuple[str, ...] = ("customer", "agent")
+#: ``case_status`` values: "resolved" is a case-management system closing the customer's
+#: case (a ticket solved). Such an event is not a contact and its text is not read as the
+#: customer's words; it closes what was open up to its time (``detector.customer``).
+CASE_STATUSES: tuple[str, ...] = ("resolved",)
 
 #: Texts longer than this (in characters) are cut to it and flagged, never dropped: the first
 #: quarter from the start, the rest from the end (a call's outcome and a letter's demand come
@@ -91,6 +95,7 @@ class Event:
     language: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+    case_status: str | None = None
     #: The text to score: the customer's turns when turns are given, else ``text`` as a mail
     #: client shows it (:func:`detector.markup.visible_text`: an HTML body's words) without
     #: the quoted history of an e-mail reply (:func:`detector.replies.new_message`). Found
@@ -99,8 +104,11 @@ class Event:
 
     def __post_init__(self) -> None:
         said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
-        object.__setattr__(self, "customer_text", " ".join(said) if said
-                           else new_message(visible_text(self.text)))
+        if self.case_status is not None:  # the case system's record, not the customer
+            said, text = [], ""
+        else:
+            text = new_message(visible_text(self.text))
+        object.__setattr__(self, "customer_text", " ".join(said) if said else text)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,6 +128,8 @@ class Event:
             out["language"] = self.language
         if self.metadata:
             out["metadata"] = self.metadata
+        if self.case_status is not None:
+            out["case_status"] = self.case_status
         return out
 
 
@@ -341,9 +351,17 @@ def parse_event(
         flags.append("future_clamped")
     if not text and turns:
         text = " ".join(t.text for t in turns if t.text)
-    if not text and obj.get("rating") is None:  # a rating alone is a survey without comment
-        raise EventError("empty_text",
-                         "text is missing or empty, no turns carry text and there is no rating")
+    case_status = obj.get("case_status")
+    if case_status is not None and case_status not in CASE_STATUSES:
+        raise EventError("invalid_field",
+                         f"case_status must be one of {CASE_STATUSES} or null, got "
+                         f"{str(case_status)[:40]!r}")
+    if case_status is not None:
+        flags.append("case_resolved")
+    # a rating alone is a survey without comment; a case closed needs no text
+    if not text and obj.get("rating") is None and case_status is None:
+        raise EventError("empty_text", "text is missing or empty, no turns carry text, "
+                         "there is no rating and no case_status")
     if turns and not any(t.speaker == "customer" and t.text for t in turns):
         flags.append("no_customer_turns")
     if len(text) > MAX_TEXT_CHARS or turns_cut:
@@ -386,4 +404,5 @@ def parse_event(
         language=language,
         metadata=metadata,
         flags=tuple(flags),
+        case_status=case_status,
     )

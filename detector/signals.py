@@ -21,7 +21,7 @@ FRICTION_CATEGORIES: tuple[str, ...] = (
 #: What a signal's ``flags`` can hold: from the event (``detector.schema``) and from scoring
 #: (``models.classifier``)
 SIGNAL_FLAGS: tuple[str, ...] = (
-    "stale", "future_clamped", "no_customer_turns", "text_truncated",  # the event
+    "stale", "future_clamped", "no_customer_turns", "text_truncated", "case_resolved",  # event
     "non_english", "nothing_to_read", "leaving_cue", "retraction",  # how it was read
     "bereavement", "implicit_leaving", "repeat_contact", "escalation_threat",
     "leaving_date", "downgrade", "auto_reply",

@@ -285,7 +285,7 @@ def update_stage(
         return StageUpdate(state=st, duplicate=True)
     seen.append(key)
     del seen[: max(0, len(seen) - cfg.seen_ids_size)]
-    if "auto_reply" in signal.flags:  # the customer's mailbox: no contact, no opinion
+    if {"auto_reply", "case_resolved"} & set(signal.flags):  # no contact, no opinion
         return StageUpdate(state=st)
     st["events"] += 1
     st["sentiment_sum"] += signal.sentiment

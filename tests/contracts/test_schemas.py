@@ -15,7 +15,7 @@ import yaml
 from detector.alerts import ALERT_SCHEMA_VERSION, ALERT_TYPES, SEVERITIES, Alert, make_alert_id
 from detector.deadletter import deadletter_record
 from detector.engine import Detector
-from detector.schema import CHANNELS, JOURNEY_STAGES, EventError, parse_event
+from detector.schema import CASE_STATUSES, CHANNELS, JOURNEY_STAGES, EventError, parse_event
 from streams.offline import open_lines, read_events, replay
 from streams.settings import Settings
 from tests.conftest import make_signal
@@ -104,6 +104,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("a rating and empty text", variant(text="", rating=5)),
     ("no text and a null rating", variant(text=..., rating=None)),
     ("no text and a bad rating", variant(text=..., rating=9)),
+    ("a case closed, no text", variant(text=..., case_status="resolved")),
+    ("a case closed with a note", variant(case_status="resolved")),
+    ("an unknown case status", variant(case_status="closed")),
+    ("no text and a null case status", variant(text=..., case_status=None)),
     ("blank text", variant(text="   ")),
     ("text not a string", variant(text=["a"])),
     ("rating 0", variant(rating=0)),
@@ -134,6 +138,7 @@ def test_event_schema_enums_match_the_code():
     props = json.loads((CONTRACTS / "event.schema.json").read_text())["properties"]
     assert tuple(props["channel"]["enum"]) == CHANNELS
     assert tuple(s for s in props["journey_stage"]["enum"] if s) == JOURNEY_STAGES
+    assert tuple(s for s in props["case_status"]["enum"] if s) == CASE_STATUSES
 
 
 # -- alerts -----------------------------------------------------------------------------------

@@ -510,3 +510,57 @@ def test_an_automatic_reply_is_not_a_contact():
     assert all(e["event_id"].startswith("c") for e in state["evidence"])
     assert alerts == run(complaints)[1]
 
+
+
+def _resolved(event_id: str, hours: float):
+    """A case closed by the case-management system (``case_status: "resolved"``)."""
+    return replace(make_signal(event_id, hours=hours, channel="ticket", sentiment=0.0,
+                               text=""), flags=("case_resolved",))
+
+
+def test_a_case_closed_ends_the_issue_and_the_contact_count():
+    """Two contacts about a dropping line, the case closed, then the customer's "Thanks,
+    that fixed it!" read with the friction it names: without the closing event it is the
+    third contact on the thread (unresolved_issue "still unresolved") and a high case; with
+    it, a first contact of a new case and no alert."""
+    line = tuple(float(j == 0) for j in range(16))
+    story = [make_signal(f"d{i}", hours=i * 20, channel=ch, friction=("product",),
+                         sentiment=-0.8, embedding=line)
+             for i, ch in enumerate(["chat", "call"])]
+    thanks = make_signal("thanks", hours=60, friction=("product",), sentiment=0.2,
+                         embedding=line)
+    _, before = run([*story, thanks])
+    assert [a for a in before if a.type == "unresolved_issue"
+            and a.details["trigger_event_id"] == "thanks"]
+    det, after = run([*story, _resolved("closed", 50), thanks])
+    assert not [a for a in after if a.details["trigger_event_id"] in ("closed", "thanks")]
+    state = expand(det.customers["C-1"], "C-1")
+    assert [t["count"] for t in state["threads"]] == [1]
+    assert len(state["contacts"]) == 1 and state["friction_counts"] == {"product": 1}
+    assert state["events"] == 4 and "closed" not in {e["event_id"] for e in state["evidence"]}
+
+
+def test_a_case_closed_keeps_the_churn_intent_and_later_problems_open_a_new_case():
+    ask = make_signal("ask", hours=0, intent="explicit", p=0.95, sentiment=-0.8,
+                      friction=("billing",))
+    det, first = run([ask])
+    again = make_signal("again", hours=48, intent="explicit", p=0.95, sentiment=-0.8,
+                        friction=("billing",))
+    _, plain = run([ask, again])
+    _, closed = run([ask, _resolved("closed", 24), again])
+    assert first and closed[-1].details["trigger_event_id"] == "again"
+    assert closed[-1].case_key != first[0].case_key  # a new case, not an escalation of the old
+    assert not [a for a in plain if a.details["trigger_event_id"] == "again"]  # held: same case
+
+
+def test_a_late_case_closed_leaves_what_came_after_it():
+    """Arriving after later messages, the closing event ends only what was open at its
+    time; the risk score, which it cannot take apart, stays."""
+    story = [make_signal(f"p{i}", hours=i * 10, friction=("billing",), sentiment=-0.7)
+             for i in range(3)]
+    det, _ = run(story)
+    risk = expand(det.customers["C-1"], "C-1")["risk_acc"]
+    det.process(_resolved("closed", 15))
+    state = expand(det.customers["C-1"], "C-1")
+    assert [c[0] for c in state["contacts"]] == [story[2].occurred_at.isoformat()]
+    assert state["risk_acc"] == risk and state["friction_counts"] == {"billing": 3}

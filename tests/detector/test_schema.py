@@ -43,6 +43,8 @@ def test_valid_event_is_normalised_to_utc():
         (json.dumps(base(occurred_at="2030-01-01T00:00:00Z")), "invalid_field"),
         (json.dumps(base(rating=7)), "invalid_field"),
         (json.dumps(base(rating=True)), "invalid_field"),
+        (json.dumps(base(case_status="closed")), "invalid_field"),
+        (json.dumps(base(text=None, case_status=None)), "empty_text"),
         (json.dumps(base(metadata=[1])), "invalid_field"),
         (json.dumps(base(turns=[{"speaker": "bot", "text": "x"}])), "invalid_field"),
     ],
@@ -63,6 +65,17 @@ def test_a_rating_alone_is_an_event(text):
     with pytest.raises(EventError, match="no rating") as info:
         parse_event(json.dumps(base(channel="survey", text=text, rating=None)), now=NOW)
     assert info.value.reason == "empty_text"
+
+
+@pytest.mark.parametrize("text", [None, "Engineer replaced the line filter. Closing."])
+def test_a_case_closed_is_an_event_whose_text_is_not_the_customers(text):
+    """The case-management system closing the case: no text needed, and its note (the
+    agent's words) is kept but not read as the customer's."""
+    ev = parse_event(json.dumps(base(text=text, case_status="resolved")), now=NOW)
+    assert ev.case_status == "resolved" and "case_resolved" in ev.flags
+    assert ev.customer_text == "" and ev.text == (text or "")
+    assert ev.to_dict()["case_status"] == "resolved"
+    assert parse_event(ev.to_dict(), now=NOW) == ev
 
 
 def test_call_with_turns_scores_customer_turns_only():

@@ -42,6 +42,13 @@ def test_an_automatic_reply_is_not_counted_in_its_stage():
     assert again.duplicate
 
 
+def test_a_case_closed_is_not_counted_in_its_stage():
+    closed = replace(make_signal("closed", channel="ticket", sentiment=0.0),
+                     flags=("case_resolved",))
+    state, _, _ = feed([make_signal("a", friction=("billing",), channel="ticket"), closed])
+    assert state["events"] == 1 and friction_rate(state) == 1.0
+
+
 def test_late_events_beyond_lateness_are_counted_not_windowed():
     state, _, late = feed([make_signal("a", hours=5), make_signal("b", hours=5.25),
                            make_signal("within", hours=4.8), make_signal("old", hours=1)])

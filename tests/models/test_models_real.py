@@ -206,6 +206,20 @@ def test_a_reply_is_read_without_the_history_it_quotes(served, text):
     assert "cancel" not in (sig.evidence_text or "").lower()
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_case_closed_is_not_read_as_the_customers_words(paths, path):
+    """The closing note is the agent's: read, it would be a request to leave."""
+    from detector.schema import parse_event
+
+    closed = parse_event({"event_id": "k1", "customer_id": "c", "channel": "ticket",
+                          "occurred_at": "2026-12-01T10:00:00Z", "case_status": "resolved",
+                          "text": "Customer asked to cancel the account over the double "
+                                  "charge; refund issued, closing."})
+    (sig,) = paths[path].classify([closed])
+    assert sig.churn_intent == "none" and not sig.friction_categories and sig.sentiment == 0.0
+    assert {"case_resolved", "nothing_to_read"} <= set(sig.flags)
+
+
 def test_a_contact_form_asking_to_cancel_is_a_request_to_leave(served):
     """A web form pasted into a ticket: its subject line read with its label was none
     (P(explicit) 0.16), and so was the form (0.30)."""

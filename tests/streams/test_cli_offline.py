@@ -121,3 +121,30 @@ def test_replay_with_profiles_adds_account_context_and_reports_bad_profiles(tmp_
     alerts = [json.loads(x) for x in out.read_text().splitlines()]
     assert alerts and all(a["account"]["owner"] == "Sam" for a in alerts)
     assert "profile line 2: rejected: invalid_json" in result.output
+
+
+def test_replay_a_case_closed_by_the_case_system_ends_the_issue(tmp_path):
+    """The third contact about a double charge is the customer's thanks, read with the
+    friction it names: it raised unresolved_issue. A `case_status: "resolved"` event from
+    the case system before it (no text) closes the thread: no alert on the thanks."""
+    def event(i: int, day: int, labels: dict, **extra) -> dict:
+        return {**GOOD, "event_id": f"r{i}", "occurred_at": f"2026-11-{day}T09:00:00Z",
+                "metadata": {"labels": labels}, **extra}
+
+    billing = {"friction": ["billing"], "sentiment": -0.6, "topic": "double charge"}
+    story = [event(0, 10, billing), event(1, 11, billing),
+             event(2, 13, {**billing, "sentiment": 0.4})]
+    closed = {"event_id": "case-1", "customer_id": "C-1", "channel": "ticket",
+              "occurred_at": "2026-11-12T09:00:00Z", "case_status": "resolved"}
+
+    def alerts(events: list[dict]) -> list[dict]:
+        infile, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+        infile.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+        result = CliRunner().invoke(main, ["replay", str(infile), "-o", str(out)],
+                                    env={"CHURN_CLASSIFIER": "labels"})
+        assert result.exit_code == 0, result.output
+        return [json.loads(x) for x in out.read_text().splitlines()]
+
+    assert [a for a in alerts(story) if a["type"] == "unresolved_issue"]
+    after = alerts([*story[:2], closed, story[2]])
+    assert not [a for a in after if a["details"]["trigger_event_id"] in ("case-1", "r2")]
