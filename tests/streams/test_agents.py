@@ -83,6 +83,23 @@ async def test_classify_agent_rekeys_signals_and_deadletters_bad_records(built, 
     assert reg.get_sample_value("churn_events_consumed_total", {"channel": "chat"}) == 2
 
 
+async def test_a_case_closed_without_text_passes_the_classify_agent_flagged(built,
+                                                                           monkeypatch):
+    """Contract 1.2: the case system's closing event needs no text; it travels on as a
+    signal flagged case_resolved, not a dead letter."""
+    app, _ = built
+    topics = app.topics_by_role
+    signals_send, dl_send = AsyncMock(), AsyncMock()
+    monkeypatch.setattr(topics["signals"], "send", signals_send)
+    monkeypatch.setattr(topics["deadletter"], "send", dl_send)
+    async with app.agents_by_role["classify"].test_context() as ctx:
+        await ctx.put(event("k1", None, channel="ticket", case_status="resolved"), key=b"C-7")
+        await until(lambda: signals_send.call_count >= 1)
+    (value,) = [v for _, v in sent(signals_send)]
+    assert value["event_id"] == "k1" and "case_resolved" in value["flags"]
+    assert value["churn_intent"] == "none" and not dl_send.called
+
+
 async def test_customer_agent_emits_alert_and_deduplicates(built, monkeypatch):
     app, metrics = built
     topics = app.topics_by_role
