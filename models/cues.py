@@ -62,7 +62,10 @@ RETRACTION_CUE = re.compile(
     r"\bforget\s+(what\s+(i|we)\s+said|my\s+(earlier\s+|last\s+)?(message|request|email))\s+"
     r"about\s+(cancel\w*|leaving|closing|switching)|"
     r"\b(i|we)\s*(won'?t|will\s+not|'m\s+not\s+going\s+to|am\s+not\s+going\s+to|"
-    r"'re\s+not\s+going\s+to|are\s+not\s+going\s+to)\s+(be\s+)?(leav|cancel|clos|switch)\w*",
+    r"'re\s+not\s+going\s+to|are\s+not\s+going\s+to)\s+(be\s+)?(leav|cancel|clos|switch)\w*|"
+    r"\b(i|we)\s+never\s+said\s+(i|we)\s*('d|\s+would|\s+was|\s+were|\s+wanted|'m|\s+am)\s+"
+    r"(going\s+to\s+|want\s+to\s+|to\s+)?(leav|cancel|clos|switch)\w*|"
+    r"\bwho\s+said\s+anything\s+about\s+(leav|cancel|clos|switch)\w*",
     re.I)
 _CONDITION = re.compile(r"\b(if|unless|until|till|yet|for\s+now|as\s+long\s+as|provided|"
                         r"otherwise|or\s+else|one\s+more)\b", re.I)
@@ -78,7 +81,8 @@ def intent_cues(text: str) -> tuple[bool, bool]:
 _RETRACTION_WORDS = ("cancellation", "notice", "request to", "mind", "decided", "don't",
                      "dont", "do not", "no longer", "staying", "not leaving", "not cancel",
                      "not closing", "not switching", "no intention", "no plan", "won't", "wont",
-                     "will not", "not going to", "ll stay", "will stay", "forget")
+                     "will not", "not going to", "ll stay", "will stay", "forget", "never said",
+                     "said anything about")
 
 
 CUE_SENTENCES = 4  # at most this many of a text's cue sentences are read on their own (its last)

@@ -170,12 +170,23 @@ _AGENT_ROLE = re.compile(r"\b(?:agent|support|rep|representative|advis[oe]r|oper
                          r"concierge)\b", re.I)
 
 
+# what only the company's side says on a call or chat: a transcript whose speakers are
+# "Speaker 1" / "Speaker 2" (speech-to-text with diarisation) names its agent this way
+_AGENT_SCRIPT = re.compile(
+    r"\b(?:thanks?(?: you)? for (?:calling|contacting|holding|choosing)|you'?re (?:through|"
+    r"speaking) (?:to|with)|how (?:can|may) i (?:help|assist)|what can i (?:do|help with) "
+    r"for you|is there anything else i can (?:help|do|assist))", re.I)
+
+
 def customer_lines(text: str) -> list[str] | None:
     """For a transcript written as ``Agent: ...`` / ``Customer: ...`` lines, the customer's
     lines without the speaker prefix; None when the text is not such a transcript. A chat
     export with time stamps and names (``[10:02] Sarah (Acme Support): ...``) is one too
     when a speaker's name says it speaks for the company (:data:`_AGENT_ROLE`) and another's
-    does not: the others' lines, each with the unlabelled lines under it."""
+    does not, or, when no name says so (``Speaker 1:``, ``SPEAKER_00:``), a speaker's lines
+    say the company's script (:data:`_AGENT_SCRIPT`: "Thank you for calling", "How can I
+    help?") and another's do not: the others' lines, each with the unlabelled lines under
+    it."""
     if ":" not in text:  # no speaker labels
         return None
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -208,6 +219,8 @@ def _named_customer_lines(lines: list[str]) -> list[str] | None:
     if stamped < len(turns) and len(set(speakers)) == len(speakers):
         return None
     agents = {who for who in speakers if _AGENT_ROLE.search(who)}
+    if not agents:  # "Speaker 1", "SPEAKER_00": the one who speaks the company's script
+        agents = {who for who, body in turns if _AGENT_SCRIPT.search(" ".join(body))}
     if not agents or not set(speakers) - agents:
         return None
     said = [" ".join(part for part in body if part) for who, body in turns if who not in agents]

@@ -220,6 +220,19 @@ def test_a_case_closed_is_not_read_as_the_customers_words(paths, path):
     assert {"case_resolved", "nothing_to_read"} <= set(sig.flags)
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_diarised_call_is_read_without_the_agents_retention_pitch(paths, path):
+    """"Speaker 1/2" labels: read whole, the agent's "Are you looking to cancel your account
+    today?" made it a request to leave on both paths (0.58 / 0.51)."""
+    call = ("Speaker 1: Thank you for calling Northwave, how can I help?\n"
+            "Speaker 2: Hi, I'm calling about my bill, it doubled this month.\n"
+            "Speaker 1: I'm sorry to hear that. Are you looking to cancel your account today?\n"
+            "Speaker 2: Not at all, I just want to know why it went up.")
+    (sig,) = paths[path].classify(_events([call]))
+    assert sig.churn_intent == "none", sig.intent_probabilities
+    assert "billing" in sig.friction_categories
+
+
 def test_a_contact_form_asking_to_cancel_is_a_request_to_leave(served):
     """A web form pasted into a ticket: its subject line read with its label was none
     (P(explicit) 0.16), and so was the form (0.30)."""

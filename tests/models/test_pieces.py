@@ -87,6 +87,26 @@ def test_a_chat_export_with_named_speakers_is_read_as_the_customers_lines():
     assert customer_lines(unstamped) == ["cancel my plan"]
 
 
+def test_a_diarised_call_names_its_agent_by_the_companys_script():
+    """Speech-to-text labels speakers "Speaker 1" / "SPEAKER_00": read whole, the agent's
+    retention pitch ("Are you looking to cancel your account today?") was the customer's
+    request to leave (explicit 0.58 on the transformer) though the customer said no."""
+    call = ("Speaker 1: Thank you for calling Northwave, how can I help?\n"
+            "Speaker 2: Hi, I'm calling about my bill, it doubled this month.\n"
+            "Speaker 1: I'm sorry to hear that. Are you looking to cancel your account today?\n"
+            "Speaker 2: Not at all, I just want to know why it went up.")
+    assert customer_lines(call) == ["Hi, I'm calling about my bill, it doubled this month.",
+                                    "Not at all, I just want to know why it went up."]
+    asr = ("SPEAKER_00: thanks for calling how can i help\n"
+           "SPEAKER_01: yeah i want to cancel my contract the signal is terrible\n"
+           "SPEAKER_00: i'm sorry to hear that")
+    assert customer_lines(asr) == ["yeah i want to cancel my contract the signal is terrible"]
+    # nobody speaks the script, or everybody does: not told apart, read whole
+    assert customer_lines("Speaker 1: hi\nSpeaker 2: my bill is wrong\nSpeaker 1: ok") is None
+    assert customer_lines("Speaker 1: how can I help?\nSpeaker 2: how can I help you?\n"
+                          "Speaker 1: ok") is None
+
+
 def test_labelled_lines_that_are_not_a_chat_stay_prose():
     # no speaker speaks for the company
     assert customer_lines("Subject: complaint\nFrom: Jane\nTo: Bob\nMy bill is wrong.") is None
