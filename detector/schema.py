@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detector.markup import visible_text
+from detector.markup import looks_like_html, visible_text
 from detector.replies import new_message
 
 CHANNELS: tuple[str, ...] = ("review", "ticket", "social", "call", "chat", "email", "survey")
@@ -364,6 +364,10 @@ def parse_event(
                          "there is no rating and no case_status")
     if turns and not any(t.speaker == "customer" and t.text for t in turns):
         flags.append("no_customer_turns")
+    if len(text) > MAX_TEXT_CHARS and looks_like_html(text):
+        # an HTML mail is cut as the text a mail client shows, not as markup: Outlook's
+        # styles fill the first quarter, and a cut through an open <style> hid the rest
+        text = clean_text(visible_text(text))
     if len(text) > MAX_TEXT_CHARS or turns_cut:
         text = _cut_text(text)
         flags.append("text_truncated")

@@ -134,6 +134,25 @@ def test_one_huge_turn_keeps_its_start_and_its_end():
     assert len(first.text) + len(last.text) == MAX_TEXT_CHARS
 
 
+def test_a_long_html_mail_is_cut_as_the_text_a_mail_client_shows():
+    """Outlook writes kilobytes of styles before the message: cut as markup, the first
+    quarter was styles, the cut left a <style> open, and the request to leave was lost
+    (the models read raw CSS)."""
+    styles = "<style>" + "".join(f".x{i} {{ margin:0; color:#1F497D; }}\n"
+                                 for i in range(250)) + "</style>"
+    ask = "Please cancel my broadband contract, I am moving to another provider."
+    html = (f"<html><head>{styles}</head><body><p>Hi,</p><p>{ask}</p><p>Tom</p>"
+            + "".join(f"<p>Earlier message {i}: thank you for contacting us.</p>"
+                      for i in range(150)) + "</body></html>")
+    assert len(html) > MAX_TEXT_CHARS
+    ev = parse_event(json.dumps(base(channel="email", text=html)), now=NOW)
+    assert ask in ev.customer_text and "<style>" not in ev.text and "margin" not in ev.text
+    short = html.replace("".join(f"<p>Earlier message {i}: thank you for contacting us.</p>"
+                                 for i in range(150)), "")
+    ev = parse_event(json.dumps(base(channel="email", text=short)), now=NOW)
+    assert ask in ev.customer_text and "text_truncated" not in ev.flags  # markup alone
+
+
 def test_control_characters_are_removed():
     ev = parse_event(base(text="bad\x00 bill\x07 again"), now=NOW)
     assert ev.text == "bad bill again"
