@@ -3,7 +3,8 @@
 An e-mail or ticket reply usually carries the thread it answers: lines that start with ">",
 or everything after a reply header ("On Mon, 2 Nov 2026, Support <help@acme.com> wrote:",
 "-----Original Message-----", Outlook's "From: ... Sent: ..." block or its line of
-underscores). Read whole, "Thanks, that's all sorted now." above a quoted "we're sorry to
+underscores, a "From: ... Date: ..." block, or a help desk's "##- Please type your reply
+above this line -##"). Read whole, "Thanks, that's all sorted now." above a quoted "we're sorry to
 hear you want to cancel your account" was a request to leave (P(explicit) 0.99 on both
 paths), and a customer's own earlier complaint quoted below a thank-you counted again.
 :func:`new_message` keeps what comes before the first reply header, without quoted lines;
@@ -26,7 +27,9 @@ _REPLY_HEADER = re.compile(
     r"|[ \t]*(?:on|le|am|el|il|em|op)\b[^\n]{0,200}(?:\n[^\n]{0,200})?"
     r"\b(?:wrote|a écrit|schrieb|escribió|ha scritto|escreveu|schreef)\b[^\n]{0,200}:"
     r"|(?<=\n\n)[ \t]*(?:from|de|von|da|van)[ \t]*:[^\n]{1,200}\n[ \t]*"
-    r"(?:sent|envoyé|gesendet|enviado|inviato|verzonden)[ \t]*:[^\n]{0,200}"
+    r"(?:sent|envoyé|gesendet|enviado|inviato|verzonden|date|datum|fecha|data)[ \t]*:[^\n]{0,200}"
+    r"|[^\n]{0,40}\b(?:reply|respond|write|type\s+your\s+reply)\b[^\n]{0,20}\babove\s+this\s+line\b"
+    r"[^\n]{0,40}"
     r")[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -36,7 +39,8 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>", re.MULTILINE)
 def new_message(text: str) -> str:
     """``text`` without its quoted e-mail history (itself when it has none, or when nothing
     but the quote would be left)."""
-    if ">" not in text and ":" not in text and "---" not in text and "___" not in text:
+    if (">" not in text and ":" not in text and "---" not in text and "___" not in text
+            and "above this line" not in text.lower()):
         return text
     norm = text.replace("\r\n", "\n") if "\r" in text else text
     header = _REPLY_HEADER.search(norm)

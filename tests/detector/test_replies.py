@@ -29,6 +29,15 @@ ORIGINAL = ("Sounds good, I'll keep the account then.\n\n-----Original Message--
      "Toujours en panne."),
     ("Noch immer kaputt.\n\nAm 02.11.2026 um 09:14 schrieb Acme <a@b.c>:\n> kündigen",
      "Noch immer kaputt."),
+    # a help desk's marker: the ticket's history below it holds the agent's words
+    ("Thanks, all sorted now.\n\n##- Please type your reply above this line -##\n\nYour "
+     "request (4432) has been updated.\n\nJane (Acme Support)\nI'm sorry to hear you want "
+     "to cancel your account.", "Thanks, all sorted now."),
+    ("Still no refund.\n\n--- Reply above this line ---\nAgent: do you want to cancel?",
+     "Still no refund."),
+    # Apple Mail and others: "From: / Date:" after a blank line
+    ("Thanks, all sorted now.\n\nFrom: help@acme.com\nDate: Monday, 1 December 2026\n"
+     "Subject: Re: cancel\nWe are sorry to hear you want to cancel.", "Thanks, all sorted now."),
     # a reply written between the quoted lines keeps every line of its own
     ("Still broken, see below.\n> Agent: have you tried restarting?\nYes, three times.\n"
      "> Agent: ok\nAnd it still drops.", "Still broken, see below.\nYes, three times.\n"
