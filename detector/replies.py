@@ -7,8 +7,10 @@ underscores, a "From: ... Date: ..." block, or a help desk's "##- Please type yo
 above this line -##"). Read whole, "Thanks, that's all sorted now." above a quoted "we're sorry to
 hear you want to cancel your account" was a request to leave (P(explicit) 0.99 on both
 paths), and a customer's own earlier complaint quoted below a thank-you counted again.
-:func:`new_message` keeps what comes before the first reply header, without quoted lines;
-a message that is nothing but quote (a forward without a comment) is kept whole.
+:func:`new_message` keeps what comes before the first reply header, without quoted lines
+(or, when nothing comes before it and the history is quoted, the lines written below it: a
+reply under the quote); a message that is nothing but quote (a forward without a comment) is
+kept whole.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def new_message(text: str) -> str:
     norm = text.replace("\r\n", "\n") if "\r" in text else text
     header = _REPLY_HEADER.search(norm)
     own = norm[: header.start()] if header else norm
+    if header and not own.strip() and _QUOTED_LINE.search(norm, header.end()):
+        own = norm[header.end():]  # written below the quote it answers (bottom-posting)
     if ">" in own:
         own = "\n".join(ln for ln in own.split("\n") if not _QUOTED_LINE.match(ln))
     if own == norm:  # nothing quoted

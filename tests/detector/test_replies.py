@@ -38,6 +38,10 @@ ORIGINAL = ("Sounds good, I'll keep the account then.\n\n-----Original Message--
     # Apple Mail and others: "From: / Date:" after a blank line
     ("Thanks, all sorted now.\n\nFrom: help@acme.com\nDate: Monday, 1 December 2026\n"
      "Subject: Re: cancel\nWe are sorry to hear you want to cancel.", "Thanks, all sorted now."),
+    # written below the quote it answers
+    ("On Mon, 1 Dec 2026 at 10:02, Acme <help@acme.com> wrote:\n> We are sorry to hear you "
+     "want to cancel your account.\n\nNo, I don't want to cancel. I want a refund.",
+     "No, I don't want to cancel. I want a refund."),
     # a reply written between the quoted lines keeps every line of its own
     ("Still broken, see below.\n> Agent: have you tried restarting?\nYes, three times.\n"
      "> Agent: ok\nAnd it still drops.", "Still broken, see below.\nYes, three times.\n"

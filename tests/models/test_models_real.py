@@ -200,6 +200,9 @@ def test_a_call_that_ends_with_a_request_to_leave_is_explicit_and_quotes_it(serv
     "Thanks, all sorted now.\n\n##- Please type your reply above this line -##\n\nYour request "
     "(4432) has been updated.\n\nJane (Acme Support)\nDec 1, 2026, 10:02 GMT\nHi John, I'm "
     "sorry to hear you want to cancel your account. Can you tell me why?",
+    "On Mon, 1 Dec 2026 at 10:02, Acme Support <help@acme.com> wrote:\n> We are sorry to hear "
+    "you want to cancel your account. Is there anything we can do?\n\nYes, you can refund me "
+    "for the outage last week. That's all I asked for.",
 ])
 def test_a_reply_is_read_without_the_history_it_quotes(served, text):
     """Read whole, all were requests to leave (P(explicit) 0.97-0.99 on the transformer):
