@@ -32,6 +32,7 @@ _REPLY_HEADER = re.compile(
     r"(?:sent|envoyé|gesendet|enviado|inviato|verzonden|date|datum|fecha|data)[ \t]*:[^\n]{0,200}"
     r"|[^\n]{0,40}\b(?:reply|respond|write|type\s+your\s+reply)\b[^\n]{0,20}\babove\s+this\s+line\b"
     r"[^\n]{0,40}"
+    r"|[ \t]*##-[^\n]{1,120}-##"  # Zendesk's marker, in any language
     r")[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -42,7 +43,7 @@ def new_message(text: str) -> str:
     """``text`` without its quoted e-mail history (itself when it has none, or when nothing
     but the quote would be left)."""
     if (">" not in text and ":" not in text and "---" not in text and "___" not in text
-            and "above this line" not in text.lower()):
+            and "##-" not in text and "above this line" not in text.lower()):
         return text
     norm = text.replace("\r\n", "\n") if "\r" in text else text
     header = _REPLY_HEADER.search(norm)

@@ -35,6 +35,8 @@ ORIGINAL = ("Sounds good, I'll keep the account then.\n\n-----Original Message--
      "to cancel your account.", "Thanks, all sorted now."),
     ("Still no refund.\n\n--- Reply above this line ---\nAgent: do you want to cancel?",
      "Still no refund."),
+    ("Alles erledigt, danke.\n\n##- Bitte geben Sie Ihre Antwort über dieser Zeile ein -##\n\n"
+     "Möchten Sie kündigen?", "Alles erledigt, danke."),
     # Apple Mail and others: "From: / Date:" after a blank line
     ("Thanks, all sorted now.\n\nFrom: help@acme.com\nDate: Monday, 1 December 2026\n"
      "Subject: Re: cancel\nWe are sorry to hear you want to cancel.", "Thanks, all sorted now."),
