@@ -178,15 +178,28 @@ _AGENT_SCRIPT = re.compile(
     r"for you|is there anything else i can (?:help|do|assist))", re.I)
 
 
+# a speaker's affiliation: "Sam (Acme)", "Sam from Acme", "Sam @ Acme"
+_AFFILIATION = re.compile(r"(?:\(([^()]+)\)|\b(?:from|at)\s+(.+)$|@\s*(.+)$)", re.I)
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _affiliation(speaker: str) -> set[str]:
+    """The words of a speaker's affiliation, lower-cased (none without one)."""
+    m = _AFFILIATION.search(speaker)
+    said = next((g for g in m.groups() if g), "") if m else ""
+    return {w.lower() for w in _WORD.findall(said)}
+
+
 def customer_lines(text: str) -> list[str] | None:
     """For a transcript written as ``Agent: ...`` / ``Customer: ...`` lines, the customer's
     lines without the speaker prefix; None when the text is not such a transcript. A chat
     export with time stamps and names (``[10:02] Sarah (Acme Support): ...``) is one too
     when a speaker's name says it speaks for the company (:data:`_AGENT_ROLE`) and another's
-    does not, or, when no name says so (``Speaker 1:``, ``SPEAKER_00:``), a speaker's lines
-    say the company's script (:data:`_AGENT_SCRIPT`: "Thank you for calling", "How can I
-    help?") and another's do not: the others' lines, each with the unlabelled lines under
-    it."""
+    does not (a speaker whose affiliation names the same company, "Sam (Acme)" next to
+    "Acme Bot", speaks for it too), or, when no name says so (``Speaker 1:``,
+    ``SPEAKER_00:``), a speaker's lines say the company's script (:data:`_AGENT_SCRIPT`:
+    "Thank you for calling", "How can I help?") and another's do not: the others' lines,
+    each with the unlabelled lines under it."""
     if ":" not in text:  # no speaker labels
         return None
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -219,7 +232,10 @@ def _named_customer_lines(lines: list[str]) -> list[str] | None:
     if stamped < len(turns) and len(set(speakers)) == len(speakers):
         return None
     agents = {who for who in speakers if _AGENT_ROLE.search(who)}
-    if not agents:  # "Speaker 1", "SPEAKER_00": the one who speaks the company's script
+    if agents:  # "Sam (Acme)" next to "Acme Bot": the same company's affiliation
+        company = {w.lower() for who in agents for w in _WORD.findall(_AGENT_ROLE.sub(" ", who))}
+        agents |= {who for who in speakers if company & _affiliation(who)}
+    else:  # "Speaker 1", "SPEAKER_00": the one who speaks the company's script
         agents = {who for who, body in turns if _AGENT_SCRIPT.search(" ".join(body))}
     if not agents or not set(speakers) - agents:
         return None

@@ -240,6 +240,14 @@ def test_a_diarised_call_is_read_without_the_agents_retention_pitch(paths, path)
     assert "billing" in sig.friction_categories
 
 
+def test_a_chat_handed_from_a_bot_to_a_named_agent_is_read_as_the_customers(served):
+    chat = ("John Doe: my card was declined\nAcme Bot: Sorry! Want to talk to an agent?\n"
+            "John Doe: yes\nSam (Acme): Hi John, do you want to close the account?\n"
+            "John Doe: no, I want to pay my bill")
+    (sig,) = served.classify(_events([chat]))
+    assert sig.churn_intent == "none", sig.intent_probabilities
+
+
 def test_a_contact_form_asking_to_cancel_is_a_request_to_leave(served):
     """A web form pasted into a ticket: its subject line read with its label was none
     (P(explicit) 0.16), and so was the form (0.30)."""

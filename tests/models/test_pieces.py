@@ -87,6 +87,19 @@ def test_a_chat_export_with_named_speakers_is_read_as_the_customers_lines():
     assert customer_lines(unstamped) == ["cancel my plan"]
 
 
+def test_an_agent_named_with_the_companys_affiliation_is_an_agent():
+    """A bot hands over to "Sam (Acme)": read as the customer's, Sam's "do you want to close
+    the account?" was a request to leave (explicit 0.93 on the transformer)."""
+    chat = ("John Doe: my card was declined\nAcme Bot: Sorry! Want to talk to an agent?\n"
+            "John Doe: yes\nSam (Acme): Hi John, do you want to close the account?\n"
+            "John Doe: no, I want to pay my bill")
+    assert customer_lines(chat) == ["my card was declined", "yes", "no, I want to pay my bill"]
+    assert customer_lines(chat.replace("Sam (Acme)", "Sam from Acme")) == customer_lines(chat)
+    # a first name shared with the customer is not an affiliation
+    shared = chat.replace("John Doe", "Sam Jones")
+    assert customer_lines(shared) == ["my card was declined", "yes", "no, I want to pay my bill"]
+
+
 def test_a_diarised_call_names_its_agent_by_the_companys_script():
     """Speech-to-text labels speakers "Speaker 1" / "SPEAKER_00": read whole, the agent's
     retention pitch ("Are you looking to cancel your account today?") was the customer's
