@@ -417,7 +417,22 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"go(ing|ne)?|leav(e|ing)|switch(ing)?|be\s+gone|off|out)(\s+(away|elsewhere|somewhere\s+"
          r"else|for\s+good|at\s+(renewal|the\s+end\s+of\s+\w+)|to\s+(another|a\s+(different|new|"
          r"better|cheaper))\b[^.!?,;]{0,60}))?\s*($|[.!,;)]|\band\b|\bthen\b)"),
+        # an ultimatum whose leaving has an object: "... or we terminate the contract",
+        # "or I'll take my business elsewhere", "or else I close my account"
+        (("or", "i we i'll we'll i'm we're",
+          "cancel terminate close end leave move take"),
+         r"\bor\s+(else\s+)?(i|we)\s*('ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|"
+         r"'re\s+going\s+to|\s+are\s+going\s+to)?\s+(just\s+)?(cancel|terminate|close|end|leave|"
+         r"move|take)\s+(my|our|the)\s+(account|contract|subscription|service|membership|plan|"
+         r"policy|business|custom|broadband)\b"),
     ))
+# Moving the account to a named company, said ahead: "I'll move the account to Monzo", "we're
+# taking our business to Xero" (the name as for SWITCH_TO_NAMED)
+MOVE_TO_NAMED = re.compile(
+    r"\b(i'?ll|i\s+will|we'?ll|we\s+will|(i'?m|we'?re|i\s+am|we\s+are)(\s+going\s+to)?|going\s+to)"
+    r"\s+(just\s+)?(move|moving|take|taking)\s+(my|our|the)\s+(account|accounts|business|money|"
+    r"custom|number|mortgage|savings|broadband|contract)\s+(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
+_MOVE_WORDS = frozenset("move moving take taking".split())
 # Switching to a named company, said ahead: "Switching to Monzo.", "I'll switch to Virgin
 # Media", "we're switching over to Xero", "leaving you for Revolut". Not in the past ("I
 # switched to Comcast in May" is as often said by a customer who joined the company) nor
@@ -551,6 +566,10 @@ def implicit_leaving(text: str) -> str | None:
               for m in pattern.finditer(low)]
     if not words.isdisjoint(_SWITCH_WORDS) and not text.isupper():
         starts += [(m.start(), False) for m in _switches(low)
+                   if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
+                   and not _CAME_FROM.match(low, m.end())]
+    if not words.isdisjoint(_MOVE_WORDS) and not text.isupper():
+        starts += [(m.start(), False) for m in MOVE_TO_NAMED.finditer(low)
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
     starts += [(word_start(low, m), True) for pattern in open_patterns(LEAVING_STEP_CUES, words)

@@ -310,6 +310,23 @@ def test_switching_ultimatums_and_steps_to_leave_are_found_and_their_near_misses
         assert found >= found_at_least, (path.name, found)
 
 
+ULTIMATUM_OBJECT = [Path(__file__).parent / "fixtures" / f"ultimatum_object{s}.jsonl"
+                    for s in ("", "_later")]
+
+
+def test_an_ultimatum_with_an_object_and_moving_the_account_are_found():
+    """"Need an engineer TODAY or we terminate the contract." and "If it isn't refunded by
+    Friday I'll move the account to Monzo." read none on the transformer (0.40, 0.02): the
+    ultimatum pattern wanted "or I walk / go / leave / switch". Rows the patterns were
+    written against (3 / 3), and 10 / 8 written after they were frozen (all found, no near
+    miss: "Should I close the account or keep it open for the refund?", "I'm moving my
+    broadband to the new house on the 3rd.", "We're taking the contract to our lawyer")."""
+    for path, found_at_least in zip(ULTIMATUM_OBJECT, (3, 10), strict=True):
+        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
+        assert near_misses == []
+        assert found >= found_at_least, (path.name, found)
+
+
 BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"
                for s in ("", "_later")]
 
