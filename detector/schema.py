@@ -105,10 +105,12 @@ class Event:
     def __post_init__(self) -> None:
         said = [t.text for t in self.turns if t.speaker == "customer" and t.text]
         if self.case_status is not None:  # the case system's record, not the customer
-            said, text = [], ""
+            text = ""
+        elif said:
+            text = " ".join(said)
         else:
             text = new_message(visible_text(self.text))
-        object.__setattr__(self, "customer_text", " ".join(said) if said else text)
+        object.__setattr__(self, "customer_text", text)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -564,12 +564,10 @@ def implicit_leaving(text: str) -> str | None:
     text, low, words = prepared(text)
     starts = [(word_start(low, m), False) for pattern in open_patterns(IMPLICIT_LEAVING_CUES, words)
               for m in pattern.finditer(low)]
-    if not words.isdisjoint(_SWITCH_WORDS) and not text.isupper():
-        starts += [(m.start(), False) for m in _switches(low)
-                   if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
-                   and not _CAME_FROM.match(low, m.end())]
-    if not words.isdisjoint(_MOVE_WORDS) and not text.isupper():
-        starts += [(m.start(), False) for m in MOVE_TO_NAMED.finditer(low)
+    if not text.isupper():
+        named = (_switches(low) if not words.isdisjoint(_SWITCH_WORDS) else []) + (
+            list(MOVE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MOVE_WORDS) else [])
+        starts += [(m.start(), False) for m in named
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
     starts += [(word_start(low, m), True) for pattern in open_patterns(LEAVING_STEP_CUES, words)
