@@ -302,6 +302,15 @@ _WONT = r"(won't|wont|will\s+not|not\s+going\s+to)"
 _BUY_WORDS = ("use using order ordering shop shopping buy buying fly flying book booking stay "
               "staying eat eating deal dealing bank banking renew renewing travel traveling "
               "travelling recommend recommending")  # every word _BUY matches
+_SUPPLIER = (r"(vendor|provider|supplier|solution|platform|tool|partner|agency|software|company|"
+             r"firm|bank|carrier|network|insurer|lender|broker|isp)s?\b(?!\s+(card|account|branch|"
+             r"statement|app|details|transfer|login|plan|tier|package)\b)")
+_SUPPLIER_WORDS = ("vendor provider supplier solution platform tool partner agency software "
+                   "company firm bank carrier network insurer lender broker isp vendors providers "
+                   "suppliers solutions platforms tools partners agencies companies firms banks "
+                   "carriers networks insurers lenders brokers")
+_OTHER = (r"(another|a\s+(different|new|cheaper|competing)|an\s+alternative|different|new|"
+          r"cheaper|competing)")
 #: English patterns, each tried only on a text holding a word of each of its gate's sets (a
 #: set test on the text's words: most texts hold none, and over a long letter the patterns
 #: cost ten times the test)
@@ -425,7 +434,48 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"'re\s+going\s+to|\s+are\s+going\s+to)?\s+(just\s+)?(cancel|terminate|close|end|leave|"
          r"move|take)\s+(my|our|the)\s+(account|contract|subscription|service|membership|plan|"
          r"policy|business|custom|broadband)\b"),
+        # a business ending it without asking: "we'll let the licence lapse", "we're winding
+        # down our account", "we will be sunsetting our use of your platform", "we're going
+        # to part ways with you" (not with an old supplier)
+        (("part parting", "ways"),
+         r"\b(we'?re|we\s+are|i'?m|i\s+am|we'?ll|we\s+will|i'?ll|i\s+will|going\s+to|decided\s+to|"
+         r"time\s+to|have\s+to|need\s+to|must)\s+(\w+\s+)?(part|parting)\s+ways\b(?!\s+with\s+"
+         r"(our|my|the|their|his|her)\s+(old|previous|former|last|existing)\b)"),
+        (("wind winding sunset sunsetting",),
+         r"\bwind(ing)?\s+down\s+(our|my|the)\s+(account|accounts|subscription|contract|use|usage|"
+         r"relationship|tenant|workspace|instance)\b|"
+         r"\bsunset(ting)?\s+(our|my)\s+(use|usage|account|subscription|contract|licen[cs]e|tenant|"
+         r"workspace|instance)\b"),
+        (("let letting", "lapse expire run"),
+         r"(?<!n't\s)(?<!not\s)(?<!never\s)\b(let|letting)\s+(the|our|my)\s+(\w+\s+)?(licen[cs]es?|"
+         r"subscription|contract|membership|plan|policy|account|renewal)\s+(lapse|expire|run\s+out)\b"),
+        # choosing another supplier: "we've decided to go with a different vendor", "we chose
+        # another solution"
+        (("go going gone went sign signed signing chose chosen picked selected choosing picking "
+          "selecting",
+          "another different new cheaper competing alternative",
+          _SUPPLIER_WORDS),
+         rf"\b(go(ing)?|gone|went|sign(ed|ing)?)\s+with\s+{_OTHER}\s+{_SUPPLIER}|"
+         rf"\b(chose|chosen|picked|selected|choosing|picking|selecting)\s+{_OTHER}\s+{_SUPPLIER}"),
     ))
+# Moving to a named company what a business moves, said ahead: "we're migrating to HubSpot",
+# "we're switching our payroll to Gusto", "management has approved the move to Salesforce"
+# (the name as for SWITCH_TO_NAMED)
+MIGRATE_TO_NAMED = re.compile(
+    r"\b(i'?m|i\s+am|we'?re|we\s+are|i'?ll|i\s+will|we'?ll|we\s+will|going\s+to|about\s+to|"
+    r"plan(ning)?\s+(on|to)|decided\s+to|(started|begun|begin|start)(\s+to)?)\s+(now\s+|just\s+|"
+    r"already\s+|soon\s+|be\s+)?(migrat(e|ing)|mov(e|ing)|switch(ing)?|transition(ing)?)\s+"
+    r"((everything|all\s+of\s+(it|this|us)|(all\s+)?(our|my)\s+(\w+\s+){0,2}?(data|business|teams?|"
+    r"company|accounts?|workspace|payroll|accounting|books|crm|e?mails?|site|website|store|shop|"
+    r"operations|users|staff|infrastructure|hosting|domains?|subscriptions?|contracts?|"
+    r"licen[cs]es|custom|spend))\s+)?(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
+MOVE_DECIDED = re.compile(
+    r"\b(approved|decided\s+on|signed\s+off\s+on|agreed(\s+on)?|confirmed|finali[sz]ed)\s+(the|our|"
+    r"a)\s+(move|migration|switch|transition)\s+(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
+_MIGRATE_WORDS = frozenset("migrate migrating move moving switch switching transition "
+                           "transitioning".split())
+_DECIDED_WORDS = frozenset("approved decided agreed confirmed finalised finalized signed".split())
+_MOVE_NOUNS = frozenset("move migration switch transition".split())
 # Moving the account to a named company, said ahead: "I'll move the account to Monzo", "we're
 # taking our business to Xero" (the name as for SWITCH_TO_NAMED)
 MOVE_TO_NAMED = re.compile(
@@ -453,7 +503,9 @@ NOT_A_COMPANY = frozenset(
     "mac macos linux chrome safari firefox edge google apple samsung 4g 5g 3g lte fibre fiber "
     "broadband sim esim e-sim app web website online email sms text english spanish french "
     "german uk us pdf excel tv hd i you your my the a an it that this them card visa "
-    "mastercard amex paypal bluetooth aeroplane airplane flight cellular roaming".split())
+    "mastercard amex paypal bluetooth aeroplane airplane flight cellular roaming version new "
+    "next our their monday tuesday wednesday thursday friday saturday sunday january february "
+    "march april may june july august september october november december".split())
 _CODE = (r"(new\s+)?(pac|stac|port[- ]?out\s+(pin|code|number)|(number\s+)?transfer\s+(pin|code)|"
          r"porting\s+(pin|code)|port\s+(pin|code))")
 # "Switching to Bluetooth made the audio drop out": the switch is the subject of a verb
@@ -463,7 +515,11 @@ _SWITCH_AS_SUBJECT = re.compile(
     r"won't|would|should|could|might|may|seems?|seemed|means|meant|gave|gives|drains?|drained|"
     r"improved|improves|stopped|stops|started|starts|changed|changes|keeps|kept|lets|needs|"
     r"needed|requires|required|resets?|sorted|sorts)\b")
-_CAME_FROM = re.compile(r"(\s+[\w&'-]+){0,2}\s+from\b")  # "switched to Octopus from British Gas"
+# "switched to Octopus from British Gas" (not "from next month", "from the 1st")
+_CAME_FROM = re.compile(r"(\s+[\w&'-]+){0,2}\s+from\b(?!\s+(next|this|today|tomorrow|now|then|"
+                        r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|"
+                        r"february|march|april|may|june|july|august|september|october|november|"
+                        r"december|the\s+(\d|first|start|end|beginning|middle|new\s+year))\b)")
 # Steps a customer takes to leave, asked for or done, where the asking is the signal (a
 # question counts): a PAC / STAC / port-out code, auto-renewal off, the notice period.
 LEAVING_STEP_CUES: GatedCues = gated_cues((
@@ -497,7 +553,9 @@ _SWITCH_WORDS = frozenset("switch switching leave leaving ditch ditching dump du
 # will not ("rather than go to another restaurant", "I'm not moving to another bank")
 _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*|re-install\w*|"
                           r"if\s+i\s+(should|can|could)|can\s+i|should\s+i|how\s+(do|can)\s+i|"
-                          r"do\s+i\s+need|no\s+other|wish\s+(i|we)\s+could|(can'?t|cannot|unable\s+to)"
+                          r"do\s+i\s+need|no\s+other|only\s+(option|choice)|wish\s+(i|we)\s+could|"
+                          r"would\s+(gladly\s+|happily\s+)?(have\s+)?(go|gone|switch\w*|leave|left|"
+                          r"chose|chosen|picked|cancel\w*)\b|(can'?t|cannot|unable\s+to)"
                           r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|"
                           r"(won'?t|not|never|don'?t|was\s+going\s+to|were\s+going\s+to|no\s+longer\s+"
                           r"want\s+to)\s+(be\s+)?(going\s+to\s+)?cancel\w*|(that|which)\s+(i|we)\s+(would\s+"
@@ -566,7 +624,11 @@ def implicit_leaving(text: str) -> str | None:
               for m in pattern.finditer(low)]
     if not text.isupper():
         named = (_switches(low) if not words.isdisjoint(_SWITCH_WORDS) else []) + (
-            list(MOVE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MOVE_WORDS) else [])
+            list(MOVE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MOVE_WORDS) else []) + (
+            list(MIGRATE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MIGRATE_WORDS)
+            else []) + (
+            list(MOVE_DECIDED.finditer(low))
+            if not (words.isdisjoint(_DECIDED_WORDS) or words.isdisjoint(_MOVE_NOUNS)) else [])
         starts += [(m.start(), False) for m in named
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
