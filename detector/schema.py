@@ -17,6 +17,7 @@ from typing import Any
 
 from detector.markup import looks_like_html, visible_text
 from detector.replies import new_message
+from detector.surveys import survey_answers
 
 CHANNELS: tuple[str, ...] = ("review", "ticket", "social", "call", "chat", "email", "survey")
 JOURNEY_STAGES: tuple[str, ...] = (
@@ -98,8 +99,9 @@ class Event:
     case_status: str | None = None
     #: The text to score: the customer's turns when turns are given, else ``text`` as a mail
     #: client shows it (:func:`detector.markup.visible_text`: an HTML body's words) without
-    #: the quoted history of an e-mail reply (:func:`detector.replies.new_message`). Found
-    #: once, when the event is made: scoring, the rules and the cascade all read it.
+    #: the quoted history of an e-mail reply (:func:`detector.replies.new_message`); of a
+    #: survey response, its answers (:func:`detector.surveys.survey_answers`). Found once,
+    #: when the event is made: scoring, the rules and the cascade all read it.
     customer_text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +112,8 @@ class Event:
             text = " ".join(said)
         else:
             text = new_message(visible_text(self.text))
+            if self.channel == "survey":
+                text = survey_answers(text)
         object.__setattr__(self, "customer_text", text)
 
     def to_dict(self) -> dict[str, Any]:

@@ -228,6 +228,18 @@ def test_a_case_closed_is_not_read_as_the_customers_words(paths, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_a_survey_response_is_read_as_its_answers(paths, path):
+    """Read with its questions, the transformer found no friction in this response (the
+    prompts "How likely are you to recommend us?" and "Why?" spoke for it)."""
+    survey = parse_event({"event_id": "s1", "customer_id": "c", "channel": "survey",
+                          "occurred_at": "2026-12-01T10:00:00Z", "rating": 2,
+                          "text": "How likely are you to recommend us? 2. Why? Support never "
+                                  "answers and the invoices are wrong."})
+    (sig,) = paths[path].classify([survey])
+    assert "service" in sig.friction_categories and sig.sentiment < -0.3, sig
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_a_diarised_call_is_read_without_the_agents_retention_pitch(paths, path):
     """"Speaker 1/2" labels: read whole, the agent's "Are you looking to cancel your account
     today?" made it a request to leave on both paths (0.58 / 0.51)."""
