@@ -460,15 +460,16 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
     ))
 # Moving to a named company what a business moves, said ahead: "we're migrating to HubSpot",
 # "we're switching our payroll to Gusto", "management has approved the move to Salesforce"
-# (the name as for SWITCH_TO_NAMED)
+# (the name as for SWITCH_TO_NAMED). Moving or a transition needs its object: "we're moving
+# to Leeds", "transitioning to Hybrid working" are not leaving.
+_MIGRATED = (r"(everything|all\s+of\s+(it|this|us)|(all\s+)?(our|my)\s+(\w+\s+){0,2}?(data|"
+             r"accounts?|workspace|payroll|accounting|books|crm|e?mails?|website|hosting|domains?|"
+             r"subscriptions?|contracts?|licen[cs]es|spend|infrastructure))")
 MIGRATE_TO_NAMED = re.compile(
     r"\b(i'?m|i\s+am|we'?re|we\s+are|i'?ll|i\s+will|we'?ll|we\s+will|going\s+to|about\s+to|"
     r"plan(ning)?\s+(on|to)|decided\s+to|(started|begun|begin|start)(\s+to)?)\s+(now\s+|just\s+|"
-    r"already\s+|soon\s+|be\s+)?(migrat(e|ing)|mov(e|ing)|switch(ing)?|transition(ing)?)\s+"
-    r"((everything|all\s+of\s+(it|this|us)|(all\s+)?(our|my)\s+(\w+\s+){0,2}?(data|business|teams?|"
-    r"company|accounts?|workspace|payroll|accounting|books|crm|e?mails?|site|website|store|shop|"
-    r"operations|users|staff|infrastructure|hosting|domains?|subscriptions?|contracts?|"
-    r"licen[cs]es|custom|spend))\s+)?(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
+    rf"already\s+|soon\s+|be\s+)?((migrat(e|ing)|switch(ing)?)\s+({_MIGRATED}\s+)?|"
+    rf"(mov(e|ing)|transition(ing)?)\s+{_MIGRATED}\s+)(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
 MOVE_DECIDED = re.compile(
     r"\b(approved|decided\s+on|signed\s+off\s+on|agreed(\s+on)?|confirmed|finali[sz]ed)\s+(the|our|"
     r"a)\s+(move|migration|switch|transition)\s+(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
@@ -477,11 +478,14 @@ _MIGRATE_WORDS = frozenset("migrate migrating move moving switch switching trans
 _DECIDED_WORDS = frozenset("approved decided agreed confirmed finalised finalized signed".split())
 _MOVE_NOUNS = frozenset("move migration switch transition".split())
 # Moving the account to a named company, said ahead: "I'll move the account to Monzo", "we're
-# taking our business to Xero" (the name as for SWITCH_TO_NAMED)
+# taking our business to Xero" (the name as for SWITCH_TO_NAMED); not a relocation: "we're
+# moving our business to Leeds", "moving my broadband to Glasgow" (business, custom and
+# broadband are taken, not moved)
 MOVE_TO_NAMED = re.compile(
     r"\b(i'?ll|i\s+will|we'?ll|we\s+will|(i'?m|we'?re|i\s+am|we\s+are)(\s+going\s+to)?|going\s+to)"
-    r"\s+(just\s+)?(move|moving|take|taking)\s+(my|our|the)\s+(account|accounts|business|money|"
-    r"custom|number|mortgage|savings|broadband|contract)\s+(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
+    r"\s+(just\s+)?((move|moving|take|taking)\s+(my|our|the)\s+(account|accounts|money|number|"
+    r"mortgage|savings|contract)|(take|taking)\s+(my|our|the)\s+(business|custom|broadband))\s+"
+    r"(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
 _MOVE_WORDS = frozenset("move moving take taking".split())
 # Switching to a named company, said ahead: "Switching to Monzo.", "I'll switch to Virgin
 # Media", "we're switching over to Xero", "leaving you for Revolut". Not in the past ("I
@@ -549,11 +553,14 @@ _NOT_A_STEP = re.compile(r"\b(by\s+(mistake|accident)|accidentally|back\s+on|tur
 _SPACES = str.maketrans({c: " " for c in ".,;:!?\"()[]{}/\\-*~_<>|#@&+=%$"})
 _SWITCH_WORDS = frozenset("switch switching leave leaving ditch ditching dump dumping".split())
 # not taken as leaving: a mistake, a reinstall, a question of how to, a customer who says
-# they cannot leave ("I would go elsewhere, but there is no other broadband company") or
+# they cannot leave ("I would go elsewhere, but there is no other broadband company"), who
+# moves house or office, or
 # will not ("rather than go to another restaurant", "I'm not moving to another bank")
 _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*|re-install\w*|"
                           r"if\s+i\s+(should|can|could)|can\s+i|should\s+i|how\s+(do|can)\s+i|"
                           r"do\s+i\s+need|no\s+other|only\s+(option|choice)|wish\s+(i|we)\s+could|"
+                          r"mov(e|ing)\s+house|relocat\w*|new\s+(address|home|house|flat|"
+                          r"apartment|premises|office)|"
                           r"would\s+(gladly\s+|happily\s+)?(have\s+)?(go|gone|switch\w*|leave|left|"
                           r"chose|chosen|picked|cancel\w*)\b|(can'?t|cannot|unable\s+to)"
                           r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|"

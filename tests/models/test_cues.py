@@ -334,11 +334,12 @@ B2B_LEAVING = [Path(__file__).parent / "fixtures" / f"b2b_leaving{s}.jsonl"
 def test_a_business_leaving_without_asking_is_found():
     """"We're migrating to HubSpot over the next quarter", "we'll let the licence lapse",
     "we chose another solution", "we're going to part ways with you" read none on the
-    transformer (0.02-0.45). Rows the patterns were written against (10 leaving, 10 near
-    misses), and 16 / 12 written after they were frozen: 14 found (not "I'm moving my
-    business banking to Starling", "switching our invoicing to QuickBooks"), one near miss
-    ("We went with a new provider for our phones but we're keeping you for broadband.")."""
-    for path, found_at_least, misses in zip(B2B_LEAVING, (10, 14), (0, 1), strict=True):
+    transformer (0.02-0.45). Rows the patterns were written against (10 leaving, 13 near
+    misses), and 16 / 12 written after they were frozen: 14 found, one near miss ("We went
+    with a new provider for our phones but we're keeping you for broadband."); then a house
+    move ("I'm moving to Manchester in June") was seen to read as leaving, moving and
+    transitions now need their object, and 12 are found (docs/models.md)."""
+    for path, found_at_least, misses in zip(B2B_LEAVING, (10, 12), (0, 1), strict=True):
         near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
         assert len(near_misses) <= misses, near_misses
         assert found >= found_at_least, (path.name, found)
