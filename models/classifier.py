@@ -29,7 +29,7 @@ from detector.autoreply import auto_reply
 from detector.redact import QUOTE_CHARS
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
-from models.cues import bereavement, implicit_leaving, retained, retraction
+from models.cues import bereavement, implicit_leaving, retained, retraction, spare_account
 from models.deadlines import leaving_date
 from models.downgrades import asks_downgrade
 from models.encoders import Encoder
@@ -134,6 +134,24 @@ def apply_bereavements(texts: Sequence[str], scores: PooledScores,
     return found
 
 
+def apply_spare_accounts(texts: Sequence[str], scores: PooledScores,
+                         english: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts that close a spare account (:func:`models.cues.spare_account`: a
+    duplicate, second or test account, or one replaced by another the customer keeps with
+    the company): each one's sentence (None for the rest). Their churn probability is
+    scaled down to at most :data:`RETRACTED_CHURN`, intent ``none``; the signal is flagged
+    ``spare_account``. "Can you close the duplicate account I accidentally created? I'll
+    keep using the main one." was an explicit request to leave."""
+    found: list[str | None] = [None] * len(texts)
+    for i, text in enumerate(texts):
+        if english is not None and not english[i]:
+            continue
+        found[i] = spare_account(text)
+        if found[i] is not None:
+            _churn_down(scores, i)
+    return found
+
+
 IMPLICIT_PROBABILITY = 0.6  # at least this churn probability for leaving said without a request
 
 
@@ -175,6 +193,7 @@ class RuleReadings:
 
     retracted: list[str | None]
     bereaved: list[bool]
+    spare: list[str | None]  # closes a spare account
     implicit: list[str | None]
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
@@ -189,16 +208,18 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                 turns: Sequence[Sequence[str] | None] | None = None) -> RuleReadings:
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
-    leaving said without a request (not on texts the first two read), and, where the
+    spare accounts closed, leaving said without a request (not on texts the first three
+    read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
     message said to be a repeat contact, a complaint taken outside the company, a churn risk
     that names its date, a request to trade down; last, out-of-office replies that nothing
     read as a churn risk are scored as saying nothing."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
+    spare = apply_spare_accounts(texts, scores, english)
     implicit = apply_implicit_leaving(
-        texts, scores, english, [r is not None or b for r, b in zip(retracted, bereaved,
-                                                                   strict=True)])
+        texts, scores, english, [r is not None or b or k is not None
+                                 for r, b, k in zip(retracted, bereaved, spare, strict=True)])
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
@@ -207,7 +228,7 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
              for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
     auto = apply_auto_replies(texts, scores)
-    return RuleReadings(retracted, bereaved, implicit, cues, repeats, escalations, dated,
+    return RuleReadings(retracted, bereaved, spare, implicit, cues, repeats, escalations, dated,
                         downgrades, auto)
 
 
@@ -262,7 +283,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  dated: Sequence[str | None] | None = None,
                  downgrades: Sequence[str | None] | None = None,
                  texts: Sequence[str] | None = None,
-                 auto_replies: Sequence[bool] | None = None) -> list[Signal]:
+                 auto_replies: Sequence[bool] | None = None,
+                 spare: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
@@ -282,7 +304,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
     # each rule's reading per event, and the flag it sets where it read something
     rules: list[tuple[str, Sequence[str | bool | None]]] = [
         (flag, read) for flag, read in (
-            ("retraction", retracted), ("bereavement", bereaved), ("implicit_leaving", implicit),
+            ("retraction", retracted), ("bereavement", bereaved), ("spare_account", spare),
+            ("implicit_leaving", implicit),
             ("repeat_contact", repeats), ("escalation_threat", escalations),
             ("leaving_date", dated), ("downgrade", downgrades), ("auto_reply", auto_replies))
         if read is not None]
@@ -383,7 +406,7 @@ class RecipeClassifier:
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
                             read.repeats, read.escalations, read.dated, read.downgrades,
-                            texts, read.auto_replies)
+                            texts, read.auto_replies, read.spare)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

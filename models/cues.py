@@ -292,6 +292,78 @@ def retraction(text: str) -> str | None:
     return None
 
 
+# Closing one of several accounts the customer holds with the company, or one they replace
+# with another of yours: "Can you close the duplicate account I accidentally created?",
+# "Close my savings account and move the money to my current account." The embedding heads
+# read these as requests to leave (P(explicit) 0.85-0.99 on the transformer).
+_SPARE_KIND = r"(duplicated?|second|extra|spare|test|testing|sandbox|demo|additional|2nd)"
+_ACCOUNT = r"(account|profile|login|membership|subscription|user|workspace|one)s?"
+_CLOSE = (r"(close|closing|delete|deleting|remove|removing|cancel+(ing)?|deactivate|deactivating|"
+          r"terminate|get\s+rid\s+of)")
+# a spare account named: "a second account", "two accounts", "signed up twice"
+SPARE_NAMED = re.compile(
+    rf"\b{_SPARE_KIND}\s+(\w+\s+)?{_ACCOUNT}\b|\b(two|2|several|multiple)\s+(\w+\s+)?(accounts|"
+    r"profiles|logins|memberships|subscriptions)\b|\bsigned\s+up\s+twice\b", re.I)
+# closing it: the spare account itself, or it / the duplicate / the second one
+SPARE_TARGET = re.compile(
+    rf"\b{_CLOSE}\s+(the|my|our|this|that|one\s+of\s+(my|our|the))\s+(\w+\s+)?({_SPARE_KIND}"
+    rf"\s+(\w+\s+)?{_ACCOUNT}\b|(two|2|several|multiple)\s+(\w+\s+)?(accounts|profiles|logins|"
+    r"memberships|subscriptions)\b)|"
+    r"\bmerg(e|ing)\s+(my|our|the|these|both)\s+(two\s+|2\s+)?(\w+\s+)?(accounts|profiles|logins|"
+    r"memberships)\b", re.I)
+_CLOSE_IT = re.compile(rf"\b{_CLOSE}\s+(it|this|that|them|this\s+one|that\s+one|the\s+"
+                       rf"{_SPARE_KIND}(\s+one)?)\b", re.I)
+SPARE_KEPT = re.compile(
+    r"(\b(i|we)\s*('ll|\s+will|'d\s+like\s+to|\s+would\s+like\s+to|\s+want\s+to|'m|\s+am|'re|"
+    r"\s+are)?\s+|\b(and|please)\s+|,\s*)(just\s+|still\s+|going\s+to\s+)?(keep|keeping|"
+    r"carry(ing)?\s+on\s+with|continu(e|ing)\s+(with|using)|stick(ing)?\s+with)\s+(using\s+)?(the|"
+    r"my|our)\s+(\w+\s+){0,2}?(one|account|profile|login|workspace|membership)\b|"
+    r"\bonly\s+use\s+(the|our|my)\s+(\w+\s+)?(one|account|profile|workspace)\b|"
+    r"\b(opened|made|created|set\s+up)\s+a\s+new\s+(one|account|profile)\s+(with\s+you|here|"
+    r"under)\b|"
+    r"\b(move|moving|transfer|transferring|put)\s+(the|my|our)\s+(money|balance|funds|savings)\s+"
+    r"(in)?to\s+(my|our)\s+(\w+\s+)?(current|main|other|checking|joint|everyday|business|savings)\s+"
+    r"account\b", re.I)
+_CLOSES = re.compile(rf"\b{_CLOSE}\b", re.I)
+_ACCOUNT_WORDS = ("account", "profile", "login", "membership", "subscription", "user",
+                  "workspace")  # one of them in every match (a cheap test first)
+# ... and says nothing of leaving, of closing everything, of the company's doing
+_LEAVING_TOO = re.compile(r"\b(leav(e|ing)|switch\w*|elsewhere|competitor\w*|done\s+with|"
+                          r"another\s+(bank|provider|company|supplier|network|insurer)|"
+                          r"new\s+(bank|provider|supplier|network|insurer)|everything|"
+                          r"all\s+(my|our|of)|both\s+(my|our|of|accounts)|the\s+main\s+one\s+too|"
+                          r"and\s+the\s+main\s+one|(did|have|has|had|why)\s+(you|they)\s+"
+                          rf"(just\s+)?{_CLOSE})\b", re.I)
+_KEPT_ELSEWHERE = re.compile(r"[^.!?]{0,40}?\b(at|with|from)\s+(?!you\b)[A-Z]")
+
+
+def spare_account(text: str) -> str | None:
+    """The sentence of ``text`` that closes a spare account: one of several accounts the
+    customer holds with the company (:data:`SPARE_TARGET`: a duplicate, second, extra or
+    test account, one of two, merging two; or :data:`SPARE_NAMED` and closing "it" or "the
+    duplicate") or any account next to keeping another (:data:`SPARE_KEPT`: "I'll keep
+    using the main one", "I've opened a new one with you", the money moved to the current
+    account; not one kept "at Lloyds"); None when there is none, or when the text also
+    says it leaves, closes everything or complains that the company closed it
+    (:data:`_LEAVING_TOO`, :func:`implicit_leaving`). English only; of a transcript, the
+    customer's lines."""
+    text, low, _ = prepared(text)
+    if not any(w in low for w in _ACCOUNT_WORDS):
+        return None
+    norm = text.replace("\u2019", "'")
+    found = SPARE_TARGET.search(norm)
+    if found is None and SPARE_NAMED.search(norm):
+        found = _CLOSE_IT.search(norm)
+    if found is None and _CLOSES.search(norm):
+        kept = SPARE_KEPT.search(norm)
+        if kept is not None and not _KEPT_ELSEWHERE.match(norm, kept.end()):
+            found = _CLOSES.search(norm)
+    if found is None or _LEAVING_TOO.search(norm) or implicit_leaving(text) is not None:
+        return None
+    a, b = span_at(wrapped_sentence_spans(norm), found.start(), len(norm))
+    return text[a:b].strip()
+
+
 _BUSINESS = (r"(bank|provider|supplier|insurer|lender|broker|network|carrier|company|firm|"
              r"airline|hotel|shop|store|restaurant|gym|isp|broadband(\s+provider)?|"
              r"energy\s+(company|supplier)|phone\s+company|mobile\s+provider|service)")

@@ -26,6 +26,7 @@ from models.cues import (
     leaving_quote,
     retained,
     retraction,
+    spare_account,
 )
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
@@ -354,6 +355,22 @@ def test_a_customer_who_would_leave_if_they_could_is_not_leaving():
                  "I would go to a different carrier if possible but that is not something "
                  "that I can do."):
         assert implicit_leaving(text) is None, text
+
+
+SPARE = [Path(__file__).parent / "fixtures" / f"spare_account{s}.jsonl"
+         for s in ("", "_later", "_final")]
+
+
+def test_closing_a_spare_account_is_found_and_leaving_is_not():
+    """"Can you close the duplicate account I accidentally created? I'll keep using the main
+    one." read as a request to leave on both paths (0.85, 0.94). Rows the first version was
+    written against (10 / 10); rows written after it (13 / 13: 8 found, 3 near misses, so it
+    was not kept, and those rows were then written against); rows written after the second
+    version (12 / 12: 10 found, one near miss, a trial ended without buying)."""
+    for path, found_at_least, misses in zip(SPARE, (10, 13, 10), (0, 0, 1), strict=True):
+        near_misses, found = _read_fixture(path, spare_account, "text", "spare")
+        assert len(near_misses) <= misses, near_misses
+        assert found >= found_at_least, (path.name, found)
 
 
 BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"

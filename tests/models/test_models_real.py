@@ -228,6 +228,20 @@ def test_a_case_closed_is_not_read_as_the_customers_words(paths, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_closing_a_spare_account_is_not_a_request_to_leave(paths, path):
+    """Each was explicit on the transformer (0.85-0.99); the last one still is."""
+    spare = ["Can you close the duplicate account I accidentally created? I'll keep using the "
+             "main one.",
+             "Please delete my test account, we only use the production workspace now.",
+             "Close my savings account and move the money to my current account please."]
+    sigs = paths[path].classify(_events(spare + ["Please close both my accounts, I'm switching "
+                                                 "banks."]))
+    for sig in sigs[:-1]:
+        assert sig.churn_intent == "none" and "spare_account" in sig.flags, sig
+    assert sigs[-1].churn_intent == "explicit" and "spare_account" not in sigs[-1].flags
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_a_survey_response_is_read_as_its_answers(paths, path):
     """Read with its questions, the transformer found no friction in this response (the
     prompts "How likely are you to recommend us?" and "Why?" spoke for it)."""
