@@ -303,16 +303,16 @@ _CLOSE = (r"(close|closing|delete|deleting|remove|removing|cancel+(ing)?|deactiv
 # a spare account named: "a second account", "two accounts", "signed up twice"
 SPARE_NAMED = re.compile(
     rf"\b{_SPARE_KIND}\s+(\w+\s+)?{_ACCOUNT}\b|\b(two|2|several|multiple)\s+(\w+\s+)?(accounts|"
-    r"profiles|logins|memberships|subscriptions)\b|\bsigned\s+up\s+twice\b", re.I)
+    r"profiles|logins|memberships|subscriptions)\b|\bsigned\s+up\s+twice\b")
 # closing it: the spare account itself, or it / the duplicate / the second one
 SPARE_TARGET = re.compile(
     rf"\b{_CLOSE}\s+(the|my|our|this|that|one\s+of\s+(my|our|the))\s+(\w+\s+)?({_SPARE_KIND}"
     rf"\s+(\w+\s+)?{_ACCOUNT}\b|(two|2|several|multiple)\s+(\w+\s+)?(accounts|profiles|logins|"
     r"memberships|subscriptions)\b)|"
     r"\bmerg(e|ing)\s+(my|our|the|these|both)\s+(two\s+|2\s+)?(\w+\s+)?(accounts|profiles|logins|"
-    r"memberships)\b", re.I)
+    r"memberships)\b")
 _CLOSE_IT = re.compile(rf"\b{_CLOSE}\s+(it|this|that|them|this\s+one|that\s+one|the\s+"
-                       rf"{_SPARE_KIND}(\s+one)?)\b", re.I)
+                       rf"{_SPARE_KIND}(\s+one)?)\b")
 SPARE_KEPT = re.compile(
     r"(\b(i|we)\s*('ll|\s+will|'d\s+like\s+to|\s+would\s+like\s+to|\s+want\s+to|'m|\s+am|'re|"
     r"\s+are)?\s+|\b(and|please)\s+|,\s*)(just\s+|still\s+|going\s+to\s+)?(keep|keeping|"
@@ -323,10 +323,13 @@ SPARE_KEPT = re.compile(
     r"under)\b|"
     r"\b(move|moving|transfer|transferring|put)\s+(the|my|our)\s+(money|balance|funds|savings)\s+"
     r"(in)?to\s+(my|our)\s+(\w+\s+)?(current|main|other|checking|joint|everyday|business|savings)\s+"
-    r"account\b", re.I)
-_CLOSES = re.compile(rf"\b{_CLOSE}\b", re.I)
+    r"account\b")
+_CLOSES = re.compile(rf"\b{_CLOSE}\b")
 _ACCOUNT_WORDS = ("account", "profile", "login", "membership", "subscription", "user",
                   "workspace")  # one of them in every match (a cheap test first)
+_CLOSE_WORDS = frozenset("close closing delete deleting remove removing cancel cancell "
+                         "cancelling canceling deactivate deactivating terminate rid merge "
+                         "merging".split())  # and one of these
 # ... and says nothing of leaving, of closing everything, of the company's doing
 _LEAVING_TOO = re.compile(r"\b(leav(e|ing)|switch\w*|elsewhere|competitor\w*|done\s+with|"
                           r"another\s+(bank|provider|company|supplier|network|insurer)|"
@@ -347,20 +350,19 @@ def spare_account(text: str) -> str | None:
     says it leaves, closes everything or complains that the company closed it
     (:data:`_LEAVING_TOO`, :func:`implicit_leaving`). English only; of a transcript, the
     customer's lines."""
-    text, low, _ = prepared(text)
-    if not any(w in low for w in _ACCOUNT_WORDS):
+    text, low, words = prepared(text)
+    if words.isdisjoint(_CLOSE_WORDS) or not any(w in low for w in _ACCOUNT_WORDS):
         return None
-    norm = text.replace("\u2019", "'")
-    found = SPARE_TARGET.search(norm)
-    if found is None and SPARE_NAMED.search(norm):
-        found = _CLOSE_IT.search(norm)
-    if found is None and _CLOSES.search(norm):
-        kept = SPARE_KEPT.search(norm)
-        if kept is not None and not _KEPT_ELSEWHERE.match(norm, kept.end()):
-            found = _CLOSES.search(norm)
-    if found is None or _LEAVING_TOO.search(norm) or implicit_leaving(text) is not None:
+    found = SPARE_TARGET.search(low)
+    if found is None and SPARE_NAMED.search(low):
+        found = _CLOSE_IT.search(low)
+    if found is None and (close := _CLOSES.search(low)):
+        kept = SPARE_KEPT.search(low)
+        if kept is not None and not _KEPT_ELSEWHERE.match(text, kept.end()):
+            found = close
+    if found is None or _LEAVING_TOO.search(low) or implicit_leaving(text) is not None:
         return None
-    a, b = span_at(wrapped_sentence_spans(norm), found.start(), len(norm))
+    a, b = span_at(wrapped_sentence_spans(text), found.start(), len(text))
     return text[a:b].strip()
 
 
