@@ -457,6 +457,8 @@ def _patterns(
         found.append("escalation_threat")
     if "leaving_date" in signal.flags and signal.churn_intent != "none":
         found.append("leaving_date")
+    if "implicit_leaving" in signal.flags and signal.churn_intent != "none":
+        found.append("says_leaving")
     if "downgrade" in signal.flags and _unhappy_lately(st, signal, cfg):
         found.append("trading_down")
     if late:
@@ -529,9 +531,10 @@ def _churn_risk_alert(
     leaning = (signal.churn_intent != "none"
                or bool({"said_repeat", "trading_down"} & set(patterns)))
     severity = _severity(score, explicit, leaning, bool(negatives), cfg)
-    if {"escalation_threat", "leaving_date"} & set(patterns) and (
+    if {"escalation_threat", "leaving_date", "says_leaving"} & set(patterns) and (
             severity is None or severity_rank(severity) < severity_rank("high")):
-        severity = "high"  # the complaint leaves the company; the customer leaves on a date
+        # the complaint leaves the company; the customer leaves on a date; says they leave
+        severity = "high"
     escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
     if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
         if severity_rank(severity) < severity_rank("high") and "intent_rising" in escalating:
@@ -733,6 +736,9 @@ def _reasons(
     elif signal.churn_intent != "none" and "retraction" in signal.flags:
         reasons.append(f'Asked to leave on {channel}, then agreed to stay in the same '
                        f'conversation: "{said}"')
+    elif signal.churn_intent != "none" and "implicit_leaving" in signal.flags:
+        reasons.append(f'Talks of leaving on {channel}: "{said}" (no request to close '
+                       'anything yet)')
     elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{said}"')
     elif st["max_intent"] != "none":

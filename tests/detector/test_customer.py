@@ -451,6 +451,21 @@ def test_a_churn_risk_that_names_its_date_is_a_high_case():
     assert run([replace(calm, flags=("leaving_date",))])[1] == []
 
 
+def test_talk_of_leaving_without_a_request_is_a_high_case():
+    """"Can I get my PAC code please?", "Switching to Monzo.", "We're migrating to HubSpot
+    next quarter." (at risk through ``implicit_leaving``) were medium cases, "reach out
+    within 2 days", where a request to leave is high."""
+    said = make_signal("s1", intent="at_risk", p=0.6, sentiment=0.1, channel="chat",
+                       text="We're migrating to HubSpot next quarter.")
+    assert [a.severity for a in run([said])[1]] == ["medium"]
+    _, alerts = run([replace(said, flags=("implicit_leaving",))])
+    assert [a.severity for a in alerts] == ["high"]
+    assert alerts[0].reasons[0].startswith('Talks of leaving on chat: "We\'re migrating')
+    assert "says_leaving" in alerts[0].details["patterns"]
+    # the flag on a message the models read as no churn risk raises nothing
+    assert run([replace(make_signal("s2", sentiment=0.4), flags=("implicit_leaving",))])[1] == []
+
+
 def test_trading_down_after_a_complaint_is_a_medium_case_and_alone_raises_nothing():
     """"Your prices went up again this month." then "Can you move me to the cheapest plan
     please?" then "Please remove the sports add-on and the extra line.": no alert at all
