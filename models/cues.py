@@ -665,15 +665,28 @@ def _switches(low: str) -> list[re.Match[str]]:
     return found
 
 
+# a hashtag that starts with a letter, read as its words as the models read it
+# (``models.pieces.plain``): "#NeverAgain" -> "Never Again", "#SwitchingBanks"
+_HASHTAG = re.compile(r"(?<!\S)#(?=[^\W\d_])(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _hashtag_words(m: re.Match[str]) -> str:
+    return _CAMEL.sub(" ", m.group(1))
+
+
 @lru_cache(maxsize=256)
 def prepared(text: str) -> tuple[str, str, frozenset[str]]:
     """``text`` as the English rules read it (of a transcript written as ``Agent:`` /
-    ``Customer:`` lines, the customer's lines), the same lower-cased (as long: "’" read as
+    ``Customer:`` lines, the customer's lines; hashtags as their words, "#NeverAgain" as
+    "Never Again"), the same lower-cased (as long: "’" read as
     "'", a character that lower-cases to two, like "İ", kept) and the set of its words. Kept
     for the last texts: the rules read the same batch one after the other."""
     lines = customer_lines(text)
     if lines:
         text = "\n".join(lines)
+    if "#" in text:
+        text = _HASHTAG.sub(_hashtag_words, text)
     low = text.lower()
     if len(low) != len(text):
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)

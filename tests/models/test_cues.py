@@ -24,6 +24,7 @@ from models.cues import (
     implicit_leaving,
     intent_cues,
     leaving_quote,
+    prepared,
     retained,
     retraction,
     spare_account,
@@ -344,6 +345,16 @@ def test_a_business_leaving_without_asking_is_found():
         near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
         assert len(near_misses) <= misses, near_misses
         assert found >= found_at_least, (path.name, found)
+
+
+def test_a_hashtag_is_read_as_its_words():
+    """The models read "#NeverAgain" as "Never Again" (``models.pieces.plain``); the rules
+    read it as one word, and the transformer left these tweets at no churn intent."""
+    read, low, words = prepared("Order #12345 late again #NeverAgain")
+    assert read == "Order #12345 late again Never Again" and {"never", "again"} <= words
+    assert implicit_leaving("Lost my bags for the third time. #NeverAgain @AirCo")
+    assert implicit_leaving("@BankCo app down again on payday #SwitchingBanks #fail")
+    assert implicit_leaving("Great flight, friendly crew #NeverAgainWithoutThem") is None
 
 
 def test_a_customer_who_would_leave_if_they_could_is_not_leaving():
