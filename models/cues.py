@@ -561,6 +561,11 @@ MOVE_TO_NAMED = re.compile(
     r"mortgage|savings|contract)|(take|taking)\s+(my|our|the)\s+(business|custom|broadband))\s+"
     r"(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
 _MOVE_WORDS = frozenset("move moving take taking".split())
+# an ultimatum that moves to a named company: "Refund me by Friday or I'm moving to Monzo"
+# (moving with no object is a house move elsewhere: "I'm moving to Leeds")
+ULTIMATUM_MOVE = re.compile(
+    r"\bor\s+(else\s+)?(i|we)\s*('ll|\s+will|'m|\s+am|'re|\s+are)?\s+(just\s+)?mov(e|ing)\s+"
+    r"(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
 # Switching to a named company, said ahead: "Switching to Monzo.", "I'll switch to Virgin
 # Media", "we're switching over to Xero", "leaving you for Revolut". Not in the past ("I
 # switched to Comcast in May" is as often said by a customer who joined the company) nor
@@ -605,7 +610,8 @@ LEAVING_STEP_CUES: GatedCues = gated_cues((
          rf"\b(send|give|need|want|request(ed|ing)?|like|text|email|issue|generate|provide|"
          rf"apply\s+for|ask(ed)?\s+for|waiting\s+(for|on))\s+(me\s+)?(my|a|the|our|an)\s+"
          rf"{_CODE}\b|\b(get|what'?s|what\s+is)\s+(me\s+)?(my|our)\s+{_CODE}\b|"
-         r"\b(my|a)\s+(pac|stac)(\s+code)?\s+(please|asap|now|today)\b"),
+         r"\b(my|a)\s+(pac|stac)(\s+code)?\s+(please|asap|now|today)\b|"
+         rf"(^|[.!?,;:]\s*){_CODE}(\s+code)?\s+(requested|please|asap|needed|required)\b"),
         (("auto automatic autorenew autorenewal",
           "off disable disabled disabling stop stopped cancel cancelled canceled remove "
           "removed opt"),
@@ -718,7 +724,8 @@ def implicit_leaving(text: str) -> str | None:
               for m in pattern.finditer(low)]
     if not text.isupper():
         named = (_switches(low) if not words.isdisjoint(_SWITCH_WORDS) else []) + (
-            list(MOVE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MOVE_WORDS) else []) + (
+            [m for p in (MOVE_TO_NAMED, ULTIMATUM_MOVE) for m in p.finditer(low)]
+            if not words.isdisjoint(_MOVE_WORDS) else []) + (
             list(MIGRATE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MIGRATE_WORDS)
             else []) + (
             list(MOVE_DECIDED.finditer(low))

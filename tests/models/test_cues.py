@@ -329,6 +329,22 @@ def test_an_ultimatum_with_an_object_and_moving_the_account_are_found():
         assert found >= found_at_least, (path.name, found)
 
 
+MOVING_CODE = [Path(__file__).parent / "fixtures" / f"moving_code{s}.jsonl"
+               for s in ("", "_later")]
+
+
+def test_an_ultimatum_that_moves_to_a_named_company_and_a_code_named_first_are_found():
+    """"Refund me by Friday or I'm moving to Monzo." read none on every path, "Port-out
+    code requested." none on static. Rows the patterns were written against (4 / 4), and
+    6 / 6 written after they were frozen (all found, no near miss: "I can do Tuesday or I'm
+    moving to Wednesday", "PAC code requested for my old number so I can move it to
+    you.")."""
+    for path, found_at_least in zip(MOVING_CODE, (4, 6), strict=True):
+        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
+        assert near_misses == []
+        assert found >= found_at_least, (path.name, found)
+
+
 B2B_LEAVING = [Path(__file__).parent / "fixtures" / f"b2b_leaving{s}.jsonl"
                for s in ("", "_later")]
 
