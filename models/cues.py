@@ -334,6 +334,8 @@ _CLOSE_WORDS = frozenset("close closing delete deleting remove removing cancel c
 _LEAVING_TOO = re.compile(r"\b(leav(e|ing)|switch\w*|elsewhere|competitor\w*|done\s+with|"
                           r"another\s+(bank|provider|company|supplier|network|insurer)|"
                           r"new\s+(bank|provider|supplier|network|insurer)|everything|"
+                          r"(and|&)\s+(my|our|the)\s+(main|other|primary|personal|current)\s+"
+                          r"(one|account)s?|i'?m\s+done|i\s+am\s+done|had\s+enough|fed\s+up|"
                           r"all\s+(my|our|of)|both\s+(my|our|of|accounts)|the\s+main\s+one\s+too|"
                           r"and\s+the\s+main\s+one|(did|have|has|had|why)\s+(you|they)\s+"
                           rf"(just\s+)?{_CLOSE})\b", re.I)
@@ -449,7 +451,9 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"mov(e|ing|ed)|transfer(ring|red)?|switch(ing|ed)?|tak(e|ing)|took)\s+(my|our)\s+"
          r"(phone\s+)?(number|mortgage|savings|account|money|business|custom|broadband|energy|"
          r"pension|isa|insurance|policy|contract|accounts)\s+(over\s+)?(to|elsewhere)\b"
-         r"(?!\s+(the|my|our|your|a\s+(joint|savings|fixed|new\s+account)|an?\s+\w+\s+account)\b)|"
+         r"(?!\s+(the|my|our|your|a\s+(joint|savings|fixed|new\s+account)|an?\s+\w+\s+account|"
+         r"paperless|online|digital|e-?statements?|e-?billing|monthly|annual|quarterly|direct\s+"
+         r"debit|autopay|e-?mail|sms|text)\b)|"
          r"\b(moving|switching|changing)\s+(networks|banks|providers|suppliers|insurers|"
          r"carriers)\b"),
         # find a new bank; go to another provider; found a better deal elsewhere
@@ -640,7 +644,10 @@ _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*
                           r"if\s+i\s+(should|can|could)|can\s+i|should\s+i|how\s+(do|can)\s+i|"
                           r"do\s+i\s+need|no\s+other|only\s+(option|choice)|wish\s+(i|we)\s+could|"
                           r"mov(e|ing)\s+house|relocat\w*|new\s+(address|home|house|flat|"
-                          r"apartment|premises|office)|"
+                          r"apartment|premises|office)|(to|onto)\s+your\s+(new|latest|other|"
+                          r"updated)|but\s+(we|i)\s*('re|'m|\s+are|\s+am|'ll|\s+will|\s+want\s+to|"
+                          r"\s+would\s+like\s+to)?\s+(still\s+)?(love|like|keep|keeping|stay|"
+                          r"staying|use|using)\b|"
                           r"would\s+(gladly\s+|happily\s+)?(have\s+)?(go|gone|switch\w*|leave|left|"
                           r"chose|chosen|picked|cancel\w*)\b|(can'?t|cannot|unable\s+to)"
                           r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|"

@@ -363,6 +363,24 @@ def test_a_business_leaving_without_asking_is_found():
         assert found >= found_at_least, (path.name, found)
 
 
+@pytest.mark.parametrize("text", [
+    "We chose a different provider for our mobiles last year but we love your broadband.",
+    "I went with another company for my car insurance, but I want to keep the home policy "
+    "with you.",
+    "We went with a new provider for our phones but we're keeping you for broadband.",
+    "We are switching our accounts to Paperless statements.",
+    "Sunsetting our use of the legacy API and moving to your new GraphQL API.",
+])
+def test_a_partial_move_that_keeps_the_company_is_not_leaving(text):
+    """Found by probes after the business patterns were counted: each was read as leaving
+    (and so a high case)."""
+    assert implicit_leaving(text) is None
+
+
+def test_closing_a_spare_account_and_the_main_one_is_leaving():
+    assert spare_account("Close my test account and my main account please, I am done.") is None
+
+
 def test_a_hashtag_is_read_as_its_words():
     """The models read "#NeverAgain" as "Never Again" (``models.pieces.plain``); the rules
     read it as one word, and the transformer left these tweets at no churn intent."""
