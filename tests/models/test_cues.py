@@ -354,9 +354,10 @@ def test_a_business_leaving_without_asking_is_found():
     "we chose another solution", "we're going to part ways with you" read none on the
     transformer (0.02-0.45). Rows the patterns were written against (10 leaving, 13 near
     misses), and 16 / 12 written after they were frozen: 14 found, one near miss ("We went
-    with a new provider for our phones but we're keeping you for broadband."); then a house
-    move ("I'm moving to Manchester in June") was seen to read as leaving, moving and
-    transitions now need their object, and 12 are found (docs/models.md)."""
+    with a new provider for our phones but we're keeping you for broadband.", not read
+    since); then a house move ("I'm moving to Manchester in June") was seen to read as
+    leaving, moving and transitions now need their object, and 12 are found
+    (docs/models.md)."""
     for path, found_at_least, misses in zip(B2B_LEAVING, (10, 12), (0, 1), strict=True):
         near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
         assert len(near_misses) <= misses, near_misses
