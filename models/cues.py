@@ -65,7 +65,12 @@ RETRACTION_CUE = re.compile(
     r"'re\s+not\s+going\s+to|are\s+not\s+going\s+to)\s+(be\s+)?(leav|cancel|clos|switch)\w*|"
     r"\b(i|we)\s+never\s+said\s+(i|we)\s*('d|\s+would|\s+was|\s+were|\s+wanted|'m|\s+am)\s+"
     r"(going\s+to\s+|want\s+to\s+|to\s+)?(leav|cancel|clos|switch)\w*|"
-    r"\bwho\s+said\s+anything\s+about\s+(leav|cancel|clos|switch)\w*",
+    r"\bwho\s+said\s+anything\s+about\s+(leav|cancel|clos|switch)\w*|"
+    r"(\b(i|we)\s*('d|\s+would|\s+will)?\s+|(^|[.!?]\s*)would\s+)never\s+(ever\s+)?(leave(?=\s*"
+    r"([.!?,;:)]|$|(you|u|them|here)\b|this\s+\w+))|switch|cancel|close|move|go\s+anywhere\s+"
+    r"else)\b(?!\s+(back\s+)?(to|over\s+to)\s+(you|u)\b)|"
+    r"\bnever\s+(once\s+|even\s+)?((thought|dreamt|dreamed)\s+(about|of)|considered(\s+(about|"
+    r"of))?)\s+(leav|switch|cancel|clos|mov)\w*",
     re.I)
 _CONDITION = re.compile(r"\b(if|unless|until|till|yet|for\s+now|as\s+long\s+as|provided|"
                         r"otherwise|or\s+else|one\s+more)\b", re.I)
@@ -81,7 +86,7 @@ def intent_cues(text: str) -> tuple[bool, bool]:
 _RETRACTION_WORDS = ("cancellation", "notice", "request to", "mind", "decided", "don't",
                      "dont", "do not", "no longer", "staying", "not leaving", "not cancel",
                      "not closing", "not switching", "no intention", "no plan", "won't", "wont",
-                     "will not", "not going to", "ll stay", "will stay", "forget", "never said",
+                     "will not", "not going to", "ll stay", "will stay", "forget", "never",
                      "said anything about")
 
 

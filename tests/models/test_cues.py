@@ -111,6 +111,22 @@ def test_retractions_are_found_and_threats_are_not():
             assert found in row["text"]
 
 
+NEVER_LEAVE = [Path(__file__).parent / "fixtures" / f"never_leave{s}.jsonl"
+               for s in ("", "_later", "_final")]
+
+
+def test_saying_one_would_never_leave_is_found_and_threats_are_not():
+    """"I'd never leave you guys, your support is the best." read at risk on the
+    transformer (0.74). Rows the first version was written against (4 / 4); rows written
+    after it (8 / 8: 7 found, 2 near misses, "I never leave reviews but ...": not kept, and
+    those rows were then written against); rows written after the second version (8 / 8: 7
+    found, one near miss)."""
+    for path, found_at_least, misses in zip(NEVER_LEAVE, (4, 8, 7), (0, 0, 1), strict=True):
+        near_misses, found = _read_fixture(path, retraction, "text", "retraction")
+        assert len(near_misses) <= misses, near_misses
+        assert found >= found_at_least, (path.name, found)
+
+
 def test_a_retraction_read_as_a_request_to_leave_is_scaled_down_to_none():
     texts = ["Please ignore my cancellation request, I'm staying.", "Please cancel my plan.",
              "I'm not leaving you, the parcel was just late."]
