@@ -211,12 +211,19 @@ def customer_lines(text: str) -> list[str] | None:
     return [s for s in said if s] or None
 
 
+def _is_title(line: str) -> bool:
+    """A chat export's title line: short, not a sentence ("Chat transcript - 12 Dec 2026",
+    "Conversation with Acme Support")."""
+    text = line.strip()
+    return 0 < len(text) <= 80 and text[-1] not in ".!?,;:"
+
+
 def _named_customer_lines(lines: list[str]) -> list[str] | None:
     """:func:`customer_lines` of a chat export whose speakers are named. Labelled lines
     without time stamps where no speaker speaks twice are not one: "Service: slow\nFood:
     cold" is a review."""
     turns: list[tuple[str, list[str]]] = []  # (speaker, lines)
-    stamped = 0
+    stamped = titles = 0
     for ln in lines:
         m = _NAMED.match(ln)
         if m:
@@ -224,6 +231,8 @@ def _named_customer_lines(lines: list[str]) -> list[str] | None:
             stamped += m.group(1) is not None
         elif turns:  # a message over several lines
             turns[-1][1].append(ln.strip())
+        elif titles < 2 and _is_title(ln):  # "Chat transcript - 12 Dec 2026"
+            titles += 1
         else:
             return None  # prose before the first speaker: not an export
     if len(turns) < 2 or len(turns) < len(lines) // 2:
@@ -240,7 +249,7 @@ def _named_customer_lines(lines: list[str]) -> list[str] | None:
     if not agents or not set(speakers) - agents:
         return None
     said = [" ".join(part for part in body if part) for who, body in turns if who not in agents]
-    return [s for s in said if s] or None
+    return [s for s in said if any(c.isalpha() for c in s)] or None  # not "Started: 10:02"
 
 
 def _keep(parts: list[str], cfg: PieceConfig) -> list[str]:

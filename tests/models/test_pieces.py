@@ -87,6 +87,25 @@ def test_a_chat_export_with_named_speakers_is_read_as_the_customers_lines():
     assert customer_lines(unstamped) == ["cancel my plan"]
 
 
+def test_a_chat_export_with_a_title_is_an_export():
+    """Read as prose, the agent's "sorry to hear you want to cancel your account" spoke for
+    the customer who only complained about the app."""
+    titled = ("Chat transcript - 12 Dec 2026\n"
+              "[10:02] Sarah (Acme Support): Hi John, I'm sorry to hear you want to cancel your "
+              "account. Can I offer you 3 months free?\n"
+              "[10:03] John Smith: No thanks, the app crashes every day.\n"
+              "[10:04] Sarah (Acme Support): I understand.")
+    assert customer_lines(titled) == ["No thanks, the app crashes every day."]
+    # a title and a time stamp line of metadata: the stamp is no one's words
+    meta = ("Conversation with Acme Support\nStarted: 12/12/2026 10:02\n"
+            "Sarah (Acme Support): Hi, how can I help?\nJohn: my card was declined again\n"
+            "Sarah (Acme Support): Let me check.")
+    assert customer_lines(meta) == ["my card was declined again"]
+    # three lines before the first speaker, or a sentence: prose
+    assert customer_lines("A\nB\nC\n" + titled) is None
+    assert customer_lines("I spoke to them today.\n" + titled) is None
+
+
 def test_an_agent_named_with_the_companys_affiliation_is_an_agent():
     """A bot hands over to "Sam (Acme)": read as the customer's, Sam's "do you want to close
     the account?" was a request to leave (explicit 0.93 on the transformer)."""
