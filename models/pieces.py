@@ -175,7 +175,10 @@ _AGENT_ROLE = re.compile(r"\b(?:agent|support|rep|representative|advis[oe]r|oper
 _AGENT_SCRIPT = re.compile(
     r"\b(?:thanks?(?: you)? for (?:calling|contacting|holding|choosing)|you'?re (?:through|"
     r"speaking) (?:to|with)|how (?:can|may) i (?:help|assist)|what can i (?:do|help with) "
-    r"for you|is there anything else i can (?:help|do|assist))", re.I)
+    r"for you|is there anything else i can (?:help|do|assist)|(?:i'?m|i am|so) sorry to hear "
+    r"(?:that|about|you)|bear with me|for (?:security|verification|data protection) "
+    r"(?:purposes|reasons)|can i (?:take|confirm|just confirm) your|i understand your "
+    r"frustration|apologi[sz]e for (?:the|any) inconvenience)", re.I)
 
 
 # a speaker's affiliation: "Sam (Acme)", "Sam from Acme", "Sam @ Acme"

@@ -139,6 +139,20 @@ def test_a_diarised_call_names_its_agent_by_the_companys_script():
                           "Speaker 1: ok") is None
 
 
+def test_a_diarised_call_without_the_greeting_names_its_agent_by_other_script():
+    """No "thank you for calling": the agent's "I'm sorry to hear that", "Can I take your
+    account number?" and "Bear with me" say who speaks for the company."""
+    call = ("Speaker 1: Hi, yeah, my broadband keeps dropping every evening.\n"
+            "Speaker 2: I'm sorry to hear that. Can I take your account number?\n"
+            "Speaker 1: It's 44120. I've had enough honestly.\n"
+            "Speaker 2: Bear with me. Would you like to cancel the contract, or shall I book "
+            "an engineer?\n"
+            "Speaker 1: Book the engineer, I don't want to cancel.")
+    assert customer_lines(call) == [
+        "Hi, yeah, my broadband keeps dropping every evening.",
+        "It's 44120. I've had enough honestly.", "Book the engineer, I don't want to cancel."]
+
+
 def test_labelled_lines_that_are_not_a_chat_stay_prose():
     # no speaker speaks for the company
     assert customer_lines("Subject: complaint\nFrom: Jane\nTo: Bob\nMy bill is wrong.") is None
