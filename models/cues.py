@@ -86,8 +86,11 @@ def intent_cues(text: str) -> tuple[bool, bool]:
 _RETRACTION_WORDS = ("cancellation", "notice", "request to", "mind", "decided", "don't",
                      "dont", "do not", "no longer", "staying", "not leaving", "not cancel",
                      "not closing", "not switching", "no intention", "no plan", "won't", "wont",
-                     "will not", "not going to", "ll stay", "will stay", "forget", "never",
-                     "said anything about")
+                     "will not", "not going to", "ll stay", "will stay", "forget", "never said",
+                     "said anything about", "never leave", "never switch", "never cancel",
+                     "never close", "never move", "never go ", "never ever", "never once",
+                     "never even", "never thought", "never considered", "never dreamt",
+                     "never dreamed")
 
 
 CUE_SENTENCES = 4  # at most this many of a text's cue sentences are read on their own (its last)
