@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,7 +29,14 @@ from detector.autoreply import auto_reply
 from detector.redact import QUOTE_CHARS
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
-from models.cues import bereavement, implicit_leaving, retained, retraction, spare_account
+from models.cues import (
+    bereavement,
+    implicit_leaving,
+    joined,
+    retained,
+    retraction,
+    spare_account,
+)
 from models.deadlines import leaving_date
 from models.downgrades import asks_downgrade
 from models.encoders import Encoder
@@ -135,7 +142,8 @@ def apply_bereavements(texts: Sequence[str], scores: PooledScores,
 
 
 def apply_spare_accounts(texts: Sequence[str], scores: PooledScores,
-                         english: Sequence[bool] | None = None) -> list[str | None]:
+                         english: Sequence[bool] | None = None,
+                         rule: Callable[[str], str | None] = spare_account) -> list[str | None]:
     """English texts that close a spare account (:func:`models.cues.spare_account`: a
     duplicate, second or test account, or one replaced by another the customer keeps with
     the company): each one's sentence (None for the rest). Their churn probability is
@@ -146,10 +154,19 @@ def apply_spare_accounts(texts: Sequence[str], scores: PooledScores,
     for i, text in enumerate(texts):
         if english is not None and not english[i]:
             continue
-        found[i] = spare_account(text)
+        found[i] = rule(text)
         if found[i] is not None:
             _churn_down(scores, i)
     return found
+
+
+def apply_joined(texts: Sequence[str], scores: PooledScores,
+                 english: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts that say the writer joined the company (:func:`models.cues.joined`:
+    "Switched to you from EE last year and never looked back."), read as :func:`
+    apply_spare_accounts` reads a spare account closed (flag ``joined``): the heads read
+    the switch as a churn risk (static explicit 0.92)."""
+    return apply_spare_accounts(texts, scores, english, joined)
 
 
 IMPLICIT_PROBABILITY = 0.6  # at least this churn probability for leaving said without a request
@@ -194,6 +211,7 @@ class RuleReadings:
     retracted: list[str | None]
     bereaved: list[bool]
     spare: list[str | None]  # closes a spare account
+    joined: list[str | None]  # says they joined the company
     implicit: list[str | None]
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
@@ -208,8 +226,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                 turns: Sequence[Sequence[str] | None] | None = None) -> RuleReadings:
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
-    spare accounts closed, leaving said without a request (not on texts the first three
-    read), and, where the
+    spare accounts closed, joining said, leaving said without a request (not on texts the
+    first four read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
     message said to be a repeat contact, a complaint taken outside the company, a churn risk
     that names its date, a request to trade down; last, out-of-office replies that nothing
@@ -217,9 +235,11 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     spare = apply_spare_accounts(texts, scores, english)
+    came = apply_joined(texts, scores, english)
     implicit = apply_implicit_leaving(
-        texts, scores, english, [r is not None or b or k is not None
-                                 for r, b, k in zip(retracted, bereaved, spare, strict=True)])
+        texts, scores, english, [r is not None or b or k is not None or j is not None
+                                 for r, b, k, j in zip(retracted, bereaved, spare, came,
+                                                       strict=True)])
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
@@ -228,7 +248,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
              for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
     auto = apply_auto_replies(texts, scores)
-    return RuleReadings(retracted, bereaved, spare, implicit, cues, repeats, escalations, dated,
+    return RuleReadings(retracted, bereaved, spare, came, implicit, cues, repeats, escalations,
+                        dated,
                         downgrades, auto)
 
 
@@ -284,7 +305,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  downgrades: Sequence[str | None] | None = None,
                  texts: Sequence[str] | None = None,
                  auto_replies: Sequence[bool] | None = None,
-                 spare: Sequence[str | None] | None = None) -> list[Signal]:
+                 spare: Sequence[str | None] | None = None,
+                 came: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
@@ -305,7 +327,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
     rules: list[tuple[str, Sequence[str | bool | None]]] = [
         (flag, read) for flag, read in (
             ("retraction", retracted), ("bereavement", bereaved), ("spare_account", spare),
-            ("implicit_leaving", implicit),
+            ("joined", came), ("implicit_leaving", implicit),
             ("repeat_contact", repeats), ("escalation_threat", escalations),
             ("leaving_date", dated), ("downgrade", downgrades), ("auto_reply", auto_replies))
         if read is not None]
@@ -406,7 +428,7 @@ class RecipeClassifier:
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
                             read.repeats, read.escalations, read.dated, read.downgrades,
-                            texts, read.auto_replies, read.spare)
+                            texts, read.auto_replies, read.spare, read.joined)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

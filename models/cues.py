@@ -376,6 +376,46 @@ def spare_account(text: str) -> str | None:
     return text[a:b].strip()
 
 
+# Joining the company, said after the fact: "Switched to you from EE last year and never
+# looked back.", "Moved to this bank 2 years ago, no regrets" (the heads read the switch as a
+# churn risk: static explicit 0.92, transformer at risk 0.94)
+JOINED = re.compile(
+    r"\b(switched|moved|changed|came|ported|transferred|swapped)\s+(over\s+)?((my|our)\s+(\w+\s+)"
+    r"{0,2}?)?(over\s+)?to\s+(you|u|you\s+guys|this\s+(bank|app|company|provider|network|carrier|"
+    r"supplier|service|gym|broadband|insurer|platform|place|store|shop|firm|isp))\b"
+    r"(?!\s+(if|when|once|because))")
+_JOINED_WORDS = frozenset("switched moved changed came ported transferred swapped".split())
+# ... not when it is regretted, undone or the customer leaves again
+_REGRETTED = re.compile(r"\b(mistake|regret(s|ted|ting)?|wish|worst|going\s+back|go\s+back|"
+                        r"switch\w*\s+back|mov\w+\s+back|back\s+to|leav(e|ing)|cancel\w*|"
+                        r"elsewhere|another\s+(bank|provider|supplier|network|company)|"
+                        r"never\s+should|shouldn'?t\s+have)\b")
+_NO_REGRETS = re.compile(r"\bno\s+regrets?\b")
+_ASKED = re.compile(r"\s*(can|could|should|may|do|does|did|is|are|will|would|how|what|when|why|"
+                    r"if)\b")  # a question
+
+
+def joined(text: str) -> str | None:
+    """The sentence of ``text`` that says the writer joined the company (:data:`JOINED`:
+    switched, moved or ported to you, to this bank, in the past), not as a question and
+    with nothing in the text that regrets it or leaves (:data:`_REGRETTED`; "no regrets" is
+    not a regret) nor a request to leave (:data:`EXPLICIT_CUE`); None otherwise. English
+    only; of a transcript, the customer's lines."""
+    text, low, words = prepared(text)
+    if words.isdisjoint(_JOINED_WORDS):
+        return None
+    found = JOINED.search(low)
+    if found is None or _REGRETTED.search(_NO_REGRETS.sub(" ", low)):
+        return None
+    if any(not (m.start() < found.end() and found.start() < m.end())  # "switched to" is one
+           for m in EXPLICIT_CUE.finditer(low)):
+        return None
+    a, b = span_at(wrapped_sentence_spans(text), found.start(), len(text))
+    if _ASKED.match(low, a) and low[a:b].rstrip().endswith("?"):
+        return None
+    return text[a:b].strip()
+
+
 _BUSINESS = (r"(bank|provider|supplier|insurer|lender|broker|network|carrier|company|firm|"
              r"airline|hotel|shop|store|restaurant|gym|isp|broadband(\s+provider)?|"
              r"energy\s+(company|supplier)|phone\s+company|mobile\s+provider|service)")

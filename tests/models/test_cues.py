@@ -23,6 +23,7 @@ from models.cues import (
     cue_sentences,
     implicit_leaving,
     intent_cues,
+    joined,
     leaving_quote,
     prepared,
     retained,
@@ -431,6 +432,21 @@ def test_closing_a_spare_account_is_found_and_leaving_is_not():
     version (12 / 12: 10 found, one near miss, a trial ended without buying)."""
     for path, found_at_least, misses in zip(SPARE, (10, 13, 10), (0, 0, 1), strict=True):
         near_misses, found = _read_fixture(path, spare_account, "text", "spare")
+        assert len(near_misses) <= misses, near_misses
+        assert found >= found_at_least, (path.name, found)
+
+
+JOINED = [Path(__file__).parent / "fixtures" / f"joined{s}.jsonl" for s in ("", "_later")]
+
+
+def test_saying_one_joined_the_company_is_found_and_regret_is_not():
+    """"Switched to you from EE last year and never looked back." read explicit on static
+    (0.92), "Moved to this bank 2 years ago, no regrets at all." at risk on both paths. Rows
+    the pattern was written against (5 / 5), and 8 / 8 written after it was frozen: all
+    found, one near miss ("I moved my account to you last year and now I want to close
+    it.": "close it" names no account, so no request to leave is seen)."""
+    for path, found_at_least, misses in zip(JOINED, (5, 8), (0, 1), strict=True):
+        near_misses, found = _read_fixture(path, joined, "text", "joined")
         assert len(near_misses) <= misses, near_misses
         assert found >= found_at_least, (path.name, found)
 

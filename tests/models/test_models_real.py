@@ -242,6 +242,15 @@ def test_closing_a_spare_account_is_not_a_request_to_leave(paths, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_saying_one_joined_is_not_a_churn_risk(paths, path):
+    """Static read the first explicit (0.92), both paths the second at risk."""
+    said = ["Switched to you from EE last year and never looked back.",
+            "Moved to this bank 2 years ago, no regrets at all."]
+    for sig in paths[path].classify(_events(said)):
+        assert sig.churn_intent == "none" and "joined" in sig.flags, sig
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_a_survey_response_is_read_as_its_answers(paths, path):
     """Read with its questions, the transformer found no friction in this response (the
     prompts "How likely are you to recommend us?" and "Why?" spoke for it)."""
