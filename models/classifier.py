@@ -29,14 +29,7 @@ from detector.autoreply import auto_reply
 from detector.redact import QUOTE_CHARS
 from detector.schema import Event
 from detector.signals import FRICTION_CATEGORIES, INTENTS, Signal
-from models.cues import (
-    bereavement,
-    implicit_leaving,
-    joined,
-    retained,
-    retraction,
-    spare_account,
-)
+from models.cues import bereavement, implicit_leaving, retained, retraction
 from models.deadlines import leaving_date
 from models.downgrades import asks_downgrade
 from models.encoders import Encoder
@@ -47,6 +40,7 @@ from models.multilingual import LeavingCue, detect_leaving_request
 from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
 from models.repeats import says_repeat
+from models.staying import joined, spare_account
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 CUE_PROBABILITY = 0.6  # the churn probability of an explicit request found by a cue list
@@ -144,7 +138,7 @@ def apply_bereavements(texts: Sequence[str], scores: PooledScores,
 def apply_spare_accounts(texts: Sequence[str], scores: PooledScores,
                          english: Sequence[bool] | None = None,
                          rule: Callable[[str], str | None] = spare_account) -> list[str | None]:
-    """English texts that close a spare account (:func:`models.cues.spare_account`: a
+    """English texts that close a spare account (:func:`models.staying.spare_account`: a
     duplicate, second or test account, or one replaced by another the customer keeps with
     the company): each one's sentence (None for the rest). Their churn probability is
     scaled down to at most :data:`RETRACTED_CHURN`, intent ``none``; the signal is flagged
@@ -162,7 +156,7 @@ def apply_spare_accounts(texts: Sequence[str], scores: PooledScores,
 
 def apply_joined(texts: Sequence[str], scores: PooledScores,
                  english: Sequence[bool] | None = None) -> list[str | None]:
-    """English texts that say the writer joined the company (:func:`models.cues.joined`:
+    """English texts that say the writer joined the company (:func:`models.staying.joined`:
     "Switched to you from EE last year and never looked back."), read as :func:`
     apply_spare_accounts` reads a spare account closed (flag ``joined``): the heads read
     the switch as a churn risk (static explicit 0.92)."""

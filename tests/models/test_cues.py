@@ -23,15 +23,14 @@ from models.cues import (
     cue_sentences,
     implicit_leaving,
     intent_cues,
-    joined,
     leaving_quote,
     prepared,
     retained,
     retraction,
-    spare_account,
 )
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
+from models.staying import joined, spare_account
 from tests.models.rule_fixtures import assert_gates_hide_no_match
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
 

@@ -1,0 +1,130 @@
+"""Messages that close an account or name a switch without the customer leaving: a spare
+account closed ("Can you close the duplicate account I accidentally created? I'll keep using
+the main one.") and joining said ("Switched to you from EE last year and never looked
+back."). The embedding heads read both as churn (P(explicit) 0.85-0.99 on the transformer,
+0.92 on static); English, hand-written (docs/models.md, "Closing a spare account", "Saying one
+joined"). The classifier scales such a message's churn probability down (flags
+``spare_account``, ``joined``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from models.cues import EXPLICIT_CUE, implicit_leaving, prepared
+from models.pieces import span_at, wrapped_sentence_spans
+
+# Closing one of several accounts the customer holds with the company, or one they replace
+# with another of yours: "Can you close the duplicate account I accidentally created?",
+# "Close my savings account and move the money to my current account." The embedding heads
+# read these as requests to leave (P(explicit) 0.85-0.99 on the transformer).
+_SPARE_KIND = r"(duplicated?|second|extra|spare|test|testing|sandbox|demo|additional|2nd)"
+_ACCOUNT = r"(account|profile|login|membership|subscription|user|workspace|one)s?"
+_CLOSE = (r"(close|closing|delete|deleting|remove|removing|cancel+(ing)?|deactivate|deactivating|"
+          r"terminate|get\s+rid\s+of)")
+# a spare account named: "a second account", "two accounts", "signed up twice"
+SPARE_NAMED = re.compile(
+    rf"\b{_SPARE_KIND}\s+(\w+\s+)?{_ACCOUNT}\b|\b(two|2|several|multiple)\s+(\w+\s+)?(accounts|"
+    r"profiles|logins|memberships|subscriptions)\b|\bsigned\s+up\s+twice\b")
+# closing it: the spare account itself, or it / the duplicate / the second one
+SPARE_TARGET = re.compile(
+    rf"\b{_CLOSE}\s+(the|my|our|this|that|one\s+of\s+(my|our|the))\s+(\w+\s+)?({_SPARE_KIND}"
+    rf"\s+(\w+\s+)?{_ACCOUNT}\b|(two|2|several|multiple)\s+(\w+\s+)?(accounts|profiles|logins|"
+    r"memberships|subscriptions)\b)|"
+    r"\bmerg(e|ing)\s+(my|our|the|these|both)\s+(two\s+|2\s+)?(\w+\s+)?(accounts|profiles|logins|"
+    r"memberships)\b")
+_CLOSE_IT = re.compile(rf"\b{_CLOSE}\s+(it|this|that|them|this\s+one|that\s+one|the\s+"
+                       rf"{_SPARE_KIND}(\s+one)?)\b")
+SPARE_KEPT = re.compile(
+    r"(\b(i|we)\s*('ll|\s+will|'d\s+like\s+to|\s+would\s+like\s+to|\s+want\s+to|'m|\s+am|'re|"
+    r"\s+are)?\s+|\b(and|please)\s+|,\s*)(just\s+|still\s+|going\s+to\s+)?(keep|keeping|"
+    r"carry(ing)?\s+on\s+with|continu(e|ing)\s+(with|using)|stick(ing)?\s+with)\s+(using\s+)?(the|"
+    r"my|our)\s+(\w+\s+){0,2}?(one|account|profile|login|workspace|membership)\b|"
+    r"\bonly\s+use\s+(the|our|my)\s+(\w+\s+)?(one|account|profile|workspace)\b|"
+    r"\b(opened|made|created|set\s+up)\s+a\s+new\s+(one|account|profile)\s+(with\s+you|here|"
+    r"under)\b|"
+    r"\b(move|moving|transfer|transferring|put)\s+(the|my|our)\s+(money|balance|funds|savings)\s+"
+    r"(in)?to\s+(my|our)\s+(\w+\s+)?(current|main|other|checking|joint|everyday|business|savings)\s+"
+    r"account\b")
+_CLOSES = re.compile(rf"\b{_CLOSE}\b")
+_ACCOUNT_WORDS = ("account", "profile", "login", "membership", "subscription", "user",
+                  "workspace")  # one of them in every match (a cheap test first)
+_CLOSE_WORDS = frozenset("close closing delete deleting remove removing cancel cancell "
+                         "cancelling canceling deactivate deactivating terminate rid merge "
+                         "merging".split())  # and one of these
+# ... and says nothing of leaving, of closing everything, of the company's doing
+_LEAVING_TOO = re.compile(r"\b(leav(e|ing)|switch\w*|elsewhere|competitor\w*|done\s+with|"
+                          r"another\s+(bank|provider|company|supplier|network|insurer)|"
+                          r"new\s+(bank|provider|supplier|network|insurer)|everything|"
+                          r"(and|&)\s+(my|our|the)\s+(main|other|primary|personal|current)\s+"
+                          r"(one|account)s?|i'?m\s+done|i\s+am\s+done|had\s+enough|fed\s+up|"
+                          r"all\s+(my|our|of)|both\s+(my|our|of|accounts)|the\s+main\s+one\s+too|"
+                          r"and\s+the\s+main\s+one|(did|have|has|had|why)\s+(you|they)\s+"
+                          rf"(just\s+)?{_CLOSE})\b", re.I)
+_KEPT_ELSEWHERE = re.compile(r"[^.!?]{0,40}?\b(at|with|from)\s+(?!you\b)[A-Z]")
+
+
+def spare_account(text: str) -> str | None:
+    """The sentence of ``text`` that closes a spare account: one of several accounts the
+    customer holds with the company (:data:`SPARE_TARGET`: a duplicate, second, extra or
+    test account, one of two, merging two; or :data:`SPARE_NAMED` and closing "it" or "the
+    duplicate") or any account next to keeping another (:data:`SPARE_KEPT`: "I'll keep
+    using the main one", "I've opened a new one with you", the money moved to the current
+    account; not one kept "at Lloyds"); None when there is none, or when the text also
+    says it leaves, closes everything or complains that the company closed it
+    (:data:`_LEAVING_TOO`, :func:`implicit_leaving`). English only; of a transcript, the
+    customer's lines."""
+    text, low, words = prepared(text)
+    if words.isdisjoint(_CLOSE_WORDS) or not any(w in low for w in _ACCOUNT_WORDS):
+        return None
+    found = SPARE_TARGET.search(low)
+    if found is None and SPARE_NAMED.search(low):
+        found = _CLOSE_IT.search(low)
+    if found is None and (close := _CLOSES.search(low)):
+        kept = SPARE_KEPT.search(low)
+        if kept is not None and not _KEPT_ELSEWHERE.match(text, kept.end()):
+            found = close
+    if found is None or _LEAVING_TOO.search(low) or implicit_leaving(text) is not None:
+        return None
+    a, b = span_at(wrapped_sentence_spans(text), found.start(), len(text))
+    return text[a:b].strip()
+
+
+# Joining the company, said after the fact: "Switched to you from EE last year and never
+# looked back.", "Moved to this bank 2 years ago, no regrets" (the heads read the switch as a
+# churn risk: static explicit 0.92, transformer at risk 0.94)
+JOINED = re.compile(
+    r"\b(switched|moved|changed|came|ported|transferred|swapped)\s+(over\s+)?((my|our)\s+(\w+\s+)"
+    r"{0,2}?)?(over\s+)?to\s+(you|u|you\s+guys|this\s+(bank|app|company|provider|network|carrier|"
+    r"supplier|service|gym|broadband|insurer|platform|place|store|shop|firm|isp))\b"
+    r"(?!\s+(if|when|once|because))")
+_JOINED_WORDS = frozenset("switched moved changed came ported transferred swapped".split())
+# ... not when it is regretted, undone or the customer leaves again
+_REGRETTED = re.compile(r"\b(mistake|regret(s|ted|ting)?|wish|worst|going\s+back|go\s+back|"
+                        r"switch\w*\s+back|mov\w+\s+back|back\s+to|leav(e|ing)|cancel\w*|"
+                        r"elsewhere|another\s+(bank|provider|supplier|network|company)|"
+                        r"never\s+should|shouldn'?t\s+have)\b")
+_NO_REGRETS = re.compile(r"\bno\s+regrets?\b")
+_ASKED = re.compile(r"\s*(can|could|should|may|do|does|did|is|are|will|would|how|what|when|why|"
+                    r"if)\b")  # a question
+
+
+def joined(text: str) -> str | None:
+    """The sentence of ``text`` that says the writer joined the company (:data:`JOINED`:
+    switched, moved or ported to you, to this bank, in the past), not as a question and
+    with nothing in the text that regrets it or leaves (:data:`_REGRETTED`; "no regrets" is
+    not a regret) nor a request to leave (:data:`EXPLICIT_CUE`); None otherwise. English
+    only; of a transcript, the customer's lines."""
+    text, low, words = prepared(text)
+    if words.isdisjoint(_JOINED_WORDS):
+        return None
+    found = JOINED.search(low)
+    if found is None or _REGRETTED.search(_NO_REGRETS.sub(" ", low)):
+        return None
+    if any(not (m.start() < found.end() and found.start() < m.end())  # "switched to" is one
+           for m in EXPLICIT_CUE.finditer(low)):
+        return None
+    a, b = span_at(wrapped_sentence_spans(text), found.start(), len(text))
+    if _ASKED.match(low, a) and low[a:b].rstrip().endswith("?"):
+        return None
+    return text[a:b].strip()
