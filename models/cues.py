@@ -73,7 +73,7 @@ RETRACTION_CUE = re.compile(
     r"of))?)\s+(leav|switch|cancel|clos|mov)\w*",
     re.I)
 _CONDITION = re.compile(r"\b(if|unless|until|till|yet|for\s+now|as\s+long\s+as|provided|"
-                        r"otherwise|or\s+else|one\s+more)\b", re.I)
+                        r"otherwise|or\s+else|one\s+more|normally|usually|ordinarily)\b", re.I)
 
 
 def intent_cues(text: str) -> tuple[bool, bool]:

@@ -127,6 +127,14 @@ def test_saying_one_would_never_leave_is_found_and_threats_are_not():
         assert found >= found_at_least, (path.name, found)
 
 
+def test_never_leaving_normally_is_a_condition():
+    """Found in a journey: the hedge took the customer's earlier churn risk off the record
+    (a retraction clears it)."""
+    assert retraction("I'd never leave you guys normally, but this is getting silly.") is None
+    assert retraction("We'd usually never switch, but three outages in a week is too many.") \
+        is None
+
+
 def test_a_retraction_read_as_a_request_to_leave_is_scaled_down_to_none():
     texts = ["Please ignore my cancellation request, I'm staying.", "Please cancel my plan.",
              "I'm not leaving you, the parcel was just late."]
