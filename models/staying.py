@@ -103,7 +103,8 @@ _JOINED_WORDS = frozenset("switched moved changed came ported transferred swappe
 _REGRETTED = re.compile(r"\b(mistake|regret(s|ted|ting)?|wish|worst|going\s+back|go\s+back|"
                         r"switch\w*\s+back|mov\w+\s+back|back\s+to|leav(e|ing)|cancel\w*|"
                         r"elsewhere|another\s+(bank|provider|supplier|network|company)|"
-                        r"never\s+should|shouldn'?t\s+have)\b")
+                        r"never\s+should|shouldn'?t\s+have|(close|closing|delete|deleting|"
+                        r"terminate|end|ending)\s+(it|this|that|my|our|the))\b")
 _NO_REGRETS = re.compile(r"\bno\s+regrets?\b")
 _ASKED = re.compile(r"\s*(can|could|should|may|do|does|did|is|are|will|would|how|what|when|why|"
                     r"if)\b")  # a question

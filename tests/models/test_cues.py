@@ -451,8 +451,8 @@ def test_saying_one_joined_the_company_is_found_and_regret_is_not():
     (0.92), "Moved to this bank 2 years ago, no regrets at all." at risk on both paths. Rows
     the pattern was written against (5 / 5), and 8 / 8 written after it was frozen: all
     found, one near miss ("I moved my account to you last year and now I want to close
-    it.": "close it" names no account, so no request to leave is seen)."""
-    for path, found_at_least, misses in zip(JOINED, (5, 8), (0, 1), strict=True):
+    it.": "close it" names no account; closing it now says the customer leaves again)."""
+    for path, found_at_least, misses in zip(JOINED, (5, 8), (0, 0), strict=True):
         near_misses, found = _read_fixture(path, joined, "text", "joined")
         assert len(near_misses) <= misses, near_misses
         assert found >= found_at_least, (path.name, found)
