@@ -395,6 +395,9 @@ def test_a_business_leaving_without_asking_is_found():
     "We went with a new provider for our phones but we're keeping you for broadband.",
     "We are switching our accounts to Paperless statements.",
     "Sunsetting our use of the legacy API and moving to your new GraphQL API.",
+    "I'm transferring my savings to an ISA with you.",
+    "I am transferring my mortgage to a new property.",
+    "I'm moving my number to a new iPhone tomorrow.",
 ])
 def test_a_partial_move_that_keeps_the_company_is_not_leaving(text):
     """Found by probes after the business patterns were counted: each was read as leaving
