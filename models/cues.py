@@ -370,7 +370,7 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"month|year|renewal|time)\b(?![^.!?]{0,200}\b(before|until|till|of\s+the|for\s+(now|this|"
          r"the|a)|this\s+(year|month|week)|today|tonight)\b)|"
          r"\b(last|final)\s+time\s+(i|we)\s+(will\s+|'ll\s+)?(ever\s+)?(use|order|buy|fly|book|"
-         r"shop|stay|eat|deal|trust|bank)\b"),
+         r"shop|stay|eat|deal|trust|bank)\b(?!\s+(economy|business|first|premium)\b)"),
         # taking my number / money / business to someone else
         (("port porting ported move moving moved transfer transferring transferred switch "
           "switching switched take taking took changing",
@@ -399,7 +399,7 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"\b(go|going|move|moving|switch|switching|take|taking)\s+(my\s+\w+\s+)?(over\s+)?to\s+"
          rf"(another|a\s+(different|new|better|cheaper))\s+{_BUSINESS}\b|"
          r"\b(found|got|getting|signed\s+up\s+for)\s+(a\s+)?(better|cheaper)\s+(deal|offer|price|"
-         r"quote)\s+(with|from|at|elsewhere)\b"),
+         r"quote)\s+(with|from|at|elsewhere)\b(?!\s+(you|u|yourselves)\b)"),
         # shopping elsewhere; I'll go somewhere that delivers; gone to your competitor
         (("elsewhere somewhere someone competitor competitors",),
          r"\b(shop|shopping|spend|spending|go|going|take|taking|bank|banking)\b[^.!?]{0,30}\b"
@@ -411,7 +411,9 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
         # done with you; not another penny; the app deleted; nice while it lasted
         (("done", "with", "you u your this"),
          rf"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
-         rf"completely\s+)?done\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b"),
+         rf"completely\s+)?done\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b(?<!\bsurvey)"
+         r"(?<!\bform)(?<!\bquestionnaire)(?<!\bchat)(?<!\bcall)(?<!\bcheckout)(?<!\bsetup)"
+         r"(?!\s+(for\s+(today|now|the\s+day|tonight)|now)\b)"),
         (("another", "penny cent dime pound dollar euro"),
          r"\b(not|never|won't|wont|no\s+more)\b[^.!?]{0,25}\banother\s+(penny|cent|dime|pound|"
          r"dollar|euro)\b"),
@@ -565,7 +567,8 @@ LEAVING_STEP_CUES: GatedCues = gated_cues((
 # not a step to leave: a code to join, a renewal turned off by mistake or to be turned on
 _NOT_A_STEP = re.compile(r"\b(by\s+(mistake|accident)|accidentally|back\s+on|turn\s+it\s+on|"
                          r"join\w*|to\s+you\b|port(ing|ed)?\s+(\w+\s+)?in\b|(old|previous|"
-                         r"former)\s+(provider|network|carrier|supplier))")
+                         r"former)\s+(provider|network|carrier|supplier)|old\s+(phone|policy|"
+                         r"insurance|plan|device|car|account)|new\s+one\s+with\s+you)")
 _SPACES = str.maketrans({c: " " for c in ".,;:!?\"()[]{}/\\-*~_<>|#@&+=%$"})
 _SWITCH_WORDS = frozenset("switch switching leave leaving ditch ditching dump dumping".split())
 # not taken as leaving: a mistake, a reinstall, a question of how to, a customer who says
@@ -577,11 +580,14 @@ _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*
                           r"do\s+i\s+need|no\s+other|only\s+(option|choice)|wish\s+(i|we)\s+could|"
                           r"mov(e|ing)\s+house|relocat\w*|new\s+(address|home|house|flat|"
                           r"apartment|premises|office|property|phone|iphone|handset|device|"
-                          r"mobile|sim)|\ban?\s+(\w+\s+){0,2}(isa|account|policy|plan|"
+                          r"mobile|sim)|(last|final)\s+(payment|instal+ment)\s+on\s+(the|my|"
+                          r"our)\s+(loan|car|mortgage|finance|phone)|(until|till)\s+(the|you|your|"
+                          r"they|it|next)|\ban?\s+(\w+\s+){0,2}(isa|account|policy|plan|"
                           r"mortgage|product|card|pension)\s+(with|at)\s+(you|u)\b|"
                           r"(to|onto)\s+your\s+(new|latest|other|"
                           r"updated)|but\s+(we|i)\s*('re|'m|\s+are|\s+am|'ll|\s+will|\s+want\s+to|"
-                          r"\s+would\s+like\s+to)?\s+(still\s+)?(love|like|keep|keeping|stay|"
+                          r"\s+would\s+like\s+to|'d\s+rather|\s+would\s+rather|'d\s+prefer\s+to|"
+                          r"\s+would\s+prefer\s+to)?\s+(still\s+)?(love|like|keep|keeping|stay|"
                           r"staying|use|using)\b|"
                           r"would\s+(gladly\s+|happily\s+)?(have\s+)?(go|gone|switch\w*|leave|left|"
                           r"chose|chosen|picked|cancel\w*)\b|(can'?t|cannot|unable\s+to)"
