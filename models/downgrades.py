@@ -77,13 +77,15 @@ DOWNGRADE_CUES: GatedCues = gated_cues((
     ))
 
 # not a request to trade down: negated, a mistake to put right, a software version, the
-# company's doing, a charge or a person
+# company's doing, a charge or a person, an item of an order ("Remove the extra cheese from
+# my order.")
 _NOT_DOWNGRADE = re.compile(
     r"\b(don'?t|do\s+not|won'?t|will\s+not|never|not|no\s+need\s+to)\s+(want\s+to\s+|going\s+to\s+|"
     r"wish\s+to\s+|planning\s+to\s+|need\s+to\s+)?(downgrad\w*|remove|drop|move|switch|reduce|cut)\b|"
     r"\b(by\s+(mistake|accident|error)|accidentally|without\s+(asking|my\s+consent|permission|"
     r"telling))\b|\b(previous|older|old|earlier|last)\s+(version|release|update|build|firmware)\b|"
-    r"\b(you|they|your\s+\w+)\s+(have\s+|just\s+)?downgraded\b")
+    r"\b(you|they|your\s+\w+)\s+(have\s+|just\s+)?downgraded\b|"
+    r"\bfrom\s+(my|the|this|our)\s+(order|basket|cart|bag|meal|pizza|burger|sandwich)\b")
 
 
 def asks_downgrade(text: str) -> str | None:
