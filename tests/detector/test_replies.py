@@ -80,3 +80,31 @@ def test_the_event_keeps_its_text_and_scores_the_reply_alone():
                          "occurred_at": "2026-11-10T09:00:00Z", "text": GMAIL})
     assert event.text == GMAIL
     assert event.customer_text == "Thanks, that's all sorted now."
+
+
+@pytest.mark.parametrize(("text", "own"), [
+    ("Great service as always.\n\nCONFIDENTIALITY NOTICE: If you are not the intended "
+     "recipient you must not use, copy or disclose this message and must delete it and any "
+     "copies.", "Great service as always."),
+    ("The invoice still shows the old price.\n\nKind regards,\nJane\n\nThis email and any "
+     "attachments are confidential and intended solely for the addressee. If you have "
+     "received this email in error please notify the sender and delete it.",
+     "The invoice still shows the old price.\n\nKind regards,\nJane"),
+    ("Thanks for sorting the refund so quickly!\n\nSent from my iPhone",
+     "Thanks for sorting the refund so quickly!"),
+    ("Please update my address.\n\n-- \nJohn\nTo cancel your subscription to this list reply "
+     "STOP", "Please update my address."),
+])
+def test_a_mails_footer_is_not_read(text, own):
+    """Read with its disclaimer, "Great service as always." was product friction at -0.61
+    on the static path; a signature's mailing-list line held "cancel your subscription"."""
+    assert new_message(text) == own
+
+
+@pytest.mark.parametrize("text", [
+    "Hello.\n\nThis message is confidential: please cancel my account.",  # short: the message
+    "Sent from my iPhone",  # nothing else: read as it came
+    "The app -- which I love -- keeps crashing.",
+])
+def test_what_only_looks_like_a_footer_stays(text):
+    assert new_message(text) == text
