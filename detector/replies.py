@@ -55,6 +55,9 @@ _DISCLAIMER = re.compile(
     r"(registered|incorporated) in (england|scotland|wales|ireland)[^\n]{0,40}(number|no\.?))",
     re.IGNORECASE)
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+# one of these is in every footer but a signature's (a plain substring test first)
+_FOOTER_WORDS = ("sent from", "get outlook", "confidential", "recipient", "in error",
+                 "before printing", "registered in", "incorporated in")
 
 
 def without_footer(text: str) -> str:
@@ -62,8 +65,7 @@ def without_footer(text: str) -> str:
     paragraph after the message with all that follows it (itself when nothing else would be
     left)."""
     low = text.lower()
-    if "--" not in text and "sent from" not in low and "outlook" not in low \
-            and not _DISCLAIMER.search(text):
+    if "--" not in text and not any(w in low for w in _FOOTER_WORDS):
         return text
     sig = _SIGNATURE.search(text)
     body = text[: sig.start()] if sig else text
