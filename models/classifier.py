@@ -174,17 +174,23 @@ def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
     "This will be my last order with you."): each one's sentence (None for the rest). Such a
     text becomes ``at_risk`` with a churn probability of at least
     :data:`IMPLICIT_PROBABILITY` (the added mass on ``at_risk``), quoting the sentence when
-    the text is too long to quote whole; the signal is flagged ``implicit_leaving``. Texts
-    already read as a churn risk keep the models' reading; ``skip``: texts a retraction or a
-    bereavement rule has read."""
+    the text is too long to quote whole; the signal is flagged ``implicit_leaving``. A text
+    the models read at risk keeps their reading and is flagged (and quoted) the same way, so
+    "You've lost a customer." makes the same case on every path; one read explicit is left
+    alone. ``skip``: texts a retraction or a bereavement rule has read."""
     found: list[str | None] = [None] * len(texts)
     none, at_risk = INTENTS.index("none"), INTENTS.index("at_risk")
     for i, text in enumerate(texts):
-        if (scores.intent_labels[i] != "none" or (english is not None and not english[i])
+        if (scores.intent_labels[i] == "explicit" or (english is not None and not english[i])
                 or (skip is not None and skip[i])):
             continue
         said = found[i] = implicit_leaving(text)
         if said is None:
+            continue
+        if scores.intent_labels[i] == "at_risk":  # the models' reading stands; flagged
+            if len(text) > QUOTE_CHARS:
+                scores.evidence[i] = (said if len(said) <= QUOTE_CHARS
+                                      else said[:QUOTE_CHARS - 2] + " …")
             continue
         row = scores.intent[i].astype(np.float64)
         churn = 1.0 - row[none]

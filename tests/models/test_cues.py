@@ -551,6 +551,20 @@ def test_leaving_said_without_a_request_reads_at_risk():
     assert s.evidence[4] == "Won't be ordering from you again."  # too long to quote whole
 
 
+def test_leaving_said_in_a_text_read_at_risk_is_flagged_and_its_reading_kept():
+    """"You've lost a customer." read at risk by the models got no flag, so the detector made
+    it a medium case on that path and a high one where the rule raised it."""
+    texts = ["You've lost a customer.", "Your parcel was late. " * 20 + "Never again."]
+    s = score_texts(texts, CountingEncoder(), KeywordHeads(),  # type: ignore[arg-type]
+                    Recipe("static", "hashing", None))
+    s.intent_labels = ["at_risk", "at_risk"]
+    before = s.intent.copy()
+    found = apply_implicit_leaving(texts, s)
+    assert found == ["You've lost a customer.", "Never again."]
+    assert s.intent_labels == ["at_risk", "at_risk"] and np.array_equal(s.intent, before)
+    assert s.evidence[1] == "Never again."  # too long to quote whole
+
+
 def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
     """Each pattern runs only on texts holding a word of each of its gate's sets: the same
     answers as running every pattern on every text."""
