@@ -187,18 +187,14 @@ def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
         said = found[i] = implicit_leaving(text)
         if said is None:
             continue
-        if scores.intent_labels[i] == "at_risk":  # the models' reading stands; flagged
-            if len(text) > QUOTE_CHARS:
-                scores.evidence[i] = (said if len(said) <= QUOTE_CHARS
-                                      else said[:QUOTE_CHARS - 2] + " …")
-            continue
-        row = scores.intent[i].astype(np.float64)
-        churn = 1.0 - row[none]
-        if churn < IMPLICIT_PROBABILITY:
-            row[at_risk] += IMPLICIT_PROBABILITY - churn
-            row[none] = 1.0 - IMPLICIT_PROBABILITY
-            scores.intent[i] = row
-        scores.intent_labels[i] = "at_risk"
+        if scores.intent_labels[i] == "none":  # read at risk: the models' reading stands
+            row = scores.intent[i].astype(np.float64)
+            churn = 1.0 - row[none]
+            if churn < IMPLICIT_PROBABILITY:
+                row[at_risk] += IMPLICIT_PROBABILITY - churn
+                row[none] = 1.0 - IMPLICIT_PROBABILITY
+                scores.intent[i] = row
+            scores.intent_labels[i] = "at_risk"
         if len(text) > QUOTE_CHARS:
             scores.evidence[i] = said if len(said) <= QUOTE_CHARS else said[:QUOTE_CHARS - 2] + " …"
     return found

@@ -18,6 +18,7 @@ from functools import lru_cache
 from detector.redact import QUOTE_CHARS
 from models.pieces import (
     customer_lines,
+    hashtags_as_words,
     sentence_spans,
     sentences,
     span_at,
@@ -619,16 +620,6 @@ def _switches(low: str) -> list[re.Match[str]]:
     return found
 
 
-# a hashtag that starts with a letter, read as its words as the models read it
-# (``models.pieces.plain``): "#NeverAgain" -> "Never Again", "#SwitchingBanks"
-_HASHTAG = re.compile(r"(?<!\S)#(?=[^\W\d_])(\w+)")
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def _hashtag_words(m: re.Match[str]) -> str:
-    return _CAMEL.sub(" ", m.group(1))
-
-
 @lru_cache(maxsize=256)
 def prepared(text: str) -> tuple[str, str, frozenset[str]]:
     """``text`` as the English rules read it (of a transcript written as ``Agent:`` /
@@ -639,8 +630,7 @@ def prepared(text: str) -> tuple[str, str, frozenset[str]]:
     lines = customer_lines(text)
     if lines:
         text = "\n".join(lines)
-    if "#" in text:
-        text = _HASHTAG.sub(_hashtag_words, text)
+    text = hashtags_as_words(text)
     low = text.lower()
     if len(low) != len(text):
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)

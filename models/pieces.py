@@ -40,6 +40,15 @@ def _unmark(m: re.Match[str]) -> str:
     return _CAMEL.sub(" ", tag) if tag is not None else ""
 
 
+_HASHTAG = re.compile(r"(?<!\S)#(?=[^\W\d_])(\w+)")
+
+
+def hashtags_as_words(text: str) -> str:
+    """``text`` with each hashtag read as its words, as :func:`plain` reads it ("#NeverAgain"
+    -> "Never Again"), and nothing else changed."""
+    return _HASHTAG.sub(_unmark, text) if "#" in text else text
+
+
 def plain(text: str) -> str:
     """The words of a piece the model reads: links and @handles dropped, and the "RT" of a
     retweet before the handle it quotes, a hashtag read as its words (``#NeverAgain`` ->

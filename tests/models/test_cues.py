@@ -121,10 +121,8 @@ def test_saying_one_would_never_leave_is_found_and_threats_are_not():
     after it (8 / 8: 7 found, 2 near misses, "I never leave reviews but ...": not kept, and
     those rows were then written against); rows written after the second version (8 / 8: 7
     found, one near miss)."""
-    for path, found_at_least, misses in zip(NEVER_LEAVE, (4, 8, 7), (0, 0, 1), strict=True):
-        near_misses, found = _read_fixture(path, retraction, "text", "retraction")
-        assert len(near_misses) <= misses, near_misses
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(retraction, "retraction", zip(NEVER_LEAVE, (4, 8, 7), (0, 0, 1),
+                                                   strict=True))
 
 
 def test_never_leaving_normally_is_a_condition():
@@ -242,6 +240,16 @@ def _read_fixture(path: Path, rule: Any, given: str, kind: str) -> tuple[list[An
     return near_misses, sum(f is not None for r, f in zip(rows, found, strict=True) if r[kind])
 
 
+def _assert_fixtures(rule: Any, kind: str, rows: Any) -> None:
+    """For each (fixture, found at least, near misses at most) of ``rows``: ``rule`` finds
+    at least that many of the fixture's rows whose ``kind`` is true, and at most that many
+    near misses (rows whose ``kind`` is false)."""
+    for path, found_at_least, misses in rows:
+        near_misses, found = _read_fixture(path, rule, "text", kind)
+        assert len(near_misses) <= misses, (path.name, near_misses)
+        assert found >= found_at_least, (path.name, found)
+
+
 ACCEPTS = Path(__file__).parent / "fixtures" / "retention_accepts.jsonl"
 ACCEPTS_LATER = Path(__file__).parent / "fixtures" / "retention_accepts_later.jsonl"
 
@@ -330,10 +338,8 @@ def test_switching_ultimatums_and_steps_to_leave_are_found_and_their_near_misses
     will call you back", "What is a PAC code?", "You gave me no notice of the price
     increase"), 22 / 17 written after the first version (they failed it: two near misses
     matched) and 22 / 17 written after the second was frozen."""
-    for path, found_at_least in ((STEPS, 38), (STEPS_LATER, 22), (STEPS_FINAL, 22)):
-        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
-        assert near_misses == []
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(implicit_leaving, "leaving",
+                     ((STEPS, 38, 0), (STEPS_LATER, 22, 0), (STEPS_FINAL, 22, 0)))
 
 
 ULTIMATUM_OBJECT = [Path(__file__).parent / "fixtures" / f"ultimatum_object{s}.jsonl"
@@ -347,10 +353,8 @@ def test_an_ultimatum_with_an_object_and_moving_the_account_are_found():
     written against (3 / 3), and 10 / 8 written after they were frozen (all found, no near
     miss: "Should I close the account or keep it open for the refund?", "I'm moving my
     broadband to the new house on the 3rd.", "We're taking the contract to our lawyer")."""
-    for path, found_at_least in zip(ULTIMATUM_OBJECT, (3, 10), strict=True):
-        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
-        assert near_misses == []
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(implicit_leaving, "leaving", zip(ULTIMATUM_OBJECT, (3, 10), (0, 0),
+                                                      strict=True))
 
 
 MOVING_CODE = [Path(__file__).parent / "fixtures" / f"moving_code{s}.jsonl"
@@ -363,10 +367,7 @@ def test_an_ultimatum_that_moves_to_a_named_company_and_a_code_named_first_are_f
     6 / 6 written after they were frozen (all found, no near miss: "I can do Tuesday or I'm
     moving to Wednesday", "PAC code requested for my old number so I can move it to
     you.")."""
-    for path, found_at_least in zip(MOVING_CODE, (4, 6), strict=True):
-        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
-        assert near_misses == []
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(implicit_leaving, "leaving", zip(MOVING_CODE, (4, 6), (0, 0), strict=True))
 
 
 B2B_LEAVING = [Path(__file__).parent / "fixtures" / f"b2b_leaving{s}.jsonl"
@@ -382,10 +383,8 @@ def test_a_business_leaving_without_asking_is_found():
     since); then a house move ("I'm moving to Manchester in June") was seen to read as
     leaving, moving and transitions now need their object, and 12 are found
     (docs/models.md)."""
-    for path, found_at_least, misses in zip(B2B_LEAVING, (10, 12), (0, 1), strict=True):
-        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
-        assert len(near_misses) <= misses, near_misses
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(implicit_leaving, "leaving", zip(B2B_LEAVING, (10, 12), (0, 1),
+                                                      strict=True))
 
 
 @pytest.mark.parametrize("text", [
@@ -447,10 +446,7 @@ def test_closing_a_spare_account_is_found_and_leaving_is_not():
     written against (10 / 10); rows written after it (13 / 13: 8 found, 3 near misses, so it
     was not kept, and those rows were then written against); rows written after the second
     version (12 / 12: 10 found, one near miss, a trial ended without buying)."""
-    for path, found_at_least, misses in zip(SPARE, (10, 13, 10), (0, 0, 1), strict=True):
-        near_misses, found = _read_fixture(path, spare_account, "text", "spare")
-        assert len(near_misses) <= misses, near_misses
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(spare_account, "spare", zip(SPARE, (10, 13, 10), (0, 0, 1), strict=True))
 
 
 JOINED = [Path(__file__).parent / "fixtures" / f"joined{s}.jsonl" for s in ("", "_later")]
@@ -462,10 +458,7 @@ def test_saying_one_joined_the_company_is_found_and_regret_is_not():
     the pattern was written against (5 / 5), and 8 / 8 written after it was frozen: all
     found, one near miss ("I moved my account to you last year and now I want to close
     it.": "close it" names no account; closing it now says the customer leaves again)."""
-    for path, found_at_least, misses in zip(JOINED, (5, 8), (0, 0), strict=True):
-        near_misses, found = _read_fixture(path, joined, "text", "joined")
-        assert len(near_misses) <= misses, near_misses
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(joined, "joined", zip(JOINED, (5, 8), (0, 0), strict=True))
 
 
 BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"
@@ -477,10 +470,8 @@ def test_cancelling_with_nothing_after_it_is_found_and_its_near_misses_are_not()
     not refunded by Friday I will cancel.", "Fix it or I cancel.", "Thinking of
     cancelling."; "Can I cancel?", "Wrong size, I'm cancelling the order.", "I won't
     cancel, just fix the login.") and 24 / 18 written after they were frozen."""
-    for path, found_at_least in zip(BARE_CANCEL, (40, 24), strict=True):
-        near_misses, found = _read_fixture(path, implicit_leaving, "text", "leaving")
-        assert near_misses == []
-        assert found >= found_at_least, (path.name, found)
+    _assert_fixtures(implicit_leaving, "leaving", zip(BARE_CANCEL, (40, 24), (0, 0),
+                                                      strict=True))
 
 
 def test_cancelling_with_an_object_a_negation_or_a_question_is_not_bare():
