@@ -146,12 +146,32 @@ class Event:
 _FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
+# invisible format characters nobody reads: a soft hyphen, zero-width space, word joiner,
+# BOM, direction marks, embeddings, overrides and isolates. Copied from web pages and word
+# processors they split words for every reader that looks at characters ("ca\u00adncel" is
+# no "cancel" to the n-grams and rules; the transformer's tokenizer already drops them),
+# and bidi overrides make quoted evidence display other than it reads. Kept: the zero-width
+# joiner and non-joiner (spelling in Persian and Indic scripts, emoji sequences) and
+# Arabic's number signs.
+_INVISIBLE = dict.fromkeys([0xAD, 0x180E, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                            *range(0x2060, 0x2065), *range(0x2066, 0x2070), 0xFEFF,
+                            0xFFF9, 0xFFFA, 0xFFFB])
+# Unicode tag characters hide ASCII text from a reader ("ASCII smuggling"); only a
+# subdivision flag (a black flag, then tags) keeps them
+_TAGS_RE = re.compile("(\U0001F3F4[\U000E0020-\U000E007F]+)|[\U000E0000-\U000E007F]+")
+_FULL_WIDTH_OR_INVISIBLE = _FULL_WIDTH | _INVISIBLE
+
+
+def _flag_or_nothing(match: re.Match[str]) -> str:
+    return match.group(1) or ""
+
+
 def clean_text(text: str) -> str:
-    """Normalise text: NFC, full-width forms as ASCII, drop control characters, collapse
-    runs of spaces."""
+    """Normalise text: NFC, full-width forms as ASCII, drop control and invisible format
+    characters, collapse runs of spaces."""
     text = unicodedata.normalize("NFC", text)
     if not text.isascii():
-        text = text.translate(_FULL_WIDTH)
+        text = _TAGS_RE.sub(_flag_or_nothing, text.translate(_FULL_WIDTH_OR_INVISIBLE))
     text = _CONTROL_RE.sub(" ", text)
     return _WS_RE.sub(" ", text).strip()
 

@@ -169,6 +169,26 @@ def test_full_width_letters_are_read_as_ascii():
         "Ich kündige. 这个服务太差了"
 
 
+def test_invisible_format_characters_are_removed():
+    # a soft hyphen from a word processor split "cancel" for the n-grams and rules (the
+    # static path read the request as none); zero-width spaces, a BOM, direction marks
+    # and overrides likewise; hidden tag characters too
+    ev = parse_event(base(text="\ufeffPlease ca\u00adncel my acc\u200bount \u202etoday\u202c"
+                                "\u200e.\U000E0041\U000E0042"), now=NOW)
+    assert ev.text == "Please cancel my account today."
+    turned = parse_event(base(text="", channel="call", turns=[
+        {"speaker": "customer", "text": "close\u2060 it\u2066 now\u2069"}]), now=NOW)
+    assert turned.customer_text == "close it now"
+    # kept: joiners inside words and emoji, a subdivision flag's tags
+    family = "\U0001F468\u200d\U0001F469 \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    scotland = "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F"
+    assert parse_event(base(text=f"{family} {scotland}"), now=NOW).text == f"{family} {scotland}"
+    # nothing but invisible characters is no text
+    with pytest.raises(EventError) as err:
+        parse_event(base(text="\u200b\u00ad\ufeff"), now=NOW)
+    assert err.value.reason == "empty_text"
+
+
 def test_round_trip_to_dict():
     ev = parse_event(base(journey_stage="billing", rating=2, metadata={"plan": "x"}), now=NOW)
     again = parse_event(ev.to_dict(), now=NOW)
