@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,8 +229,31 @@ _ACTIONS_NO_PROBLEM = {
 }
 
 
-def _action(severity: str, st: dict[str, Any]) -> str:
-    """What support should do: by severity, and whether a problem is on record."""
+#: the latest message wants a closed account back, or to come back: no retention talk
+_ACTIONS_WANTS_BACK = {
+    "critical": (
+        "Call the customer today: find out why the account was closed, reopen or reinstate it "
+        "if nothing stands in the way, confirm that it is back, and apologise where the "
+        "closure was ours."
+    ),
+    "high": (
+        "Contact the customer within 24 hours: find out why the account was closed, reopen or "
+        "reinstate it if nothing stands in the way, confirm that it is back, and apologise "
+        "where the closure was ours."
+    ),
+    "medium": (
+        "Within 2 days: check why the account was closed, reopen or reinstate it (or sign "
+        "them up again) if nothing stands in the way, and confirm to the customer."
+    ),
+    "low": _ACTIONS["low"],
+}
+
+
+def _action(severity: str, st: dict[str, Any], patterns: Sequence[str] = ()) -> str:
+    """What support should do: by severity, and whether a problem is on record; for a
+    closed account wanted back, reopening it."""
+    if "wants_back" in patterns:
+        return _ACTIONS_WANTS_BACK[severity]
     known = (any(e["friction_categories"] for e in st["evidence"])
              or any(t["categories"] for t in st.get("threads") or ()))
     return (_ACTIONS if known else _ACTIONS_NO_PROBLEM)[severity]
@@ -459,6 +483,8 @@ def _patterns(
         found.append("leaving_date")
     if "implicit_leaving" in signal.flags and signal.churn_intent != "none":
         found.append("says_leaving")
+    if "wants_back" in signal.flags:  # a closed account wanted back, or to come back
+        found.append("wants_back")
     if "downgrade" in signal.flags and _unhappy_lately(st, signal, cfg):
         found.append("trading_down")
     if late:
@@ -535,6 +561,11 @@ def _churn_risk_alert(
             severity is None or severity_rank(severity) < severity_rank("high")):
         # the complaint leaves the company; the customer leaves on a date; says they leave
         severity = "high"
+    if "wants_back" in patterns:
+        # gone unless the account is reopened: today when they are unhappy about it
+        floor = "high" if signal.friction_categories or signal.sentiment < -0.2 else "medium"
+        if severity is None or severity_rank(severity) < severity_rank(floor):
+            severity = floor
     escalating = {"intent_rising", "sentiment_sliding"} & set(patterns)
     if severity is not None and escalating and score >= cfg.severity_medium * 0.8:
         if severity_rank(severity) < severity_rank("high") and "intent_rising" in escalating:
@@ -602,7 +633,7 @@ def _churn_risk_alert(
             score=score,
             reasons=tuple(reasons),
             evidence=tuple(evidence),
-            recommended_action=_action(severity, st),
+            recommended_action=_action(severity, st, relevant if not explicit else ()),
             created_at=signal.occurred_at,
             model_version=signal.model_version,
             details={
@@ -741,6 +772,9 @@ def _reasons(
                        'anything yet)')
     elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{said}"')
+    elif "wants_back" in patterns:
+        reasons.append(f'Wants a closed account back, or to come back, on {channel}: "{said}" '
+                       '(until it is reopened they are a customer lost)')
     elif st["max_intent"] != "none":
         reasons.append(f"Earlier messages showed {st['max_intent'].replace('_', ' ')} churn intent")
     contacts = st["contacts"]

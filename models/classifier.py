@@ -40,7 +40,7 @@ from models.multilingual import LeavingCue, detect_leaving_request
 from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
 from models.repeats import says_repeat
-from models.staying import joined, spare_account
+from models.staying import joined, spare_account, wants_back
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 CUE_PROBABILITY = 0.6  # the churn probability of an explicit request found by a cue list
@@ -163,6 +163,16 @@ def apply_joined(texts: Sequence[str], scores: PooledScores,
     return apply_spare_accounts(texts, scores, english, joined)
 
 
+def apply_wants_back(texts: Sequence[str], scores: PooledScores,
+                     english: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts whose writer wants a closed account back or to come back
+    (:func:`models.staying.wants_back`: "Can you reactivate my account? I closed it by
+    mistake.", "You cancelled my account without telling me!"), read as :func:`
+    apply_spare_accounts` reads a spare account closed (flag ``wants_back``): the heads read
+    the closing words as a request to leave (transformer explicit 0.78-0.84)."""
+    return apply_spare_accounts(texts, scores, english, wants_back)
+
+
 IMPLICIT_PROBABILITY = 0.6  # at least this churn probability for leaving said without a request
 
 
@@ -208,6 +218,7 @@ class RuleReadings:
     bereaved: list[bool]
     spare: list[str | None]  # closes a spare account
     joined: list[str | None]  # says they joined the company
+    back: list[str | None]  # wants a closed account back, or to come back
     implicit: list[str | None]
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
@@ -222,8 +233,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                 turns: Sequence[Sequence[str] | None] | None = None) -> RuleReadings:
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
-    spare accounts closed, joining said, leaving said without a request (not on texts the
-    first four read), and, where the
+    spare accounts closed, joining said, a closed account wanted back, leaving said without
+    a request (not on texts the first five read), and, where the
     recipe has them, the leaving cues of other languages; then what only flags a signal: a
     message said to be a repeat contact, a complaint taken outside the company, a churn risk
     that names its date, a request to trade down; last, out-of-office replies that nothing
@@ -232,10 +243,12 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     bereaved = apply_bereavements(texts, scores, english)
     spare = apply_spare_accounts(texts, scores, english)
     came = apply_joined(texts, scores, english)
+    back = apply_wants_back(texts, scores, english)
     implicit = apply_implicit_leaving(
         texts, scores, english, [r is not None or b or k is not None or j is not None
-                                 for r, b, k, j in zip(retracted, bereaved, spare, came,
-                                                       strict=True)])
+                                 or w is not None
+                                 for r, b, k, j, w in zip(retracted, bereaved, spare, came, back,
+                                                          strict=True)])
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
@@ -244,7 +257,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
              for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
     auto = apply_auto_replies(texts, scores)
-    return RuleReadings(retracted, bereaved, spare, came, implicit, cues, repeats, escalations,
+    return RuleReadings(retracted, bereaved, spare, came, back, implicit, cues, repeats,
+                        escalations,
                         dated,
                         downgrades, auto)
 
@@ -302,7 +316,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  texts: Sequence[str] | None = None,
                  auto_replies: Sequence[bool] | None = None,
                  spare: Sequence[str | None] | None = None,
-                 came: Sequence[str | None] | None = None) -> list[Signal]:
+                 came: Sequence[str | None] | None = None,
+                 back: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
@@ -323,7 +338,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
     rules: list[tuple[str, Sequence[str | bool | None]]] = [
         (flag, read) for flag, read in (
             ("retraction", retracted), ("bereavement", bereaved), ("spare_account", spare),
-            ("joined", came), ("implicit_leaving", implicit),
+            ("joined", came), ("wants_back", back), ("implicit_leaving", implicit),
             ("repeat_contact", repeats), ("escalation_threat", escalations),
             ("leaving_date", dated), ("downgrade", downgrades), ("auto_reply", auto_replies))
         if read is not None]
@@ -424,7 +439,7 @@ class RecipeClassifier:
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
                             read.repeats, read.escalations, read.dated, read.downgrades,
-                            texts, read.auto_replies, read.spare, read.joined)
+                            texts, read.auto_replies, read.spare, read.joined, read.back)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

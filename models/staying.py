@@ -129,3 +129,102 @@ def joined(text: str) -> str | None:
     if _ASKED.match(low, a) and low[a:b].rstrip().endswith("?"):
         return None
     return text[a:b].strip()
+
+
+# Wanting a closed account back, or to come back: "Can you reactivate my account? I closed
+# it by mistake.", "You cancelled my account without telling me! Please reinstate it.", "I
+# want to come back. Can I rejoin?" (the heads read the closing words as a request to leave:
+# P(explicit) 0.78-0.99)
+_HELD = (r"(\w+\s+)?(account|subscription|membership|plan|policy|contract|service|profile|"
+         r"line)s?\b(?!\s+(pass\w*|pss\w*|pwd|pw|pin|key|access|login|details|settings|data|number|"
+         r"photo|picture|name|address|email|e-mail|history|information|info)s?\b)")
+_CLOSED = (r"(closed|cancel+ed|deleted|terminated|deactivated|suspended|shut\s+down|"
+           r"disconnected|discontinued)")
+WANTS_BACK = re.compile(
+    # reopen / reactivate / reinstate my account; want it reinstated
+    rf"\b(re-?open|re-?activate|re-?instate|restore|un-?cancel|re-?enable)\s+(my|our|the)\s+"
+    rf"((old|previous|closed|cancel+ed|former)\s+)?{_HELD}|"
+    r"\b(want|need|like|get)\s+(my\s+" + _HELD + r")\s+(re-?opened|re-?activated|"
+    r"re-?instated|restored|back(\s+on)?|turned\s+back\s+on)\b|"
+    # closed by the company, not asked for
+    r"\b(you|you\s+guys|your\s+(\w+\s+)?(system|bank|team|company|staff|website|app))\s+(have\s+|"
+    rf"has\s+|just\s+|then\s+)?{_CLOSED}\s+(my|our)\s+{_HELD}|"
+    rf"\bwhy\s+(was|has|is|did|were|have)\s+(my|our)\s+{_HELD}\s+(been\s+|got\s+|get\s+)?"
+    rf"{_CLOSED}|"
+    rf"\b(my|our)\s+{_HELD}\s+(was|has\s+been|got|had\s+been)\s+{_CLOSED}\s+(without|for\s+no\s+"
+    r"reason|by\s+(you|your|mistake)|in\s+error)|"
+    # coming back as a customer
+    r"\b(want|wish|like|love|hoping|hope|plan(ning)?|ready|decided)\s+to\s+(rejoin|re-join|"
+    r"resubscribe|re-subscribe|(come\s+back|sign\s+back\s+up|sign\s+up\s+again)(?=\s*($|"
+    r"[.!?,;)]|(to\s+)?(you|u|now|please)\b)))|"
+    r"\bcan\s+(i|we)\s+(rejoin|re-join|resubscribe|re-subscribe|(come\s+back|sign\s+back\s+up)"
+    r"(?=\s*($|[.!?,;)]|(on|to\s+you|with\s+you|please)\b)))")
+# where the text speaks of a closing, "it" is the account: "I closed it by mistake", "please
+# reinstate it", "I didn't cancel it"
+WANTS_IT_BACK = re.compile(
+    r"\b(re-?open|re-?activate|re-?instate|restore|un-?cancel|undo|reverse|re-?enable)\s+(it|"
+    r"that|the\s+(cancellation|closure|termination))\b|\b(want|need|like)\s+(it|them)\s+"
+    r"(re-?opened|re-?activated|re-?instated|restored|back(\s+on)?|turned\s+back\s+on)\b|"
+    r"\bturn\s+it\s+back\s+on\b|"
+    rf"\b{_CLOSED}\s+(it|this|that|(my|our)\s+{_HELD})\s+(by\s+(mistake|accident)|in\s+error|"
+    rf"accidentally)|\b(accidentally|mistakenly)\s+{_CLOSED}\s+(it|(my|our|the)\s+{_HELD})|"
+    r"\b(i|we)\s+(did\s+not|didn'?t|never)\s+(cancel|close|terminate|delete)\s+(it|anything)\b")
+_CLOSING = re.compile(r"\b(cancel|clos|deactivat|terminat|delet|suspend|shut|disconnect)\w*\b"
+                      r"[^.!?]{0,60}?\b(account|subscription|membership|plan|policy|contract|"
+                      r"service|profile)|\b(account|subscription|membership|plan|policy|contract|"
+                      r"service|profile)s?\b[^.!?]{0,40}?\b(cancel|clos|deactivat|terminat|delet|"
+                      r"suspend|shut|disconnect)")
+_IF = re.compile(r"\b(if|unless|or\s+else|otherwise)\b")
+# every match holds one of these (lower-cased): a substring test first
+_BACK_STEMS = ("reopen", "re-open", "reactivat", "re-activat", "reinstat", "re-instat",
+               "restor", "cancel", "clos", "delet", "terminat", "deactivat", "suspend", "shut",
+               "disconnect", "discontinu", "rejoin", "re-join", "resubscri", "re-subscri",
+               "come back", "sign back", "sign up again", "undo", "revers", "re-enabl",
+               "reenabl", "back on")
+# ... or "my account back" ("I want my account back"; "back" alone is in too many texts)
+_MINE_BACK = re.compile(r"\b(my|our)\s+(\w+\s+)?(account|subscription|membership|plan|policy|"
+                        r"contract|service|profile|line)s?\s+back\b")
+# ... not when it leaves all the same, or the closing was asked for
+_LEAVES_ANYWAY = re.compile(r"\b(switch\w*|elsewhere|competitor\w*|another\s+(bank|provider|"
+                            r"company|supplier|network|insurer|carrier|gym)|done\s+with|"
+                            r"as\s+(i\s+)?(asked|requested)|like\s+i\s+asked|per\s+my\s+request|"
+                            r"thanks?\s+(you\s+)?for\s+(cancel|clos)\w*|won'?t\s+be\s+"
+                            r"(re-?opening|coming\s+back|rejoining)|meant\s+to|on\s+purpose|"
+                            r"confirm\s+(that\s+)?(it'?s|it\s+is|it\s+has\s+been|the)\s+"
+                            r"(closed|cancel\w*|closure|termination))\b")
+# ... nor goes to a named company ("so I'm moving to Monzo")
+_GOES_TO_NAMED = re.compile(r"\b(i'?m|we'?re|i\s+am|we\s+are|i'?ll|we'?ll)\s+(now\s+|just\s+)?"
+                            r"(moving|going|off|switching)\s+to\s+[A-Z]", re.I)
+
+
+def wants_back(text: str) -> str | None:
+    """The sentence of ``text`` in which the writer wants a closed account back or to come
+    back (:data:`WANTS_BACK`: reopen, reactivate or reinstate it; closed by mistake; closed
+    by the company without being asked; rejoin); None when there is none, when a request
+    to leave stands outside those words (:data:`EXPLICIT_CUE`), or the text leaves all the
+    same or asked for the closing (:data:`_LEAVES_ANYWAY`, :func:`implicit_leaving`).
+    English only; of a transcript, the customer's lines."""
+    text, low, _ = prepared(text)
+    if not (any(stem in low for stem in _BACK_STEMS)
+            or ("back" in low and _MINE_BACK.search(low))):
+        return None
+    found = list(WANTS_BACK.finditer(low))
+    if _CLOSING.search(low):
+        found += WANTS_IT_BACK.finditer(low)
+    if not found:
+        return None
+    spans = wrapped_sentence_spans(text)
+    found = sorted((m for m in found if not _IF.search(low, *span_at(spans, m.start(), len(low)))),
+                   key=lambda m: m.start())
+    if (not found or _LEAVES_ANYWAY.search(low) or _goes_to_named(text)
+            or implicit_leaving(text) is not None):
+        return None
+    if any(not any(m.start() < f.end() and f.start() < m.end() for f in found)
+           for m in EXPLICIT_CUE.finditer(low)):
+        return None
+    a, b = span_at(spans, found[0].start(), len(text))
+    return text[a:b].strip()
+
+
+def _goes_to_named(text: str) -> bool:
+    return any(m.group(0)[-1].isupper() for m in _GOES_TO_NAMED.finditer(text))

@@ -466,6 +466,27 @@ def test_talk_of_leaving_without_a_request_is_a_high_case():
     assert run([replace(make_signal("s2", sentiment=0.4), flags=("implicit_leaving",))])[1] == []
 
 
+def test_a_closed_account_wanted_back_is_a_case_to_reopen_it():
+    """"You cancelled my account without telling me! ... Please reinstate it immediately."
+    was an explicit request to leave ("asks to leave", hold the cancellation); read as
+    wanting it back (intent none) it raised nothing. Now a case whose action is reopening
+    the account: high when the message is unhappy, medium otherwise ("Can I rejoin?")."""
+    angry = make_signal("w1", sentiment=-0.9, friction=("access",), channel="chat",
+                        text="You cancelled my account without telling me!")
+    assert run([angry])[1] == []
+    _, alerts = run([replace(angry, flags=("wants_back",))])
+    assert [a.severity for a in alerts] == ["high"]
+    assert alerts[0].reasons[0].startswith('Wants a closed account back, or to come back, on '
+                                           'chat: "You cancelled my account')
+    assert "wants_back" in alerts[0].details["patterns"]
+    assert "reopen or reinstate it" in alerts[0].recommended_action
+    assert "cancellation" not in alerts[0].recommended_action
+    calm = make_signal("w2", sentiment=0.2, channel="chat", text="Can I rejoin on my old plan?")
+    _, alerts = run([replace(calm, flags=("wants_back",))])
+    assert [a.severity for a in alerts] == ["medium"]
+    assert alerts[0].recommended_action.startswith("Within 2 days: check why the account")
+
+
 def test_trading_down_after_a_complaint_is_a_medium_case_and_alone_raises_nothing():
     """"Your prices went up again this month." then "Can you move me to the cheapest plan
     please?" then "Please remove the sports add-on and the extra line.": no alert at all

@@ -30,7 +30,7 @@ from models.cues import (
 )
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
-from models.staying import joined, spare_account
+from models.staying import joined, spare_account, wants_back
 from tests.models.rule_fixtures import assert_gates_hide_no_match
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
 
@@ -459,6 +459,27 @@ def test_saying_one_joined_the_company_is_found_and_regret_is_not():
     found, one near miss ("I moved my account to you last year and now I want to close
     it.": "close it" names no account; closing it now says the customer leaves again)."""
     _assert_fixtures(joined, "joined", zip(JOINED, (5, 8), (0, 0), strict=True))
+
+
+WANTS_BACK = [Path(__file__).parent / "fixtures" / f"wants_back{s}.jsonl" for s in ("", "_later")]
+
+
+def test_wanting_a_closed_account_back_is_found_and_leaving_is_not():
+    """"You cancelled my account without telling me! ... Please reinstate it." read explicit
+    on both paths (0.84, 0.99), "Can you reactivate my account? I closed it by mistake last
+    week." explicit on the transformer (0.78). Rows the patterns were written against (16 /
+    12: all found, no near miss), and 14 / 10 written after they were frozen: 11 found, one
+    near miss ("You closed my account without asking, fine, I've already opened one with
+    Starling.": gone to a named bank without a leaving word)."""
+    _assert_fixtures(wants_back, "back", zip(WANTS_BACK, (16, 11), (0, 1), strict=True))
+
+
+def test_wanting_it_back_is_not_read_in_a_condition_or_of_a_card_or_password():
+    assert wants_back("If you don't reopen my account today I'm cancelling everything.") is None
+    assert wants_back("I deactivated my card but would like to reactivate it.") is None
+    assert wants_back("How do I restore my account password?") is None
+    assert wants_back("Reopen my account and then close my other account please.") is None
+    assert wants_back("Reopen my account please.") == "Reopen my account please."
 
 
 BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"

@@ -251,6 +251,20 @@ def test_saying_one_joined_is_not_a_churn_risk(paths, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_wanting_a_closed_account_back_is_not_a_request_to_leave(paths, path):
+    """The first was explicit on both paths (0.84, 0.99), the second on the transformer
+    (0.78); a request to leave next to it still is one."""
+    back = ["You cancelled my account without telling me! I never asked for this. Please "
+            "reinstate it immediately.",
+            "Can you reactivate my account? I closed it by mistake last week."]
+    sigs = paths[path].classify(_events(back + ["Reopen my old account, then close my "
+                                                "current account please."]))
+    for sig in sigs[:-1]:
+        assert sig.churn_intent == "none" and "wants_back" in sig.flags, sig
+    assert sigs[-1].churn_intent != "none" and "wants_back" not in sigs[-1].flags
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_a_survey_response_is_read_as_its_answers(paths, path):
     """Read with its questions, the transformer found no friction in this response (the
     prompts "How likely are you to recommend us?" and "Why?" spoke for it)."""
