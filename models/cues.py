@@ -423,6 +423,20 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"(the|this|your|ur)\s+app\b|(^|[.!?]\s*)uninstalled\b"),
         (("lasted",),
          r"\b(it\s+)?was\s+(nice|good|great|fun)\s+while\s+it\s+lasted\b"),
+        # an app review's bare "Deleted." (as "Uninstalled.")
+        (("deleted",),
+         r"(^|[.!?]\s*)deleted\s*([.!]|$)"),
+        # an ultimatum that ends "I'm done": "Sort my bill out this week or I'm done.", "If
+        # this isn't fixed by Friday I want a refund and I'm done.", "That's it, I'm done."
+        # (not "I've filled in the form, I'm done.", "then I'm done here, thanks")
+        (("done",),
+         r"\bor\s+(else\s+)?(i'?m|i\s+am|we'?re|we\s+are)\s+(so\s+|totally\s+|completely\s+)?"
+         r"done(\s+with\s+(you|u|you\s+guys|it\s+all|all\s+of\s+(this|it)))?\s*([.!,;)]|$)|"
+         r"\b(if|unless|one\s+more|another)\b[^.!?]{0,120}\b(and|then|,)\s*(i'?m|i\s+am|we'?re|"
+         r"we\s+are)\s+(so\s+|totally\s+|completely\s+)?done(\s+with\s+(you|u|you\s+guys|it\s+all|"
+         r"all\s+of\s+(this|it)))?\s*([.!,;)]|$)|"
+         r"\bthat'?s\s+it\s*[,.!;:-]*\s*(i'?m|i\s+am|we'?re|we\s+are)\s+(so\s+|totally\s+|"
+         r"completely\s+)?done\s*([.!]|$)"),
         # cancelling with nothing after it: the service is meant ("If this is not refunded
         # by Friday I will cancel.", "Fix it or I cancel.", "Thinking of cancelling.")
         (("cancel cancelling canceling",),

@@ -387,6 +387,21 @@ def test_a_business_leaving_without_asking_is_found():
                                                       strict=True))
 
 
+DONE_OR_DELETED = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s22{s}.jsonl"
+                   for s in ("", "_later")]
+
+
+def test_an_ultimatum_ending_im_done_and_a_bare_deleted_are_found():
+    """"If this isn't fixed by Friday I want a full refund and I'm done." (none 0.05 / 0.13)
+    and an app review's "Used to love this app. Not anymore. Deleted." (none 0.35 / 0.12).
+    Rows the patterns were written against (10 leaving: "Deleted it." is not read; 8 near
+    misses: "Thanks, I'm done for now.", "then I'm done here"), and 10 / 8 written after
+    they were frozen: 8 found ("Unless someone calls me back today I'm done." and "...,
+    deleted." are not), no near miss."""
+    _assert_fixtures(implicit_leaving, "leaving", zip(DONE_OR_DELETED, (9, 8), (0, 0),
+                                                      strict=True))
+
+
 @pytest.mark.parametrize("text", [
     "We chose a different provider for our mobiles last year but we love your broadband.",
     "I went with another company for my car insurance, but I want to keep the home policy "

@@ -37,6 +37,7 @@ from models.language import is_english
 from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
 from models.repeats import says_repeat
+from models.staying import joined, spare_account, wants_back
 from models.valence import valence
 
 #: pieces of the patterns, each repeated to a long text: what they may match again and again
@@ -51,6 +52,7 @@ FRAGMENTS = [
     "je veux résilier ", "disdetta ", "opzeggen abonnement ", "cancelar tudo ",
     "Agent: hi\nCustomer: ", "\u200b", "😡", "ok i'll take the ", "keep my ",
     "or i go to another ", "or I walk ", "Switching to Monzo ", "leaving you for X ",
+    "if one more and i'm done, ", "deleted. ", "you closed my account ", "reopen my ",
     "I'll switch to ", "send me my pac ", "turn off auto-renew ", "my notice period ",
     "i was told it would ", "i have called you ", "third time ", "yet again ", "as i said ",
     "still not ", "nobody has ", "promised me a ", "again, ",
@@ -85,6 +87,9 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         retraction(text)
         retained(["Please cancel my account.", text])
         bereavement(text)
+        spare_account(text)
+        joined(text)
+        wants_back(text)
         cue_sentences([text])
         leaving_quote(text, "explicit")
         leaving_quote(text, "at_risk")
