@@ -561,6 +561,9 @@ def _churn_risk_alert(
             severity is None or severity_rank(severity) < severity_rank("high")):
         # the complaint leaves the company; the customer leaves on a date; says they leave
         severity = "high"
+    if "says_leaving" in patterns and negatives:
+        # says they leave after earlier unhappy contacts: as a request to leave would be
+        severity = "critical"
     if "wants_back" in patterns:
         # gone unless the account is reopened: today when they are unhappy about it
         floor = "high" if signal.friction_categories or signal.sentiment < -0.2 else "medium"

@@ -466,6 +466,22 @@ def test_talk_of_leaving_without_a_request_is_a_high_case():
     assert run([replace(make_signal("s2", sentiment=0.4), flags=("implicit_leaving",))])[1] == []
 
 
+def test_talk_of_leaving_after_unhappy_contacts_is_critical_as_a_request_would_be():
+    """Three contacts about broken internet, then "Please send me my PAC code and tell me
+    what I owe to leave." (at risk through ``implicit_leaving``): high, "contact within 24
+    hours", where a request to leave after such contacts is critical ("call today")."""
+    earlier = [make_signal(f"n{k}", hours=24 * k, friction=("product",), sentiment=-0.8,
+                           channel="chat") for k in range(2)]
+    pac = make_signal("n9", hours=24 * 3, intent="at_risk", p=0.6, sentiment=-0.2,
+                      channel="email",
+                      text="Please send me my PAC code and tell me what I owe to leave.")
+    assert run([*earlier, pac])[1][-1].severity != "critical"
+    _, alerts = run([*earlier, replace(pac, flags=("implicit_leaving",))])
+    assert alerts[-1].severity == "critical"
+    assert "says_leaving" in alerts[-1].details["patterns"]
+    # alone it stays high (test above)
+
+
 def test_a_closed_account_wanted_back_is_a_case_to_reopen_it():
     """"You cancelled my account without telling me! ... Please reinstate it immediately."
     was an explicit request to leave ("asks to leave", hold the cancellation); read as
