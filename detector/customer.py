@@ -363,7 +363,8 @@ def update_customer(
     update = CustomerUpdate(state=st, patterns=patterns)
     if thread is not None:
         _unresolved_issue_alert(update, signal, thread, cfg, profile)
-    _churn_risk_alert(update, signal, item, patterns, cfg, profile)
+    if not (not late and _stand_down_alert(update, signal, item, cfg)):
+        _churn_risk_alert(update, signal, item, patterns, cfg, profile)
     update.state = compact(st)
     return update
 
@@ -530,6 +531,59 @@ def _unhappy_lately(st: dict[str, Any], signal: Signal, cfg: RiskConfig) -> bool
         and timedelta(0) <= signal.occurred_at - datetime.fromisoformat(e["occurred_at"]) <= window
         and quotable(e)
         for e in st["evidence"])
+
+
+#: what a churn-risk case says when the customer takes their request to leave back
+STAND_DOWN_ACTION = (
+    "No retention call is needed: the customer says they stay. Confirm in writing what was "
+    "agreed (an offer, a fix, the account kept open), make sure no cancellation goes "
+    "through, and keep any open problem with its owner until it is fixed."
+)
+
+
+def _stand_down_alert(update: CustomerUpdate, signal: Signal, item: dict[str, Any],
+                      cfg: RiskConfig) -> bool:
+    """A customer who takes a request to leave back (flag ``retraction``, intent none)
+    while their churn-risk case is open: the case is updated to ``low`` with a reason that
+    says so, under its key, so that nobody makes the retention call the earlier alert asked
+    for ("I want to cancel my subscription" at 09:00, "Actually the 50% discount works for
+    me, I'll stay." at 09:20 left a high case standing). Once per case; True when sent."""
+    st = update.state
+    alert_type = "customer_churn_risk"
+    previous = st["last_alerts"].get(alert_type)
+    if ("retraction" not in signal.flags or signal.churn_intent != "none" or not previous
+            or previous["severity"] == "low"):
+        return False
+    case_key, supersedes = _case(st, previous, alert_type, signal, cfg)
+    if supersedes is None:  # the case is over: nothing to stand down
+        return False
+    patterns = ["took_back"]
+    episode = st["contacts"][0][0] if st["contacts"] else signal.occurred_at.isoformat()
+    alert_id = make_alert_id(alert_type, signal.customer_id, "low", episode, "took_back")
+    st["last_alerts"][alert_type] = {"severity": "low", "at": signal.occurred_at.isoformat(),
+                                     "alert_id": alert_id, "patterns": patterns,
+                                     "case_key": case_key}
+    _alerted(st, signal)
+    latest = datetime.fromisoformat(st["risk_at"])
+    score = risk_score(st, latest, cfg)
+    channel = _CHANNEL_WORDS.get(signal.channel, signal.channel)
+    reasons = [f'Took the request to leave back on {channel}: "{quote(item["snippet"])}"',
+               f"Replaces a {previous['severity']} alert of this case"]
+    reasons += [r for r in _reasons(st, signal, item, False, latest, [], cfg)
+                if not r.startswith("Earlier messages showed")]
+    update.alerts.append(Alert(
+        alert_id=alert_id, type=alert_type, severity="low", customer_id=signal.customer_id,
+        journey_stage=signal.journey_stage, score=score, reasons=tuple(reasons),
+        evidence=tuple(e for e in st["evidence"] if e["event_id"] == signal.event_id
+                       or e["churn_intent"] != "none" or e["friction_categories"])[-5:],
+        recommended_action=STAND_DOWN_ACTION, created_at=signal.occurred_at,
+        model_version=signal.model_version,
+        details={"risk_score": round(score, 4), "contacts_in_window": len(st["contacts"]),
+                 "friction_counts": dict(st["friction_counts"]),
+                 "trigger_event_id": signal.event_id, "patterns": patterns,
+                 "confidence": signal.confidence},
+        case_key=case_key, supersedes=supersedes))
+    return True
 
 
 def _churn_risk_alert(

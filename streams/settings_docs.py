@@ -49,7 +49,9 @@ DOCS: dict[str, str] = {
         " 0.5 is where the models label it `explicit` (raise it for fewer alerts; lower"
         " changes nothing)"
     ),
-    "min_alert_severity": "Lowest severity that is emitted",
+    "min_alert_severity": (
+        "Lowest severity that is emitted (a case stood down is updated at low even so)"
+    ),
     "alert_cooldown_hours": "Per customer and type: re-alert within this only if it escalates",
     "contact_window_hours": "Rolling window of contacts counted per customer",
     "evidence_size": "Last N signals kept per customer as evidence",

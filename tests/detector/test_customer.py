@@ -466,6 +466,35 @@ def test_talk_of_leaving_without_a_request_is_a_high_case():
     assert run([replace(make_signal("s2", sentiment=0.4), flags=("implicit_leaving",))])[1] == []
 
 
+def test_a_request_taken_back_later_stands_the_case_down_once():
+    """"I want to cancel my subscription, it's too expensive." (a high case: contact within 24
+    hours) then, 20 minutes later, "Actually the 50% discount works for me, I'll stay." (flag
+    ``retraction``): nothing was sent, so the callback was still made. Now the case is
+    updated at low, under its key, and says why; once."""
+    ask = make_signal("t1", intent="explicit", p=0.92, sentiment=-0.2, channel="chat",
+                      text="I want to cancel my subscription, it's too expensive.")
+    stay = replace(make_signal("t2", hours=0.3, sentiment=0.6, channel="chat",
+                               text="Actually the 50% discount works for me, I'll stay."),
+                   flags=("retraction",))
+    again = replace(make_signal("t3", hours=1, sentiment=0.5, channel="chat",
+                                text="Thanks again, I'm staying."), flags=("retraction",))
+    _, alerts = run([ask, stay, again])
+    assert [a.severity for a in alerts] == ["high", "low"]
+    down = alerts[1]
+    assert down.case_key == alerts[0].case_key and down.supersedes == alerts[0].alert_id
+    assert down.reasons[0] == ('Took the request to leave back on chat: "Actually the 50% '
+                               'discount works for me, I\'ll stay."')
+    assert down.details["patterns"] == ["took_back"]
+    assert down.recommended_action.startswith("No retention call is needed")
+    # a later request to leave opens the case again above low
+    back = make_signal("t4", hours=2, intent="explicit", p=0.95, sentiment=-0.5,
+                       text="Changed my mind, close my account.")
+    _, alerts = run([ask, stay, back])
+    assert [a.severity for a in alerts][-1] in ("high", "critical")
+    # a retraction with no case open sends nothing
+    assert run([stay])[1] == []
+
+
 def test_talk_of_leaving_after_unhappy_contacts_is_critical_as_a_request_would_be():
     """Three contacts about broken internet, then "Please send me my PAC code and tell me
     what I owe to leave." (at risk through ``implicit_leaving``): high, "contact within 24
