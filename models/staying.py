@@ -1,10 +1,11 @@
 """Messages that close an account or name a switch without the customer leaving: a spare
 account closed ("Can you close the duplicate account I accidentally created? I'll keep using
-the main one.") and joining said ("Switched to you from EE last year and never looked
-back."). The embedding heads read both as churn (P(explicit) 0.85-0.99 on the transformer,
-0.92 on static); English, hand-written (docs/models.md, "Closing a spare account", "Saying one
-joined"). The classifier scales such a message's churn probability down (flags
-``spare_account``, ``joined``).
+the main one."), joining said ("Switched to you from EE last year and never looked back.")
+and a closed account wanted back ("Can you reactivate my account? I closed it by mistake.").
+The embedding heads read them as churn (P(explicit) 0.78-0.99 on the transformer, 0.92-0.99
+on static); English, hand-written (docs/models.md, "Closing a spare account", "Saying one
+joined", "Wanting a closed account back"). The classifier scales such a message's churn
+probability down (flags ``spare_account``, ``joined``, ``wants_back``).
 """
 
 from __future__ import annotations
