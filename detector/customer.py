@@ -557,32 +557,16 @@ def _stand_down_alert(update: CustomerUpdate, signal: Signal, item: dict[str, An
     case_key, supersedes = _case(st, previous, alert_type, signal, cfg)
     if supersedes is None:  # the case is over: nothing to stand down
         return False
-    patterns = ["took_back"]
-    episode = st["contacts"][0][0] if st["contacts"] else signal.occurred_at.isoformat()
-    alert_id = make_alert_id(alert_type, signal.customer_id, "low", episode, "took_back")
-    st["last_alerts"][alert_type] = {"severity": "low", "at": signal.occurred_at.isoformat(),
-                                     "alert_id": alert_id, "patterns": patterns,
-                                     "case_key": case_key}
-    _alerted(st, signal)
     latest = datetime.fromisoformat(st["risk_at"])
-    score = risk_score(st, latest, cfg)
     channel = _CHANNEL_WORDS.get(signal.channel, signal.channel)
     reasons = [f'Took the request to leave back on {channel}: "{quote(item["snippet"])}"',
                f"Replaces a {previous['severity']} alert of this case"]
     reasons += [r for r in _reasons(st, signal, item, False, latest, [], cfg)
                 if not r.startswith("Earlier messages showed")]
-    update.alerts.append(Alert(
-        alert_id=alert_id, type=alert_type, severity="low", customer_id=signal.customer_id,
-        journey_stage=signal.journey_stage, score=score, reasons=tuple(reasons),
-        evidence=tuple(e for e in st["evidence"] if e["event_id"] == signal.event_id
-                       or e["churn_intent"] != "none" or e["friction_categories"])[-5:],
-        recommended_action=STAND_DOWN_ACTION, created_at=signal.occurred_at,
-        model_version=signal.model_version,
-        details={"risk_score": round(score, 4), "contacts_in_window": len(st["contacts"]),
-                 "friction_counts": dict(st["friction_counts"]),
-                 "trigger_event_id": signal.event_id, "patterns": patterns,
-                 "confidence": signal.confidence},
-        case_key=case_key, supersedes=supersedes))
+    evidence = [e for e in st["evidence"] if e["event_id"] == signal.event_id
+                or e["churn_intent"] != "none" or e["friction_categories"]][-5:]
+    _send_churn_alert(update, signal, "low", ["took_back"], (case_key, supersedes),
+                      risk_score(st, latest, cfg), reasons, evidence, STAND_DOWN_ACTION)
     return True
 
 
@@ -653,22 +637,7 @@ def _churn_risk_alert(
         if new_request:
             relevant = [*relevant, "asks_to_leave"]
 
-    # The id names the situation, not the message that happened to complete it, so that
-    # a replay, a redelivery or a different arrival order gives the same id: customer,
-    # severity, the start of the contact episode and the patterns seen.
-    episode = st["contacts"][0][0] if st["contacts"] else signal.occurred_at.isoformat()
-    alert_id = make_alert_id(
-        alert_type, signal.customer_id, severity, episode, ",".join(sorted(relevant))
-    )
-    case_key, supersedes = _case(st, previous, alert_type, signal, cfg)
-    st["last_alerts"][alert_type] = {
-        "severity": severity,
-        "at": signal.occurred_at.isoformat(),
-        "alert_id": alert_id,
-        "patterns": relevant,
-        "case_key": case_key,
-    }
-    _alerted(st, signal)
+    case = _case(st, previous, alert_type, signal, cfg)
     reasons = _reasons(st, signal, item, explicit, latest, relevant, cfg)
     if account is not None:
         reasons.append(account_reason(account))
@@ -680,6 +649,34 @@ def _churn_risk_alert(
         or e["friction_categories"]
         or e["sentiment"] < -0.2
     ][-5:]
+    _send_churn_alert(update, signal, severity, relevant, case, score, reasons, evidence,
+                      _action(severity, st, relevant if not explicit else ()), account)
+
+
+def _send_churn_alert(update: CustomerUpdate, signal: Signal, severity: str,
+                      patterns: list[str], case: tuple[str, str | None], score: float,
+                      reasons: list[str], evidence: list[dict[str, Any]], action: str,
+                      account: dict[str, Any] | None = None) -> None:
+    """Record a churn-risk alert as the case's latest and send it (``case``: its key and
+    the alert it supersedes)."""
+    st = update.state
+    alert_type = "customer_churn_risk"
+    # The id names the situation, not the message that happened to complete it, so that
+    # a replay, a redelivery or a different arrival order gives the same id: customer,
+    # severity, the start of the contact episode and the patterns seen.
+    episode = st["contacts"][0][0] if st["contacts"] else signal.occurred_at.isoformat()
+    alert_id = make_alert_id(
+        alert_type, signal.customer_id, severity, episode, ",".join(sorted(patterns))
+    )
+    case_key, supersedes = case
+    st["last_alerts"][alert_type] = {
+        "severity": severity,
+        "at": signal.occurred_at.isoformat(),
+        "alert_id": alert_id,
+        "patterns": patterns,
+        "case_key": case_key,
+    }
+    _alerted(st, signal)
     update.alerts.append(
         Alert(
             alert_id=alert_id,
@@ -690,7 +687,7 @@ def _churn_risk_alert(
             score=score,
             reasons=tuple(reasons),
             evidence=tuple(evidence),
-            recommended_action=_action(severity, st, relevant if not explicit else ()),
+            recommended_action=action,
             created_at=signal.occurred_at,
             model_version=signal.model_version,
             details={
@@ -698,7 +695,7 @@ def _churn_risk_alert(
                 "contacts_in_window": len(st["contacts"]),
                 "friction_counts": dict(st["friction_counts"]),
                 "trigger_event_id": signal.event_id,
-                "patterns": relevant,
+                "patterns": patterns,
                 "confidence": signal.confidence,
             },
             case_key=case_key,
@@ -706,7 +703,6 @@ def _churn_risk_alert(
             account=account,
         )
     )
-
 
 def _unresolved_issue_alert(
     update: CustomerUpdate, signal: Signal, thread: dict[str, Any], cfg: RiskConfig,
