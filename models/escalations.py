@@ -35,6 +35,10 @@ _VERB = (r"(report|refer|complain|take|taking|took|escalat|fil|lodg|submit|conta
          r"email|e-mail|send|sent|pass|forward|mak|made)\w*")
 _FIRST = (r"(i|we)('ll|\s+will|'m|\s+am|'re|\s+are|'ve|\s+have|\s+shall|'d|\s+would|\s+had|"
           r"\s+now|\s+just|\s+already)*")
+#: what the writer means to do before the verb: "I now intend to refer", "I would like to
+#: escalate", "I may have to contact"
+_MEANS = (r"(may\s+|might\s+|must\s+|(intend|intending|plan|planning|want|wish|like|prepared|"
+          r"decided|forced|obliged|compelled|need)\s+to\s+)")
 
 _OUTSIDE_WORDS = (
     "ombudsman ombudsmen ombudsperson fos regulator regulators fca ofcom ofgem ofwat orr fcc "
@@ -49,9 +53,11 @@ THREAT_CUES: GatedCues = gated_cues((
             # I will refer this to the ombudsman; we have reported you to Ofcom; I'm going to
             # the press
             rf"\b{_FIRST}\s+(be\s+|now\s+|just\s+|already\s+|going\s+to\s+|about\s+to\s+|"
-            rf"considering\s+|have\s+to\s+|left\s+with\s+no\s+choice\s+but\s+to\s+)*{_VERB}\b"
+            rf"considering\s+|have\s+to\s+|left\s+with\s+no\s+choice\s+but\s+to\s+|"
+            rf"{_MEANS})*{_VERB}\b"
             rf"[^.!?]{{0,60}}?\b(to|with|in|from|at)\s+{_OUTSIDE}",
-            rf"\b{_FIRST}\s+(be\s+|now\s+|going\s+to\s+|about\s+to\s+|considering\s+)*(contact|"
+            rf"\b{_FIRST}\s+(be\s+|now\s+|going\s+to\s+|about\s+to\s+|considering\s+|"
+            rf"have\s+to\s+|{_MEANS})*(contact|"
             rf"instruct|involv|consult|call|email|e-mail|writ|wrote|speak|spoke|see|seen|hire|hired|"
             rf"get)\w*\s+{_OUTSIDE}",
             # a second verb of the writer's: "I will cancel and report you to the ombudsman"
@@ -63,6 +69,8 @@ THREAT_CUES: GatedCues = gated_cues((
             # sentence-first: "Will be reporting this to the Information Commissioner."
             rf"(^|[.!?]\s*)(will\s+be\s+|going\s+to\s+|now\s+)?{_VERB}\b[^.!?]{{0,60}}?\b(to|"
             rf"with)\s+{_OUTSIDE}",
+            rf"(^|[.!?]\s*)(will\s+be\s+|going\s+to\s+|now\s+)?(contact|instruct|involv|consult|"
+            rf"email|e-mail|writ)\w*\s+{_OUTSIDE}",
             rf"\bno\s+(other\s+)?(choice|option)\s+but\s+to\s+{_VERB}\b[^.!?]{{0,60}}?{_OUTSIDE}",
             rf"\b(been|being)\s+(referred|reported|escalated|passed|sent|forwarded)\s+to\s+"
             rf"{_OUTSIDE}",
@@ -110,6 +118,13 @@ _NOT_A_THREAT = re.compile(r"\b(regulated\s+by|authori[sz]ed\s+by|registered\s+w
                            r"could|have\s+the\s+right\s+to)\s+(refer|complain|contact|take|go|"
                            r"report|ask)|if\s+you\s+are\s+(not\s+satisfied|unhappy))\b")
 
+# asking for the final response that opens the way to the ombudsman is a threat even as a
+# question ("Can I get a deadlock letter so I can go to the ombudsman?"; not "What is a
+# deadlock letter?")
+_ASKS_FOR_DEADLOCK = re.compile(
+    r"\b(send|issue|give|get|request|want|need|provide|have|ask\w*\s+for)\w*\s+(me\s+)?(with\s+)?"
+    r"(a|my|the|your|an)\s+(deadlock|final\s+response)\s+letter\b")
+
 
 def threatens_escalation(text: str) -> str | None:
     """The sentence of ``text`` in which the writer takes, or says they will take, the
@@ -118,12 +133,14 @@ def threatens_escalation(text: str) -> str | None:
     written as ``Agent:`` / ``Customer:`` lines, only the customer's lines are read. English
     only."""
     text, low, words = prepared(text)
-    starts = sorted(word_start(low, m) for pattern in open_patterns(THREAT_CUES, words)
-                    for m in pattern.finditer(low))
+    starts = [(word_start(low, m), False) for pattern in open_patterns(THREAT_CUES, words)
+              for m in pattern.finditer(low)]
+    if "letter" in words and ("deadlock" in low or "final response" in low):
+        starts += [(m.start(), True) for m in _ASKS_FOR_DEADLOCK.finditer(low)]
     spans = wrapped_sentence_spans(text) if starts else []
-    for start in starts:
+    for start, asked in sorted(starts):
         a, b = span_at(spans, start, len(text))
         sentence = low[a:b].strip()
-        if not (sentence.endswith("?") or _NOT_A_THREAT.search(sentence)):
+        if not ((sentence.endswith("?") and not asked) or _NOT_A_THREAT.search(sentence)):
             return text[a:b].strip() or None
     return None

@@ -14,10 +14,18 @@ def test_threats_to_take_the_complaint_outside_are_found_and_their_near_misses_a
     complaints team.") and rows written after they were frozen (22 / 17); a second version
     for a coordinated verb ("I will cancel and report you to the ombudsman"; 10 / 10 more
     development rows) and rows written after it (22 / 17; one near miss: "I'm writing to my
-    MP to thank your Leeds team.")."""
+    MP to thank your Leeds team."). A third version (16 / 10 development rows) for what the
+    writer means to do ("I now intend to refer the matter to the Financial Ombudsman.", "I
+    would like to escalate this complaint to the ombudsman.", none before), a sentence
+    without a preposition ("Will be contacting trading standards.") and a deadlock letter
+    asked for, even as a question ("Can I get a deadlock letter so I can go to the
+    ombudsman?"; not "What is a deadlock letter?"), and rows written after it (12 of 14
+    found, no near miss of 10)."""
     for name, at_least, near in (("escalation.jsonl", 40, 0), ("escalation_later.jsonl", 18, 0),
                                  ("escalation_dev2.jsonl", 10, 0),
-                                 ("escalation_final.jsonl", 20, 1)):
+                                 ("escalation_final.jsonl", 21, 1),
+                                 ("escalation_s23.jsonl", 16, 0),
+                                 ("escalation_s23_later.jsonl", 12, 0)):
         rows = fixture_rows(name)
         said = [threatens_escalation(r["text"]) for r in rows]
         assert len([r["text"] for r, s in zip(rows, said, strict=True)
@@ -45,6 +53,7 @@ def test_the_escalation_gates_let_every_match_through(monkeypatch):
     import models.escalations as escalations
 
     texts = fixture_texts("escalation.jsonl", "escalation_later.jsonl", "escalation_dev2.jsonl",
-                          "escalation_final.jsonl")
-    assert_gates_hide_no_match(monkeypatch, escalations, "threatens_escalation", texts, 89,
+                          "escalation_final.jsonl", "escalation_s23.jsonl",
+                          "escalation_s23_later.jsonl")
+    assert_gates_hide_no_match(monkeypatch, escalations, "threatens_escalation", texts, 118,
                                tables=("THREAT_CUES",))
