@@ -415,6 +415,25 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          rf"completely\s+)?done\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b(?<!\bsurvey)"
          r"(?<!\bform)(?<!\bquestionnaire)(?<!\bchat)(?<!\bcall)(?<!\bcheckout)(?<!\bsetup)"
          r"(?!\s+(for\s+(today|now|the\s+day|tonight)|now)\b)"),
+        # done flying with you; done dealing with you people; done shopping here (not "done
+        # setting up the account", "done talking with the agent")
+        (("done", "flying shopping dealing ordering buying banking doing staying eating booking "
+          "travelling traveling"),
+         r"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
+         r"completely\s+)?done\s+(flying|shopping|dealing|ordering|buying|banking|doing\s+business|"
+         r"staying|eating|booking|travell?ing)\s+((with|from|at)\s+(you|u|your\s+\w+|this\s+\w+)\b|"
+         r"(here|there)\b)"),
+        # porting a number out, said without where to: "porting my number tomorrow", "Already
+        # ported my number" (not "porting my number in", "to you", "from Vodafone")
+        (("port porting ported", "number numbers"),
+         r"(^|[.!?]\s*|\b(i'?m|i\s+am|we'?re|we\s+are|i'?ve|i\s+have|we'?ve|we\s+have|i'?ll|"
+         r"i\s+will|we'?ll|we\s+will|going\s+to|about\s+to)\s+)(already\s+|just\s+|now\s+)?"
+         r"port(ing|ed)?\s+(my|our)\s+(phone\s+|mobile\s+)?numbers?\b(?!\s+(in|into|from|to|over|"
+         r"across|was|went|is|has|had|were)\b)"),
+        # sentence-first "Lost a customer." (as "You've lost a customer.")
+        (("lost", "customer client"),
+         r"(^|[.!?]\s*)(just\s+)?lost\s+(a|another|one)\s+((very\s+)?(loyal|long[- ]?(time|"
+         r"standing)|good|valued|regular|paying)\s+)?(customer|client)\b"),
         (("another", "penny cent dime pound dollar euro"),
          r"\b(not|never|won't|wont|no\s+more)\b[^.!?]{0,25}\banother\s+(penny|cent|dime|pound|"
          r"dollar|euro)\b"),
@@ -650,7 +669,21 @@ def prepared(text: str) -> tuple[str, str, frozenset[str]]:
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     if "\u2019" in low:
         low = low.replace("\u2019", "'")
+    if low[:1] == "@" or low.lstrip()[:1] == "@":
+        low = _as_sentence_start(low)
     return text, low, frozenset(low.translate(_SPACES).split())
+
+
+_LEADING_MENTIONS = re.compile(r"\s*(@\w+[\s,:]*)+")
+
+
+def _as_sentence_start(low: str) -> str:
+    """A tweet's leading handles ("@PizzaCo never again.") read as the end of a sentence, so
+    that a cue that starts one is found after them; as long as before."""
+    m = _LEADING_MENTIONS.match(low)
+    if m is None or m.end() == len(low):
+        return low
+    return "." + " " * (m.end() - 1) + low[m.end():]
 
 
 def word_start(low: str, m: re.Match[str]) -> int:
@@ -663,6 +696,28 @@ def word_start(low: str, m: re.Match[str]) -> int:
     return i
 
 
+# the writer no longer uses what they pay for: "not using the gym anymore", "I haven't used
+# the service in months, why am I still paying for it?" (not a card, an e-mail address or a
+# router; not "what if I don't use it for a month?", "haven't used the app yet")
+_DISUSE_WORDS = (frozenset("use using used open opened opening watch watched watching been "
+                           "logged log going go".split()),
+                 frozenset("anymore more days weeks months ages year years while longer".split()))
+_DISUSED = (r"(it|(the|your|my|our|this)\s+(\w+\s+)?(service|app|gym|platform|membership|"
+            r"subscription|account|product|box|channel|site|website|plan|portal|software|tool|"
+            r"system)s?)\b")
+DISUSE_CUE = re.compile(
+    rf"\b(i|we)\s+no\s+longer\s+(really\s+|even\s+|actually\s+)?(use|open|watch|go\s+to|"
+    rf"log\s+(in|on)(to|\s+to)?)\s+{_DISUSED}|"
+    r"(^|[.!?,;:]\s*|\b(i|we|i'?ve|we'?ve|i'?m|we'?re)\s+)(do\s+not|don'?t|no\s+longer|"
+    r"(hardly|barely|rarely)(\s+ever)?|not|haven'?t|have\s+not|am\s+not|are\s+not|aren'?t)\s+"
+    r"(really\s+|even\s+|actually\s+)?(been\s+)?(us(e|ing|ed)|open(ed|ing)?|watch(ed|ing)?|"
+    r"go(ing)?\s+to|been\s+to|log(ged|ging)?\s+(in|on)(to|\s+to)?)\s+"
+    rf"{_DISUSED}[^.!?]{{0,40}}?\b(any\s?more|these\s+"
+    r"days|(in|for)\s+(over\s+|more\s+than\s+|about\s+|nearly\s+|almost\s+)?(a\s+|\d+\s+|"
+    r"two\s+|three\s+|four\s+|six\s+|several\s+|many\s+)?(weeks|months|ages|years?|while))\b")
+_NOT_DISUSE = re.compile(r"\b(if|when|whether|unless|yet)\b")
+
+
 def implicit_leaving(text: str) -> str | None:
     """The first sentence of ``text`` that says the writer is leaving without asking to close
     anything (:data:`IMPLICIT_LEAVING_CUES`: "You've lost a customer.", "Won't be ordering from
@@ -672,7 +727,7 @@ def implicit_leaving(text: str) -> str | None:
     Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
     are read. English only."""
     text, low, words = prepared(text)
-    starts = [(word_start(low, m), False) for pattern in open_patterns(IMPLICIT_LEAVING_CUES, words)
+    starts = [(word_start(low, m), "") for pattern in open_patterns(IMPLICIT_LEAVING_CUES, words)
               for m in pattern.finditer(low)]
     if not text.isupper():
         named = (_switches(low) if not words.isdisjoint(_SWITCH_WORDS) else []) + (
@@ -682,19 +737,24 @@ def implicit_leaving(text: str) -> str | None:
             else []) + (
             list(MOVE_DECIDED.finditer(low))
             if not (words.isdisjoint(_DECIDED_WORDS) or words.isdisjoint(_MOVE_NOUNS)) else [])
-        starts += [(m.start(), False) for m in named
+        starts += [(m.start(), "") for m in named
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
-    starts += [(word_start(low, m), True) for pattern in open_patterns(LEAVING_STEP_CUES, words)
+    starts += [(word_start(low, m), "step") for pattern in open_patterns(LEAVING_STEP_CUES, words)
                for m in pattern.finditer(low)]
+    if not (words.isdisjoint(_DISUSE_WORDS[0]) or words.isdisjoint(_DISUSE_WORDS[1])):
+        starts += [(word_start(low, m), "disuse") for m in DISUSE_CUE.finditer(low)]
     if not starts:
         return None
     spans = wrapped_sentence_spans(text)
-    for start, step in sorted(starts):
+    for start, kind in sorted(starts):
         a, b = span_at(spans, start, len(text))  # the sentence the match starts in
         sentence = low[a:b].strip()
-        if step:
+        if kind == "step":
             if not _NOT_A_STEP.search(low):
+                return text[a:b].strip()
+        elif kind == "disuse":  # a question that says it counts ("... why am I still paying?")
+            if not (_NOT_DISUSE.search(low, a, start) or _NOT_DISUSE.search(sentence)):
                 return text[a:b].strip()
         elif not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")):
             return text[a:b].strip()

@@ -31,7 +31,7 @@ from models.cues import (
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
 from models.staying import joined, spare_account, wants_back
-from tests.models.rule_fixtures import assert_gates_hide_no_match
+from tests.models.rule_fixtures import assert_gates_hide_no_match, fixture_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
 
 GYM = ("Hello, I have been a member of your gym for six years and generally I have been happy "
@@ -402,6 +402,40 @@ def test_an_ultimatum_ending_im_done_and_a_bare_deleted_are_found():
                                                       strict=True))
 
 
+MENTIONS_DONE_PORTING = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s23{s}.jsonl"
+                         for s in ("", "_later")]
+
+
+def test_a_tweets_handles_done_doing_business_and_a_number_ported_out_are_found():
+    """"@PizzaCo never again. 90 minutes for a cold pizza." (none 0.49 / 0.21: the handle
+    stood where the cue wants a sentence start), "@AirCo that's it, I'm done flying with
+    you." (none 0.08 / 0.07), "@TelcoCo done with you lot. porting my number tomorrow"
+    (none). Rows the patterns were written against (12 leaving, 10 near misses: "I'm done
+    setting up the account", "I'm porting my number in from O2") and 12 / 10 written after
+    they were frozen: all 12 found, one near miss ("Done shopping here for Christmas, great
+    selection!")."""
+    _assert_fixtures(implicit_leaving, "leaving", zip(MENTIONS_DONE_PORTING, (12, 12), (0, 1),
+                                                      strict=True))
+    assert implicit_leaving("@PizzaCo never again. 90 minutes.") == "@PizzaCo never again."
+    assert implicit_leaving("@a @b") is None and implicit_leaving("@TelcoCo") is None
+
+
+NO_LONGER_USED = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s23b{s}.jsonl"
+                  for s in ("", "_later")]
+
+
+def test_a_service_no_longer_used_is_talk_of_leaving():
+    """"hey can u stop my direct debit from next month, not using the gym anymore" (none 0.09
+    / 0.05), "I haven't used the service in months, why am I still paying for it?" (none 0.34
+    / 0.12: a question that says it still counts). Rows the pattern was written against (12
+    / 10: not a card, an e-mail address or a router, "What happens if I don't use my
+    membership for a month?", "I haven't used the app yet") and 12 / 10 written after it
+    was frozen: 11 found ("honestly not using my subscription these days" is not), no near
+    miss."""
+    _assert_fixtures(implicit_leaving, "leaving", zip(NO_LONGER_USED, (10, 11), (0, 0),
+                                                      strict=True))
+
+
 @pytest.mark.parametrize("text", [
     "We chose a different provider for our mobiles last year but we love your broadband.",
     "I went with another company for my car insurance, but I want to keep the home policy "
@@ -600,10 +634,12 @@ def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
     texts = [json.loads(line)["text"] for path in (IMPLICIT, IMPLICIT_LATER, RETRACTIONS, STEPS,
                                                    STEPS_LATER, STEPS_FINAL)
              for line in path.read_text("utf-8").splitlines()]
+    texts += fixture_texts("implicit_leaving_s23.jsonl", "implicit_leaving_s23_later.jsonl",
+                           "implicit_leaving_s23b.jsonl", "implicit_leaving_s23b_later.jsonl")
     texts += ["YOU'VE LOST A LOYAL CUSTOMER!!", "so... never again", "won't be back.",
               "Found a cheaper deal elsewhere; bye.", "done with u", "Not another penny!"]
     every_word = frozenset(w for t in texts for w in t.lower().translate(cues._SPACES).split())
-    assert_gates_hide_no_match(monkeypatch, cues, "implicit_leaving", texts, 140,
+    assert_gates_hide_no_match(monkeypatch, cues, "implicit_leaving", texts, 163,
                                tables=("IMPLICIT_LEAVING_CUES", "LEAVING_STEP_CUES"),
                                also={"_SWITCH_WORDS": every_word})
 
