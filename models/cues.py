@@ -701,20 +701,43 @@ def word_start(low: str, m: re.Match[str]) -> int:
 # router; not "what if I don't use it for a month?", "haven't used the app yet")
 _DISUSE_WORDS = (frozenset("use using used open opened opening watch watched watching been "
                            "logged log going go".split()),
-                 frozenset("anymore more days weeks months ages year years while longer".split()))
+                 frozenset("not don't dont longer hardly barely rarely haven't havent aren't "
+                           "arent".split()))
 _DISUSED = (r"(it|(the|your|my|our|this)\s+(\w+\s+)?(service|app|gym|platform|membership|"
             r"subscription|account|product|box|channel|site|website|plan|portal|software|tool|"
             r"system)s?)\b")
+#: matched from the negation; the writer before it and the time after it are checked on the
+#: match ("no longer" needs no time)
 DISUSE_CUE = re.compile(
-    rf"\b(i|we)\s+no\s+longer\s+(really\s+|even\s+|actually\s+)?(use|open|watch|go\s+to|"
-    rf"log\s+(in|on)(to|\s+to)?)\s+{_DISUSED}|"
-    r"(^|[.!?,;:]\s*|\b(i|we|i'?ve|we'?ve|i'?m|we'?re)\s+)(do\s+not|don'?t|no\s+longer|"
-    r"(hardly|barely|rarely)(\s+ever)?|not|haven'?t|have\s+not|am\s+not|are\s+not|aren'?t)\s+"
-    r"(really\s+|even\s+|actually\s+)?(been\s+)?(us(e|ing|ed)|open(ed|ing)?|watch(ed|ing)?|"
-    r"go(ing)?\s+to|been\s+to|log(ged|ging)?\s+(in|on)(to|\s+to)?)\s+"
-    rf"{_DISUSED}[^.!?]{{0,40}}?\b(any\s?more|these\s+"
-    r"days|(in|for)\s+(over\s+|more\s+than\s+|about\s+|nearly\s+|almost\s+)?(a\s+|\d+\s+|"
-    r"two\s+|three\s+|four\s+|six\s+|several\s+|many\s+)?(weeks|months|ages|years?|while))\b")
+    r"\b((?P<no>no\s+longer)|do\s+not|don'?t|(hardly|barely|rarely)(\s+ever)?|not|haven'?t|"
+    r"have\s+not|am\s+not|are\s+not|aren'?t)\s+(really\s+|even\s+|actually\s+)?(been\s+)?"
+    r"(us(e|ing|ed)|open(ed|ing)?|watch(ed|ing)?|go(ing)?\s+to|been\s+to|log(ged|ging)?\s+(in|on)"
+    rf"(to|\s+to)?)\s+{_DISUSED}(?P<when>[^.!?]{{0,40}}?\b(any\s?more|these\s+days|(in|for)\s+"
+    r"(over\s+|more\s+than\s+|about\s+|nearly\s+|almost\s+)?(a\s+|\d+\s+|two\s+|three\s+|"
+    r"four\s+|six\s+|several\s+|many\s+)?(weeks|months|ages|years?|while))\b)?")
+_WRITER_BEFORE = re.compile(
+    r"(^|[.!?,;:]|\b(i|we|i'?ve|we'?ve|i'?m|we'?re))(\s+(do|have|am|are))?$")
+_NEGATIONS = ("not ", "n't ", "no longer", "hardly", "barely", "rarely")
+
+
+def _disuse(low: str) -> list[int]:
+    """Where the writer says they no longer use what they pay for (:data:`DISUSE_CUE`,
+    tried only where a negation stands: a regex scan of a long text costs more)."""
+    found = []
+    for negation in _NEGATIONS:
+        i = low.find(negation)
+        while i != -1:
+            start = i
+            while start and (low[start - 1].isalpha() or low[start - 1] == "'"):
+                start -= 1
+            m = DISUSE_CUE.match(low, start)
+            if m is not None and (m["no"] or m["when"]) \
+                    and _WRITER_BEFORE.search(low[max(0, start - 16):start].rstrip()):
+                found.append(start)
+            i = low.find(negation, i + 1)
+    return sorted(found)
+
+
 _NOT_DISUSE = re.compile(r"\b(if|when|whether|unless|yet)\b")
 
 
@@ -743,7 +766,7 @@ def implicit_leaving(text: str) -> str | None:
     starts += [(word_start(low, m), "step") for pattern in open_patterns(LEAVING_STEP_CUES, words)
                for m in pattern.finditer(low)]
     if not (words.isdisjoint(_DISUSE_WORDS[0]) or words.isdisjoint(_DISUSE_WORDS[1])):
-        starts += [(word_start(low, m), "disuse") for m in DISUSE_CUE.finditer(low)]
+        starts += [(start, "disuse") for start in _disuse(low)]
     if not starts:
         return None
     spans = wrapped_sentence_spans(text)
