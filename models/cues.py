@@ -434,6 +434,14 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
         (("lost", "customer client"),
          r"(^|[.!?]\s*)(just\s+)?lost\s+(a|another|one)\s+((very\s+)?(loyal|long[- ]?(time|"
          r"standing)|good|valued|regular|paying)\s+)?(customer|client)\b"),
+        # quotes got elsewhere; won't bother next time (not "won't bother you again")
+        (("quote quotes", "elsewhere other"),
+         r"\b(get|getting|got|had|have|having)\s+(some\s+|a\s+few\s+|other\s+)?quotes?\s+"
+         r"(elsewhere|from\s+other\s+(providers|suppliers|insurers|companies|banks|lenders|firms))\b"),
+        (("bother bothering",),
+         r"\b(won'?t|wont|will\s+not|wouldn'?t|would\s+not|not\s+going\s+to)\s+(be\s+)?"
+         r"bother(ing)?\s+(again|next\s+time|coming\s+back|returning|going\s+back|ordering|"
+         r"booking|buying|shopping|staying|eating|with\s+(you|them|this\s+\w+)|here)\b"),
         (("another", "penny cent dime pound dollar euro"),
          r"\b(not|never|won't|wont|no\s+more)\b[^.!?]{0,25}\banother\s+(penny|cent|dime|pound|"
          r"dollar|euro)\b"),
@@ -533,6 +541,14 @@ MOVE_TO_NAMED = re.compile(
     r"mortgage|savings|contract)|(take|taking)\s+(my|our|the)\s+(business|custom|broadband))\s+"
     r"(over\s+)?to\s+(?P<name>[a-z][\w&'-]*)")
 _MOVE_WORDS = frozenset("move moving take taking".split())
+# a quote or an offer had from a named company: "Honestly I've already had a quote from
+# Octopus." (not a person of the company: "a quote from Dave in your sales team")
+QUOTE_FROM_NAMED = re.compile(
+    r"\b(i'?ve|i\s+have|we'?ve|we\s+have|i|we|i'?m|i\s+am|we'?re|we\s+are|already|just)\s+"
+    r"(already\s+|just\s+|now\s+|also\s+)?(had|got|gotten|received|been\s+given|been\s+offered|"
+    r"getting|get)\s+(a\s+|an\s+|some\s+)?((better|cheaper|new|lower|good|great)\s+)?(quotes?|offers?)"
+    r"\s+from\s+(?P<name>[a-z][\w&'-]*+)(?!\s+(in|at|on|from)\s+(your|the)\b)")
+_QUOTE_WORDS = frozenset("quote quotes offer offers".split())
 # an ultimatum that moves to a named company: "Refund me by Friday or I'm moving to Monzo"
 # (moving with no object is a house move elsewhere: "I'm moving to Leeds")
 ULTIMATUM_MOVE = re.compile(
@@ -759,7 +775,8 @@ def implicit_leaving(text: str) -> str | None:
             list(MIGRATE_TO_NAMED.finditer(low)) if not words.isdisjoint(_MIGRATE_WORDS)
             else []) + (
             list(MOVE_DECIDED.finditer(low))
-            if not (words.isdisjoint(_DECIDED_WORDS) or words.isdisjoint(_MOVE_NOUNS)) else [])
+            if not (words.isdisjoint(_DECIDED_WORDS) or words.isdisjoint(_MOVE_NOUNS)) else []) + (
+            list(QUOTE_FROM_NAMED.finditer(low)) if not words.isdisjoint(_QUOTE_WORDS) else [])
         starts += [(m.start(), "") for m in named
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]

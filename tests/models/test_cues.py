@@ -436,6 +436,23 @@ def test_a_service_no_longer_used_is_talk_of_leaving():
                                                       strict=True))
 
 
+QUOTES_AND_BOTHER = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s23c{s}.jsonl"
+                     for s in ("", "_later")]
+
+
+def test_a_quote_from_a_named_company_and_wont_bother_next_time_are_found():
+    """A call's last turn "Honestly I've already had a quote from Octopus." (none 0.01 /
+    0.02) and a review's "Probably won't bother next time." (none 0.06 / 0.01). Rows the
+    patterns were written against (10 / 10: not "a quote from Dave in your sales team", "a
+    quote from you", "won't bother you again"; "Just had a quote from Direct Line" is not
+    read: "direct" is a payment word) and 12 / 10 written after they were frozen: 10 found,
+    one near miss that showed the exclusion of a person of the company backtracking into
+    the name ("a quote from Sarah at your Leeds branch" read "Sara"), mended after the
+    count."""
+    _assert_fixtures(implicit_leaving, "leaving", zip(QUOTES_AND_BOTHER, (9, 10), (0, 0),
+                                                      strict=True))
+
+
 @pytest.mark.parametrize("text", [
     "We chose a different provider for our mobiles last year but we love your broadband.",
     "I went with another company for my car insurance, but I want to keep the home policy "
@@ -635,7 +652,8 @@ def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
                                                    STEPS_LATER, STEPS_FINAL)
              for line in path.read_text("utf-8").splitlines()]
     texts += fixture_texts("implicit_leaving_s23.jsonl", "implicit_leaving_s23_later.jsonl",
-                           "implicit_leaving_s23b.jsonl", "implicit_leaving_s23b_later.jsonl")
+                           "implicit_leaving_s23b.jsonl", "implicit_leaving_s23b_later.jsonl",
+                           "implicit_leaving_s23c.jsonl", "implicit_leaving_s23c_later.jsonl")
     texts += ["YOU'VE LOST A LOYAL CUSTOMER!!", "so... never again", "won't be back.",
               "Found a cheaper deal elsewhere; bye.", "done with u", "Not another penny!"]
     every_word = frozenset(w for t in texts for w in t.lower().translate(cues._SPACES).split())
