@@ -308,6 +308,9 @@ _BUY = (r"(us(e|ing)|order(ing)?|shop(ping)?|buy(ing)?|fly(ing)?|book(ing)?|stay
         r"eat(ing)?|deal(ing)?|bank(ing)?|renew(ing)?|travel(l?ing)?|recommend(ing)?)")
 _YOU = r"(you|your\b[^.!?]{0,25}|this\s+\w+(\s+\w+)?|these\s+\w+|them|here|there)"
 _WONT = r"(won't|wont|will\s+not|not\s+going\s+to)"
+#: "I'm done", "we're so done", or a sentence that starts "Done"
+_IM_DONE = (r"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
+            r"completely\s+)?done")
 _BUY_WORDS = ("use using order ordering shop shopping buy buying fly flying book booking stay "
               "staying eat eating deal dealing bank banking renew renewing travel traveling "
               "travelling recommend recommending")  # every word _BUY matches
@@ -411,16 +414,14 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          r"one\s+of\s+your)\s+competitors?\b"),
         # done with you; not another penny; the app deleted; nice while it lasted
         (("done", "with", "you u your this"),
-         rf"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
-         rf"completely\s+)?done\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b(?<!\bsurvey)"
+         rf"{_IM_DONE}\s+with\s+(you|u|your\s+\w+|this\s+{_BUSINESS})\b(?<!\bsurvey)"
          r"(?<!\bform)(?<!\bquestionnaire)(?<!\bchat)(?<!\bcall)(?<!\bcheckout)(?<!\bsetup)"
          r"(?!\s+(for\s+(today|now|the\s+day|tonight)|now)\b)"),
         # done flying with you; done dealing with you people; done shopping here (not "done
         # setting up the account", "done talking with the agent")
         (("done", "flying shopping dealing ordering buying banking doing staying eating booking "
           "travelling traveling"),
-         r"(^|[.!?]\s*|\bi'?m\s+|\bi\s+am\s+|\bwe'?re\s+|\bwe\s+are\s+)(so\s+|totally\s+|"
-         r"completely\s+)?done\s+(flying|shopping|dealing|ordering|buying|banking|doing\s+business|"
+         rf"{_IM_DONE}\s+(flying|shopping|dealing|ordering|buying|banking|doing\s+business|"
          r"staying|eating|booking|travell?ing)\s+((with|from|at)\s+(you|u|your\s+\w+|this\s+\w+)\b|"
          r"(here|there)\b)"),
         # porting a number out, said without where to: "porting my number tomorrow", "Already
@@ -685,8 +686,7 @@ def prepared(text: str) -> tuple[str, str, frozenset[str]]:
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     if "\u2019" in low:
         low = low.replace("\u2019", "'")
-    if low[:1] == "@" or low.lstrip()[:1] == "@":
-        low = _as_sentence_start(low)
+    low = _as_sentence_start(low)
     return text, low, frozenset(low.translate(_SPACES).split())
 
 
@@ -695,7 +695,8 @@ _LEADING_MENTIONS = re.compile(r"\s*(@\w+[\s,:]*)+")
 
 def _as_sentence_start(low: str) -> str:
     """A tweet's leading handles ("@PizzaCo never again.") read as the end of a sentence, so
-    that a cue that starts one is found after them; as long as before."""
+    that a cue that starts one is found after them; as long as before (an anchored match:
+    most texts fail it at their first character)."""
     m = _LEADING_MENTIONS.match(low)
     if m is None or m.end() == len(low):
         return low
@@ -751,7 +752,7 @@ def _disuse(low: str) -> list[int]:
                     and _WRITER_BEFORE.search(low[max(0, start - 16):start].rstrip()):
                 found.append(start)
             i = low.find(negation, i + 1)
-    return sorted(found)
+    return found
 
 
 _NOT_DISUSE = re.compile(r"\b(if|when|whether|unless|yet)\b")

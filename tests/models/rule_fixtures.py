@@ -19,6 +19,11 @@ def fixture_rows(*names: str) -> list[dict[str, Any]]:
             for line in (FIXTURES / name).read_text("utf-8").splitlines()]
 
 
+def dev_and_later(stem: str) -> list[Path]:
+    """A rule's fixture of development rows and the one written after the rule was frozen."""
+    return [FIXTURES / f"{stem}{suffix}.jsonl" for suffix in ("", "_later")]
+
+
 def fixture_texts(*names: str) -> list[str]:
     return [row["text"] for row in fixture_rows(*names)]
 

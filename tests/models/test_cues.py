@@ -31,7 +31,7 @@ from models.cues import (
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
 from models.staying import joined, spare_account, wants_back
-from tests.models.rule_fixtures import assert_gates_hide_no_match, fixture_texts
+from tests.models.rule_fixtures import assert_gates_hide_no_match, dev_and_later, fixture_texts
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
 
 GYM = ("Hello, I have been a member of your gym for six years and generally I have been happy "
@@ -342,8 +342,7 @@ def test_switching_ultimatums_and_steps_to_leave_are_found_and_their_near_misses
                      ((STEPS, 38, 0), (STEPS_LATER, 22, 0), (STEPS_FINAL, 22, 0)))
 
 
-ULTIMATUM_OBJECT = [Path(__file__).parent / "fixtures" / f"ultimatum_object{s}.jsonl"
-                    for s in ("", "_later")]
+ULTIMATUM_OBJECT = dev_and_later("ultimatum_object")
 
 
 def test_an_ultimatum_with_an_object_and_moving_the_account_are_found():
@@ -357,8 +356,7 @@ def test_an_ultimatum_with_an_object_and_moving_the_account_are_found():
                                                       strict=True))
 
 
-MOVING_CODE = [Path(__file__).parent / "fixtures" / f"moving_code{s}.jsonl"
-               for s in ("", "_later")]
+MOVING_CODE = dev_and_later("moving_code")
 
 
 def test_an_ultimatum_that_moves_to_a_named_company_and_a_code_named_first_are_found():
@@ -370,8 +368,7 @@ def test_an_ultimatum_that_moves_to_a_named_company_and_a_code_named_first_are_f
     _assert_fixtures(implicit_leaving, "leaving", zip(MOVING_CODE, (4, 6), (0, 0), strict=True))
 
 
-B2B_LEAVING = [Path(__file__).parent / "fixtures" / f"b2b_leaving{s}.jsonl"
-               for s in ("", "_later")]
+B2B_LEAVING = dev_and_later("b2b_leaving")
 
 
 def test_a_business_leaving_without_asking_is_found():
@@ -387,8 +384,7 @@ def test_a_business_leaving_without_asking_is_found():
                                                       strict=True))
 
 
-DONE_OR_DELETED = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s22{s}.jsonl"
-                   for s in ("", "_later")]
+DONE_OR_DELETED = dev_and_later("implicit_leaving_s22")
 
 
 def test_an_ultimatum_ending_im_done_and_a_bare_deleted_are_found():
@@ -402,8 +398,7 @@ def test_an_ultimatum_ending_im_done_and_a_bare_deleted_are_found():
                                                       strict=True))
 
 
-MENTIONS_DONE_PORTING = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s23{s}.jsonl"
-                         for s in ("", "_later")]
+MENTIONS_DONE_PORTING = dev_and_later("implicit_leaving_s23")
 
 
 def test_a_tweets_handles_done_doing_business_and_a_number_ported_out_are_found():
@@ -420,8 +415,7 @@ def test_a_tweets_handles_done_doing_business_and_a_number_ported_out_are_found(
     assert implicit_leaving("@a @b") is None and implicit_leaving("@TelcoCo") is None
 
 
-NO_LONGER_USED = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s23b{s}.jsonl"
-                  for s in ("", "_later")]
+NO_LONGER_USED = dev_and_later("implicit_leaving_s23b")
 
 
 def test_a_service_no_longer_used_is_talk_of_leaving():
@@ -436,8 +430,7 @@ def test_a_service_no_longer_used_is_talk_of_leaving():
                                                       strict=True))
 
 
-QUOTES_AND_BOTHER = [Path(__file__).parent / "fixtures" / f"implicit_leaving_s23c{s}.jsonl"
-                     for s in ("", "_later")]
+QUOTES_AND_BOTHER = dev_and_later("implicit_leaving_s23c")
 
 
 def test_a_quote_from_a_named_company_and_wont_bother_next_time_are_found():
@@ -515,7 +508,7 @@ def test_closing_a_spare_account_is_found_and_leaving_is_not():
     _assert_fixtures(spare_account, "spare", zip(SPARE, (10, 13, 10), (0, 0, 1), strict=True))
 
 
-JOINED = [Path(__file__).parent / "fixtures" / f"joined{s}.jsonl" for s in ("", "_later")]
+JOINED = dev_and_later("joined")
 
 
 def test_saying_one_joined_the_company_is_found_and_regret_is_not():
@@ -527,7 +520,7 @@ def test_saying_one_joined_the_company_is_found_and_regret_is_not():
     _assert_fixtures(joined, "joined", zip(JOINED, (5, 8), (0, 0), strict=True))
 
 
-WANTS_BACK = [Path(__file__).parent / "fixtures" / f"wants_back{s}.jsonl" for s in ("", "_later")]
+WANTS_BACK = dev_and_later("wants_back")
 
 
 def test_wanting_a_closed_account_back_is_found_and_leaving_is_not():
@@ -548,8 +541,7 @@ def test_wanting_it_back_is_not_read_in_a_condition_or_of_a_card_or_password():
     assert wants_back("Reopen my account please.") == "Reopen my account please."
 
 
-BARE_CANCEL = [Path(__file__).parent / "fixtures" / f"bare_cancel{s}.jsonl"
-               for s in ("", "_later")]
+BARE_CANCEL = dev_and_later("bare_cancel")
 
 
 def test_cancelling_with_nothing_after_it_is_found_and_its_near_misses_are_not():
