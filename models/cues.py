@@ -615,6 +615,49 @@ LEAVING_STEP_CUES: GatedCues = gated_cues((
          r"\bhow\s+much\s+notice\s+(do|would|should|must)\s+(i|we)\s+(need\s+to\s+|have\s+to\s+)?"
          r"give\b"),
     ))
+# the writer's own window to leave without paying, invoked or asked about (a question
+# counts): "I'm within the 14 day cooling off period, right?", "I'd like to exercise my right
+# to cancel within 14 days", "Can I still cancel under the 30 day money back guarantee?",
+# "How do I cancel my free trial so I'm not billed?" (not "What is your cooling-off
+# period?", "Do you offer a money-back guarantee?", "end my trial early and start the paid
+# plan", the window passed with the customer staying)
+_WINDOW = (r"((\d+|fourteen|thirty)[- ](day|night)\s+)?(cooling[- ]?off(\s+(period|window|rules|"
+           r"days|time))?|money[- ]?back\s+guarantee|(free\s+)?trial(\s+period)?|(statutory\s+|"
+           r"legal\s+)?right\s+to\s+(cancel|withdraw))")
+_NO_PENALTY = (r"((\d+|fourteen)[- ]day\s+)?(cooling[- ]?off|money[- ]?back\s+guarantee|"
+               r"(statutory\s+|legal\s+)?right\s+to\s+(cancel|withdraw))")
+LEAVING_WINDOW_CUES: GatedCues = gated_cues((
+        (("cooling money right trial",),
+         (rf"\b(i'?m|i\s+am|we'?re|we\s+are|am\s+i|are\s+we)\s+(still\s+)?(with)?in(side)?\s+"
+          rf"(my|our|the)\s+{_NO_PENALTY}\b",
+          rf"\b(us(e|ing)|exercis(e|ing)|invok(e|ing)|claim(ing)?|tak(e|ing)\s+(you\s+)?up\s+on)"
+          rf"\s+(my|our|the|your)\s+{_WINDOW}",
+          rf"\b(cancel\w*|(want|get|opt|back)\s+out|leave|end|terminat\w*|exit|withdraw\w*|"
+          rf"refund\w*)\b[^.!?]{{0,40}}\b(within|during|under|in)\s+(my|our|the|your)\s+{_WINDOW}",
+          r"\b(cancel\w*|end|stop)\s+(my|our|the)\s+(free\s+)?trial\b",
+          r"\bcooling[- ]?off\b")),
+        (("days", "cancel cancelling canceling cancelled canceled"),
+         r"\b(i|we)\b[^.!?]{0,30}\bcancel\w*[^.!?]{0,40}\bwithin\s+(the\s+|my\s+|our\s+)?"
+         r"(first\s+)?(14|fourteen|30|thirty)\s+days\b"),
+        # within a trial or the first days: only with leaving in the sentence
+        (("trial days", "cancel cancelling canceling withdraw out refund return leave stop"),
+         r"\b(i'?m|i\s+am|we'?re|we\s+are|am\s+i|are\s+we)\s+(still\s+)?(with)?in(side)?\s+"
+         r"(my|our|the)\s+(((\d+|fourteen|thirty)[- ](day|night)\s+)?(free\s+)?trial(\s+period)?|"
+         r"(first\s+)?(14|fourteen|30|thirty)\s+days)"
+         r"\b(?=[^.!?]*\b(cancel\w*|withdraw\w*|(back|want|get|opt)\s+out|refund\w*|return\w*|"
+         r"leav(e|ing)|stop)\b)"),
+    ))
+# not leaving in such a window: it passed and they stayed, they upgrade or go ahead
+_NOT_A_WINDOW = re.compile(r"\b(if\s+(i|we)\s+(sign|join|buy|order|take|go\s+ahead)|"
+                           r"before\s+(i|we)\s+(sign|join|buy|order|commit)|on\s+new\s+(contracts?|plans?|orders?)|"
+                           r"information|out\s+of\s+date|(not|never)\s+(planning|going|intending|"
+                           r"looking)\s+to|(i'?m|i\s+am|we'?re|we\s+are)\s+(still\s+)?staying|"
+                           r"(has|have|had)\s+(now\s+)?(ended|expired|passed|run\s+out)\b"
+                           r"[^.!?]{0,40}\b(happy|glad|pleased|stay)|(happy|glad|pleased)\s+"
+                           r"(i|we)\s+(stayed|didn'?t|did\s+not|kept)|won'?t\s+need\s+it|"
+                           r"upgrad\w*|paid\s+(plan|version|subscription|membership)|"
+                           r"subscribe\s+(me|to)\b|start\s+paying|lov(e|ing)\s+it|"
+                           r"go(ing)?\s+ahead)")
 # not a step to leave: a code to join, a renewal turned off by mistake or to be turned on
 _NOT_A_STEP = re.compile(r"\b(by\s+(mistake|accident)|accidentally|back\s+on|turn\s+it\s+on|"
                          r"join\w*|to\s+you\b|port(ing|ed)?\s+(\w+\s+)?in\b|(old|previous|"
@@ -644,7 +687,7 @@ _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*
                           r"chose|chosen|picked|cancel\w*)\b|(can'?t|cannot|unable\s+to)"
                           r"\s+(just\s+)?(take|go|switch|leave|move|change)|monopoly|rather\s+than|"
                           r"(won'?t|not|never|don'?t|was\s+going\s+to|were\s+going\s+to|no\s+longer\s+"
-                          r"want\s+to)\s+(be\s+)?(going\s+to\s+)?cancel\w*|(that|which)\s+(i|we)\s+(would\s+"
+                          r"want\s+to)\s+(be\s+)?((going|planning|intending|looking)\s+to\s+)?cancel\w*|(that|which)\s+(i|we)\s+(would\s+"
                           r"like|need|want|have)\s+to\s+cancel|about\s+cancel\w*|(can|could)\s+you\s+"
                           r"(please\s+)?cancel|(not|n't)\s+(be\s+)?"
                           r"(go|going|switch\w*|mov\w*|tak\w*|find\w*|look\w*)\s+(\w+\s+)?(to\s+)?"
@@ -783,6 +826,9 @@ def implicit_leaving(text: str) -> str | None:
                    and not _CAME_FROM.match(low, m.end())]
     starts += [(word_start(low, m), "step") for pattern in open_patterns(LEAVING_STEP_CUES, words)
                for m in pattern.finditer(low)]
+    starts += [(word_start(low, m), "window")
+               for pattern in open_patterns(LEAVING_WINDOW_CUES, words)
+               for m in pattern.finditer(low)]
     if not (words.isdisjoint(_DISUSE_WORDS[0]) or words.isdisjoint(_DISUSE_WORDS[1])):
         starts += [(start, "disuse") for start in _disuse(low)]
     if not starts:
@@ -793,6 +839,9 @@ def implicit_leaving(text: str) -> str | None:
         sentence = low[a:b].strip()
         if kind == "step":
             if not _NOT_A_STEP.search(low):
+                return text[a:b].strip()
+        elif kind == "window":  # a question counts ("I'm within the cooling off period, right?")
+            if not _NOT_A_WINDOW.search(low):
                 return text[a:b].strip()
         elif kind == "disuse":  # a question that says it counts ("... why am I still paying?")
             if not (_NOT_DISUSE.search(low, a, start) or _NOT_DISUSE.search(sentence)):

@@ -31,7 +31,12 @@ from models.cues import (
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
 from models.staying import joined, spare_account, wants_back
-from tests.models.rule_fixtures import assert_gates_hide_no_match, dev_and_later, fixture_texts
+from tests.models.rule_fixtures import (
+    FIXTURES,
+    assert_gates_hide_no_match,
+    dev_and_later,
+    fixture_texts,
+)
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
 
 GYM = ("Hello, I have been a member of your gym for six years and generally I have been happy "
@@ -446,6 +451,25 @@ def test_a_quote_from_a_named_company_and_wont_bother_next_time_are_found():
                                                       strict=True))
 
 
+LEAVING_WINDOWS = dev_and_later("implicit_leaving_s24") + [
+    FIXTURES / "implicit_leaving_s24_final.jsonl"]
+
+
+def test_a_window_to_leave_without_paying_is_talk_of_leaving():
+    """An onboarding customer whose engineer missed two installs asked "I'm within the 14 day
+    cooling off period, right?" (none 0.44): no alert for the customer at all. A cooling-off
+    period, a right to cancel or a money-back guarantee invoked or asked about by the writer
+    (a question counts), a trial ended or cancelled; within a trial or the first days only
+    with leaving in the sentence. Rows the first version was written against (14 / 10); rows
+    written after it was frozen (14 / 11: 13 found, but three near misses: "I'm in the trial
+    and really enjoying it so far", "I'm within the first 30 days, do I get the welcome
+    bonus?", "... I'm not planning to cancel."), so not kept; a second version, declared
+    before the change, with those rows as development rows, counted once on rows written
+    after it was frozen (13 / 11): all found, no near miss."""
+    _assert_fixtures(implicit_leaving, "leaving", zip(LEAVING_WINDOWS, (14, 13, 13), (0, 0, 0),
+                                                      strict=True))
+
+
 @pytest.mark.parametrize("text", [
     "We chose a different provider for our mobiles last year but we love your broadband.",
     "I went with another company for my car insurance, but I want to keep the home policy "
@@ -645,12 +669,15 @@ def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
              for line in path.read_text("utf-8").splitlines()]
     texts += fixture_texts("implicit_leaving_s23.jsonl", "implicit_leaving_s23_later.jsonl",
                            "implicit_leaving_s23b.jsonl", "implicit_leaving_s23b_later.jsonl",
-                           "implicit_leaving_s23c.jsonl", "implicit_leaving_s23c_later.jsonl")
+                           "implicit_leaving_s23c.jsonl", "implicit_leaving_s23c_later.jsonl",
+                           "implicit_leaving_s24.jsonl", "implicit_leaving_s24_later.jsonl",
+                           "implicit_leaving_s24_final.jsonl")
     texts += ["YOU'VE LOST A LOYAL CUSTOMER!!", "so... never again", "won't be back.",
               "Found a cheaper deal elsewhere; bye.", "done with u", "Not another penny!"]
     every_word = frozenset(w for t in texts for w in t.lower().translate(cues._SPACES).split())
     assert_gates_hide_no_match(monkeypatch, cues, "implicit_leaving", texts, 163,
-                               tables=("IMPLICIT_LEAVING_CUES", "LEAVING_STEP_CUES"),
+                               tables=("IMPLICIT_LEAVING_CUES", "LEAVING_STEP_CUES",
+                                       "LEAVING_WINDOW_CUES"),
                                also={"_SWITCH_WORDS": every_word})
 
 

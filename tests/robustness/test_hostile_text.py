@@ -61,6 +61,8 @@ FRAGMENTS = [
     "please send me my deadlock letter ", "will be contacting ", "@a ", "@PizzaCo never again ",
     "i'm done flying with ", "porting my number ", "lost a customer ", "not using the app ",
     "haven't used the service in ", "no longer ", "n't ", "not ", "aaaa",
+    "i'm still within my cooling-off ", "cancel within the ", "14 day ", "money back guarantee ",
+    "i'm in the free trial ", "cancel ", "right to cancel ", "cooling off ",
     "i've had a quote from Octopus ", "quote from Aaaa", "won't bother ", "quotes elsewhere ",
     "cancel my plan on the 1st ", "leaving friday ", "my contract ends ", "tomorrow ",
     "or i cancel ", "i will cancel if ", "cancel. ", "move me to the cheapest plan ",
