@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -792,6 +793,13 @@ def _unresolved_issue_alert(
     )
 
 
+# the leaving rule's quote is itself a request ("just cancel it at the end of the billing
+# period", "Cancel the whole thing."), so the reason does not say that none was made
+_ASKS_TO_CANCEL = re.compile(
+    r"\b(cancel|terminate|end|stop|close)\s+(it|everything|the\s+whole\s+thing|the\s+lot|"
+    r"all\s+of\s+it|my|our)\b|(^|[.!?,;:]\s*|\b(just|please)\s+)cancel\s*(please|now|[.!]|$)",
+    re.IGNORECASE)
+
 _PATTERN_WORDS = {
     "low_rating_after_onboarding": "Low rating right after onboarding",
     "low_rating_after_support": "Low rating right after a support contact",
@@ -821,8 +829,11 @@ def _reasons(
         reasons.append(f'Asked to leave on {channel}, then agreed to stay in the same '
                        f'conversation: "{said}"')
     elif signal.churn_intent != "none" and "implicit_leaving" in signal.flags:
-        reasons.append(f'Talks of leaving on {channel}: "{said}" (no request to close '
-                       'anything yet)')
+        if _ASKS_TO_CANCEL.search(said):
+            reasons.append(f'Asks to cancel on {channel}: "{said}"')
+        else:
+            reasons.append(f'Talks of leaving on {channel}: "{said}" (no request to close '
+                           'anything yet)')
     elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{said}"')
     elif "wants_back" in patterns:

@@ -341,6 +341,17 @@ def open_patterns(cues: GatedCues, words: frozenset[str]) -> Iterator[re.Pattern
     return (pattern for gate, pattern in cues if all(not words.isdisjoint(g) for g in gate))
 
 
+_ALL_OF_IT = r"(it|everything|the\s+whole\s+thing|the\s+lot|all\s+of\s+it)"
+# the end of what the customer pays for: the billing period, term or contract, the next
+# payment or renewal
+_TERM_ENDS = (r"((at|from)\s+the\s+end\s+of\s+(the|my|this|our)\s+(billing\s+(period|cycle|month)|"
+              r"term|contract|subscription|membership|plan|current\s+(period|term|month))|"
+              r"before\s+(it\s+renews|(the|my|our)\s+next\s+(payment|bill|billing|charge|renewal|"
+              r"direct\s+debit)|(i'?m|i\s+am|we'?re|we\s+are|i\s+get|we\s+get)\s+(charged|billed)\s+"
+              r"again)|when\s+(the|my|our)\s+(contract|term|plan|subscription|membership)\s+(ends|"
+              r"is\s+up|runs\s+out|expires))\b")
+
+
 # Leaving said without asking to close anything, matched on lower-cased text with "'" for
 # "’": the embedding heads read "You've lost a customer.", "Never again." or "I'm porting
 # my number to EE tomorrow." as no churn intent (P(churn) 0.04-0.49 on the transformer).
@@ -513,6 +524,28 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          rf"\b(go(ing)?|gone|went|sign(ed|ing)?)\s+with\s+{_OTHER}\s+{_SUPPLIER}|"
          rf"\b(chose|chosen|picked|selected|choosing|picking|selecting)\s+{_OTHER}\s+{_SUPPLIER}"),
     ))
+# cancelling with no object named, read as leaving where it is not an order or a payment
+# (:data:`_PAYMENT_THING` in the sentence)
+CANCEL_IT_CUES: GatedCues = gated_cues((
+        # cancelling "it" tied to the billing term: "ok forget the pause, just cancel it at the
+        # end of the billing period", "Cancel it before it renews" (not an order, a transfer)
+        (("cancel stop end terminate", "end before when"),
+         rf"\b(cancel|stop|end|terminate)\s+{_ALL_OF_IT}(\s+(please|now|then|for\s+(me|us)))?\s+"
+         rf"{_TERM_ENDS}"),
+        # "Cancel the whole thing.", "just cancel the lot, I'm fed up" (not "everything in my
+        # basket", "the whole order")
+        (("cancel", "everything whole lot all"),
+         r"\bcancel\s+(everything|the\s+whole\s+thing|the\s+lot|all\s+of\s+it)(?=\s*($|[.!,;)]|"
+         r"(please|now|today|then|asap|i'?m|we'?re)\b|and\s+(i|we)\b))"),
+        # a retention offer turned down, then cancel: "Never mind the discount, cancel it."
+        (("forget mind thanks no", "cancel"),
+         r"\b(forget|never\s+mind|no\s+thanks\s+to|no\s+to)\s+(the|your|that)\s+(pause|discount|"
+         r"offer|deal|freeze|credit|voucher)\b[,.;]?\s+(just\s+)?cancel\b"),
+    ))
+_PAYMENT_THING = re.compile(r"\b(standing\s+order|(?<!next\s)direct\s+debit|transfer|order|basket|"
+                            r"booking|appointment|reservation|delivery|visit|flight|ticket|"
+                            r"card|cheque|rebook\w*|seller|parcel|package|item|purchase|product|"
+                            r"refund|(don'?t|do\s+not|never|not)\s+(cancel|stop|end|terminate))\b")
 # Moving to a named company what a business moves, said ahead: "we're migrating to HubSpot",
 # "we're switching our payroll to Gusto", "management has approved the move to Salesforce"
 # (the name as for SWITCH_TO_NAMED). Moving or a transition needs its object: "we're moving
@@ -826,6 +859,9 @@ def implicit_leaving(text: str) -> str | None:
                    and not _CAME_FROM.match(low, m.end())]
     starts += [(word_start(low, m), "step") for pattern in open_patterns(LEAVING_STEP_CUES, words)
                for m in pattern.finditer(low)]
+    starts += [(word_start(low, m), "cancel_it")
+               for pattern in open_patterns(CANCEL_IT_CUES, words)
+               for m in pattern.finditer(low)]
     starts += [(word_start(low, m), "window")
                for pattern in open_patterns(LEAVING_WINDOW_CUES, words)
                for m in pattern.finditer(low)]
@@ -839,6 +875,10 @@ def implicit_leaving(text: str) -> str | None:
         sentence = low[a:b].strip()
         if kind == "step":
             if not _NOT_A_STEP.search(low):
+                return text[a:b].strip()
+        elif kind == "cancel_it":
+            if not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")
+                    or _PAYMENT_THING.search(sentence)):
                 return text[a:b].strip()
         elif kind == "window":  # a question counts ("I'm within the cooling off period, right?")
             if not _NOT_A_WINDOW.search(low):

@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from detector.alerts import ALERT_TYPES, SEVERITIES
 from detector.customer import RiskConfig, ordinal, risk_score, update_customer
 from detector.engine import Detector
@@ -464,6 +466,25 @@ def test_talk_of_leaving_without_a_request_is_a_high_case():
     assert "says_leaving" in alerts[0].details["patterns"]
     # the flag on a message the models read as no churn risk raises nothing
     assert run([replace(make_signal("s2", sentiment=0.4), flags=("implicit_leaving",))])[1] == []
+
+
+@pytest.mark.parametrize(("text", "opening"), [
+    ("ok forget the pause, just cancel it at the end of the billing period",
+     'Asks to cancel on chat: "ok forget'),
+    ("Right, that's it. Cancel the whole thing.", 'Asks to cancel on chat: "Right'),
+    ("cancel please", 'Asks to cancel on chat: "cancel please"'),
+    ("Fix it by Friday or I cancel.", 'Talks of leaving on chat: "Fix it'),
+    ("Send me my PAC code.", 'Talks of leaving on chat: "Send me'),
+])
+def test_talk_of_leaving_that_is_a_request_does_not_say_no_request_was_made(text, opening):
+    """The leaving rule also reads requests whose object the conversation named ("just
+    cancel it at the end of the billing period"): the reason said "(no request to close
+    anything yet)" of a customer who had just asked."""
+    said = replace(make_signal("s1", intent="at_risk", p=0.6, sentiment=-0.2, channel="chat",
+                               text=text), flags=("implicit_leaving",))
+    reason = run([said])[1][0].reasons[0]
+    assert reason.startswith(opening)
+    assert reason.endswith("(no request to close anything yet)") == opening.startswith("Talks")
 
 
 def test_a_request_taken_back_later_stands_the_case_down_once():

@@ -470,6 +470,25 @@ def test_a_window_to_leave_without_paying_is_talk_of_leaving():
                                                       strict=True))
 
 
+CANCEL_IT = dev_and_later("implicit_leaving_s24b") + [
+    FIXTURES / "implicit_leaving_s24b_final.jsonl"]
+
+
+def test_cancelling_it_at_the_end_of_the_term_is_talk_of_leaving():
+    """A chat after a pause was offered: "ok forget the pause, just cancel it at the end of the
+    billing period" (none 0.12 / 0.26, product friction on the transformer), "Right, that's
+    it. Cancel the whole thing." (none 0.14 / 0.43). Cancelling it, everything or the whole
+    thing tied to the end of the term or the next payment, "cancel the whole thing." at a
+    clause's end, a retention offer turned down then cancel; not an order, a payment, a
+    booking or a purchase named in the sentence, nor a negation. First version: 12 of 13 rows
+    written after it was frozen, but two near misses (a parcel's payment, "Don't end it at
+    the end of my contract"): not kept; the second version, declared before the change, on
+    fresh rows (12 / 10): 11 found, one near miss ("I never asked you to cancel it before it
+    renews, please put it back.")."""
+    _assert_fixtures(implicit_leaving, "leaving", zip(CANCEL_IT, (11, 12, 11), (0, 0, 1),
+                                                      strict=True))
+
+
 @pytest.mark.parametrize("text", [
     "We chose a different provider for our mobiles last year but we love your broadband.",
     "I went with another company for my car insurance, but I want to keep the home policy "
@@ -671,13 +690,14 @@ def test_the_implicit_leaving_gates_let_every_match_through(monkeypatch):
                            "implicit_leaving_s23b.jsonl", "implicit_leaving_s23b_later.jsonl",
                            "implicit_leaving_s23c.jsonl", "implicit_leaving_s23c_later.jsonl",
                            "implicit_leaving_s24.jsonl", "implicit_leaving_s24_later.jsonl",
-                           "implicit_leaving_s24_final.jsonl")
+                           "implicit_leaving_s24_final.jsonl", "implicit_leaving_s24b.jsonl",
+                           "implicit_leaving_s24b_later.jsonl", "implicit_leaving_s24b_final.jsonl")
     texts += ["YOU'VE LOST A LOYAL CUSTOMER!!", "so... never again", "won't be back.",
               "Found a cheaper deal elsewhere; bye.", "done with u", "Not another penny!"]
     every_word = frozenset(w for t in texts for w in t.lower().translate(cues._SPACES).split())
     assert_gates_hide_no_match(monkeypatch, cues, "implicit_leaving", texts, 163,
                                tables=("IMPLICIT_LEAVING_CUES", "LEAVING_STEP_CUES",
-                                       "LEAVING_WINDOW_CUES"),
+                                       "LEAVING_WINDOW_CUES", "CANCEL_IT_CUES"),
                                also={"_SWITCH_WORDS": every_word})
 
 

@@ -63,6 +63,8 @@ FRAGMENTS = [
     "haven't used the service in ", "no longer ", "n't ", "not ", "aaaa",
     "i'm still within my cooling-off ", "cancel within the ", "14 day ", "money back guarantee ",
     "i'm in the free trial ", "cancel ", "right to cancel ", "cooling off ",
+    "cancel it at the end of the ", "cancel it before it renews ", "cancel the whole thing ",
+    "never mind the discount, cancel ", "before the next payment ", "when my contract ",
     "i've had a quote from Octopus ", "quote from Aaaa", "won't bother ", "quotes elsewhere ",
     "cancel my plan on the 1st ", "leaving friday ", "my contract ends ", "tomorrow ",
     "or i cancel ", "i will cancel if ", "cancel. ", "move me to the cheapest plan ",
