@@ -525,7 +525,7 @@ IMPLICIT_LEAVING_CUES: GatedCues = gated_cues((
          rf"\b(chose|chosen|picked|selected|choosing|picking|selecting)\s+{_OTHER}\s+{_SUPPLIER}"),
     ))
 # cancelling with no object named, read as leaving where it is not an order or a payment
-# (:data:`_PAYMENT_THING` in the sentence)
+# (:data:`_NOT_CANCEL_IT` in the sentence)
 CANCEL_IT_CUES: GatedCues = gated_cues((
         # cancelling "it" tied to the billing term: "ok forget the pause, just cancel it at the
         # end of the billing period", "Cancel it before it renews" (not an order, a transfer)
@@ -542,7 +542,9 @@ CANCEL_IT_CUES: GatedCues = gated_cues((
          r"\b(forget|never\s+mind|no\s+thanks\s+to|no\s+to)\s+(the|your|that)\s+(pause|discount|"
          r"offer|deal|freeze|credit|voucher)\b[,.;]?\s+(just\s+)?cancel\b"),
     ))
-_PAYMENT_THING = re.compile(r"\b(standing\s+order|(?<!next\s)direct\s+debit|transfer|order|basket|"
+# an order, a payment of something else, a booking, a purchase or a negation in the
+# sentence: "it" is not what the customer pays for, or is not to be cancelled
+_NOT_CANCEL_IT = re.compile(r"\b(standing\s+order|(?<!next\s)direct\s+debit|transfer|order|basket|"
                             r"booking|appointment|reservation|delivery|visit|flight|ticket|"
                             r"card|cheque|rebook\w*|seller|parcel|package|item|purchase|product|"
                             r"refund|(don'?t|do\s+not|never|not)\s+(cancel|stop|end|terminate))\b")
@@ -659,10 +661,12 @@ _WINDOW = (r"((\d+|fourteen|thirty)[- ](day|night)\s+)?(cooling[- ]?off(\s+(peri
            r"legal\s+)?right\s+to\s+(cancel|withdraw))")
 _NO_PENALTY = (r"((\d+|fourteen)[- ]day\s+)?(cooling[- ]?off|money[- ]?back\s+guarantee|"
                r"(statutory\s+|legal\s+)?right\s+to\s+(cancel|withdraw))")
+# the writer within one: "I'm still within the", "am I in my"
+_WITHIN = (r"\b(i'?m|i\s+am|we'?re|we\s+are|am\s+i|are\s+we)\s+(still\s+)?(with)?in(side)?\s+"
+           r"(my|our|the)\s+")
 LEAVING_WINDOW_CUES: GatedCues = gated_cues((
         (("cooling money right trial",),
-         (rf"\b(i'?m|i\s+am|we'?re|we\s+are|am\s+i|are\s+we)\s+(still\s+)?(with)?in(side)?\s+"
-          rf"(my|our|the)\s+{_NO_PENALTY}\b",
+         (rf"{_WITHIN}{_NO_PENALTY}\b",
           rf"\b(us(e|ing)|exercis(e|ing)|invok(e|ing)|claim(ing)?|tak(e|ing)\s+(you\s+)?up\s+on)"
           rf"\s+(my|our|the|your)\s+{_WINDOW}",
           rf"\b(cancel\w*|(want|get|opt|back)\s+out|leave|end|terminat\w*|exit|withdraw\w*|"
@@ -674,8 +678,7 @@ LEAVING_WINDOW_CUES: GatedCues = gated_cues((
          r"(first\s+)?(14|fourteen|30|thirty)\s+days\b"),
         # within a trial or the first days: only with leaving in the sentence
         (("trial days", "cancel cancelling canceling withdraw out refund return leave stop"),
-         r"\b(i'?m|i\s+am|we'?re|we\s+are|am\s+i|are\s+we)\s+(still\s+)?(with)?in(side)?\s+"
-         r"(my|our|the)\s+(((\d+|fourteen|thirty)[- ](day|night)\s+)?(free\s+)?trial(\s+period)?|"
+         rf"{_WITHIN}(((\d+|fourteen|thirty)[- ](day|night)\s+)?(free\s+)?trial(\s+period)?|"
          r"(first\s+)?(14|fourteen|30|thirty)\s+days)"
          r"\b(?=[^.!?]*\b(cancel\w*|withdraw\w*|(back|want|get|opt)\s+out|refund\w*|return\w*|"
          r"leav(e|ing)|stop)\b)"),
@@ -843,8 +846,10 @@ def implicit_leaving(text: str) -> str | None:
     Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
     are read. English only."""
     text, low, words = prepared(text)
-    starts = [(word_start(low, m), "") for pattern in open_patterns(IMPLICIT_LEAVING_CUES, words)
-              for m in pattern.finditer(low)]
+    starts = [(word_start(low, m), kind)
+              for table, kind in ((IMPLICIT_LEAVING_CUES, ""), (LEAVING_STEP_CUES, "step"),
+                                  (CANCEL_IT_CUES, "cancel_it"), (LEAVING_WINDOW_CUES, "window"))
+              for pattern in open_patterns(table, words) for m in pattern.finditer(low)]
     if not text.isupper():
         named = (_switches(low) if not words.isdisjoint(_SWITCH_WORDS) else []) + (
             [m for p in (MOVE_TO_NAMED, ULTIMATUM_MOVE) for m in p.finditer(low)]
@@ -857,14 +862,6 @@ def implicit_leaving(text: str) -> str | None:
         starts += [(m.start(), "") for m in named
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
-    starts += [(word_start(low, m), "step") for pattern in open_patterns(LEAVING_STEP_CUES, words)
-               for m in pattern.finditer(low)]
-    starts += [(word_start(low, m), "cancel_it")
-               for pattern in open_patterns(CANCEL_IT_CUES, words)
-               for m in pattern.finditer(low)]
-    starts += [(word_start(low, m), "window")
-               for pattern in open_patterns(LEAVING_WINDOW_CUES, words)
-               for m in pattern.finditer(low)]
     if not (words.isdisjoint(_DISUSE_WORDS[0]) or words.isdisjoint(_DISUSE_WORDS[1])):
         starts += [(start, "disuse") for start in _disuse(low)]
     if not starts:
@@ -876,16 +873,13 @@ def implicit_leaving(text: str) -> str | None:
         if kind == "step":
             if not _NOT_A_STEP.search(low):
                 return text[a:b].strip()
-        elif kind == "cancel_it":
-            if not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")
-                    or _PAYMENT_THING.search(sentence)):
-                return text[a:b].strip()
         elif kind == "window":  # a question counts ("I'm within the cooling off period, right?")
             if not _NOT_A_WINDOW.search(low):
                 return text[a:b].strip()
         elif kind == "disuse":  # a question that says it counts ("... why am I still paying?")
             if not (_NOT_DISUSE.search(low, a, start) or _NOT_DISUSE.search(sentence)):
                 return text[a:b].strip()
-        elif not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")):
+        elif not (_NOT_LEAVING.search(sentence) or sentence.endswith("?")
+                  or (kind == "cancel_it" and _NOT_CANCEL_IT.search(sentence))):
             return text[a:b].strip()
     return None
