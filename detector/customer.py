@@ -479,6 +479,8 @@ def _patterns(
         found.append("unresolved_issue")
     if "repeat_contact" in signal.flags and thread is not None:  # and it names a problem
         found.append("said_repeat")
+    if "recurring_problem" in signal.flags:  # the rule read a failure that keeps happening
+        found.append("keeps_happening")
     if "escalation_threat" in signal.flags:
         found.append("escalation_threat")
     if "leaving_date" in signal.flags and signal.churn_intent != "none":
@@ -592,9 +594,10 @@ def _churn_risk_alert(
         if e["event_id"] != signal.event_id and (e["friction_categories"] or e["sentiment"] < -0.2)
     ]
     # the models' label: churn probability P(explicit) + P(at_risk) of at least 0.5; a
-    # problem the customer says they have raised before; trading down after complaining
+    # problem the customer says they have raised before, or that keeps happening; trading
+    # down after complaining
     leaning = (signal.churn_intent != "none"
-               or bool({"said_repeat", "trading_down"} & set(patterns)))
+               or bool({"said_repeat", "keeps_happening", "trading_down"} & set(patterns)))
     severity = _severity(score, explicit, leaning, bool(negatives), cfg)
     if {"escalation_threat", "leaving_date", "says_leaving"} & set(patterns) and (
             severity is None or severity_rank(severity) < severity_rank("high")):
@@ -839,6 +842,9 @@ def _reasons(
     elif "wants_back" in patterns:
         reasons.append(f'Wants a closed account back, or to come back, on {channel}: "{said}" '
                        '(until it is reopened they are a customer lost)')
+    elif "keeps_happening" in patterns:
+        reasons.append(f"Says the problem keeps happening, on {channel}: a failure that "
+                       "repeats, not a one-off (find its cause, not only this instance)")
     elif st["max_intent"] != "none":
         reasons.append(f"Earlier messages showed {st['max_intent'].replace('_', ' ')} churn intent")
     contacts = st["contacts"]
@@ -878,6 +884,10 @@ def _reasons(
     if "trading_down" in patterns:
         reasons.append("Asks to trade down (a cheaper plan, an add-on or a line removed) "
                        "after complaining: revenue is already leaving")
+    quoted = bool(reasons) and reasons[0].startswith("Says the problem")
+    if "keeps_happening" in patterns and not quoted:
+        reasons.append("Says the problem keeps happening: a failure that repeats (find its "
+                       "cause, not only this instance)")
     if "said_repeat" in patterns:
         thread = next((t for t in st.get("threads") or () if signal.event_id in t["event_ids"]),
                       None)

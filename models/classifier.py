@@ -39,6 +39,7 @@ from models.language import detect_language, english_by_default, is_english
 from models.multilingual import LeavingCue, detect_leaving_request
 from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
+from models.recurring import recurrence
 from models.repeats import says_repeat
 from models.staying import joined, spare_account, wants_back
 
@@ -226,6 +227,7 @@ class RuleReadings:
     dated: list[str | None]  # a churn risk that names when they leave (no score changes)
     downgrades: list[str | None]  # asks to trade down (no score changes)
     auto_replies: list[bool]  # an out-of-office reply: scored as saying nothing
+    recurring: list[str | None]  # said to keep happening (no score changes)
 
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
@@ -257,10 +259,30 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
              for t, en, label in zip(texts, english, scores.intent_labels, strict=True)]
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
     auto = apply_auto_replies(texts, scores)
+    recurring = read_recurring(texts, scores, english)
     return RuleReadings(retracted, bereaved, spare, came, back, implicit, cues, repeats,
-                        escalations,
-                        dated,
-                        downgrades, auto)
+                        escalations, dated, downgrades, auto, recurring)
+
+
+#: a message the models read this negative names a problem (for :func:`read_recurring`)
+RECURRING_SENTIMENT = -0.3
+
+
+def read_recurring(texts: Sequence[str], scores: PooledScores,
+                   english: Sequence[bool]) -> list[str | None]:
+    """The sentence of each English text that says a failure keeps happening
+    (:func:`models.recurring.recurrence`): where it names no failure itself ("Our Wi-Fi goes
+    off every night"), only when the models read a problem in the message (friction
+    present, or sentiment under :data:`RECURRING_SENTIMENT`). Scores are not changed."""
+    out: list[str | None] = []
+    for i, (text, en) in enumerate(zip(texts, english, strict=True)):
+        found = recurrence(text) if en else None
+        if found is not None and not found[1]:
+            sentiment = float(scores.sentiment[i, 2] - scores.sentiment[i, 0])
+            if not (scores.friction_labels[i] or sentiment < RECURRING_SENTIMENT):
+                found = None
+        out.append(found[0] if found is not None else None)
+    return out
 
 
 def apply_auto_replies(texts: Sequence[str], scores: PooledScores) -> list[bool]:
@@ -317,7 +339,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
                  auto_replies: Sequence[bool] | None = None,
                  spare: Sequence[str | None] | None = None,
                  came: Sequence[str | None] | None = None,
-                 back: Sequence[str | None] | None = None) -> list[Signal]:
+                 back: Sequence[str | None] | None = None,
+                 recurring: Sequence[str | None] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
     confidence, the leaving cue of another language, the evidence piece). The batch's
     arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
@@ -340,7 +363,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             ("retraction", retracted), ("bereavement", bereaved), ("spare_account", spare),
             ("joined", came), ("wants_back", back), ("implicit_leaving", implicit),
             ("repeat_contact", repeats), ("escalation_threat", escalations),
-            ("leaving_date", dated), ("downgrade", downgrades), ("auto_reply", auto_replies))
+            ("leaving_date", dated), ("downgrade", downgrades),
+            ("recurring_problem", recurring), ("auto_reply", auto_replies))
         if read is not None]
     out = []
     for i, event in enumerate(events):
@@ -439,7 +463,8 @@ class RecipeClassifier:
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read.cues, english, read.retracted, read.bereaved, read.implicit,
                             read.repeats, read.escalations, read.dated, read.downgrades,
-                            texts, read.auto_replies, read.spare, read.joined, read.back)
+                            texts, read.auto_replies, read.spare, read.joined, read.back,
+                            read.recurring)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

@@ -666,3 +666,35 @@ def test_a_late_case_closed_leaves_what_came_after_it():
     state = expand(det.customers["C-1"], "C-1")
     assert [c[0] for c in state["contacts"]] == [story[2].occurred_at.isoformat()]
     assert state["risk_acc"] == risk and state["friction_counts"] == {"billing": 3}
+
+
+def _keeps_happening(signal):
+    return replace(signal, flags=(*signal.flags, "recurring_problem"))
+
+
+def test_weekly_complaints_said_to_keep_happening_are_a_medium_case_that_says_so():
+    """A food-delivery customer complains once a week ("@FoodDash order late again, 70
+    mins", "missing drinks again. Every time.", "Third week in a row my order is wrong."):
+    each names a different problem and the score decays between them, so without the flag
+    nothing alerts; with it each is at least a medium case whose reason says it recurs."""
+    story = [make_signal(f"w{i}", hours=168 * i, channel=ch, friction=fr, sentiment=-0.6)
+             for i, (ch, fr) in enumerate((("social", ("delivery",)), ("social", ("product",)),
+                                            ("chat", ("billing",))))]
+    _, alerts = run(story)
+    assert [a for a in alerts if a.type == "customer_churn_risk"] == []
+    _, alerts = run([_keeps_happening(s) for s in story])
+    risk = [a for a in alerts if a.type == "customer_churn_risk"]
+    assert len(risk) == 3 and {a.severity for a in risk} == {"medium"}
+    assert all("keeps_happening" in a.details["patterns"] for a in risk)
+    assert risk[0].reasons[0].startswith("Says the problem keeps happening, on social media")
+    assert len({a.case_key for a in risk}) == 1  # one case, updated weekly
+    assert "2nd contact in 7 days" in risk[1].reasons[1]
+
+
+def test_a_request_to_leave_that_says_it_keeps_happening_keeps_the_request_first():
+    signal = _keeps_happening(make_signal("k1", intent="explicit", friction=("service",),
+                                          sentiment=-0.8))
+    _, alerts = run([signal])
+    (risk,) = [a for a in alerts if a.type == "customer_churn_risk"]
+    assert risk.reasons[0].startswith("Latest chat message asks to leave")
+    assert "Says the problem keeps happening: a failure that repeats" in " ".join(risk.reasons)

@@ -36,6 +36,7 @@ from models.escalations import threatens_escalation
 from models.language import is_english
 from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
+from models.recurring import says_recurring
 from models.repeats import says_repeat
 from models.staying import joined, spare_account, wants_back
 from models.valence import valence
@@ -72,6 +73,11 @@ FRAGMENTS = [
     "On Mon, 2 Nov 2026 ", "> ", "\n> ", "wrote ", "on x\n", "From: a\n", "\n\nFrom: a\nSent",
     "-----", "_" * 8, "<p", "<div style='", "<b>", "</blockquote>", "&amp;", "[10:02] Support: ",
     "Bob: ",
+    "late again ", "missing drinks again ", "again my order was ", "every time ",
+    "every single time it's late ", "always late ", "keeps crashing ", "i keep getting ",
+    "third week in a row ", "twice this week ", "another outage ", "it happened again ",
+    "as usual ", "over and over ", "once more ", "why is it always ", "is down ",
+    "internet is ", "i'm always ", "wasn't late ", "stop it happening again ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -89,6 +95,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         snippet(text, redactor)
         implicit_leaving(text)
         says_repeat(text)
+        says_recurring(text)
         threatens_escalation(text)
         leaving_date(text)
         asks_downgrade(text)
@@ -134,7 +141,8 @@ _PIECES = st.one_of(st.characters(), st.sampled_from(
      "I was told it would", "never", "third time I've called", "again, ", "\n called",
      "I will report you to ", "the ombudsman", "my bank", "cancel my plan", " on Friday",
      "tomorrow", "or I cancel", "move me to the ", "cheapest plan", "remove the ", "add-on",
-     "downgrade"]))
+     "downgrade", "late again", "every time", "keeps crashing", "third week in a row",
+     "another outage", "wasn't ", "?"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
@@ -149,6 +157,8 @@ def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, la
         assert back is None or back in text
         again = says_repeat(text)
         assert again is None or (again and again in text)
+        recurs = says_recurring(text)
+        assert recurs is None or (recurs and recurs in text)
         outside = threatens_escalation(text)
         assert outside is None or (outside and outside in text)
         when = leaving_date(text)
