@@ -884,8 +884,8 @@ def _reasons(
     if "trading_down" in patterns:
         reasons.append("Asks to trade down (a cheaper plan, an add-on or a line removed) "
                        "after complaining: revenue is already leaving")
-    quoted = bool(reasons) and reasons[0].startswith("Says the problem")
-    if "keeps_happening" in patterns and not quoted:
+    said_first = bool(reasons) and reasons[0].startswith("Says the problem")
+    if "keeps_happening" in patterns and not said_first:
         reasons.append("Says the problem keeps happening: a failure that repeats (find its "
                        "cause, not only this instance)")
     if "said_repeat" in patterns:
