@@ -819,6 +819,7 @@ def _reasons(
     cfg: RiskConfig,
 ) -> list[str]:
     reasons: list[str] = []
+    headline_recurs = False  # the first reason says the problem keeps happening
     channel = _CHANNEL_WORDS.get(signal.channel, signal.channel)
     said = quote(item["snippet"])
     if explicit:
@@ -845,6 +846,7 @@ def _reasons(
     elif "keeps_happening" in patterns:
         reasons.append(f"Says the problem keeps happening, on {channel}: a failure that "
                        "repeats, not a one-off (find its cause, not only this instance)")
+        headline_recurs = True
     elif st["max_intent"] != "none":
         reasons.append(f"Earlier messages showed {st['max_intent'].replace('_', ' ')} churn intent")
     contacts = st["contacts"]
@@ -884,8 +886,7 @@ def _reasons(
     if "trading_down" in patterns:
         reasons.append("Asks to trade down (a cheaper plan, an add-on or a line removed) "
                        "after complaining: revenue is already leaving")
-    said_first = bool(reasons) and reasons[0].startswith("Says the problem")
-    if "keeps_happening" in patterns and not said_first:
+    if "keeps_happening" in patterns and not headline_recurs:
         reasons.append("Says the problem keeps happening: a failure that repeats (find its "
                        "cause, not only this instance)")
     if "said_repeat" in patterns:

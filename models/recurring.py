@@ -18,6 +18,7 @@ problem in the message (``models.classifier.read_recurring``).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from models.cues import GatedCues, gated_cues, open_patterns, prepared, word_start
 from models.pieces import span_at, wrapped_sentence_spans
@@ -260,8 +261,10 @@ def _sentence_read(low: str, a: int, b: int) -> bool:
     return _compound(sentence) < POSITIVE
 
 
+@lru_cache(maxsize=1024)
 def _compound(text: str) -> float:
-    """VADER's compound score of (the first characters of) ``text``."""
+    """VADER's compound score of (the first characters of) ``text`` (kept for the last
+    texts: a clause is often its whole sentence, read just before)."""
     return float(valence([text[:_VADER_CHARS]], ("compound",))[0, 0])
 
 
@@ -282,12 +285,18 @@ def _names_failure(low: str, a: int, before: str, clause: str) -> bool:
     sentence before it ("The code never arrives, every time I try."), then at the sentence
     before ("Another outage this morning. Second one in a week.")."""
     named = [(clause, f.start()) for f in FAIL.finditer(clause)]
-    if any(not _SELF.search(clause, max(0, at - 40), at) for _, at in named):
+    if _any_not_own(named):
         return True
     compound = _compound(clause)
     if compound <= NEGATIVE:
         return True
-    if not named and compound < -NEGATIVE:
-        named = [(before, f.start()) for f in FAIL.finditer(before)] or [
-            (low, f.start()) for f in FAIL.finditer(low, max(0, a - 160), a)]
-    return any(not _SELF.search(text, max(0, at - 40), at) for text, at in named)
+    if named or compound >= -NEGATIVE:  # its failures are the writer's own, or it is positive
+        return False
+    return _any_not_own([(before, f.start()) for f in FAIL.finditer(before)] or [
+        (low, f.start()) for f in FAIL.finditer(low, max(0, a - 160), a)])
+
+
+def _any_not_own(failures: list[tuple[str, int]]) -> bool:
+    """Whether one of the failure words (a text, where the word starts) is not the writer's
+    own slip ("I missed the delivery again")."""
+    return any(not _SELF.search(text, max(0, at - 40), at) for text, at in failures)

@@ -686,18 +686,15 @@ def test_a_rating_without_text_reads_as_the_rating_alone(paths, path):
     assert low.sentiment == pytest.approx(-0.5) and high.sentiment == pytest.approx(0.5)
 
 
-RECURRING_FIXTURES = ("recurring_problem.jsonl", "recurring_problem_later.jsonl",
-                      "recurring_problem_final.jsonl", "recurring_problem_final2.jsonl",
-                      "recurring_problem_final3.jsonl")
-
-
 def test_failures_said_to_keep_happening_are_flagged_on_the_served_path(served):
     """Own rows: the development rows and those of each version's count (docs/models.md,
     "Said to keep happening"): 95 of 103 recurrences flagged on the served default, none of
     the 80 near misses ("Thanks again", "Will fly again.", "I keep meaning to update my
     card")."""
-    rows = [json.loads(line) for name in RECURRING_FIXTURES
-            for line in (FIXTURE.parent / name).read_text("utf-8").splitlines()]
+    from tests.models.rule_fixtures import fixture_rows
+    from tests.models.test_recurring import FIXTURES
+
+    rows = fixture_rows(*FIXTURES)
     signals = served.classify(_events([r["text"] for r in rows]))
     flagged = ["recurring_problem" in s.flags for s in signals]
     assert [r["text"] for r, f in zip(rows, flagged, strict=True)
