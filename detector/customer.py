@@ -335,6 +335,9 @@ def update_customer(
         "rating": signal.rating,
         "snippet": snippet(signal.evidence_text, redactor, cfg.snippet_chars),
     }
+    # what the reasons quote for a flag: the sentence its rule read, redacted as the snippet
+    quotes = {flag: snippet(said, redactor, cfg.snippet_chars)
+              for flag, said in signal.flag_quotes.items() if flag in signal.flags}
     st["evidence"] = sorted(st["evidence"] + [item], key=lambda e: e["occurred_at"])[
         -cfg.evidence_size :
     ]
@@ -364,8 +367,8 @@ def update_customer(
     update = CustomerUpdate(state=st, patterns=patterns)
     if thread is not None:
         _unresolved_issue_alert(update, signal, thread, cfg, profile)
-    if not (not late and _stand_down_alert(update, signal, item, cfg)):
-        _churn_risk_alert(update, signal, item, patterns, cfg, profile)
+    if not (not late and _stand_down_alert(update, signal, item, quotes, cfg)):
+        _churn_risk_alert(update, signal, item, quotes, patterns, cfg, profile)
     update.state = compact(st)
     return update
 
@@ -545,7 +548,7 @@ STAND_DOWN_ACTION = (
 
 
 def _stand_down_alert(update: CustomerUpdate, signal: Signal, item: dict[str, Any],
-                      cfg: RiskConfig) -> bool:
+                      quotes: dict[str, str], cfg: RiskConfig) -> bool:
     """A customer who takes a request to leave back (flag ``retraction``, intent none)
     while their churn-risk case is open: the case is updated to ``low`` with a reason that
     says so, under its key, so that nobody makes the retention call the earlier alert asked
@@ -562,9 +565,10 @@ def _stand_down_alert(update: CustomerUpdate, signal: Signal, item: dict[str, An
         return False
     latest = datetime.fromisoformat(st["risk_at"])
     channel = _CHANNEL_WORDS.get(signal.channel, signal.channel)
-    reasons = [f'Took the request to leave back on {channel}: "{quote(item["snippet"])}"',
+    said = quotes.get("retraction", item["snippet"])
+    reasons = [f'Took the request to leave back on {channel}: "{quote(said)}"',
                f"Replaces a {previous['severity']} alert of this case"]
-    reasons += [r for r in _reasons(st, signal, item, False, latest, [], cfg)
+    reasons += [r for r in _reasons(st, signal, item, quotes, False, latest, [], cfg)
                 if not r.startswith("Earlier messages showed")]
     evidence = [e for e in st["evidence"] if e["event_id"] == signal.event_id
                 or e["churn_intent"] != "none" or e["friction_categories"]][-5:]
@@ -577,6 +581,7 @@ def _churn_risk_alert(
     update: CustomerUpdate,
     signal: Signal,
     item: dict[str, Any],
+    quotes: dict[str, str],
     patterns: list[str],
     cfg: RiskConfig,
     profile: dict[str, Any] | None = None,
@@ -642,7 +647,7 @@ def _churn_risk_alert(
             relevant = [*relevant, "asks_to_leave"]
 
     case = _case(st, previous, alert_type, signal, cfg)
-    reasons = _reasons(st, signal, item, explicit, latest, relevant, cfg)
+    reasons = _reasons(st, signal, item, quotes, explicit, latest, relevant, cfg)
     if account is not None:
         reasons.append(account_reason(account))
     evidence = [
@@ -813,15 +818,20 @@ def _reasons(
     st: dict[str, Any],
     signal: Signal,
     item: dict[str, Any],
+    quotes: dict[str, str],
     explicit: bool,
     latest: datetime,
     patterns: list[str],
     cfg: RiskConfig,
 ) -> list[str]:
+    """Why the case is raised, most telling first. ``quotes``: per flag of ``signal``, the
+    sentence its rule read (redacted); a reason for that flag quotes it, unless the first
+    reason quotes a text that holds it already."""
     reasons: list[str] = []
     headline_recurs = False  # the first reason says the problem keeps happening
     channel = _CHANNEL_WORDS.get(signal.channel, signal.channel)
     said = quote(item["snippet"])
+    shown = ""  # what the first reason quotes
     if explicit:
         p = signal.intent_probabilities.get("explicit", 0.0)
         how = f"{p:.0%} explicit intent"
@@ -829,26 +839,41 @@ def _reasons(
             how = (f"written in {signal.language or 'another language'}, found by the leaving "
                    "cue list; low confidence: have someone who reads it check")
         reasons.append(f'Latest {channel} message asks to leave: "{said}" ({how})')
+        shown = item["snippet"]
     elif signal.churn_intent != "none" and "retraction" in signal.flags:
         reasons.append(f'Asked to leave on {channel}, then agreed to stay in the same '
                        f'conversation: "{said}"')
+        shown = item["snippet"]
     elif signal.churn_intent != "none" and "implicit_leaving" in signal.flags:
         if _ASKS_TO_CANCEL.search(said):
             reasons.append(f'Asks to cancel on {channel}: "{said}"')
         else:
             reasons.append(f'Talks of leaving on {channel}: "{said}" (no request to close '
                            'anything yet)')
+        shown = item["snippet"]
     elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{said}"')
+        shown = item["snippet"]
     elif "wants_back" in patterns:
-        reasons.append(f'Wants a closed account back, or to come back, on {channel}: "{said}" '
-                       '(until it is reopened they are a customer lost)')
+        shown = quotes.get("wants_back", item["snippet"])
+        reasons.append(f'Wants a closed account back, or to come back, on {channel}: '
+                       f'"{quote(shown)}" (until it is reopened they are a customer lost)')
     elif "keeps_happening" in patterns:
-        reasons.append(f"Says the problem keeps happening, on {channel}: a failure that "
-                       "repeats, not a one-off (find its cause, not only this instance)")
+        shown = quotes.get("recurring_problem", "")
+        reasons.append(
+            f'Says the problem keeps happening, on {channel}: "{quote(shown)}" (a failure that '
+            "repeats, not a one-off: find its cause, not only this instance)" if shown else
+            f"Says the problem keeps happening, on {channel}: a failure that repeats, not a "
+            "one-off (find its cause, not only this instance)")
         headline_recurs = True
     elif st["max_intent"] != "none":
         reasons.append(f"Earlier messages showed {st['max_intent'].replace('_', ' ')} churn intent")
+
+    def quoting(flag: str) -> str:
+        """The sentence ``flag``'s rule read, as quoted, unless the first reason holds it."""
+        q = quotes.get(flag, "")
+        return quote(q) if q and q not in shown else ""
+
     contacts = st["contacts"]
     if len(contacts) >= 2:
         first = datetime.fromisoformat(contacts[0][0])
@@ -879,24 +904,37 @@ def _reasons(
         )
     reasons.extend(_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS)
     if "leaving_date" in patterns:
-        reasons.append("Says when they leave: the retention window closes then")
+        q = quoting("leaving_date")
+        reasons.append(f'Says when they leave: "{q}" (the retention window closes then)' if q
+                       else "Says when they leave: the retention window closes then")
     if "escalation_threat" in patterns:
-        reasons.append("Says they will take the complaint outside: to an ombudsman, a "
-                       "regulator, a court or their bank")
+        outside = ("Says they will take the complaint outside, to an ombudsman, a regulator, a "
+                   "court or their bank")
+        q = quoting("escalation_threat")
+        reasons.append(f'{outside}: "{q}"' if q else outside.replace(", to", ": to", 1))
     if "trading_down" in patterns:
-        reasons.append("Asks to trade down (a cheaper plan, an add-on or a line removed) "
-                       "after complaining: revenue is already leaving")
+        q = quoting("downgrade")
+        reasons.append(
+            f'Asks to trade down after complaining: "{q}" (a cheaper plan, an add-on or a line '
+            "removed: revenue is already leaving)" if q else
+            "Asks to trade down (a cheaper plan, an add-on or a line removed) after "
+            "complaining: revenue is already leaving")
     if "keeps_happening" in patterns and not headline_recurs:
-        reasons.append("Says the problem keeps happening: a failure that repeats (find its "
-                       "cause, not only this instance)")
+        q = quoting("recurring_problem")
+        reasons.append(
+            f'Says the problem keeps happening: "{q}" (a failure that repeats: find its cause, '
+            "not only this instance)" if q else
+            "Says the problem keeps happening: a failure that repeats (find its cause, not only "
+            "this instance)")
     if "said_repeat" in patterns:
         thread = next((t for t in st.get("threads") or () if signal.event_id in t["event_ids"]),
                       None)
-        said = "Says this is not their first contact about it"
+        q = quoting("repeat_contact")
+        repeat = "Says this is not their first contact about it" + (f': "{q}"' if q else "")
         if thread is None or thread["count"] < 2:
-            said += (", but no earlier contact about it is on record here: ask which channel "
-                     "they used")
-        reasons.append(said)
+            unseen = "no earlier contact about it is on record here: ask which channel they used"
+            repeat += f" ({unseen})" if q else f", but {unseen}"
+        reasons.append(repeat)
     low = [e for e in st["evidence"] if e.get("rating") is not None and e["rating"] <= 2]
     if low:
         reasons.append(f"Left a {low[-1]['rating']}-star rating on {low[-1]['channel']}")

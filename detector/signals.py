@@ -53,6 +53,9 @@ class Signal:
     # the piece of the text the decision rests on (long texts and calls are scored in
     # pieces); empty: the whole text
     evidence: str = ""
+    # per flag that a rule of the classifier set, the sentence it read ("recurring_problem":
+    # "missing drinks again. Every time."): what the alert's reason for it quotes
+    flag_quotes: dict[str, str] = field(default_factory=dict)
     embedding: tuple[float, ...] | None = field(default=None, compare=False)
     embedding_packed: str | None = field(default=None, compare=False)
 
@@ -89,6 +92,7 @@ class Signal:
             "evidence": self.evidence_text,
             "model_version": self.model_version,
             "flags": list(self.flags),
+            "flag_quotes": dict(self.flag_quotes),
         }
 
     def to_wire(self) -> dict[str, Any]:
@@ -123,5 +127,16 @@ class Signal:
             model_version=obj.get("model_version", "unknown"),
             flags=tuple(obj.get("flags") or ()),
             evidence=obj.get("evidence") or "",
+            flag_quotes=_flag_quotes(obj.get("flag_quotes")),
             embedding_packed=obj.get("embedding_packed"),
         )
+
+
+def _flag_quotes(value: Any) -> dict[str, str]:
+    """A wire form's ``flag_quotes`` (absent before they were sent: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError("flag_quotes must map flag names to sentences")
+    return dict(value)

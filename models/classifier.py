@@ -207,8 +207,14 @@ def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
                 scores.intent[i] = row
             scores.intent_labels[i] = "at_risk"
         if len(text) > QUOTE_CHARS:
-            scores.evidence[i] = said if len(said) <= QUOTE_CHARS else said[:QUOTE_CHARS - 2] + " …"
+            scores.evidence[i] = capped(said)
     return found
+
+
+def capped(sentence: str) -> str:
+    """A rule's sentence as an alert may quote it: at most :data:`QUOTE_CHARS` characters,
+    " …" where cut."""
+    return sentence if len(sentence) <= QUOTE_CHARS else sentence[:QUOTE_CHARS - 2] + " …"
 
 
 @dataclass(frozen=True)
@@ -384,6 +390,8 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         if unread:
             flags += ("nothing_to_read",)
         flags += tuple(flag for flag, read in rules if read[i] is not None and read[i] is not False)
+        quotes = {flag: capped(said) for flag, read in rules
+                  if isinstance(said := read[i], str) and said}
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)
@@ -412,6 +420,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
             model_version=model_version,
             flags=flags,
             evidence="" if evidence == text else evidence,
+            flag_quotes=quotes,
             embedding_packed=packed[i] if packed is not None else None,
         ))
     return out

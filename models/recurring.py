@@ -172,7 +172,8 @@ _REQUEST = re.compile(r"\b(please|pls|could\s+you|can\s+you|would\s+you|will\s+y
 # (f) leaving, not recurring: "never ordering again", "won't be using you again"
 _LEAVING = re.compile(r"\b(never|won'?t|wont|will\s+not|not\s+going\s+to|wouldn'?t|shan'?t|"
                       r"no\s+longer)\s+(\w+\s+){0,4}?again\b")
-# (g) idioms: "off and on again", "back up again", "hello again", "sorry to bother you again"
+# (g) idioms: "off and on again", "back up again", "hello again", "sorry to bother you again",
+# the writer back in touch ("Back again.": a repeat contact)
 _IDIOM = re.compile(r"\b(off\s+and\s+on|on\s+and\s+off|back\s+(up|on|online|to\s+normal)|"
                     r"(?<!not\s)(?<!n't\s)working|up\s+and\s+"
                     r"running|thanks|thank\s+you|fine|ok|okay|sorted|hello|hi|hey|see\s+you|"
@@ -181,7 +182,9 @@ _IDIOM = re.compile(r"\b(off\s+and\s+on|on\s+and\s+off|back\s+(up|on|online|to\s
                     r"flew|stay|book|visit|use|used|using|come\s+back|return|eat|dine|recommend|"
                     r"renew|subscrib|sign\w*\s+up)\w*\s+((?!(late|wrong|missing|delayed|cold|"
                     r"damaged|broken|cancell?ed|failed|short)\b)\w+\s+){0,3}?again\b|\bagain\s*,?\s*"
-                    r"(thanks|thank\s+you|many\s+thanks)\b")
+                    r"(thanks|thank\s+you|many\s+thanks)\b|"
+                    # the writer back in touch: "Back again. Same issue", "I'm back again"
+                    r"(^|\b(i'?m|i\s+am|we'?re|we\s+are|me)\s+)back\s+again\b")
 # a failure negated: "it wasn't late again"
 _NEGATED = re.compile(r"\b(wasn'?t|isn'?t|weren'?t|aren'?t|won'?t\s+be|not|never(\s+been?)?|no\s+"
                       r"longer|doesn'?t|don'?t|didn'?t)\s+(as\s+|too\s+|so\s+|even\s+)?(late|cold|"

@@ -46,8 +46,8 @@ def _short(x: float) -> float:
 
 
 def summary(signal: Signal) -> dict[str, Any]:
-    """What the pin compares: every score (7 significant digits), decision, flag and the
-    evidence."""
+    """What the pin compares: every score (7 significant digits), decision, flag, the
+    evidence and the rules' sentences."""
     return {
         "event_id": signal.event_id,
         "churn_intent": signal.churn_intent,
@@ -61,10 +61,15 @@ def summary(signal: Signal) -> dict[str, Any]:
         "language": signal.language,
         "confidence": signal.confidence,
         "flags": list(signal.flags),
-        # the evidence piece by its digest (the texts themselves would bloat the fixture)
-        "evidence": hashlib.sha256(signal.evidence.encode("utf-8")).hexdigest()[:16]
-        if signal.evidence else "",
+        # the evidence piece and the rules' sentences by their digests (the texts themselves
+        # would bloat the fixture)
+        "evidence": _digest(signal.evidence) if signal.evidence else "",
+        "flag_quotes": {flag: _digest(said) for flag, said in signal.flag_quotes.items()},
     }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def record() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from detector.redact import QUOTE_CHARS
+from detector.schema import Turn
 from detector.signals import FRICTION_CATEGORIES, INTENTS
 from models import build_classifier
 from models.datasets import STAGES, Example
@@ -223,6 +224,27 @@ def test_a_call_whose_last_turn_asks_to_leave_is_explicit_and_quotes_that_turn(s
     assert sig.churn_intent == "explicit"
     assert sig.evidence_text == LEAVING
     assert "agent" not in sig.text.lower() and "Thanks for calling" not in sig.text
+
+
+def test_a_signal_carries_the_sentence_each_flag_rule_read_cut_to_a_quote():
+    """The rules' sentences reach the alert's reasons (``flag_quotes``), not only the flags."""
+    from models.classifier import RecipeClassifier
+
+    clf = RecipeClassifier(encoder(), tiny_heads(), recipe_for("static"))
+    turns = (Turn("agent", "Thanks for calling, how can I help?"),
+             Turn("customer", "Yes, I can give you my account number."),
+             Turn("customer", "My order was late again, seventy minutes this time."))
+    hostile = "my parcel is late again " + "and nobody answers " * 400
+    called, long, plain = clf.classify([event("", 1, turns=turns), event(hostile, 2),
+                                         event("Thanks, all sorted.", 3)])
+    assert called.flag_quotes == {
+        "recurring_problem": "My order was late again, seventy minutes this time."}
+    assert "recurring_problem" in called.flags
+    said = long.flag_quotes["recurring_problem"]
+    assert len(said) <= QUOTE_CHARS and said.startswith("my parcel is late again")
+    assert said.endswith(" …")
+    assert plain.flag_quotes == {}
+    assert set(called.score_dict()["flag_quotes"]) == {"recurring_problem"}
 
 
 # ---- the manifest ------------------------------------------------------------------------

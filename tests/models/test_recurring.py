@@ -37,8 +37,10 @@ def test_the_quoted_sentence_and_what_is_not_a_recurrence():
     for text in ("Will the parcel be late again this week?", "It wasn't late again, nice one.",
                  "I missed the delivery again, my fault.", "Never ordering again.",
                  "Agent: Sorry it happened again.\nCustomer: No worries.",
-                 "If this happens again I'd like to know who to call."):
+                 "If this happens again I'd like to know who to call.",
+                 "Back again. Same issue, fourth contact.", "I'm back again about the router."):
         assert recurrence(text) is None, text
+    assert says_recurring("The fault is back again.") == "The fault is back again."
     assert says_recurring("Why is it always late?") == "Why is it always late?"
 
 

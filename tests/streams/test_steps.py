@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,6 +64,21 @@ def test_decode_signals_reads_one_signal_a_forget_record_or_a_stage_batch():
     for bad in ({"event_id": "x"}, {"signals": [one, {"nope": 1}]}, [1, 2], "text"):
         rejection = decode_signals(bad)
         assert isinstance(rejection, Rejection) and rejection.reason == "invalid_signal"
+
+
+def test_a_signals_flag_quotes_cross_the_signals_topic_but_not_the_stage_records():
+    quoted = replace(make_signal("q1", text="It failed again."), flags=("recurring_problem",),
+                     flag_quotes={"recurring_problem": "It failed again."})
+    [back] = decode_signals(json.loads(json.dumps(quoted.to_wire())))  # type: ignore[misc]
+    assert (back.flags, back.flag_quotes) == (quoted.flags, quoted.flag_quotes)  # type: ignore[union-attr]
+    older = quoted.to_wire()
+    del older["flag_quotes"]  # a signal sent before they were
+    [old] = decode_signals(older)  # type: ignore[misc]
+    assert old.flag_quotes == {}  # type: ignore[union-attr]
+    for bad in (["It failed again."], {"recurring_problem": 3}):
+        rejection = decode_signals({**older, "flag_quotes": bad})
+        assert isinstance(rejection, Rejection) and rejection.reason == "invalid_signal"
+    assert "flag_quotes" not in json.dumps(stage_batches([quoted.to_wire()]))
 
 
 def test_the_combiner_sends_one_record_per_stage_in_order_without_text():
