@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from detector.signals import INTENTS
+from models.answers import empty_answer
 from models.cues import cue_sentences, holds_cue, leaving_quote
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
@@ -247,8 +248,8 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
         hs = heads.scores(emb, read, lexical_features(read, lexical, batch.wholes))
     else:
         hs = heads.scores(emb, read)
-    blank = np.fromiter((not has_words(r) for r in read), bool, len(read))
-    if blank.any():  # nothing to read (a link, a handle): no churn, no friction, neutral
+    blank = np.fromiter((not has_words(r) or empty_answer(r) for r in read), bool, len(read))
+    if blank.any():  # nothing to read (a link, a handle, "N/A", "Nope, that's it."): neutral
         hs = silence(hs, blank)
     first = np.zeros(n, dtype=np.int64)
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.schema import Event, parse_event
+from detector.schema import Event, Turn, parse_event
 from models.cues import cue_sentences
 
 pytestmark = pytest.mark.model
@@ -442,6 +442,33 @@ def test_tweets_of_nothing_but_a_link_raise_nothing(paths, path):
         assert s.sentiment == 0.0 and s.confidence == "low" and "nothing_to_read" in s.flags
     detector = Detector()
     assert [a for s in signals for a in detector.process(s)] == []
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_survey_answers_and_call_turns_that_say_nothing_are_no_complaint(paths, path):
+    """"No comments." read service and product friction at -0.95, "No issues" product
+    friction at -0.74, and a balance-check call took friction from its closing "Nope,
+    that's it." (models/answers.py)."""
+    from models.answers import empty_answer
+    from tests.models.rule_fixtures import fixture_rows
+    from tests.models.test_answers import FIXTURES
+
+    texts = [r["text"] for r in fixture_rows(*FIXTURES) if r["empty"] and empty_answer(r["text"])]
+    assert len(texts) >= 90
+    events = [Event(event_id=f"a{i}", customer_id="C-A", channel="survey",
+                    occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
+              for i, t in enumerate(texts)]
+    call = Event(event_id="call", customer_id="C-A", channel="call",
+                 occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text="", turns=(
+                     Turn("agent", "Thanks for calling, how can I help?"),
+                     Turn("customer", "I want to check my balance."),
+                     Turn("agent", "It's 42 pounds. Anything else I can help with?"),
+                     Turn("customer", "Nope, that's it.")))
+    *answers, called = paths[path].classify([*events, call])
+    for s in answers:
+        assert s.friction_categories == () and s.churn_intent == "none", s.text
+        assert s.sentiment == 0.0 and "nothing_to_read" in s.flags, s.text
+    assert called.friction_categories == () and "nothing_to_read" not in called.flags
 
 
 RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"

@@ -418,6 +418,31 @@ class EmptyReadingHeads(KeywordHeads):
         return super().scores(emb, [t if t.strip() else "cancel charged awful" for t in texts])
 
 
+class AnswerMisreadingHeads(KeywordHeads):
+    """KeywordHeads that read a short "no ..." answer as the heads do: as a complaint
+    ("No comments." service and product friction at -0.95 on the transformer path)."""
+
+    def scores(self, emb: np.ndarray, texts: list[str]) -> HeadScores:
+        return super().scores(emb, ["charged awful" if t.lower().startswith(("no", "nothing"))
+                                    else t for t in texts])
+
+
+def test_an_empty_answer_says_nothing_in_a_survey_and_in_a_call():
+    """A survey's "No comments." and a balance-check call's closing "Nope, that's it." read
+    as friction; "Nothing works." says something."""
+    texts = ["No comments.", "Nothing works.", "", "No issues, thanks!"]
+    turns = [None, None, ["I want to check my balance.", "Nope, that's it."], None]
+    s = score_texts(texts, CountingEncoder(), AnswerMisreadingHeads(),  # type: ignore[arg-type]
+                    recipe_for("static"), turns)
+    for i in (0, 2, 3):
+        assert s.friction_labels[i] == () and s.intent_labels[i] == "none", i
+    assert not s.friction[[0, 3]].any() and not s.presence[[0, 3]].any()
+    assert s.friction[2].max() < 0.2  # the call's other turns: the heads' baseline
+    assert s.friction_labels[1] == ("billing",)
+    assert list(s.unread) == [True, False, False, True]  # the call has words of its own
+    assert np.allclose(s.sentiment[0], [0, 1, 0])
+
+
 def test_a_piece_with_nothing_to_read_says_nothing():
     """Three tweets of only "@acme https://t.co/..." read as billing and product friction on
     the transformer path and made an unresolved_issue alert; a letter whose last window is a
