@@ -1,10 +1,12 @@
-"""Answers that say nothing: a survey field or a call turn of only "N/A", "No comments.",
-"Nope, that's it.", "No issues", "It was fine.".
+"""Talk that says nothing: an answer of only "N/A", "No comments.", "Nope, that's it.",
+"No issues", "It was fine." (:func:`empty_answer`), and, inside a conversation, greetings,
+farewells, thanks and acknowledgements: "Bye.", "Mm-hmm.", "Sorry, can you repeat that?"
+(:func:`phatic`).
 
-The heads read such answers as complaints ("No comments." service and product friction at
--0.95 sentiment; a balance-check call read friction from its closing "Nope, that's it.").
-:func:`models.recipe.score_texts` scores a piece that is one as saying nothing, as it does a
-piece of only links and handles (docs/models.md, "Nothing to read").
+The heads read such pieces as complaints or worse ("No comments." service and product
+friction at -0.95 sentiment; a billing call whose last turn is "Bye." an explicit request
+to leave). :func:`models.recipe.score_texts` scores a piece that is one as saying nothing,
+as it does a piece of only links and handles (docs/models.md, "Answers that say nothing").
 """
 
 from __future__ import annotations
@@ -42,6 +44,31 @@ _ITEM = "(?:" + "|".join(_NO_PROBLEM + _CONTENTLESS + _AROUND) + ")"
 _FILL = "(?:" + "|".join(_AROUND) + ")"
 #: one to a few units (at least one), joined by punctuation or "and", with the words around
 EMPTY_ANSWER = re.compile(rf"{_SEP}?(?:{_FILL}{_SEP})*{_UNIT}(?:{_SEP}{_ITEM})*{_SEP}?")
+#: greetings, farewells, thanks, acknowledgements, holding and hearing: a turn of these
+#: only is talk about the talk
+_PHATIC = (
+    r"hi", r"hello", r"hey", r"hiya", r"good\s+(morning|afternoon|evening)", r"morning",
+    r"afternoon",
+    r"bye(\s+bye)?", r"good\s*-?\s*bye", r"see\s+(you|ya)(\s+(later|soon))?", r"take\s+care",
+    r"have\s+a\s+(good|nice|great|lovely)\s+(day|evening|weekend|one|night|afternoon)",
+    r"(talk|speak)\s+(to\s+you\s+)?soon", r"all\s+the\s+best", r"you\s+too",
+    r"thank\s+you(\s+(so|very)\s+much)?", r"thanks\s+(so|very)\s+much", r"much\s+appreciated",
+    r"(i\s+)?appreciate\s+it", r"that'?s\s+(great|perfect|brilliant|lovely|helpful)",
+    r"yes(\s+please)?", r"yeah", r"yep", r"yup", r"ok", r"okay", r"sure", r"right", r"alright",
+    r"all\s+right", r"mm+", r"m?hm+", r"mm-?hm+", r"uh[\s-]?huh", r"i\s+see", r"got\s+it",
+    r"understood", r"fair\s+enough", r"sounds\s+good", r"go\s+on", r"go\s+ahead", r"of\s+course",
+    r"no\s+worries", r"great", r"perfect", r"lovely", r"brilliant", r"cool", r"cheers",
+    r"(yes,?\s+)?(that|it)'?s\s+me", r"speaking",
+    r"one\s+(moment|second|sec)", r"hold\s+on", r"just\s+a\s+(moment|sec|second|minute)",
+    r"sorry", r"pardon", r"(can|could)\s+you\s+(repeat|say)\s+that(\s+again)?",
+    r"say\s+that\s+again", r"come\s+again", r"can\s+you\s+hear\s+me", r"are\s+you\s+there",
+)
+_AROUND_TALK = _AROUND + (r"then", r"just", r"please", r"again", r"there", r"so")
+_TALK_UNIT = "(?:" + "|".join(_PHATIC + _NO_PROBLEM + _CONTENTLESS) + ")"
+_TALK_ITEM = "(?:" + "|".join(_PHATIC + _NO_PROBLEM + _CONTENTLESS + _AROUND_TALK) + ")"
+_TALK_FILL = "(?:" + "|".join(_AROUND_TALK) + ")"
+#: phatic talk (with empty answers): one or more units, joined as :data:`EMPTY_ANSWER`'s
+PHATIC = re.compile(rf"{_SEP}?(?:{_TALK_FILL}{_SEP})*{_TALK_UNIT}(?:{_SEP}{_TALK_ITEM})*{_SEP}?")
 #: longer pieces are never read as one
 MAX_WORDS = 12
 
@@ -53,3 +80,13 @@ def empty_answer(text: str) -> bool:
     if len(text) > 120 or len(text.split()) > MAX_WORDS:
         return False
     return EMPTY_ANSWER.fullmatch(text.strip().lower().replace("’", "'")) is not None
+
+
+def phatic(text: str) -> bool:
+    """Whether ``text`` (a piece's plain words) is only talk about the talk: greetings,
+    farewells, thanks, acknowledgements, holding and hearing ("Bye.", "Okay, thanks, bye.",
+    "Mm-hmm.", "Sorry, can you repeat that?"), or an empty answer. Read inside a
+    conversation only: a lone "Bye @Netflix" may say the writer leaves."""
+    if len(text) > 120 or len(text.split()) > MAX_WORDS:
+        return False
+    return PHATIC.fullmatch(text.strip().lower().replace("’", "'")) is not None

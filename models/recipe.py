@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from detector.signals import INTENTS
-from models.answers import empty_answer
+from models.answers import empty_answer, phatic
 from models.cues import cue_sentences, holds_cue, leaving_quote
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
@@ -248,11 +248,17 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
         hs = heads.scores(emb, read, lexical_features(read, lexical, batch.wholes))
     else:
         hs = heads.scores(emb, read)
-    blank = np.fromiter((not has_words(r) or empty_answer(r) for r in read), bool, len(read))
-    if blank.any():  # nothing to read (a link, a handle, "N/A", "Nope, that's it."): neutral
-        hs = silence(hs, blank)
     first = np.zeros(n, dtype=np.int64)
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
+    inner = np.ones(len(flat), bool)
+    inner[first] = False
+    # nothing to read: a link, a handle, "N/A", "Nope, that's it."; in a turn or window
+    # also talk about the talk ("Bye.", "Mm-hmm."): no churn, no friction, neutral
+    blank = np.fromiter((not has_words(r) or empty_answer(r) or (inside and phatic(r))
+                         for r, inside in zip(read, inner.tolist(), strict=True)),
+                        bool, len(read))
+    if blank.any():
+        hs = silence(hs, blank)
     # the piece that carries the churn decision: one that holds a leaving cue and is read as
     # a request to leave (the most certain), else the one most likely to signal leaving at
     # all. Read whole, a message can be more likely at risk (0.98) than its request to leave
@@ -286,8 +292,6 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     intent_labels = heads.decide_intent(intent)
     # evidence: a piece of its own (a turn, a window) rather than the whole, when it carries
     # the decision too
-    inner = np.ones(len(flat), bool)
-    inner[first] = False
     piece_intent = heads.decide_intent(hs.intent)
     part_churn = _segment_argmax(np.where(inner, churn, -1.0), owner, n)
     part_friction = _segment_argmax(np.where(inner & ~cue, hs.presence, -1.0), owner, n)

@@ -471,6 +471,35 @@ def test_survey_answers_and_call_turns_that_say_nothing_are_no_complaint(paths, 
     assert called.friction_categories == () and "nothing_to_read" not in called.flags
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_routine_call_that_ends_in_goodbye_is_no_churn_risk(paths, path):
+    """A billing call whose last customer turn is "Bye." was an explicit request to leave
+    (P 0.50, evidence "Bye."); "Sorry, can you repeat that?" read billing and product
+    friction. Each phatic turn of the fixtures closes a balance-check call here."""
+    from models.answers import phatic
+    from tests.models.rule_fixtures import fixture_rows
+    from tests.models.test_answers import PHATIC_FIXTURES
+
+    closing = [r["text"] for r in fixture_rows(*PHATIC_FIXTURES)
+               if r["phatic"] and phatic(r["text"])]
+    assert len(closing) >= 80
+    events = [Event(event_id=f"b{i}", customer_id="C-B", channel="call",
+                    occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text="", turns=(
+                        Turn("agent", "Thanks for calling, how can I help?"),
+                        Turn("customer", "I want to check my balance."),
+                        Turn("agent", "It's 42 pounds. Anything else I can help with?"),
+                        Turn("customer", said)))
+              for i, said in enumerate(closing)]
+    signals = paths[path].classify(events)
+    assert [said for s, said in zip(signals, closing, strict=True)
+            if s.churn_intent == "explicit" or s.friction_categories] == []
+    # before: 18 of 84 calls read wrong on the transformer path, 26 on static; the whole
+    # text "I want to check my balance. Bye bye!" is still the models' to read (static:
+    # at risk)
+    risky = [said for s, said in zip(signals, closing, strict=True) if s.churn_intent != "none"]
+    assert risky == [] if path == "transformer" else len(risky) <= 1, risky
+
+
 RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 
 

@@ -443,6 +443,29 @@ def test_an_empty_answer_says_nothing_in_a_survey_and_in_a_call():
     assert np.allclose(s.sentiment[0], [0, 1, 0])
 
 
+class ByeReadingHeads(KeywordHeads):
+    """KeywordHeads that read a short "bye" as the heads do: as a request to leave (a billing
+    call whose last turn is "Bye." was explicit, evidence "Bye."); in a longer text it
+    drowns."""
+
+    def scores(self, emb: np.ndarray, texts: list[str]) -> HeadScores:
+        return super().scores(emb, [t.lower().replace("bye", "cancel") if len(t) <= 20 else t
+                                    for t in texts])
+
+
+def test_talk_about_the_talk_in_a_turn_says_nothing_but_a_whole_text_is_read():
+    texts = ["", "Bye.", "", "Bye, cancel it."]
+    turns = [["Why was I charged this?", "Okay, thanks, bye."], None,
+             ["Hi.", "Mm-hmm.", "The parcel was late."], ["I want to leave.", "Bye, cancel it."]]
+    s = score_texts(texts, CountingEncoder(), ByeReadingHeads(),  # type: ignore[arg-type]
+                    recipe_for("static"), turns)
+    assert s.intent_labels[0] == "none" and s.friction_labels[0] == ("billing",)
+    assert s.evidence[0] == "Why was I charged this?"
+    assert s.intent_labels[1] == "explicit"  # a lone message is the models' to read
+    assert s.friction_labels[2] == ("delivery",) and s.intent_labels[2] == "none"
+    assert s.intent_labels[3] == "explicit"  # says something besides goodbye
+
+
 def test_a_piece_with_nothing_to_read_says_nothing():
     """Three tweets of only "@acme https://t.co/..." read as billing and product friction on
     the transformer path and made an unresolved_issue alert; a letter whose last window is a
