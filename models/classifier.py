@@ -41,7 +41,7 @@ from models.pieces import customer_lines
 from models.recipe import PooledScores, Recipe, score_texts
 from models.recurring import recurrence
 from models.repeats import says_repeat
-from models.staying import joined, spare_account, wants_back
+from models.staying import detail_removed, joined, spare_account, wants_back
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 CUE_PROBABILITY = 0.6  # the churn probability of an explicit request found by a cue list
@@ -177,6 +177,16 @@ def apply_wants_back(texts: Sequence[str], scores: PooledScores,
 IMPLICIT_PROBABILITY = 0.6  # at least this churn probability for leaving said without a request
 
 
+def apply_account_details(texts: Sequence[str], scores: PooledScores,
+                          english: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts that remove a detail of the account, not the account
+    (:func:`models.staying.detail_removed`: "Please remove my ex-husband as an authorised
+    user on my account.", "Please delete my old address from my profile."), read as
+    :func:`apply_spare_accounts` reads a spare account closed (flag ``account_detail``): the
+    transformer read them as requests to leave (0.65-0.83)."""
+    return apply_spare_accounts(texts, scores, english, detail_removed)
+
+
 def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
                            english: Sequence[bool] | None = None,
                            skip: Sequence[bool] | None = None) -> list[str | None]:
@@ -226,6 +236,7 @@ class RuleReadings:
     spare: list[str | None]  # closes a spare account
     joined: list[str | None]  # says they joined the company
     back: list[str | None]  # wants a closed account back, or to come back
+    details: list[str | None]  # removes a detail of the account, not the account
     implicit: list[str | None]
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
@@ -252,11 +263,12 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     spare = apply_spare_accounts(texts, scores, english)
     came = apply_joined(texts, scores, english)
     back = apply_wants_back(texts, scores, english)
+    details = apply_account_details(texts, scores, english)
     implicit = apply_implicit_leaving(
         texts, scores, english, [r is not None or b or k is not None or j is not None
-                                 or w is not None
-                                 for r, b, k, j, w in zip(retracted, bereaved, spare, came, back,
-                                                          strict=True)])
+                                 or w is not None or d is not None
+                                 for r, b, k, j, w, d in zip(retracted, bereaved, spare, came,
+                                                             back, details, strict=True)])
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
@@ -266,8 +278,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
     auto = apply_auto_replies(texts, scores)
     recurring = read_recurring(texts, scores, english)
-    return RuleReadings(retracted, bereaved, spare, came, back, implicit, cues, repeats,
-                        escalations, dated, downgrades, auto, recurring)
+    return RuleReadings(retracted, bereaved, spare, came, back, details, implicit, cues,
+                        repeats, escalations, dated, downgrades, auto, recurring)
 
 
 #: a message the models read this negative names a problem (for :func:`read_recurring`)
@@ -332,25 +344,14 @@ def _explicit_to_at_risk(scores: PooledScores, i: int) -> None:
 
 def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings: bool,
                  model_version: str, config: ClassifierConfig,
-                 cues: Sequence[LeavingCue | None] | None = None,
+                 read: RuleReadings | None = None,
                  english: Sequence[bool] | None = None,
-                 retracted: Sequence[str | None] | None = None,
-                 bereaved: Sequence[bool] | None = None,
-                 implicit: Sequence[str | None] | None = None,
-                 repeats: Sequence[str | None] | None = None,
-                 escalations: Sequence[str | None] | None = None,
-                 dated: Sequence[str | None] | None = None,
-                 downgrades: Sequence[str | None] | None = None,
-                 texts: Sequence[str] | None = None,
-                 auto_replies: Sequence[bool] | None = None,
-                 spare: Sequence[str | None] | None = None,
-                 came: Sequence[str | None] | None = None,
-                 back: Sequence[str | None] | None = None,
-                 recurring: Sequence[str | None] | None = None) -> list[Signal]:
+                 texts: Sequence[str] | None = None) -> list[Signal]:
     """Turn pooled head outputs into signals (rating blend, stage source, language
-    confidence, the leaving cue of another language, the evidence piece). The batch's
-    arrays are read once, as Python lists; ``texts``: each event's ``customer_text``, when
-    the caller has it already."""
+    confidence, the leaving cue of another language, the evidence piece, each rule's flag
+    and sentence). The batch's arrays are read once, as Python lists; ``read``: what the
+    rules read (:func:`apply_rules`; none: no rule flags); ``texts``: each event's
+    ``customer_text``, when the caller has it already."""
     packed = pack_rows(scores.emb) if keep_embeddings else None
     if texts is None:
         texts = [e.customer_text for e in events]
@@ -363,15 +364,15 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         if len(events) else []
     w = config.rating_weight
     none = INTENTS.index("none")
+    cues = read.cues if read is not None else None
     # each rule's reading per event, and the flag it sets where it read something
-    rules: list[tuple[str, Sequence[str | bool | None]]] = [
-        (flag, read) for flag, read in (
-            ("retraction", retracted), ("bereavement", bereaved), ("spare_account", spare),
-            ("joined", came), ("wants_back", back), ("implicit_leaving", implicit),
-            ("repeat_contact", repeats), ("escalation_threat", escalations),
-            ("leaving_date", dated), ("downgrade", downgrades),
-            ("recurring_problem", recurring), ("auto_reply", auto_replies))
-        if read is not None]
+    rules: list[tuple[str, Sequence[str | bool | None]]] = [] if read is None else [
+        ("retraction", read.retracted), ("bereavement", read.bereaved),
+        ("spare_account", read.spare), ("joined", read.joined), ("wants_back", read.back),
+        ("account_detail", read.details), ("implicit_leaving", read.implicit),
+        ("repeat_contact", read.repeats), ("escalation_threat", read.escalations),
+        ("leaving_date", read.dated), ("downgrade", read.downgrades),
+        ("recurring_problem", read.recurring), ("auto_reply", read.auto_replies)]
     out = []
     for i, event in enumerate(events):
         text = texts[i]
@@ -470,10 +471,7 @@ class RecipeClassifier:
         read = apply_rules(texts, scores, english, [e.language for e in events],
                            self.recipe.leaving_cues, [event_turns(e) for e in events])
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
-                            read.cues, english, read.retracted, read.bereaved, read.implicit,
-                            read.repeats, read.escalations, read.dated, read.downgrades,
-                            texts, read.auto_replies, read.spare, read.joined, read.back,
-                            read.recurring)
+                            read, english, texts)
 
     def classify(self, events: Sequence[Event], keep_embeddings: bool = True) -> list[Signal]:
         """Classify a micro-batch of events with a single encoder call."""

@@ -1,11 +1,13 @@
 """Messages that close an account or name a switch without the customer leaving: a spare
 account closed ("Can you close the duplicate account I accidentally created? I'll keep using
 the main one."), joining said ("Switched to you from EE last year and never looked back.")
-and a closed account wanted back ("Can you reactivate my account? I closed it by mistake.").
-The embedding heads read them as churn (P(explicit) 0.78-0.99 on the transformer, 0.92-0.99
+a closed account wanted back ("Can you reactivate my account? I closed it by mistake.") and
+a detail of the account removed ("Please remove my ex-husband as an authorised user").
+The embedding heads read them as churn (P(explicit) 0.65-0.99 on the transformer, 0.92-0.99
 on static); English, hand-written (docs/models.md, "Closing a spare account", "Saying one
-joined", "Wanting a closed account back"). The classifier scales such a message's churn
-probability down (flags ``spare_account``, ``joined``, ``wants_back``).
+joined", "Wanting a closed account back", "Removing a detail of the account"). The
+classifier scales such a message's churn probability down (flags ``spare_account``,
+``joined``, ``wants_back``, ``account_detail``).
 """
 
 from __future__ import annotations
@@ -229,3 +231,57 @@ def wants_back(text: str) -> str | None:
 
 def _goes_to_named(text: str) -> bool:
     return any(m.group(0)[-1].isupper() for m in _GOES_TO_NAMED.finditer(text))
+
+
+# Removing a detail of the account, not the account: "Please delete my old address from my
+# profile.", "Please remove my ex-husband as an authorised user on my account." (the
+# transformer read these as requests to leave, 0.65-0.83)
+_DETAIL = (r"(addresses|address|(phone\s+|mobile\s+|landline\s+)?numbers?|"
+           r"e-?mails?(\s+addresses?)?|cards?|cardholders?|payment\s+(methods?|cards?|details)|payees?|beneficiar(y|ies)|"
+           r"(authori[sz]ed|additional|named|secondary)\s+"
+           r"(users?|persons?|cardholders?)|partner|spouse|husband|wife|ex|son|daughter|child|"
+           r"kids?|photos?|pictures?|picture|avatar|nickname|devices?|laptop|tablet|"
+           r"(search|browsing|order|purchase|watch|viewing|call)\s+history|history|cookies|"
+           r"saved\s+items|wishlist|bookmarks?|favourites?|reviews?|comments?|posts?|voicemail|"
+           r"greeting|notifications?|alerts?|reminders?|preferences?)")
+_REMOVE = (r"(delete|deleting|remove|removing|take\s+off|taking\s+off|get\s+rid\s+of|clear|"
+           r"clearing|cancel)")
+DETAIL_REMOVED = re.compile(
+    rf"\b{_REMOVE}\s+(off\s+)?((my|the|our|an?|this|that|that\s+old|all\s+(my|the))\s+)?"
+    r"((old|saved|expired|previous|second|extra|other|wrong|work|home|billing|delivery|"
+    r"shipping|postal|personal|backup|spare|profile|payment|marketing|text|account|ex-?)"
+    r"[\s-]+){0,2}"
+    rf"{_DETAIL}\b(?!\s+(data|details|information|insurance|cover|plan|package|bundle|add-?ons?|"
+    r"subscription|service|line|licen[cs]es?|seats?|channels?|protection)\b)"
+    # "take" only with "off": "take my old card off the app" (not "take my card" in a shop)
+    rf"|\btake\s+((my|the|our|an?|this|that)\s+)?(\w+\s+){{0,2}}?{_DETAIL}\s+off\b")
+_DETAIL_WORDS = frozenset("delete deleting remove removing take taking rid clear clearing "
+                          "cancel".split())
+# ... and nothing of leaving: the account itself closed, all data erased, not renewing
+_WHOLE_GONE = re.compile(
+    r"\b(close|closing|delete|deleting|cancel\w*|terminat\w*|deactivat\w*|end|ending|shut)\s+"
+    r"(down\s+)?(my|our|the|this)\s+(whole\s+|entire\s+)?(account|subscription|membership|"
+    r"contract|profile|plan|policy|workspace)s?\b(?!\s+(page|picture|photo|settings|name)\b)|"
+    r"\b(and|&)\s+(my|our|the)\s+(whole\s+|entire\s+)?(account|subscription|membership|"
+    r"profile)s?\s*([.!,;]|$|too\b|as\s+well\b)|"
+    r"\b(all\s+(my|our|of\s+my)\s+(personal\s+)?(data|details|information)|personal\s+data|"
+    r"everything\s+you\s+(hold|have|keep)|(from|off)\s+your\s+(system|records|database|"
+    r"files|list)s?|gdpr|right\s+to\s+(be\s+)?(forgotten|erasure)|(don'?t|do\s+not|not|won'?t)\s+"
+    r"renew\w*|remove\s+me\b|delete\s+me\b)")
+
+
+def detail_removed(text: str) -> str | None:
+    """The sentence of ``text`` that removes a detail of the account (:data:`DETAIL_REMOVED`:
+    an address, a card, a payee, an authorised user, a photo, a history), not the account;
+    None when there is none, or when the text also closes the account, erases all its data,
+    stops renewing or leaves (:data:`_WHOLE_GONE`, the spare rule's :data:`_LEAVING_TOO`,
+    :func:`implicit_leaving`). English only; of a transcript, the customer's lines."""
+    text, low, words = prepared(text)
+    if words.isdisjoint(_DETAIL_WORDS):
+        return None
+    found = DETAIL_REMOVED.search(low)
+    if (found is None or _WHOLE_GONE.search(low) or _LEAVING_TOO.search(low)
+            or implicit_leaving(text) is not None):
+        return None
+    a, b = span_at(wrapped_sentence_spans(text), found.start(), len(text))
+    return text[a:b].strip()

@@ -30,7 +30,7 @@ from models.cues import (
 )
 from models.pieces import PieceConfig
 from models.recipe import Recipe, score_texts
-from models.staying import joined, spare_account, wants_back
+from models.staying import detail_removed, joined, spare_account, wants_back
 from tests.models.rule_fixtures import (
     FIXTURES,
     assert_gates_hide_no_match,
@@ -549,6 +549,22 @@ def test_closing_a_spare_account_is_found_and_leaving_is_not():
     was not kept, and those rows were then written against); rows written after the second
     version (12 / 12: 10 found, one near miss, a trial ended without buying)."""
     _assert_fixtures(spare_account, "spare", zip(SPARE, (10, 13, 10), (0, 0, 1), strict=True))
+
+
+DETAILS = dev_and_later("account_details")
+
+
+def test_removing_a_detail_of_the_account_is_found_and_leaving_is_not():
+    """"Please remove my ex-husband as an authorised user on my account." was explicit on the
+    transformer (0.83). Rows the rule was written against (29 / 16), and rows written after
+    it was frozen: 19 of 20 found, no near miss of 10."""
+    _assert_fixtures(detail_removed, "detail", zip(DETAILS, (29, 19), (0, 0), strict=True))
+    for text in ("What shops take my card?", "If I cancel phone and cable my bill goes up.",
+                 "Remove the device insurance from my bill.", "Delete my account photo and my "
+                 "account.", "Please remove me from your system, I've left."):
+        assert detail_removed(text) is None, text
+    assert detail_removed("Hi. Take my old card off the app please.") == (
+        "Take my old card off the app please.")
 
 
 JOINED = dev_and_later("joined")

@@ -242,6 +242,21 @@ def test_closing_a_spare_account_is_not_a_request_to_leave(paths, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_removing_a_detail_of_the_account_is_not_a_request_to_leave(paths, path):
+    """"Please remove my ex-husband as an authorised user on my account." (0.83) and "Please
+    delete my old address from my profile." (0.65) were explicit on the transformer."""
+    details = ["Please remove my ex-husband as an authorised user on my account.",
+               "Please delete my old address from my profile.", "How do I delete my profile "
+               "picture?"]
+    sigs = paths[path].classify(_events(details + ["Delete my card details and close my "
+                                                   "account, I'm done."]))
+    for sig in sigs[:-1]:
+        assert sig.churn_intent == "none" and "account_detail" in sig.flags, sig
+        assert sig.flag_quotes["account_detail"] == sig.text
+    assert sigs[-1].churn_intent == "explicit" and "account_detail" not in sigs[-1].flags
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_saying_one_joined_is_not_a_churn_risk(paths, path):
     """Static read the first explicit (0.92), both paths the second at risk."""
     said = ["Switched to you from EE last year and never looked back.",

@@ -22,6 +22,7 @@ from detector.markup import visible_text
 from detector.redact import Redactor, snippet
 from detector.replies import new_message
 from detector.schema import MAX_TEXT_CHARS
+from models.answers import empty_answer, phatic
 from models.cues import (
     bereavement,
     cue_sentences,
@@ -38,7 +39,7 @@ from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
 from models.recurring import says_recurring
 from models.repeats import says_repeat
-from models.staying import joined, spare_account, wants_back
+from models.staying import detail_removed, joined, spare_account, wants_back
 from models.valence import valence
 
 #: pieces of the patterns, each repeated to a long text: what they may match again and again
@@ -78,6 +79,8 @@ FRAGMENTS = [
     "third week in a row ", "twice this week ", "another outage ", "it happened again ",
     "as usual ", "over and over ", "once more ", "why is it always ", "is down ",
     "internet is ", "i'm always ", "wasn't late ", "stop it happening again ",
+    "remove my old card ", "delete my address from my profile ", "take my card off ",
+    "n/a ", "no, ", "nothing to add ", "thanks, bye ", "mm-hmm ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -105,6 +108,9 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         spare_account(text)
         joined(text)
         wants_back(text)
+        detail_removed(text)
+        empty_answer(text)
+        phatic(text)
         cue_sentences([text])
         leaving_quote(text, "explicit")
         leaving_quote(text, "at_risk")
@@ -142,7 +148,8 @@ _PIECES = st.one_of(st.characters(), st.sampled_from(
      "I will report you to ", "the ombudsman", "my bank", "cancel my plan", " on Friday",
      "tomorrow", "or I cancel", "move me to the ", "cheapest plan", "remove the ", "add-on",
      "downgrade", "late again", "every time", "keeps crashing", "third week in a row",
-     "another outage", "wasn't ", "?"]))
+     "another outage", "wasn't ", "?", "remove my old ", "address from my profile",
+     "take my card off", "no comments", "bye"]))
 _TEXT = st.lists(_PIECES, max_size=60).map("".join)
 
 
@@ -165,5 +172,7 @@ def test_the_leaving_rules_quote_what_was_written_and_never_raise(first: str, la
         assert when is None or (when and when in text)
         down = asks_downgrade(text)
         assert down is None or (down and down in text)
+        detail = detail_removed(text)
+        assert detail is None or (detail and detail in text)
     kept = retained([first, later])
     assert kept is None or kept in first or kept in later
