@@ -252,12 +252,13 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                 turns: Sequence[Sequence[str] | None] | None = None) -> RuleReadings:
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
-    spare accounts closed, joining said, a closed account wanted back, leaving said without
-    a request (not on texts the first five read), and, where the
-    recipe has them, the leaving cues of other languages; then what only flags a signal: a
-    message said to be a repeat contact, a complaint taken outside the company, a churn risk
-    that names its date, a request to trade down; last, out-of-office replies that nothing
-    read as a churn risk are scored as saying nothing."""
+    spare accounts closed, joining said, a closed account wanted back, a detail of the
+    account removed, leaving said without a request (not on texts the first six read), and,
+    where the recipe has them, the leaving cues of other languages; then what only flags a
+    signal: a message said to be a repeat contact, a complaint taken outside the company, a
+    churn risk that names its date, a request to trade down, a failure said to keep
+    happening; last, out-of-office replies that nothing read as a churn risk are scored as
+    saying nothing."""
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     spare = apply_spare_accounts(texts, scores, english)
