@@ -515,6 +515,21 @@ def test_a_routine_call_that_ends_in_goodbye_is_no_churn_risk(paths, path):
     assert risky == [] if path == "transformer" else len(risky) <= 1, risky
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_routine_contacts_raise_no_alert(paths, path):
+    """Seven customers' routine contacts (calls that end "No, that's all. Bye.", "Bye.",
+    "Okay, thanks, bye."; survey answers "No comments.", "Nothing, all good.", "No issues";
+    "Please remove my ex-husband as an authorised user on my account.") raised five churn
+    alerts, two of them high "asks to leave" cases quoting "Bye." and the ex-husband."""
+    from detector.engine import Detector
+
+    lines = (Path(__file__).parent / "fixtures" / "routine_contacts.jsonl").read_text("utf-8")
+    events = [parse_event(line.encode()) for line in lines.splitlines()]
+    detector = Detector()
+    alerts = [a for s in paths[path].classify(events) for a in detector.process(s)]
+    assert alerts == [], [(a.customer_id, a.reasons[0]) for a in alerts]
+
+
 RETRACTIONS = Path(__file__).parent / "fixtures" / "retractions.jsonl"
 
 
