@@ -44,6 +44,8 @@ from models.repeats import says_repeat
 from models.staying import detail_removed, joined, spare_account, wants_back
 
 DEFAULT_TAXONOMY = "taxonomy.json"
+#: channels whose single message can be talk about the talk ("bye" in a chat), read as a turn
+CONVERSATIONS = ("chat", "call")
 CUE_PROBABILITY = 0.6  # the churn probability of an explicit request found by a cue list
 
 
@@ -463,7 +465,8 @@ class RecipeClassifier:
     def score(self, events: Sequence[Event]) -> PooledScores:
         """The pooled scores of a micro-batch (one encoder call over all its pieces)."""
         return score_texts([e.customer_text for e in events], self.encoder, self.heads,
-                           self.recipe, [event_turns(e) for e in events])
+                           self.recipe, [event_turns(e) for e in events],
+                           [e.channel in CONVERSATIONS for e in events])
 
     def signals(self, events: Sequence[Event], scores: PooledScores,
                 keep_embeddings: bool = True) -> list[Signal]:

@@ -221,7 +221,8 @@ def silence(hs: HeadScores, rows: np.ndarray) -> HeadScores:
 
 
 def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Recipe,
-                turns: Sequence[Sequence[str] | None] | None = None) -> PooledScores:
+                turns: Sequence[Sequence[str] | None] | None = None,
+                conversational: Sequence[bool] | None = None) -> PooledScores:
     """Score a batch: split each text into pieces, embed every piece in one encoder call
     (their :func:`~models.pieces.plain` words; :func:`~models.encoders.encode_pieces`: an
     encoder that can build a long text's embedding from its windows' tokens, and so do the
@@ -237,7 +238,9 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     (:func:`~models.cues.leaving_quote`).
     With ``recipe.cue_sentences``, a text's sentences that hold a leaving cue are also read
     on their own, for churn intent only; one that decides is quoted in its turn or window
-    (or text) as above."""
+    (or text) as above. A piece with nothing to read (no letter or digit, an empty answer,
+    talk about the talk inside a text or in a whole ``conversational`` one: a chat or call
+    message) is scored as saying nothing (:mod:`models.answers`)."""
     n = len(texts)
     batch = split_batch(texts, turns, recipe.pieces, recipe.cue_sentences)
     flat, owner, cue = batch.flat, batch.owner, batch.intent_only
@@ -252,10 +255,14 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
     inner = np.ones(len(flat), bool)
     inner[first] = False
-    # nothing to read: a link, a handle, "N/A", "Nope, that's it."; in a turn or window
-    # also talk about the talk ("Bye.", "Mm-hmm."): no churn, no friction, neutral
-    blank = np.fromiter((not has_words(r) or empty_answer(r) or (inside and phatic(r))
-                         for r, inside in zip(read, inner.tolist(), strict=True)),
+    talk = inner.copy()  # where talk about the talk says nothing: turns, windows, chat lines
+    if conversational is not None:
+        talk[first] = np.asarray(conversational, bool)
+    # nothing to read: a link, a handle, "N/A", "Nope, that's it."; in a turn, a window or a
+    # chat or call message also talk about the talk ("Bye.", "Mm-hmm."): no churn, no
+    # friction, neutral
+    blank = np.fromiter((not has_words(r) or empty_answer(r) or (said and phatic(r))
+                         for r, said in zip(read, talk.tolist(), strict=True)),
                         bool, len(read))
     if blank.any():
         hs = silence(hs, blank)

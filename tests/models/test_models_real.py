@@ -513,6 +513,17 @@ def test_a_routine_call_that_ends_in_goodbye_is_no_churn_risk(paths, path):
     # at risk)
     risky = [said for s, said in zip(signals, closing, strict=True) if s.churn_intent != "none"]
     assert risky == [] if path == "transformer" else len(risky) <= 1, risky
+    # each sent alone as a chat message (an integration that sends every message) says
+    # nothing; "Bye @StreamCo" on social media is the models' to read
+    alone = [Event(event_id=f"m{i}", customer_id="C-B", channel="chat",
+                   occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=said)
+             for i, said in enumerate(closing)]
+    posted = Event(event_id="post", customer_id="C-B", channel="social",
+                   occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text="Bye @StreamCo")
+    *messages, post = paths[path].classify([*alone, posted])
+    assert [m.text for m in messages if m.churn_intent != "none" or m.friction_categories
+            or "nothing_to_read" not in m.flags] == []
+    assert post.churn_intent != "none" and "nothing_to_read" not in post.flags
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -466,6 +466,16 @@ def test_talk_about_the_talk_in_a_turn_says_nothing_but_a_whole_text_is_read():
     assert s.intent_labels[3] == "explicit"  # says something besides goodbye
 
 
+def test_a_lone_goodbye_says_nothing_in_a_chat_or_call_message_only():
+    """A chat integration that sends each message as an event sends "bye" alone (explicit
+    0.82 on the transformer path); on social media "Bye @StreamCo" may be leaving."""
+    texts = ["Bye.", "Bye.", "Bye, cancel it."]
+    s = score_texts(texts, CountingEncoder(), ByeReadingHeads(),  # type: ignore[arg-type]
+                    recipe_for("static"), None, [True, False, True])
+    assert s.intent_labels == ["none", "explicit", "explicit"]
+    assert list(s.unread) == [True, False, False]
+
+
 def test_a_piece_with_nothing_to_read_says_nothing():
     """Three tweets of only "@acme https://t.co/..." read as billing and product friction on
     the transformer path and made an unresolved_issue alert; a letter whose last window is a
