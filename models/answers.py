@@ -6,7 +6,7 @@ farewells, thanks and acknowledgements: "Bye.", "Mm-hmm.", "Sorry, can you repea
 The heads read such pieces as complaints or worse ("No comments." service and product
 friction at -0.95 sentiment; a billing call whose last turn is "Bye." an explicit request
 to leave). :func:`models.recipe.score_texts` scores a piece that is one as saying nothing,
-as it does a piece of only links and handles (docs/models.md, "Answers that say nothing").
+as it does a piece of only links and handles (docs/models.md, "Talk that says nothing").
 """
 
 from __future__ import annotations

@@ -237,7 +237,8 @@ def _goes_to_named(text: str) -> bool:
 # profile.", "Please remove my ex-husband as an authorised user on my account." (the
 # transformer read these as requests to leave, 0.65-0.83)
 _DETAIL = (r"(addresses|address|(phone\s+|mobile\s+|landline\s+)?numbers?|"
-           r"e-?mails?(\s+addresses?)?|cards?|cardholders?|payment\s+(methods?|cards?|details)|payees?|beneficiar(y|ies)|"
+           r"e-?mails?(\s+addresses?)?|cards?|cardholders?|payment\s+(methods?|cards?|details)|"
+           r"payees?|beneficiar(y|ies)|"
            r"(authori[sz]ed|additional|named|secondary)\s+"
            r"(users?|persons?|cardholders?)|partner|spouse|husband|wife|ex|son|daughter|child|"
            r"kids?|photos?|pictures?|picture|avatar|nickname|devices?|laptop|tablet|"
