@@ -908,10 +908,12 @@ def _reasons(
         reasons.append(f'Says when they leave: "{q}" (the retention window closes then)' if q
                        else "Says when they leave: the retention window closes then")
     if "escalation_threat" in patterns:
-        outside = ("Says they will take the complaint outside, to an ombudsman, a regulator, a "
-                   "court or their bank")
         q = quoting("escalation_threat")
-        reasons.append(f'{outside}: "{q}"' if q else outside.replace(", to", ": to", 1))
+        reasons.append(
+            "Says they will take the complaint outside, to an ombudsman, a regulator, a court "
+            f'or their bank: "{q}"' if q else
+            "Says they will take the complaint outside: to an ombudsman, a regulator, a court "
+            "or their bank")
     if "trading_down" in patterns:
         q = quoting("downgrade")
         reasons.append(

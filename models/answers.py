@@ -39,11 +39,17 @@ _AROUND = (r"thanks", r"thank\s+you", r"thx", r"ty", r"cheers", r"ta", r"many\s+
            r"really", r"at\s+all", r"mate", r"um+", r"erm+", r"er", r"uh", r"well", r"oh", r"ok",
            r"okay", r"yes", r"yeah", r"yep", r"yup")
 _SEP = r"(?:[\s,.;:!?…–—-]+|\s+and\s+)"
-_UNIT = "(?:" + "|".join(_NO_PROBLEM + _CONTENTLESS) + ")"
-_ITEM = "(?:" + "|".join(_NO_PROBLEM + _CONTENTLESS + _AROUND) + ")"
-_FILL = "(?:" + "|".join(_AROUND) + ")"
-#: one to a few units (at least one), joined by punctuation or "and", with the words around
-EMPTY_ANSWER = re.compile(rf"{_SEP}?(?:{_FILL}{_SEP})*{_UNIT}(?:{_SEP}{_ITEM})*{_SEP}?")
+
+
+def _answer(units: tuple[str, ...], around: tuple[str, ...]) -> re.Pattern[str]:
+    """One to a few ``units`` (at least one), joined by punctuation or "and", with the
+    words ``around`` them."""
+    unit, fill = "(?:" + "|".join(units) + ")", "(?:" + "|".join(around) + ")"
+    item = "(?:" + "|".join(units + around) + ")"
+    return re.compile(rf"{_SEP}?(?:{fill}{_SEP})*{unit}(?:{_SEP}{item})*{_SEP}?")
+
+
+EMPTY_ANSWER = _answer(_NO_PROBLEM + _CONTENTLESS, _AROUND)
 #: greetings, farewells, thanks, acknowledgements, holding and hearing: a turn of these
 #: only is talk about the talk
 _PHATIC = (
@@ -63,12 +69,10 @@ _PHATIC = (
     r"sorry", r"pardon", r"(can|could)\s+you\s+(repeat|say)\s+that(\s+again)?",
     r"say\s+that\s+again", r"come\s+again", r"can\s+you\s+hear\s+me", r"are\s+you\s+there",
 )
-_AROUND_TALK = _AROUND + (r"then", r"just", r"please", r"again", r"there", r"so")
-_TALK_UNIT = "(?:" + "|".join(_PHATIC + _NO_PROBLEM + _CONTENTLESS) + ")"
-_TALK_ITEM = "(?:" + "|".join(_PHATIC + _NO_PROBLEM + _CONTENTLESS + _AROUND_TALK) + ")"
-_TALK_FILL = "(?:" + "|".join(_AROUND_TALK) + ")"
-#: phatic talk (with empty answers): one or more units, joined as :data:`EMPTY_ANSWER`'s
-PHATIC = re.compile(rf"{_SEP}?(?:{_TALK_FILL}{_SEP})*{_TALK_UNIT}(?:{_SEP}{_TALK_ITEM})*{_SEP}?")
+#: phatic talk, empty answers included (every empty answer is one: its units and words
+#: around are a part of these)
+PHATIC = _answer(_PHATIC + _NO_PROBLEM + _CONTENTLESS,
+                 _AROUND + (r"then", r"just", r"please", r"again", r"there", r"so"))
 #: longer pieces are never read as one
 MAX_WORDS = 12
 
@@ -77,9 +81,7 @@ def empty_answer(text: str) -> bool:
     """Whether ``text`` (a piece's plain words) is only an answer that says nothing, or that
     there is no problem (:data:`EMPTY_ANSWER`); "not really", "no, still broken", "nothing
     works" and "fine, whatever" say something."""
-    if len(text) > 120 or len(text.split()) > MAX_WORDS:
-        return False
-    return EMPTY_ANSWER.fullmatch(text.strip().lower().replace("’", "'")) is not None
+    return _whole(EMPTY_ANSWER, text)
 
 
 def phatic(text: str) -> bool:
@@ -87,6 +89,12 @@ def phatic(text: str) -> bool:
     farewells, thanks, acknowledgements, holding and hearing ("Bye.", "Okay, thanks, bye.",
     "Mm-hmm.", "Sorry, can you repeat that?"), or an empty answer. Read inside a
     conversation only: a lone "Bye @Netflix" may say the writer leaves."""
+    return _whole(PHATIC, text)
+
+
+def _whole(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether all of ``text`` (lower-cased, "'" for "’") matches; a text over
+    :data:`MAX_WORDS` words or 120 characters is refused before the pattern runs."""
     if len(text) > 120 or len(text.split()) > MAX_WORDS:
         return False
-    return PHATIC.fullmatch(text.strip().lower().replace("’", "'")) is not None
+    return pattern.fullmatch(text.strip().lower().replace("’", "'")) is not None

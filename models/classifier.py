@@ -393,9 +393,10 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         flags = event.flags + (("non_english",) if non_english else ())
         if unread:
             flags += ("nothing_to_read",)
-        flags += tuple(flag for flag, read in rules if read[i] is not None and read[i] is not False)
-        quotes = {flag: capped(said) for flag, read in rules
-                  if isinstance(said := read[i], str) and said}
+        flags += tuple(flag for flag, per_event in rules
+                       if per_event[i] is not None and per_event[i] is not False)
+        quotes = {flag: capped(said) for flag, per_event in rules
+                  if isinstance(said := per_event[i], str) and said}
         language = event.language
         if cue is not None:
             flags += ("leaving_cue",)

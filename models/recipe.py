@@ -261,7 +261,7 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     # nothing to read: a link, a handle, "N/A", "Nope, that's it."; in a turn, a window or a
     # chat or call message also talk about the talk ("Bye.", "Mm-hmm."): no churn, no
     # friction, neutral
-    blank = np.fromiter((not has_words(r) or empty_answer(r) or (said and phatic(r))
+    blank = np.fromiter((not has_words(r) or (phatic(r) if said else empty_answer(r))
                          for r, said in zip(read, talk.tolist(), strict=True)),
                         bool, len(read))
     if blank.any():
