@@ -26,6 +26,7 @@ from models.cues import cue_sentences, holds_cue, leaving_quote
 from models.encoders import Encoder, encode_pieces
 from models.features import LexicalConfig, lexical_features
 from models.heads import Heads, HeadScores, TrainConfig
+from models.idioms import as_meant
 from models.pieces import PieceConfig, customer_lines, has_words, plain, split_covered
 
 MANIFEST_FILE = "manifest.json"
@@ -240,17 +241,19 @@ def score_texts(texts: Sequence[str], encoder: Encoder, heads: Heads, recipe: Re
     on their own, for churn intent only; one that decides is quoted in its turn or window
     (or text) as above. A piece with nothing to read (no letter or digit, an empty answer,
     talk about the talk inside a text or in a whole ``conversational`` one: a chat or call
-    message) is scored as saying nothing (:mod:`models.answers`)."""
+    message) is scored as saying nothing (:mod:`models.answers`). Idioms the models read
+    backwards ("can't fault it", "one star.") are read as meant (:mod:`models.idioms`)."""
     n = len(texts)
     batch = split_batch(texts, turns, recipe.pieces, recipe.cue_sentences)
     flat, owner, cue = batch.flat, batch.owner, batch.intent_only
     read = [plain(piece) for piece in flat]  # the evidence quotes ``flat``
-    emb = encode_pieces(encoder, read, batch.wholes)
+    meant = [as_meant(r) for r in read]  # "can't fault it" read as "very good it"
+    emb = encode_pieces(encoder, meant, batch.wholes)
     lexical = getattr(heads, "lexical", None)
     if lexical is not None:  # a long text's tokens and words are its windows'
-        hs = heads.scores(emb, read, lexical_features(read, lexical, batch.wholes))
+        hs = heads.scores(emb, meant, lexical_features(meant, lexical, batch.wholes))
     else:
-        hs = heads.scores(emb, read)
+        hs = heads.scores(emb, meant)
     first = np.zeros(n, dtype=np.int64)
     first[owner[::-1]] = np.arange(len(owner))[::-1]  # each text's first piece
     inner = np.ones(len(flat), bool)

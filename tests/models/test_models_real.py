@@ -797,3 +797,58 @@ def test_failures_said_to_keep_happening_are_flagged_on_the_served_path(served):
     assert [r["text"] for r, f in zip(rows, flagged, strict=True)
             if f and not r["recurring"]] == []
     assert sum(f for r, f in zip(rows, flagged, strict=True) if r["recurring"]) >= 95
+
+
+@pytest.mark.parametrize(("path", "more"), [("transformer", 25), ("static", 15)])
+def test_praise_by_denial_and_verdicts_against_are_read_as_meant(paths, path, more,
+                                                                  monkeypatch):
+    """Of 40 later praise rows ("Honestly I can't fault the food here.") 6 read right on
+    the transformer (no friction, positive) and 4 on static before models/idioms.py, 38 and
+    27 after; of 28 verdicts against ("Save your money and go elsewhere.") 19 and 23 read
+    negative before, 27 after. Measured here against the same models without the idioms."""
+    import models.recipe
+    from tests.models.rule_fixtures import fixture_rows
+
+    rows = fixture_rows("idioms_later.jsonl")
+    praise = [r["text"] for r in rows if r["idiom"] == "praise"]
+    against = [r["text"] for r in rows if r["idiom"] == "against"]
+
+    def right() -> tuple[int, int]:
+        signals = paths[path].classify([
+            Event(event_id=f"r{i}", customer_id="C-R", channel="review",
+                  occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
+            for i, t in enumerate(praise + against)])
+        good = sum(not s.friction_categories and s.sentiment > 0
+                   for s in signals[:len(praise)])
+        return good, sum(s.sentiment < 0 for s in signals[len(praise):])
+
+    praise_read, against_read = right()
+    monkeypatch.setattr(models.recipe, "as_meant", lambda text: text)
+    praise_before, against_before = right()
+    assert praise_read >= praise_before + more and praise_read >= 0.6 * len(praise)
+    assert against_read >= against_before + 3 and against_read >= 0.9 * len(against)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_customers_praising_by_denial_are_not_read_as_complaining(paths, path, monkeypatch):
+    """Six customers' reviews, surveys and posts of praise by denial ("Can't fault it.",
+    "Their app never disappoints.", "No problems at all, the transfer went through
+    instantly."): 9 of 13 read friction and negative on the transformer (12 and 10 on
+    static) without models/idioms.py, and two raised churn alerts ("Credible leaving signal
+    on review: "Their app never disappoints. ...""). One, "Second stay and still nothing to
+    complain about.", is still read at risk by the transformer's intent head (as "Second
+    stay, still great." is): docs/models.md, known limits."""
+    import models.recipe
+
+    lines = (Path(__file__).parent / "fixtures" / "praise_contacts.jsonl").read_text("utf-8")
+    events = [parse_event(line.encode()) for line in lines.splitlines()]
+
+    def read() -> tuple[int, int]:
+        signals = paths[path].classify(events)
+        return (sum(bool(s.friction_categories) for s in signals),
+                sum(s.sentiment < 0 for s in signals))
+
+    friction, negative = read()
+    assert friction <= 2 and negative <= 1, (friction, negative)
+    monkeypatch.setattr(models.recipe, "as_meant", lambda text: text)
+    assert min(read()) >= 8

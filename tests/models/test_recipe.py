@@ -494,3 +494,19 @@ def test_a_piece_with_nothing_to_read_says_nothing():
     assert s.intent_labels[3] == "none"
     assert s.friction_labels[4] == ()  # an emoji is something to read: scored, not silenced
     assert not np.allclose(s.sentiment[4], [0, 1, 0])
+
+
+def test_the_models_read_idioms_as_meant_and_the_evidence_quotes_them_as_written():
+    """"Can't fault it." was product friction at -0.81 on the transformer: the encoder and
+    the heads read "very good it." (models/idioms.py), a long text's windows as its whole;
+    the evidence quotes the text as written."""
+    praise = "Can't fault it, though the parcel came late."
+    long_text = LONG + " Would not recommend the courier."
+    s, enc = _score([praise, long_text])
+    (read,) = enc.calls
+    assert read[0] == "very good it, though the parcel came late."
+    assert "very very bad the courier." in read and "recommend" not in " ".join(read)
+    whole, windows = read[1], [p for p in read[2:]]
+    assert whole.split() == " ".join(windows).split()  # the windows still cover the whole
+    assert s.friction_labels[0] == ("delivery",)  # what else it says is read as before
+    assert s.evidence[0] == praise

@@ -34,6 +34,7 @@ from models.cues import (
 from models.deadlines import leaving_date
 from models.downgrades import asks_downgrade
 from models.escalations import threatens_escalation
+from models.idioms import as_meant
 from models.language import is_english
 from models.multilingual import detect_leaving_request
 from models.pieces import PieceConfig, customer_lines, split_covered
@@ -81,6 +82,8 @@ FRAGMENTS = [
     "internet is ", "i'm always ", "wasn't late ", "stop it happening again ",
     "remove my old card ", "delete my address from my profile ", "take my card off ",
     "n/a ", "no, ", "nothing to add ", "thanks, bye ", "mm-hmm ",
+    "can't fault ", "no complaints ", "not bad ", "can't recommend them ", "give it one star ",
+    "one star. ", "1/", "zero stars ", "never had any ", "not a single ", "hassle-free ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -111,6 +114,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         detail_removed(text)
         empty_answer(text)
         phatic(text)
+        as_meant(text)
         cue_sentences([text])
         leaving_quote(text, "explicit")
         leaving_quote(text, "at_risk")
