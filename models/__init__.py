@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -33,9 +34,10 @@ def serving_encoder(root: Path, recipe: Any, cache_size: int, cache_dir: Path,
 
 
 def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path,
-                    runtime: str = "onnx") -> Any:
+                    runtime: str = "onnx", config: Any = None) -> Any:
     """The classifier of one path (``transformer`` or ``static``) of the model folder
-    ``root``, built from its manifest's recipe (the transformer on ``runtime``)."""
+    ``root``, built from its manifest's recipe (the transformer on ``runtime``), with the
+    :class:`~models.classifier.ClassifierConfig` ``config`` (None: the defaults)."""
     from models.classifier import RecipeClassifier
     from models.heads import load_heads
     from models.recipe import load_manifest
@@ -45,20 +47,22 @@ def path_classifier(root: Path, path: str, cache_size: int, cache_dir: Path,
         raise ValueError(f"{root} has no {path!r} path; it has {sorted(manifest.recipes)}")
     recipe = manifest.recipes[path]
     return RecipeClassifier(serving_encoder(root, recipe, cache_size, cache_dir, runtime),
-                            load_heads(root / path), recipe)
+                            load_heads(root / path), recipe, config)
 
 
 def load_cascade(root: Path, cache_size: int, cache_dir: Path,
-                 overrides: dict[str, float] | None = None, runtime: str = "onnx") -> Any:
+                 overrides: dict[str, float] | None = None, runtime: str = "onnx",
+                 config: Any = None) -> Any:
     """The cascade of the model folder ``root``: its static and transformer paths and the
     manifest's routing rule, with each field of ``overrides`` in place of its own."""
     from models.cascade import CascadeClassifier
     from models.recipe import load_manifest
 
     rule = replace(load_manifest(root).cascade, **(overrides or {}))
-    return CascadeClassifier(path_classifier(root, "static", cache_size, cache_dir),
+    return CascadeClassifier(path_classifier(root, "static", cache_size, cache_dir,
+                                             config=config),
                              path_classifier(root, "transformer", cache_size, cache_dir,
-                                             runtime), rule)
+                                             runtime, config), rule)
 
 
 def build_classifier(
@@ -70,6 +74,7 @@ def build_classifier(
     cache_dir: Path | None = None,
     cascade: dict[str, float] | None = None,
     transformer_runtime: str = "onnx",
+    own_names: Sequence[str] = (),
 ) -> Any:
     """The classifier named by settings, built from the model folder's manifest.
 
@@ -78,27 +83,35 @@ def build_classifier(
     fields of ``cascade`` in place of its own; ``hashing``: heads fitted at start-up on the
     taxonomy and the seed set (fast tests). A custom ``taxonomy_path`` without a model
     folder fits heads at start-up. ``transformer_runtime``: ``onnx`` (default) or ``torch``
-    for the transformer's encoder.
+    for the transformer's encoder. ``own_names``: the company's own names and handles
+    (``CHURN_COMPANY_NAMES``), with which a switch already made to another company is read.
     """
-    from models.classifier import RecipeClassifier, SimilarityClassifier, load_taxonomy
+    from models.classifier import (
+        ClassifierConfig,
+        RecipeClassifier,
+        SimilarityClassifier,
+        load_taxonomy,
+    )
+    from models.cues import own_name_keys
     from models.heads import load_heads
     from models.recipe import Recipe
 
     if encoder not in ENCODER_KINDS:
         raise ValueError(f"unknown encoder {encoder!r}; expected one of {ENCODER_KINDS}")
+    config = ClassifierConfig(own_names=own_name_keys(own_names))
     cache_dir = cache_dir or default_cache_dir()
     root = model_dir or bundled_artifacts()
     if encoder == "hashing" and model_dir is not None and (model_dir / "hashing").is_dir():
         return RecipeClassifier(build_encoder("hashing", cache_size, cache_dir),
                                 load_heads(model_dir / "hashing"), Recipe("static", "hashing",
-                                                                           None))
+                                                                           None), config)
     if encoder == "hashing" or (taxonomy_path is not None and model_dir is None):
         from models.datasets import load_seed
 
         kind = "static" if encoder == "cascade" else encoder
         enc = build_encoder(kind, cache_size, cache_dir, transformer_runtime)
         extra = load_seed() if taxonomy_path is None else []
-        return SimilarityClassifier(enc, load_taxonomy(taxonomy_path), extra=extra)
+        return SimilarityClassifier(enc, load_taxonomy(taxonomy_path), config, extra=extra)
     if encoder == "cascade":
-        return load_cascade(root, cache_size, cache_dir, cascade, transformer_runtime)
-    return path_classifier(root, encoder, cache_size, cache_dir, transformer_runtime)
+        return load_cascade(root, cache_size, cache_dir, cascade, transformer_runtime, config)
+    return path_classifier(root, encoder, cache_size, cache_dir, transformer_runtime, config)

@@ -69,6 +69,9 @@ def load_taxonomy(path: str | Path | None = None) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ClassifierConfig:
     rating_weight: float = 0.5
+    #: the company's own names, as :func:`models.cues.own_name_keys` gives them: with them,
+    #: a switch already made to another named company is read as leaving
+    own_names: frozenset[str] = frozenset()
 
 
 def apply_leaving_cues(texts: Sequence[str], languages: Sequence[str | None],
@@ -191,7 +194,8 @@ def apply_account_details(texts: Sequence[str], scores: PooledScores,
 
 def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
                            english: Sequence[bool] | None = None,
-                           skip: Sequence[bool] | None = None) -> list[str | None]:
+                           skip: Sequence[bool] | None = None,
+                           own_names: frozenset[str] = frozenset()) -> list[str | None]:
     """English texts read as no churn intent that say the writer is leaving without asking
     to close anything (:func:`models.cues.implicit_leaving`: "You've lost a customer.",
     "This will be my last order with you."): each one's sentence (None for the rest). Such a
@@ -200,14 +204,15 @@ def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
     the text is too long to quote whole; the signal is flagged ``implicit_leaving``. A text
     the models read at risk keeps their reading and is flagged (and quoted) the same way, so
     "You've lost a customer." makes the same case on every path; one read explicit is left
-    alone. ``skip``: texts a retraction or a bereavement rule has read."""
+    alone. ``skip``: texts a retraction or a bereavement rule has read. ``own_names``: see
+    :func:`models.cues.implicit_leaving`."""
     found: list[str | None] = [None] * len(texts)
     none, at_risk = INTENTS.index("none"), INTENTS.index("at_risk")
     for i, text in enumerate(texts):
         if (scores.intent_labels[i] == "explicit" or (english is not None and not english[i])
                 or (skip is not None and skip[i])):
             continue
-        said = found[i] = implicit_leaving(text)
+        said = found[i] = implicit_leaving(text, own_names)
         if said is None:
             continue
         if scores.intent_labels[i] == "none":  # read at risk: the models' reading stands
@@ -251,7 +256,8 @@ class RuleReadings:
 
 def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bool],
                 languages: Sequence[str | None], leaving_cues: bool,
-                turns: Sequence[Sequence[str] | None] | None = None) -> RuleReadings:
+                turns: Sequence[Sequence[str] | None] | None = None,
+                own_names: frozenset[str] = frozenset()) -> RuleReadings:
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
     spare accounts closed, joining said, a closed account wanted back, a detail of the
@@ -271,7 +277,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
         texts, scores, english, [r is not None or b or k is not None or j is not None
                                  or w is not None or d is not None
                                  for r, b, k, j, w, d in zip(retracted, bereaved, spare, came,
-                                                             back, details, strict=True)])
+                                                             back, details, strict=True)],
+        own_names)
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
@@ -474,7 +481,8 @@ class RecipeClassifier:
         texts = [e.customer_text for e in events]
         english = [is_english(t, e.language) for t, e in zip(texts, events, strict=True)]
         read = apply_rules(texts, scores, english, [e.language for e in events],
-                           self.recipe.leaving_cues, [event_turns(e) for e in events])
+                           self.recipe.leaving_cues, [event_turns(e) for e in events],
+                           self.config.own_names)
         return make_signals(events, scores, keep_embeddings, self.model_version, self.config,
                             read, english, texts)
 

@@ -730,6 +730,68 @@ _NOT_LEAVING = re.compile(r"\b(by\s+(mistake|accident)|accidentally|reinstall\w*
                           r"(another|a\s+(new|different|better)|elsewhere|somewhere))\b")
 
 
+# A switch already made (docs/models.md, "Leaving said without a request"): "Switched to
+# Monzo last week.", "I've moved my mortgage to Nationwide.", "I'm with Octopus now."
+SWITCHED_TO_NAMED = re.compile(r"switched(\s+over)?\s+to\s+(?P<name>@?[a-z][\w&'-]*)")
+MOVED_TO_NAMED = re.compile(
+    r"(moved|took|transferred|ported)\s+(my|our|the)\s+(accounts?|money|number|mortgage|savings|"
+    r"contract|business|custom|broadband|energy|isa|pension)\s+(over\s+)?to\s+"
+    r"(?P<name>@?[a-z][\w&'-]*)")
+WITH_NAMED_NOW = re.compile(
+    r"\b(i'?m|i\s+am|we'?re|we\s+are)\s+(now\s+with\s+(?P<name>@?[a-z][\w&'-]*)|with\s+"
+    r"(?P<later>@?[a-z][\w&'-]*)\s+now\b)")
+# the writer as the subject just before it, or an opening "Finally" / "Already"
+_WHEN = r"(just|already|finally|now|recently|actually)\s+"
+_BY_WRITER = re.compile(r"(\b(i|we|i'?ve|we'?ve|i\s+have|we\s+have|i'?d|we'?d|i\s+had|we\s+had)"
+                        rf"\s+({_WHEN})?|(^|[.!?,;:]\s*){_WHEN})\Z")
+_SWITCHED_WORDS = frozenset("switched moved took transferred ported with".split())
+
+
+def own_name_keys(names: Iterable[str]) -> frozenset[str]:
+    """The words a switch's NAME is compared with for the company's own ``names`` ("Acme
+    Bank", "@AcmeBank"): each name lower-cased without its "@", its first word, and its
+    words run together ("acme", "acmebank")."""
+    keys: set[str] = set()
+    for name in names:
+        words = name.strip().lower().lstrip("@").split()
+        if words:
+            keys |= {words[0], "".join(words)}
+    return frozenset(keys)
+
+
+def _named(text: str, low: str, m: re.Match[str], own: frozenset[str],
+           group: str = "name") -> bool:
+    """Whether ``m``'s ``group`` names another company: an @handle, or a word written
+    capitalised that is not :data:`NOT_A_COMPANY`, neither one of the company's ``own``
+    names (:func:`own_name_keys`: a customer who says they switched to it joined), nor
+    followed by where the writer came from."""
+    at, name = m.start(group), m[group]
+    if low[at] != "@" and (not text[at].isupper() or name in NOT_A_COMPANY):
+        return False
+    return name.lstrip("@") not in own and not _CAME_FROM.match(low, m.end())
+
+
+def _switched(text: str, low: str, own: frozenset[str]) -> list[int]:
+    """Where the writer says they have already switched to another named company (not one
+    of ``own``): "switched to" or "moved my account to" NAME opening a sentence or clause or
+    after I / we (I've, we had, ...); "I'm with NAME now"."""
+    found = []
+    for m in [*SWITCHED_TO_NAMED.finditer(low), *MOVED_TO_NAMED.finditer(low)]:
+        s = m.start()
+        if s and (low[s - 1].isalnum() or low[s - 1] == "_") or not _named(text, low, m, own):
+            continue
+        j = s
+        while j and low[j - 1].isspace():
+            j -= 1
+        if ((s == 0 or (j and low[j - 1] in ".!?,;:"))
+                and not _SWITCH_AS_SUBJECT.match(low, m.end())) \
+                or _BY_WRITER.search(low, max(0, s - 40), s):
+            found.append(s)
+    found += [m.start() for m in WITH_NAMED_NOW.finditer(low)
+              if _named(text, low, m, own, "name" if m["name"] else "later")]
+    return found
+
+
 def _switches(low: str) -> list[re.Match[str]]:
     """:data:`SWITCH_TO_NAMED` said ahead by the writer (:data:`_SWITCH_AHEAD`), or opening a
     sentence and not its subject (:data:`_SWITCH_AS_SUBJECT`); :data:`LEAVING_YOU_FOR`."""
@@ -837,14 +899,15 @@ def _disuse(low: str) -> list[int]:
 _NOT_DISUSE = re.compile(r"\b(if|when|whether|unless|yet)\b")
 
 
-def implicit_leaving(text: str) -> str | None:
+def implicit_leaving(text: str, own_names: frozenset[str] = frozenset()) -> str | None:
     """The first sentence of ``text`` that says the writer is leaving without asking to close
     anything (:data:`IMPLICIT_LEAVING_CUES`: "You've lost a customer.", "Won't be ordering from
     you again.", "This will be my last order with you.", "I'm porting my number to EE"), in
     a sentence that is not a question ("can I move my savings to another bank?"), an accident
     ("deleted the app by mistake") or a customer who cannot leave; None when there is none.
     Of a transcript written as ``Agent:`` / ``Customer:`` lines, only the customer's lines
-    are read. English only."""
+    are read. English only. With the company's ``own_names`` (:func:`own_name_keys`), a
+    switch already made to another named company too ("Switched to Monzo last week.")."""
     text, low, words = prepared(text)
     starts = [(word_start(low, m), kind)
               for table, kind in ((IMPLICIT_LEAVING_CUES, ""), (LEAVING_STEP_CUES, "step"),
@@ -862,6 +925,8 @@ def implicit_leaving(text: str) -> str | None:
         starts += [(m.start(), "") for m in named
                    if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
                    and not _CAME_FROM.match(low, m.end())]
+        if own_names and not words.isdisjoint(_SWITCHED_WORDS):
+            starts += [(start, "") for start in _switched(text, low, own_names)]
     if not (words.isdisjoint(_DISUSE_WORDS[0]) or words.isdisjoint(_DISUSE_WORDS[1])):
         starts += [(start, "disuse") for start in _disuse(low)]
     if not starts:

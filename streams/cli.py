@@ -55,6 +55,7 @@ def _classifier(settings: Settings) -> Any:
             model_dir=settings.model_dir, cache_dir=settings.model_cache_dir,
             cascade=cascade_thresholds(settings),
             transformer_runtime=settings.transformer_runtime,
+            own_names=settings.company_names,
         )
     # after the build: threadpoolctl limits the BLAS libraries loaded by then, and in a
     # fresh process (the worker, `score`) numpy and scipy are first loaded by the build

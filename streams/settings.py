@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from detector.customer import RiskConfig
 from detector.schema import JOURNEY_STAGES
@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     )
     cascade_friction_band: float | None = Field(
         None, ge=0, le=1, description="Cascade: route within this band of the presence threshold"
+    )
+    company_names: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="The company's own names and @handles, comma-separated (`Acme Bank,"
+        " @AcmeBank`): with them, saying one switched to another named company reads as leaving"
     )
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
@@ -280,6 +284,14 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(60.0, gt=0)
     webhook_concurrency: int = Field(8, ge=1, description="Alerts in flight at once")
     webhook_consumer_group: str = "churn-webhook-sink"
+
+    @field_validator("company_names", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """``CHURN_COMPANY_NAMES="Acme Bank, @AcmeBank"``: comma-separated, blanks dropped."""
+        if isinstance(value, str):
+            return tuple(n.strip() for n in value.split(",") if n.strip())
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -24,6 +24,7 @@ from models.cues import (
     implicit_leaving,
     intent_cues,
     leaving_quote,
+    own_name_keys,
     prepared,
     retained,
     retraction,
@@ -744,3 +745,31 @@ def test_an_automatic_reply_is_scored_as_saying_nothing_unless_it_reads_as_leavi
     assert s.presence[0] == 0.0 and tuple(s.sentiment[0]) == (0.0, 1.0, 0.0)
     assert s.intent_labels[1] == "explicit" and s.friction_labels[2]
 
+
+
+SWITCHED = dev_and_later("switched_away")
+#: the company's own names the switch rule is read with (none of the fixture rows names it)
+OWN = own_name_keys(["Acme Bank", "@AcmeBank"])
+
+
+def test_a_switch_already_made_is_read_with_the_companys_own_names_only():
+    """Own rows: 15 switches made / 13 near misses written against the patterns ("Switched
+    to Monzo last week, best decision ever.", "We switched to Virgin in March and still get
+    your bills."; "My sister switched to Three", "Switched to you from BT last year.",
+    "Switched to Android and now the app won't log in.") and 25 / 15 written after they
+    were frozen: 20 found (1 before), no near miss. Without the company's names nothing is
+    read: "I switched to Comcast on May 1st." is as often a customer who joined."""
+    _assert_fixtures(lambda t: implicit_leaving(t, OWN), "leaving",
+                     zip(SWITCHED, (15, 20), (0, 0), strict=True))
+    rows = [r["text"] for path in SWITCHED for r in map(json.loads, path.open())
+            if r["leaving"]]
+    assert sum(implicit_leaving(t) is not None for t in rows) <= 2  # other cues
+
+
+def test_a_switch_to_the_company_itself_is_joining():
+    text = "I switched to Comcast on May 1st."
+    assert implicit_leaving(text, own_name_keys(["Comcast", "Xfinity"])) is None
+    assert implicit_leaving(text, own_name_keys(["Verizon"])) == text
+    assert implicit_leaving("Switched to @AcmeBank, bye @OldBank", OWN) is None
+    assert implicit_leaving("Switched to @RivalBank, bye.", OWN) == "Switched to @RivalBank, bye."
+    assert own_name_keys(["Acme Bank", " @AcmeBank ", ""]) == {"acme", "acmebank"}

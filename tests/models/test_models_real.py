@@ -852,3 +852,33 @@ def test_customers_praising_by_denial_are_not_read_as_complaining(paths, path, m
     assert friction <= 2 and negative <= 1, (friction, negative)
     monkeypatch.setattr(models.recipe, "as_meant", lambda text: text)
     assert min(read()) >= 8
+
+
+@pytest.mark.parametrize("path", ["transformer", "static"])
+def test_a_customer_who_says_they_switched_is_a_churn_risk_when_the_company_is_named(
+        paths, path):
+    """"Switched to Monzo last week, best decision ever." read no churn on the served
+    models (0.09 on the transformer) and raised nothing. With the company's own names
+    (``CHURN_COMPANY_NAMES``) it is a churn risk that quotes it; a switch to the company
+    itself is a customer who joined."""
+    from detector.engine import Detector
+    from models.classifier import ClassifierConfig, RecipeClassifier
+    from models.cues import own_name_keys
+
+    served = paths[path]
+    named = RecipeClassifier(served.encoder, served.heads, served.recipe,
+                             ClassifierConfig(own_names=own_name_keys(["Acme Bank",
+                                                                       "@AcmeBank"])))
+    events = [Event(event_id=f"s{i}", customer_id=f"C-S{i}", channel="social",
+                    occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
+              for i, t in enumerate(["Switched to Monzo last week, best decision ever.",
+                                     "Switched to @AcmeBank last week, best decision ever."])]
+    left, joined = named.classify(events)
+    assert left.churn_intent == "at_risk" and "implicit_leaving" in left.flags
+    assert "implicit_leaving" not in joined.flags  # the models' own reading stands
+    (alert,) = [a.to_dict() for a in Detector().process(left)]
+    assert "Switched to Monzo last week" in alert["reasons"][0]
+    unnamed = served.classify(events[:1])[0]
+    assert "implicit_leaving" not in unnamed.flags
+    if path == "transformer":  # static reads it at risk by itself
+        assert unnamed.churn_intent == "none" and list(Detector().process(unnamed)) == []

@@ -84,6 +84,8 @@ FRAGMENTS = [
     "n/a ", "no, ", "nothing to add ", "thanks, bye ", "mm-hmm ",
     "can't fault ", "no complaints ", "not bad ", "can't recommend them ", "give it one star ",
     "one star. ", "1/", "zero stars ", "never had any ", "not a single ", "hassle-free ",
+    "switched to Monzo ", "Switched to @Rival, ", "i'm with Three now ", "i'm now with X ",
+    "moved my account to Acme ", "i have just ", ". finally ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -100,6 +102,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         redactor(text)
         snippet(text, redactor)
         implicit_leaving(text)
+        implicit_leaving(text, frozenset({"acme"}))
         says_repeat(text)
         says_recurring(text)
         threatens_escalation(text)

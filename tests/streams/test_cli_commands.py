@@ -297,3 +297,17 @@ def test_the_sample_is_moved_by_whole_hours_so_every_run_raises_the_same_alerts(
         assert all(a - e.occurred_at == shift for a, e in zip(at, events, strict=True))
         assert shift % timedelta(hours=1) == timedelta(0)
         assert now - timedelta(hours=1) < last + shift <= now
+
+
+def test_the_companys_own_names_reach_the_classifier(monkeypatch):
+    """``CHURN_COMPANY_NAMES`` is read comma-separated and given to the rules, which then
+    read a switch to another named company as leaving, and one to the company as joining."""
+    from streams.cli import _classifier
+    from streams.settings import Settings
+
+    monkeypatch.setenv("CHURN_COMPANY_NAMES", "Acme Bank, @AcmeBank,")
+    settings = Settings(encoder="hashing")
+    assert settings.company_names == ("Acme Bank", "@AcmeBank")
+    clf = _classifier(settings)
+    assert clf.config.own_names == {"acme", "acmebank"}
+    assert _classifier(Settings(encoder="hashing", company_names=())).config.own_names == set()
