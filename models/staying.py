@@ -94,11 +94,12 @@ def spare_account(text: str) -> str | None:
 
 
 # Joining the company, said after the fact: "Switched to you from EE last year and never
-# looked back.", "Moved to this bank 2 years ago, no regrets" (the heads read the switch as a
-# churn risk: static explicit 0.92, transformer at risk 0.94)
+# looked back.", "Switched from BT to you, no regrets", "Moved to this bank 2 years ago"
+# (the heads read the switch as a churn risk: static explicit 0.92, transformer at risk 0.94)
 JOINED = re.compile(
     r"\b(switched|moved|changed|came|ported|transferred|swapped)\s+(over\s+)?((my|our)\s+(\w+\s+)"
-    r"{0,2}?)?(over\s+)?to\s+(you|u|you\s+guys|this\s+(bank|app|company|provider|network|carrier|"
+    r"{0,2}?)?(from\s+[\w&'.-]+(\s+[\w&'.-]+){0,2}?\s+)?"  # "from BT": where the writer came from
+    r"(over\s+)?to\s+(you|u|you\s+guys|this\s+(bank|app|company|provider|network|carrier|"
     r"supplier|service|gym|broadband|insurer|platform|place|store|shop|firm|isp))\b"
     r"(?!\s+(if|when|once|because))")
 _JOINED_WORDS = frozenset("switched moved changed came ported transferred swapped".split())

@@ -580,6 +580,19 @@ def test_saying_one_joined_the_company_is_found_and_regret_is_not():
     _assert_fixtures(joined, "joined", zip(JOINED, (5, 8), (0, 0), strict=True))
 
 
+JOINED_FROM = dev_and_later("joined_from")
+
+
+def test_saying_one_joined_from_a_named_company_is_found():
+    """Where the writer came from said first: "Switched from BT to you last year, no
+    regrets." read at risk on both paths. Own rows 8 / 6 the pattern was written against,
+    15 / 10 written after it was frozen: 14 found (none before), one near miss ("My brother
+    switched from Vodafone to you and keeps complaining.": the rule reads no subject)."""
+    _assert_fixtures(joined, "joined", zip(JOINED_FROM, (8, 14), (0, 1), strict=True))
+    assert joined("Switched from you to BT last year.") is None
+    assert joined("Switched from monthly to annual billing.") is None
+
+
 WANTS_BACK = dev_and_later("wants_back")
 
 

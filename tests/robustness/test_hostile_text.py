@@ -85,7 +85,8 @@ FRAGMENTS = [
     "can't fault ", "no complaints ", "not bad ", "can't recommend them ", "give it one star ",
     "one star. ", "1/", "zero stars ", "never had any ", "not a single ", "hassle-free ",
     "switched to Monzo ", "Switched to @Rival, ", "i'm with Three now ", "i'm now with X ",
-    "moved my account to Acme ", "i have just ", ". finally ",
+    "moved my account to Acme ", "i have just ", ". finally ", "switched from BT to you ",
+    "switched from a b c d ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
