@@ -161,12 +161,14 @@ def apply_spare_accounts(texts: Sequence[str], scores: PooledScores,
 
 
 def apply_joined(texts: Sequence[str], scores: PooledScores,
-                 english: Sequence[bool] | None = None) -> list[str | None]:
+                 english: Sequence[bool] | None = None,
+                 own_names: frozenset[str] = frozenset()) -> list[str | None]:
     """English texts that say the writer joined the company (:func:`models.staying.joined`:
-    "Switched to you from EE last year and never looked back."), read as :func:`
-    apply_spare_accounts` reads a spare account closed (flag ``joined``): the heads read
-    the switch as a churn risk (static explicit 0.92)."""
-    return apply_spare_accounts(texts, scores, english, joined)
+    "Switched to you from EE last year and never looked back."; with ``own_names``, to the
+    company by name), read as :func:`apply_spare_accounts` reads a spare account closed
+    (flag ``joined``): the heads read the switch as a churn risk (static explicit 0.92)."""
+    return apply_spare_accounts(texts, scores, english,
+                                lambda text: joined(text, own_names))
 
 
 def apply_wants_back(texts: Sequence[str], scores: PooledScores,
@@ -270,7 +272,7 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     retracted = apply_retractions(texts, scores, english, turns)
     bereaved = apply_bereavements(texts, scores, english)
     spare = apply_spare_accounts(texts, scores, english)
-    came = apply_joined(texts, scores, english)
+    came = apply_joined(texts, scores, english, own_names)
     back = apply_wants_back(texts, scores, english)
     details = apply_account_details(texts, scores, english)
     implicit = apply_implicit_leaving(

@@ -96,12 +96,16 @@ def spare_account(text: str) -> str | None:
 # Joining the company, said after the fact: "Switched to you from EE last year and never
 # looked back.", "Switched from BT to you, no regrets", "Moved to this bank 2 years ago"
 # (the heads read the switch as a churn risk: static explicit 0.92, transformer at risk 0.94)
-JOINED = re.compile(
+_JOINED_TO = (
     r"\b(switched|moved|changed|came|ported|transferred|swapped)\s+(over\s+)?((my|our)\s+(\w+\s+)"
     r"{0,2}?)?(from\s+[\w&'.-]+(\s+[\w&'.-]+){0,2}?\s+)?"  # "from BT": where the writer came from
-    r"(over\s+)?to\s+(you|u|you\s+guys|this\s+(bank|app|company|provider|network|carrier|"
-    r"supplier|service|gym|broadband|insurer|platform|place|store|shop|firm|isp))\b"
-    r"(?!\s+(if|when|once|because))")
+    r"(over\s+)?to\s+")
+_NOT_IF = r"(?!\s+(if|when|once|because))"
+JOINED = re.compile(
+    _JOINED_TO + r"(you|u|you\s+guys|this\s+(bank|app|company|provider|network|carrier|"
+    r"supplier|service|gym|broadband|insurer|platform|place|store|shop|firm|isp))\b" + _NOT_IF)
+# ... or to the company by one of its own names (CHURN_COMPANY_NAMES): "Switched to @AcmeBank"
+JOINED_NAMED = re.compile(_JOINED_TO + r"(?P<name>@?[a-z][\w&'-]*)\b" + _NOT_IF)
 _JOINED_WORDS = frozenset("switched moved changed came ported transferred swapped".split())
 # ... not when it is regretted, undone or the customer leaves again
 _REGRETTED = re.compile(r"\b(mistake|regret(s|ted|ting)?|wish|worst|going\s+back|go\s+back|"
@@ -114,16 +118,23 @@ _ASKED = re.compile(r"\s*(can|could|should|may|do|does|did|is|are|will|would|how
                     r"if)\b")  # a question
 
 
-def joined(text: str) -> str | None:
+def joined(text: str, own_names: frozenset[str] = frozenset()) -> str | None:
     """The sentence of ``text`` that says the writer joined the company (:data:`JOINED`:
-    switched, moved or ported to you, to this bank, in the past), not as a question and
-    with nothing in the text that regrets it or leaves (:data:`_REGRETTED`; "no regrets" is
-    not a regret) nor a request to leave (:data:`EXPLICIT_CUE`); None otherwise. English
-    only; of a transcript, the customer's lines."""
+    switched, moved or ported to you, to this bank, in the past; with the company's
+    ``own_names``, :func:`models.cues.own_name_keys`, to one of them, :data:`JOINED_NAMED`),
+    not as a question and with nothing in the text that regrets it or leaves
+    (:data:`_REGRETTED`; "no regrets" is not a regret) nor a request to leave
+    (:data:`EXPLICIT_CUE`); None otherwise. English only; of a transcript, the customer's
+    lines."""
     text, low, words = prepared(text)
     if words.isdisjoint(_JOINED_WORDS):
         return None
     found = JOINED.search(low)
+    if found is None and own_names:
+        found = next((m for m in JOINED_NAMED.finditer(low)
+                      if m["name"].lstrip("@") in own_names
+                      and (low[m.start("name")] == "@" or text[m.start("name")].isupper())),
+                     None)
     if found is None or _REGRETTED.search(_NO_REGRETS.sub(" ", low)):
         return None
     if any(not (m.start() < found.end() and found.start() < m.end())  # "switched to" is one

@@ -593,6 +593,20 @@ def test_saying_one_joined_from_a_named_company_is_found():
     assert joined("Switched from monthly to annual billing.") is None
 
 
+JOINED_OWN = dev_and_later("joined_own")
+
+
+def test_saying_one_joined_the_company_by_its_own_name_is_found_with_the_setting_only():
+    """With ``CHURN_COMPANY_NAMES`` ("Acme Bank, @AcmeBank"), "Switched to @AcmeBank last
+    week, best decision ever." is joining (static read it explicit). Own rows 6 / 5 the
+    pattern was written against, 10 / 8 written after it was frozen: 10 found (none
+    without the names), one near miss ("My dad moved to Acme Bank and says it's fine.")."""
+    _assert_fixtures(lambda t: joined(t, OWN), "joined",
+                     zip(JOINED_OWN, (6, 10), (0, 1), strict=True))
+    rows = [r["text"] for path in JOINED_OWN for r in map(json.loads, path.open())]
+    assert [t for t in rows if joined(t) is not None] == []
+
+
 WANTS_BACK = dev_and_later("wants_back")
 
 

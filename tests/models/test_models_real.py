@@ -862,7 +862,7 @@ def test_a_customer_who_says_they_switched_is_a_churn_risk_when_the_company_is_n
     """"Switched to Monzo last week, best decision ever." read no churn on the served
     models (0.09 on the transformer) and raised nothing. With the company's own names
     (``CHURN_COMPANY_NAMES``) it is a churn risk that quotes it; a switch to the company
-    itself is a customer who joined."""
+    itself is a customer who joined (static read "Switched to @AcmeBank ..." explicit)."""
     from detector.engine import Detector
     from models.classifier import ClassifierConfig, RecipeClassifier
     from models.cues import own_name_keys
@@ -877,7 +877,8 @@ def test_a_customer_who_says_they_switched_is_a_churn_risk_when_the_company_is_n
                                      "Switched to @AcmeBank last week, best decision ever."])]
     left, joined = named.classify(events)
     assert left.churn_intent == "at_risk" and "implicit_leaving" in left.flags
-    assert "implicit_leaving" not in joined.flags  # the models' own reading stands
+    assert "implicit_leaving" not in joined.flags and "joined" in joined.flags
+    assert joined.churn_intent == "none"  # static read it explicit
     (alert,) = [a.to_dict() for a in Detector().process(left)]
     assert "Switched to Monzo last week" in alert["reasons"][0]
     unnamed = served.classify(events[:1])[0]
