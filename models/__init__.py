@@ -84,7 +84,8 @@ def build_classifier(
     taxonomy and the seed set (fast tests). A custom ``taxonomy_path`` without a model
     folder fits heads at start-up. ``transformer_runtime``: ``onnx`` (default) or ``torch``
     for the transformer's encoder. ``own_names``: the company's own names and handles
-    (``CHURN_COMPANY_NAMES``), with which a switch already made to another company is read.
+    (``CHURN_COMPANY_NAMES``): with them a switch already made to another company is read
+    as leaving, one to the company itself as joining.
     """
     from models.classifier import (
         ClassifierConfig,

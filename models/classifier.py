@@ -70,7 +70,8 @@ def load_taxonomy(path: str | Path | None = None) -> dict[str, Any]:
 class ClassifierConfig:
     rating_weight: float = 0.5
     #: the company's own names, as :func:`models.cues.own_name_keys` gives them: with them,
-    #: a switch already made to another named company is read as leaving
+    #: a switch already made to another named company is read as leaving, one to the
+    #: company itself as joining
     own_names: frozenset[str] = frozenset()
 
 

@@ -102,7 +102,8 @@ class Settings(BaseSettings):
     )
     company_names: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="The company's own names and @handles, comma-separated (`Acme Bank,"
-        " @AcmeBank`): with them, saying one switched to another named company reads as leaving"
+        " @AcmeBank`): with them a switch to another named company reads as leaving, to these"
+        " as joining"
     )
     taxonomy_path: Path | None = None
     embedding_cache_size: int = Field(10_000, ge=0)
