@@ -19,6 +19,7 @@ from detector.redact import QUOTE_CHARS
 from models.pieces import (
     customer_lines,
     hashtags_as_words,
+    lowered,
     sentence_spans,
     sentences,
     span_at,
@@ -759,16 +760,24 @@ def own_name_keys(names: Iterable[str]) -> frozenset[str]:
     return frozenset(keys)
 
 
+def written_name(text: str, low: str, m: re.Match[str], group: str = "name",
+                 not_names: frozenset[str] = NOT_A_COMPANY) -> str | None:
+    """``m``'s ``group`` (matched in ``low``, the lower-cased ``text``) when it is written
+    as a name: an @handle, without its "@", or a word written capitalised that is not one of
+    ``not_names``; None otherwise."""
+    at, name = m.start(group), m[group]
+    if low[at] == "@":
+        return name[1:]
+    return name if text[at].isupper() and name not in not_names else None
+
+
 def _named(text: str, low: str, m: re.Match[str], own: frozenset[str],
            group: str = "name") -> bool:
-    """Whether ``m``'s ``group`` names another company: an @handle, or a word written
-    capitalised that is not :data:`NOT_A_COMPANY`, neither one of the company's ``own``
-    names (:func:`own_name_keys`: a customer who says they switched to it joined), nor
-    followed by where the writer came from."""
-    at, name = m.start(group), m[group]
-    if low[at] != "@" and (not text[at].isupper() or name in NOT_A_COMPANY):
-        return False
-    return name.lstrip("@") not in own and not _CAME_FROM.match(low, m.end())
+    """Whether ``m``'s ``group`` names another company (:func:`written_name`), not one of
+    the company's ``own`` names (:func:`own_name_keys`: a customer who says they switched
+    to it joined), nor followed by where the writer came from."""
+    name = written_name(text, low, m, group)
+    return name is not None and name not in own and not _CAME_FROM.match(low, m.end())
 
 
 def _switched(text: str, low: str, own: frozenset[str]) -> list[int]:
@@ -778,13 +787,9 @@ def _switched(text: str, low: str, own: frozenset[str]) -> list[int]:
     found = []
     for m in [*SWITCHED_TO_NAMED.finditer(low), *MOVED_TO_NAMED.finditer(low)]:
         s = m.start()
-        if s and (low[s - 1].isalnum() or low[s - 1] == "_") or not _named(text, low, m, own):
+        if _inside_word(low, s) or not _named(text, low, m, own):
             continue
-        j = s
-        while j and low[j - 1].isspace():
-            j -= 1
-        if ((s == 0 or (j and low[j - 1] in ".!?,;:"))
-                and not _SWITCH_AS_SUBJECT.match(low, m.end())) \
+        if (_opens_clause(low, s) and not _SWITCH_AS_SUBJECT.match(low, m.end())) \
                 or _BY_WRITER.search(low, max(0, s - 40), s):
             found.append(s)
     found += [m.start() for m in WITH_NAMED_NOW.finditer(low)
@@ -798,17 +803,26 @@ def _switches(low: str) -> list[re.Match[str]]:
     found = list(LEAVING_YOU_FOR.finditer(low))
     for m in SWITCH_TO_NAMED.finditer(low):
         s = m.start()
-        if s and (low[s - 1].isalnum() or low[s - 1] == "_"):
-            continue  # inside a word
-        j = s
-        while j and low[j - 1].isspace():
-            j -= 1
-        if s == 0 or (j and low[j - 1] in ".!?,;:"):  # opens a sentence or a clause
+        if _inside_word(low, s):
+            continue
+        if _opens_clause(low, s):
             if not _SWITCH_AS_SUBJECT.match(low, m.end()):
                 found.append(m)
         elif _SWITCH_AHEAD.search(low, max(0, s - 40), s):
             found.append(m)
     return found
+
+
+def _inside_word(low: str, s: int) -> bool:
+    return bool(s) and (low[s - 1].isalnum() or low[s - 1] == "_")
+
+
+def _opens_clause(low: str, s: int) -> bool:
+    """Whether ``low[s:]`` opens the text, a sentence or a clause (after . ! ? , ; :)."""
+    j = s
+    while j and low[j - 1].isspace():
+        j -= 1
+    return s == 0 or (j > 0 and low[j - 1] in ".!?,;:")
 
 
 @lru_cache(maxsize=256)
@@ -822,12 +836,7 @@ def prepared(text: str) -> tuple[str, str, frozenset[str]]:
     if lines:
         text = "\n".join(lines)
     text = hashtags_as_words(text)
-    low = text.lower()
-    if len(low) != len(text):
-        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    if "\u2019" in low:
-        low = low.replace("\u2019", "'")
-    low = _as_sentence_start(low)
+    low = _as_sentence_start(lowered(text))
     return text, low, frozenset(low.translate(_SPACES).split())
 
 
@@ -922,9 +931,7 @@ def implicit_leaving(text: str, own_names: frozenset[str] = frozenset()) -> str 
             list(MOVE_DECIDED.finditer(low))
             if not (words.isdisjoint(_DECIDED_WORDS) or words.isdisjoint(_MOVE_NOUNS)) else []) + (
             list(QUOTE_FROM_NAMED.finditer(low)) if not words.isdisjoint(_QUOTE_WORDS) else [])
-        starts += [(m.start(), "") for m in named
-                   if text[m.start("name")].isupper() and m["name"] not in NOT_A_COMPANY
-                   and not _CAME_FROM.match(low, m.end())]
+        starts += [(m.start(), "") for m in named if _named(text, low, m, frozenset())]
         if own_names and not words.isdisjoint(_SWITCHED_WORDS):
             starts += [(start, "") for start in _switched(text, low, own_names)]
     if not (words.isdisjoint(_DISUSE_WORDS[0]) or words.isdisjoint(_DISUSE_WORDS[1])):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from models.pieces import lowered
+
 _CANT = r"(?:can'?t|cannot|can\s+not|couldn'?t|could\s+not)"
 _ENOUGH = r"(?:\s+\S+){0,3}?\s+(?:highly\s+)?enough\b"  # "recommend them highly enough"
 # Each table row: the substrings one of which the lower-cased text must hold for its
@@ -103,7 +105,7 @@ def as_meant(text: str) -> str:
     "never disappoints") said as "very good" and each verdict against ("would not
     recommend", "one star.", "save your money") as "very bad", word for word: as many
     words as the idiom, the spaces between them kept."""
-    low = _lowered(text)
+    low = lowered(text)
     praise = _said(low, PRAISE)
     found = sorted([(a, b, "good") for a, b in praise]
                    + [(a, b, "bad") for a, b in _said(low, AGAINST)
@@ -119,14 +121,6 @@ def as_meant(text: str) -> str:
 
 def idioms_in(text: str) -> list[str]:
     """The idioms :func:`as_meant` reads in ``text``, as written, praise first."""
-    low = _lowered(text)
+    low = lowered(text)
     return [text[a:b] for table in (PRAISE, AGAINST) for a, b in _said(low, table)]
 
-
-def _lowered(text: str) -> str:
-    """``text`` lower-cased with "'" for "’", as long as ``text`` (a character that
-    lower-cases to two, like "İ", kept)."""
-    low = text.lower()
-    if len(low) != len(text):
-        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return low.replace("\u2019", "'")

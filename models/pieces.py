@@ -49,6 +49,15 @@ def hashtags_as_words(text: str) -> str:
     return _HASHTAG.sub(_unmark, text) if "#" in text else text
 
 
+def lowered(text: str) -> str:
+    """``text`` lower-cased with "'" for "’", as long as ``text`` (a character that
+    lower-cases to two, like "İ", kept), so that spans found in it hold for ``text``."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low.replace("\u2019", "'") if "\u2019" in low else low
+
+
 def plain(text: str) -> str:
     """The words of a piece the model reads: links and @handles dropped, and the "RT" of a
     retweet before the handle it quotes, a hashtag read as its words (``#NeverAgain`` ->

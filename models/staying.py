@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from models.cues import EXPLICIT_CUE, implicit_leaving, prepared
+from models.cues import EXPLICIT_CUE, implicit_leaving, prepared, written_name
 from models.pieces import span_at, wrapped_sentence_spans
 
 # Closing one of several accounts the customer holds with the company, or one they replace
@@ -132,8 +132,7 @@ def joined(text: str, own_names: frozenset[str] = frozenset()) -> str | None:
     found = JOINED.search(low)
     if found is None and own_names:
         found = next((m for m in JOINED_NAMED.finditer(low)
-                      if m["name"].lstrip("@") in own_names
-                      and (low[m.start("name")] == "@" or text[m.start("name")].isupper())),
+                      if written_name(text, low, m, not_names=frozenset()) in own_names),
                      None)
     if found is None or _REGRETTED.search(_NO_REGRETS.sub(" ", low)):
         return None

@@ -36,6 +36,7 @@ from tests.models.rule_fixtures import (
     FIXTURES,
     assert_gates_hide_no_match,
     dev_and_later,
+    fixture_rows,
     fixture_texts,
 )
 from tests.models.test_recipe import CountingEncoder, KeywordHeads
@@ -603,7 +604,7 @@ def test_saying_one_joined_the_company_by_its_own_name_is_found_with_the_setting
     without the names), one near miss ("My dad moved to Acme Bank and says it's fine.")."""
     _assert_fixtures(lambda t: joined(t, OWN), "joined",
                      zip(JOINED_OWN, (6, 10), (0, 1), strict=True))
-    rows = [r["text"] for path in JOINED_OWN for r in map(json.loads, path.open())]
+    rows = fixture_texts(*(path.name for path in JOINED_OWN))
     assert [t for t in rows if joined(t) is not None] == []
 
 
@@ -788,7 +789,7 @@ def test_a_switch_already_made_is_read_with_the_companys_own_names_only():
     read: "I switched to Comcast on May 1st." is as often a customer who joined."""
     _assert_fixtures(lambda t: implicit_leaving(t, OWN), "leaving",
                      zip(SWITCHED, (15, 20), (0, 0), strict=True))
-    rows = [r["text"] for path in SWITCHED for r in map(json.loads, path.open())
+    rows = [r["text"] for r in fixture_rows(*(path.name for path in SWITCHED))
             if r["leaving"]]
     assert sum(implicit_leaving(t) is not None for t in rows) <= 2  # other cues
 

@@ -7,7 +7,7 @@ import pytest
 
 from models import idioms
 from models.idioms import as_meant, idioms_in
-from models.pieces import plain
+from models.pieces import lowered, plain
 from tests.models.rule_fixtures import fixture_rows
 
 #: development rows, then the rows of the count (docs/models.md, "Idioms read as meant")
@@ -16,7 +16,7 @@ FIXTURES = ("idioms.jsonl", "idioms_later.jsonl")
 
 def _kinds(text: str) -> set[str]:
     """Which of the two kinds of idiom ``text`` holds ({"none"}: neither)."""
-    low = idioms._lowered(plain(text))
+    low = lowered(plain(text))
     found = {name for name, table in (("praise", idioms.PRAISE), ("against", idioms.AGAINST))
              if idioms._said(low, table)}
     return found or {"none"}

@@ -26,8 +26,8 @@ LATER_FIXTURE = Path(__file__).parent / "fixtures" / "leaving_multilingual_later
 PATHS = ("transformer", "static", "cascade")
 
 
-def _events(texts):
-    return [Event(event_id=f"e{i}", customer_id=f"C{i}", channel="chat",
+def _events(texts, channel="chat"):
+    return [Event(event_id=f"e{i}", customer_id=f"C{i}", channel=channel,
                   occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
             for i, t in enumerate(texts)]
 
@@ -816,10 +816,7 @@ def test_praise_by_denial_and_verdicts_against_are_read_as_meant(paths, path, mo
     against = [r["text"] for r in rows if r["idiom"] == "against"]
 
     def right() -> tuple[int, int]:
-        signals = paths[path].classify([
-            Event(event_id=f"r{i}", customer_id="C-R", channel="review",
-                  occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
-            for i, t in enumerate(praise + against)])
+        signals = paths[path].classify(_events(praise + against, "review"))
         good = sum(not s.friction_categories and s.sentiment > 0
                    for s in signals[:len(praise)])
         return good, sum(s.sentiment < 0 for s in signals[len(praise):])
@@ -871,10 +868,8 @@ def test_a_customer_who_says_they_switched_is_a_churn_risk_when_the_company_is_n
     named = RecipeClassifier(served.encoder, served.heads, served.recipe,
                              ClassifierConfig(own_names=own_name_keys(["Acme Bank",
                                                                        "@AcmeBank"])))
-    events = [Event(event_id=f"s{i}", customer_id=f"C-S{i}", channel="social",
-                    occurred_at=datetime(2026, 11, 2, tzinfo=UTC), text=t)
-              for i, t in enumerate(["Switched to Monzo last week, best decision ever.",
-                                     "Switched to @AcmeBank last week, best decision ever."])]
+    events = _events(["Switched to Monzo last week, best decision ever.",
+                      "Switched to @AcmeBank last week, best decision ever."], "social")
     left, joined = named.classify(events)
     assert left.churn_intent == "at_risk" and "implicit_leaving" in left.flags
     assert "implicit_leaving" not in joined.flags and "joined" in joined.flags
