@@ -20,6 +20,7 @@ from models.pieces import lowered
 
 _CANT = r"(?:can'?t|cannot|can\s+not|couldn'?t|could\s+not)"
 _ENOUGH = r"(?:\s+\S+){0,3}?\s+(?:highly\s+)?enough\b"  # "recommend them highly enough"
+_NOT_UNTIL = r"(?!\s*,?\s*(?:until|till|before)\b)"
 # Each table row: the substrings one of which the lower-cased text must hold for its
 # idioms to be tried (most texts hold none: the patterns cost ten times the test), and the
 # idioms. Praise by denying a problem:
@@ -47,6 +48,19 @@ _PRAISE: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         r"never\s+had\s+(?:a|an|any)\s+(?:single\s+)?(?:problems?|issues?)",
         r"not\s+a\s+single\s+(?:problem|issue)", r"zero\s+(?:issues|problems)")),
     (("free",), (r"(?:trouble|problem|hassle)[\s-]?free",)),
+    # not praise of a past that ended ("never let me down until this year"), nor a request
+    # ("don't let me down again")
+    (("let",), (r"(?:never|not\s+once|hasn'?t|has\s+not|haven'?t|have\s+not|didn'?t|did\s+not|"
+                r"won'?t|will\s+not|doesn'?t|does\s+not)(?:\s+(?:once|ever|yet))?"
+                rf"\s+lets?\s+(?:me|us|you)\s+down{_NOT_UNTIL}",)),
+    (("reason",), (
+        r"(?:(?:never|not\s+once|haven'?t|have\s+not|hasn'?t|has\s+not)\s+(?:had|given\s+(?:me|"
+        r"us))\s+(?:a|any|one)\s+(?:single\s+)?|(?:have|had|has)\s+no\s+)reason\s+to\s+"
+        r"(?:complain|look\s+elsewhere|leave|switch|go\s+elsewhere|go\s+anywhere\s+else|"
+        rf"shop\s+elsewhere){_NOT_UNTIL}",)),
+    (("else",), (
+        r"(?:would(?:n'?t|\s+not|\s+never)|won'?t|will\s+never|'ll\s+never|never)\s+(?:go|shop|"
+        r"bank|buy|eat|stay|fly|order)(?:\s+\S+){0,3}?\s+any\s?where\s+else",)),
 )
 _BOTTOM = r"(?:zero|0|no|one|1|a\s+single|negative|minus|less\s+than\s+(?:one|1))"
 _NOT_OFF = r"(?<!off )(?<!lose )(?<!lost )(?<!deducted )(?<!minus )(?<!the )"

@@ -132,6 +132,37 @@ def test_saying_one_would_never_leave_is_found_and_threats_are_not():
                                                    strict=True))
 
 
+STAYING = dev_and_later("staying")
+
+
+def test_renewing_said_is_a_retraction_and_its_near_misses_are_not():
+    """"I'll definitely be renewing when my contract is up." read at risk on both paths
+    (0.98 / 0.94). Own rows the renewal cue was written against (16 / 12; three not found:
+    no subject, "staying with @AcmeBank") and rows written after it was frozen: 23 of 25
+    found ("Have renewed ...", "Our team has re-signed ..." are not), 1 near miss of 15
+    ("I renewed by mistake, I meant to cancel.": the declared exclusion was written to bind
+    to one alternative only, mended after the count), 0 after."""
+    _assert_fixtures(retraction, "staying", zip(STAYING, (13, 23), (0, 0), strict=True))
+
+
+@pytest.mark.parametrize("text", [
+    "They hike the price every year when I renew my subscription.",  # the time of a complaint
+    "I have the same problem at my parents' house when I stay with them.",
+    "I renewed last month and now the app won't open.",  # "now": what came after
+    "We renewed in May, thinking of switching to EE now.",  # an at-risk cue besides
+    "Just renewed. Why does the price keep going up? I'm shopping around.",
+    "Can I renew online?", "I'll renew if you match the Vodafone offer.",
+    "I'm not going anywhere near that branch again.",
+])
+def test_a_renewal_that_is_not_staying_is_not_read(text):
+    assert retraction(text) is None
+
+
+def test_a_renewal_is_quoted_as_its_sentence():
+    text = "Thanks for sorting the bill. We've renewed our contract for another three years."
+    assert retraction(text) == "We've renewed our contract for another three years."
+
+
 def test_never_leaving_normally_is_a_condition():
     """Found in a journey: the hedge took the customer's earlier churn risk off the record
     (a retraction clears it)."""

@@ -38,6 +38,20 @@ def test_the_count_on_rows_written_after_the_rule_holds():
         "It's not bad, it's appalling."]
 
 
+LOYAL = ("idioms_loyal.jsonl", "idioms_loyal_later.jsonl")
+
+
+def test_loyal_praise_by_denial_is_read_and_its_near_misses_are_not():
+    """"never let me down", "never had a reason to look elsewhere", "wouldn't go anywhere
+    else": read as friction and negative on both paths (19 of 20 later rows negative on
+    each). Development rows 10 / 6 all read right; rows written after the rule was frozen:
+    20 of 20, 1 near miss of 12 ("Don't let me down again", a request: "don't" was then
+    taken out of the declared negations), 0 after."""
+    for name in LOYAL:
+        rows = fixture_rows(name)
+        assert [r["text"] for r in rows if _kinds(r["text"]) != {r["idiom"]}] == []
+
+
 @pytest.mark.parametrize(("text", "meant"), [
     ("Can't fault it.", "very good it."),
     ("No complaints here, works as described.", "very good here, works as described."),
@@ -48,6 +62,8 @@ def test_the_count_on_rows_written_after_the_rule_holds():
     ("Rating: 1/5.", "Rating: bad."),
     ("I cannot recommend them highly enough.", "I very very very very good."),
     ("Can't recommend, it broke.", "very bad, it broke."),
+    ("Ten years, never let me down.", "Ten years, very very very good."),
+    ("Wouldn't go anywhere else.", "very very very good."),
 ])
 def test_an_idiom_is_said_plainly_word_for_word(text, meant):
     assert as_meant(text) == meant
@@ -60,6 +76,8 @@ def test_an_idiom_is_said_plainly_word_for_word(text, meant):
     "I can't complain enough about this.", "One out of five calls drops.",
     "Would you recommend it?", "It's not bad enough to return.", "4.1/5 stars", "",
     "My complaint is still open.", "No problems on your side, you said, but it's down.",
+    "Don't let me down again.", "They let me down again.", "Never let me down until May.",
+    "I had no reason to complain before this year.", "Can't get it anywhere else.",
 ])
 def test_what_is_no_such_idiom_is_left_as_written(text):
     assert as_meant(text) == text and idioms_in(text) == []

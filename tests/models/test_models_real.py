@@ -4,9 +4,10 @@ languages through the served default (public data is evaluated by `churn-detecto
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -880,3 +881,73 @@ def test_a_customer_who_says_they_switched_is_a_churn_risk_when_the_company_is_n
     assert "implicit_leaving" not in unnamed.flags
     if path == "transformer":  # static reads it at risk by itself
         assert unnamed.churn_intent == "none" and list(Detector().process(unnamed)) == []
+
+
+@pytest.mark.parametrize(("path", "before"), [("transformer", 7), ("static", 2)])
+def test_a_customer_who_says_they_renew_is_not_a_churn_risk(paths, path, before, monkeypatch):
+    """Of 25 own rows written after the renewal cue was frozen ("I'll happily renew when it
+    comes up in March.", "We have extended our lease for another two years."), 9 read as a
+    churn risk on the transformer and 2 on static without it, none with it; its 15 near
+    misses ("I would have renewed if you hadn't doubled the price.") read the same either
+    way. Measured here against the same models without the cue."""
+    import models.cues
+    from tests.models.rule_fixtures import fixture_rows
+
+    rows = fixture_rows("staying_later.jsonl")
+    events = _events([r["text"] for r in rows], "review")
+
+    def at_risk() -> list[bool]:
+        return [s.churn_intent != "none" for s in paths[path].classify(events)]
+
+    read = at_risk()
+    monkeypatch.setattr(models.cues, "_RENEWAL_WORDS", ())
+    unread = at_risk()
+    staying = [r["staying"] for r in rows]
+    assert sum(r for r, s in zip(read, staying, strict=True) if s) == 0
+    assert sum(r for r, s in zip(unread, staying, strict=True) if s) >= before
+    assert [r for r, s in zip(read, staying, strict=True) if not s] == [
+        r for r, s in zip(unread, staying, strict=True) if not s]
+
+
+@pytest.mark.parametrize("path", ["transformer", "static"])
+def test_loyal_praise_by_denial_is_not_read_as_complaining(paths, path, monkeypatch):
+    """"Ten years with this airline and they've never let me down.", "Would never bank
+    anywhere else.": of 20 own rows written after the three idioms were frozen, 14 read
+    friction on the transformer and 18 on static, 19 negative on each, without them; none
+    with them."""
+    import models.idioms
+    from tests.models.rule_fixtures import fixture_rows
+
+    rows = fixture_rows("idioms_loyal_later.jsonl")
+    events = _events([r["text"] for r in rows if r["idiom"] == "praise"], "review")
+
+    def read() -> tuple[int, int]:
+        signals = paths[path].classify(events)
+        return (sum(bool(s.friction_categories) for s in signals),
+                sum(s.sentiment < 0 for s in signals))
+
+    assert read() == (0, 0)
+    monkeypatch.setattr(models.idioms, "PRAISE", models.idioms.PRAISE[:-3])
+    friction, negative = read()
+    assert friction >= 12 and negative >= 16
+
+
+def test_a_renewal_after_a_request_to_leave_stands_the_case_down(served):
+    """A customer who asked to leave and then says they renewed: the open churn case is
+    updated to low, quoting the renewal (before the renewal cue the second message read
+    ``none`` at 0.42, no retraction, and the case stayed open as it was)."""
+    from detector.engine import Detector
+
+    first, later = _events(["Please cancel my subscription, the app keeps crashing.",
+                            "Sorted now, thanks. I've renewed for another year."], "chat")
+    later = dataclasses.replace(later, customer_id=first.customer_id,
+                                occurred_at=first.occurred_at + timedelta(days=2))
+    detector = Detector()
+    opened = [a.to_dict() for s in served.classify([first]) for a in detector.process(s)]
+    assert [a["severity"] for a in opened if a["type"] == "customer_churn_risk"] != []
+    signal = served.classify([later])[0]
+    assert signal.churn_intent == "none" and "retraction" in signal.flags
+    (down,) = [a.to_dict() for a in detector.process(signal)
+               if a.type == "customer_churn_risk"]
+    assert down["severity"] == "low"
+    assert "I've renewed for another year." in down["reasons"][0]

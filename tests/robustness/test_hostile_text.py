@@ -87,6 +87,10 @@ FRAGMENTS = [
     "switched to Monzo ", "Switched to @Rival, ", "i'm with Three now ", "i'm now with X ",
     "moved my account to Acme ", "i have just ", ". finally ", "switched from BT to you ",
     "switched from a b c d ",
+    "i will be renewing ", "we'll be ", "i ", "i " + " " * 30, "just renewed. ",
+    "sticking with you ", "i'm not going anywhere ", "when i renew ",
+    "never let me down ", "hasn't once let ", "never had a reason to ", "have no reason to ",
+    "wouldn't go ", "would never shop a b c ", "anywhere else ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
