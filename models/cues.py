@@ -93,8 +93,9 @@ RENEWAL_CUE = re.compile(
     r"(?!\s+near)\b)"
     r"(?![^.!?]{0,120}\b(but|however|though|regret\w*|mistake|accident\w*|without|now|"
     r"charged?)\b)", re.I)
+#: every renewal cue holds one of these, lower-cased (tested per text, then per sentence)
 _RENEWAL_WORDS = ("renew", "re-sub", "resub", "re-sign", "resign", "re-up", "reup", "extend",
-                  "signed up", "signed on", "signing up", "signing on", "stick", "stay",
+                  "up again", "on again", "up for another", "on for another", "stick", "stay",
                   "going anywhere")
 _CONDITION = re.compile(r"\b(if|unless|until|till|yet|for\s+now|as\s+long\s+as|provided|"
                         r"otherwise|or\s+else|one\s+more|normally|usually|ordinarily)\b", re.I)
@@ -315,7 +316,7 @@ def retraction(text: str) -> str | None:
             taken += [(a, b, a + m.start(), a + m.end())
                       for m in RETRACTION_CUE.finditer(sentence)]
     if renews and not taken:
-        taken = _renewals(text, norm, spans)
+        taken = _renewals(text, norm, low, spans)
     if not taken:
         return None
     for a, b in spans:  # a request to leave of its own, outside what is taken back
@@ -328,13 +329,15 @@ def retraction(text: str) -> str | None:
     return None
 
 
-def _renewals(text: str, norm: str, spans: Sequence[tuple[int, int]]
+def _renewals(text: str, norm: str, low: str, spans: Sequence[tuple[int, int]]
               ) -> list[tuple[int, int, int, int]]:
-    """:data:`RENEWAL_CUE`'s matches in ``norm`` (as :func:`retraction` lists them), none
-    when the text also holds an at-risk cue outside them or says it leaves
-    (:func:`implicit_leaving`): a renewal is a fact that later unhappiness can follow."""
+    """:data:`RENEWAL_CUE`'s matches in ``norm`` (as :func:`retraction` lists them; ``low``
+    lower-cased, as long), none when the text also holds an at-risk cue outside them or
+    says it leaves (:func:`implicit_leaving`): a renewal is a fact that later unhappiness
+    can follow. Only a sentence that holds a word of :data:`_RENEWAL_WORDS` is searched."""
     found = [(a, b, a + m.start(), a + m.end()) for a, b in spans
-             if not norm[a:b].rstrip().endswith("?")
+             if any(w in low[a:b] for w in _RENEWAL_WORDS)
+             and not norm[a:b].rstrip().endswith("?")
              for m in RENEWAL_CUE.finditer(norm[a:b])]
     if not found or implicit_leaving(text) is not None or any(
             not any(x < m.end() and m.start() < y for _, _, x, y in found)
