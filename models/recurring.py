@@ -76,7 +76,8 @@ RECURS_CUES: GatedCues = gated_cues((
             r"(?<!to\s)(?<!'ll\s)(?<!will\s)\b(keeps|kept|keeping|keep)\s+(on\s+)?(?!(thinking|"
             r"looking|wanting|wondering|hoping|coming|going|improving|smiling|laughing|reading|"
             r"watching|wearing|buying|ordering|using|playing|listening|shopping|returning|"
-            r"checking|getting\s+better|trying)\b)\w+ing\b",
+            r"checking|getting\s+better|trying|(every|any|no|some)?thing|morning|evening|"
+            r"string|ring|king|bring|wedding|building|clothing|ceiling)\b)\w+ing\b",
         )),
         (("another",), (
             r"\b(yet\s+)?another\s+(\w+\s+){0,2}?(outage|failure|late|missed|wrong|cancell?ed|"

@@ -38,8 +38,12 @@ def test_the_quoted_sentence_and_what_is_not_a_recurrence():
                  "I missed the delivery again, my fault.", "Never ordering again.",
                  "Agent: Sorry it happened again.\nCustomer: No worries.",
                  "If this happens again I'd like to know who to call.",
-                 "Back again. Same issue, fourth contact.", "I'm back again about the router."):
+                 "Back again. Same issue, fourth contact.", "I'm back again about the router.",
+                 # "everything" ends in -ing: read as "keeps crashing" was
+                 "I want to cancel the extra data bolt-on, keep everything else.",
+                 "The belt keeps everything in place."):
         assert recurrence(text) is None, text
+    assert says_recurring("The phone keeps ringing at 3am.") == "The phone keeps ringing at 3am."
     assert says_recurring("The fault is back again.") == "The fault is back again."
     assert says_recurring("Why is it always late?") == "Why is it always late?"
 
