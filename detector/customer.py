@@ -851,6 +851,10 @@ def _reasons(
             reasons.append(f'Talks of leaving on {channel}: "{said}" (no request to close '
                            'anything yet)')
         shown = item["snippet"]
+    elif signal.churn_intent != "none" and "leaving_terms" in signal.flags:
+        shown = quotes.get("leaving_terms", item["snippet"])
+        reasons.append(f'Asks about the terms of leaving on {channel}: "{quote(shown)}" '
+                       '(weighing it: no request to leave yet)')
     elif signal.churn_intent != "none":
         reasons.append(f'Credible leaving signal on {channel}: "{said}"')
         shown = item["snippet"]

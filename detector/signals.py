@@ -24,7 +24,7 @@ SIGNAL_FLAGS: tuple[str, ...] = (
     "stale", "future_clamped", "no_customer_turns", "text_truncated", "case_resolved",  # event
     "non_english", "nothing_to_read", "leaving_cue", "retraction",  # how it was read
     "bereavement", "spare_account", "joined", "wants_back", "account_detail", "implicit_leaving",
-    "repeat_contact",
+    "leaving_terms", "repeat_contact",
     "escalation_threat", "leaving_date", "downgrade", "recurring_problem", "auto_reply",
 )
 

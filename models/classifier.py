@@ -42,6 +42,7 @@ from models.recipe import PooledScores, Recipe, score_texts
 from models.recurring import recurrence
 from models.repeats import says_repeat
 from models.staying import detail_removed, joined, spare_account, wants_back
+from models.terms import asks_leaving_terms
 
 DEFAULT_TAXONOMY = "taxonomy.json"
 #: channels whose single message can be talk about the talk ("bye" in a chat), read as a turn
@@ -231,6 +232,27 @@ def apply_implicit_leaving(texts: Sequence[str], scores: PooledScores,
     return found
 
 
+def apply_leaving_terms(texts: Sequence[str], scores: PooledScores,
+                        english: Sequence[bool] | None = None) -> list[str | None]:
+    """English texts read ``explicit`` that ask about the terms of leaving
+    (:func:`models.terms.asks_leaving_terms`: "What's your cancellation policy?", "What
+    happens to my data if I close my account?"): each one's sentence (None for the rest).
+    Their reading moves to ``at_risk`` (the explicit share added to at risk, the churn
+    probability kept): the customer weighs leaving and has not asked to; the signal is
+    flagged ``leaving_terms``. A text the heads read at risk keeps their reading, unflagged:
+    its evidence may be another sentence ("We are evaluating two alternative tools.")."""
+    found: list[str | None] = [None] * len(texts)
+    for i, text in enumerate(texts):
+        if scores.intent_labels[i] != "explicit" or (english is not None and not english[i]):
+            continue
+        said = found[i] = asks_leaving_terms(text)
+        if said is not None:
+            _explicit_to_at_risk(scores, i)
+            if len(text) > QUOTE_CHARS:
+                scores.evidence[i] = capped(said)
+    return found
+
+
 def capped(sentence: str) -> str:
     """A rule's sentence as an alert may quote it: at most :data:`QUOTE_CHARS` characters,
     " …" where cut."""
@@ -248,6 +270,7 @@ class RuleReadings:
     back: list[str | None]  # wants a closed account back, or to come back
     details: list[str | None]  # removes a detail of the account, not the account
     implicit: list[str | None]
+    terms: list[str | None]  # asks about the terms of leaving
     cues: list[LeavingCue | None] | None  # None: the recipe reads no other-language cues
     repeats: list[str | None]  # said to be a repeat contact (no score changes)
     escalations: list[str | None]  # the complaint taken outside (no score changes)
@@ -264,7 +287,8 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     """The rules that read what the heads miss, in their order, as serving and ``eval``
     both apply them after the heads: retractions (and retention calls), bereavements,
     spare accounts closed, joining said, a closed account wanted back, a detail of the
-    account removed, leaving said without a request (not on texts the first six read), and,
+    account removed, leaving said without a request (not on texts the first six read), a
+    question about the terms of leaving (an explicit reading moves to at risk), and,
     where the recipe has them, the leaving cues of other languages; then what only flags a
     signal: a message said to be a repeat contact, a complaint taken outside the company, a
     churn risk that names its date, a request to trade down, a failure said to keep
@@ -282,6 +306,7 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
                                  for r, b, k, j, w, d in zip(retracted, bereaved, spare, came,
                                                              back, details, strict=True)],
         own_names)
+    terms = apply_leaving_terms(texts, scores, english)
     cues = apply_leaving_cues(texts, languages, scores, english) if leaving_cues else None
     repeats = [says_repeat(t) if en else None for t, en in zip(texts, english, strict=True)]
     escalations = [threatens_escalation(t) if en else None
@@ -291,7 +316,7 @@ def apply_rules(texts: Sequence[str], scores: PooledScores, english: Sequence[bo
     downgrades = [asks_downgrade(t) if en else None for t, en in zip(texts, english, strict=True)]
     auto = apply_auto_replies(texts, scores)
     recurring = read_recurring(texts, scores, english)
-    return RuleReadings(retracted, bereaved, spare, came, back, details, implicit, cues,
+    return RuleReadings(retracted, bereaved, spare, came, back, details, implicit, terms, cues,
                         repeats, escalations, dated, downgrades, auto, recurring)
 
 
@@ -383,6 +408,7 @@ def make_signals(events: Sequence[Event], scores: PooledScores, keep_embeddings:
         ("retraction", read.retracted), ("bereavement", read.bereaved),
         ("spare_account", read.spare), ("joined", read.joined), ("wants_back", read.back),
         ("account_detail", read.details), ("implicit_leaving", read.implicit),
+        ("leaving_terms", read.terms),
         ("repeat_contact", read.repeats), ("escalation_threat", read.escalations),
         ("leaving_date", read.dated), ("downgrade", read.downgrades),
         ("recurring_problem", read.recurring), ("auto_reply", read.auto_replies)]

@@ -951,3 +951,42 @@ def test_a_renewal_after_a_request_to_leave_stands_the_case_down(served):
                if a.type == "customer_churn_risk"]
     assert down["severity"] == "low"
     assert "I've renewed for another year." in down["reasons"][0]
+
+
+@pytest.mark.parametrize(("path", "before", "after"),
+                         [("transformer", 9, 1), ("static", 13, 2)])
+def test_a_question_about_the_terms_of_leaving_is_a_risk_not_a_request(paths, path, before,
+                                                                       after, monkeypatch):
+    """Of 65 own questions about leaving's terms ("What's your cancellation policy?", "What
+    happens to my data if I close my account?") the transformer read 11 explicit and static
+    16, each a critical "asks to leave" alert; with models/terms.py 1 and 2 (the rule's two
+    misses: "Do I get my deposit back if I close the account?"), at risk instead. The 44
+    near misses ("How do I cancel my account?", "Close my account today. Is there a fee?")
+    read the same either way. Measured against the same models without the rule."""
+    import models.classifier
+    from tests.models.rule_fixtures import fixture_rows
+    from tests.models.test_terms import COUNTED, DEVELOPMENT
+
+    rows = fixture_rows(*DEVELOPMENT, COUNTED)
+    events = _events([r["text"] for r in rows], "chat")
+    read = paths[path].classify(events)
+    monkeypatch.setattr(models.classifier, "asks_leaving_terms", lambda text: None)
+    unread = paths[path].classify(events)
+    terms = [r["terms"] for r in rows]
+    assert sum(s.churn_intent == "explicit" for s, t in zip(read, terms, strict=True)
+               if t) <= after
+    assert sum(s.churn_intent == "explicit"
+               for s, t in zip(unread, terms, strict=True) if t) >= before
+    assert [s.churn_intent for s, t in zip(read, terms, strict=True) if not t] == [
+        s.churn_intent for s, t in zip(unread, terms, strict=True) if not t]
+
+
+def test_a_question_about_the_cancellation_policy_opens_a_case_that_says_so(served):
+    from detector.engine import Detector
+
+    (signal,) = served.classify(_events(["Hi, what's your cancellation policy?"], "chat"))
+    assert signal.churn_intent == "at_risk" and "leaving_terms" in signal.flags
+    (alert,) = [a.to_dict() for a in Detector().process(signal)]
+    assert alert["severity"] != "critical"
+    assert alert["reasons"][0].startswith(
+        'Asks about the terms of leaving on chat: "Hi, what\'s your cancellation policy?"')

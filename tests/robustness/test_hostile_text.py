@@ -41,6 +41,7 @@ from models.pieces import PieceConfig, customer_lines, split_covered
 from models.recurring import says_recurring
 from models.repeats import says_repeat
 from models.staying import detail_removed, joined, spare_account, wants_back
+from models.terms import asks_leaving_terms
 from models.valence import valence
 
 #: pieces of the patterns, each repeated to a long text: what they may match again and again
@@ -91,6 +92,8 @@ FRAGMENTS = [
     "sticking with you ", "i'm not going anywhere ", "when i renew ",
     "never let me down ", "hasn't once let ", "never had a reason to ", "have no reason to ",
     "wouldn't go ", "would never shop a b c ", "anywhere else ",
+    "what's the cancellation fee ", "what happens to my a b if i close ", "if i ", "fee ",
+    "will i lose x if we ", "notice period ", "cancel ? ", "is there a fee to cancel my plan ",
 ]
 LENGTH = 5 * MAX_TEXT_CHARS
 
@@ -123,6 +126,7 @@ def test_every_pattern_reads_a_long_hostile_text_in_linear_time():
         empty_answer(text)
         phatic(text)
         as_meant(text)
+        asks_leaving_terms(text)
         cue_sentences([text])
         leaving_quote(text, "explicit")
         leaving_quote(text, "at_risk")
