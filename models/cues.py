@@ -303,8 +303,8 @@ def retraction(text: str) -> str | None:
     the customer's lines (:func:`prepared`): an agent's "sorry to hear you want to cancel"
     is not the customer's request."""
     text, low, _ = prepared(text)
-    retracts = any(w in low for w in _RETRACTION_WORDS)
-    renews = any(w in low for w in _RENEWAL_WORDS)
+    retracts = any(map(low.__contains__, _RETRACTION_WORDS))
+    renews = any(map(low.__contains__, _RENEWAL_WORDS))
     if not (retracts or renews):
         return None
     norm = text.replace("\u2019", "'")  # the same length: spans hold for ``text``
@@ -312,7 +312,7 @@ def retraction(text: str) -> str | None:
     taken: list[tuple[int, int, int, int]] = []  # (sentence start, end, match start, end)
     for a, b in spans:
         sentence = norm[a:b]
-        if retracts and any(w in sentence.lower() for w in _RETRACTION_WORDS):
+        if retracts and any(map(sentence.lower().__contains__, _RETRACTION_WORDS)):
             taken += [(a, b, a + m.start(), a + m.end())
                       for m in RETRACTION_CUE.finditer(sentence)]
     if renews and not taken:
@@ -336,7 +336,7 @@ def _renewals(text: str, norm: str, low: str, spans: Sequence[tuple[int, int]]
     says it leaves (:func:`implicit_leaving`): a renewal is a fact that later unhappiness
     can follow. Only a sentence that holds a word of :data:`_RENEWAL_WORDS` is searched."""
     found = [(a, b, a + m.start(), a + m.end()) for a, b in spans
-             if any(w in low[a:b] for w in _RENEWAL_WORDS)
+             if any(map(low[a:b].__contains__, _RENEWAL_WORDS))
              and not norm[a:b].rstrip().endswith("?")
              for m in RENEWAL_CUE.finditer(norm[a:b])]
     if not found or implicit_leaving(text) is not None or any(

@@ -50,7 +50,7 @@ _PRAISE: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("free",), (r"(?:trouble|problem|hassle)[\s-]?free",)),
     # not praise of a past that ended ("never let me down until this year"), nor a request
     # ("don't let me down again")
-    (("let",), (r"(?:never|not\s+once|hasn'?t|has\s+not|haven'?t|have\s+not|didn'?t|did\s+not|"
+    (("down",), (r"(?:never|not\s+once|hasn'?t|has\s+not|haven'?t|have\s+not|didn'?t|did\s+not|"
                 r"won'?t|will\s+not|doesn'?t|does\s+not)(?:\s+(?:once|ever|yet))?"
                 rf"\s+lets?\s+(?:me|us|you)\s+down{_NOT_UNTIL}",)),
     (("reason",), (
@@ -97,7 +97,7 @@ _WORD = re.compile(r"\S+")
 def _said(low: str, table: Table) -> list[tuple[int, int]]:
     """The spans of ``table``'s idioms in the lower-cased ``low``, left to right, none
     overlapping."""
-    spans = [m.span() for hints, pattern in table if any(h in low for h in hints)
+    spans = [m.span() for hints, pattern in table if any(map(low.__contains__, hints))
              for m in pattern.finditer(low)]
     spans.sort()
     kept: list[tuple[int, int]] = []
