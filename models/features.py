@@ -467,6 +467,8 @@ def _row_runs(per_row: np.ndarray, keys: np.ndarray
     n = len(per_row)
     if not len(keys):
         return np.zeros(n, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
+    if keys.dtype.itemsize <= 2 and n <= 1 << 16:
+        return _row_runs_16(per_row, keys)
     width = int(keys.max()) + 1
     rows = np.repeat(np.arange(n, dtype=np.int64), per_row)
     pairs, counts = np.unique(rows * width + keys.astype(np.int64, copy=False),
@@ -474,6 +476,25 @@ def _row_runs(per_row: np.ndarray, keys: np.ndarray
     row_of = pairs // width
     return (np.bincount(row_of, minlength=n).astype(np.int64),
             (pairs - row_of * width).astype(np.int32), counts.astype(np.int32))
+
+
+def _row_runs_16(per_row: np.ndarray, keys: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_row_runs` of 16-bit keys in at most 65,536 rows: two stable sorts of 16-bit
+    values (numpy sorts those by radix, in linear time), by key and then by row, in place
+    of one comparison sort of (row, key) pairs; about twice as fast on a batch's n-grams."""
+    n = len(per_row)
+    rows = np.repeat(np.arange(n, dtype=np.uint16), per_row)
+    order = np.argsort(keys, kind="stable")
+    order = order[np.argsort(rows[order], kind="stable")]
+    k, r = keys[order], rows[order]
+    starts = np.ones(len(k), bool)
+    np.not_equal(k[1:], k[:-1], out=starts[1:])
+    starts[1:] |= r[1:] != r[:-1]
+    at = np.flatnonzero(starts)
+    counts = np.diff(np.append(at, len(k)))
+    return (np.bincount(r[at], minlength=n).astype(np.int64), k[at].astype(np.int32),
+            counts.astype(np.int32))
 
 
 def _normalised_runs(per_row: np.ndarray, counts: np.ndarray, weight: float) -> np.ndarray:

@@ -205,11 +205,12 @@ def test_a_long_texts_row_from_its_windows_tokens_is_its_own(cfg, monkeypatch):
     assert (chunked != got).nnz == 0
 
 
-def test_row_runs_count_each_rows_distinct_keys_in_order():
+@pytest.mark.parametrize("dtype", [np.int64, np.uint16])  # a comparison sort; radix sorts
+def test_row_runs_count_each_rows_distinct_keys_in_order(dtype):
     rng = np.random.default_rng(3)
     per_row = rng.integers(0, 40, 50).astype(np.int64)
     per_row[[0, 7, 49]] = 0  # empty rows, first and last included
-    keys = rng.integers(0, 60, int(per_row.sum())).astype(np.int64)
+    keys = rng.integers(0, 60, int(per_row.sum())).astype(dtype)
     distinct, cols, counts = feats._row_runs(per_row, keys)
     at = 0
     got = np.split(np.stack([cols, counts]), np.cumsum(distinct)[:-1], axis=1)
@@ -218,5 +219,15 @@ def test_row_runs_count_each_rows_distinct_keys_in_order():
         assert row[0].tolist() == values.tolist() and row[1].tolist() == times.tolist()
         at += n
     assert cols.dtype == np.int32 and counts.dtype == np.int32
-    empty = feats._row_runs(np.zeros(3, np.int64), np.zeros(0, np.int64))
+    empty = feats._row_runs(np.zeros(3, np.int64), np.zeros(0, dtype))
     assert empty[0].tolist() == [0, 0, 0] and len(empty[1]) == len(empty[2]) == 0
+
+
+def test_the_radix_row_runs_are_the_comparison_sorts():
+    rng = np.random.default_rng(5)
+    per_row = rng.integers(0, 3000, 300).astype(np.int64)
+    keys = rng.integers(0, 1 << 16, int(per_row.sum())).astype(np.uint16)
+    fast = feats._row_runs(per_row, keys)
+    slow = feats._row_runs(per_row, keys.astype(np.int64))
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype
+               for a, b in zip(fast, slow, strict=True))
