@@ -70,7 +70,9 @@ _AGAINST: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         rf"(?:do|would|will|could|can|did)(?:n'?t|\s*not|\s+never)\s+recommend(?!{_ENOUGH})",
         rf"(?:can'?t|won'?t)\s+recommend(?!{_ENOUGH})", r"not\s+recommended")),
     (("your money",), (r"save\s+your\s+money", r"(?:don'?t|do\s+not)\s+waste\s+your\s+money")),
-    (("star",), (
+    # "star" after a space or "-" ("start", "restart": half the bench's pieces hold "star");
+    # a star rating after a rarer Unicode space is not read
+    ((" star", "-star", "\nstar", "\tstar", "\rstar", "\xa0star"), (
         rf"{_NOT_OFF}{_BOTTOM}\s+stars?(?=\s*(?:[.!]|$))",
         rf"(?:give|gave|giving|rate|rated|rating)(?:\s+(?:it|this|them|him|her|the\s+\w+))?\s+"
         rf"{_BOTTOM}\s+stars?(?!\s+(?:off|less))",
