@@ -155,3 +155,15 @@ def test_every_panel_shows_the_unit_of_what_it_plots():
     # the check can fail: a batch size on a seconds axis is caught
     assert expected_unit("sum(rate(churn_classification_batch_size_sum[5m]))"
                          " / sum(rate(churn_classification_batch_size_count[5m]))") is None
+
+
+def test_the_flags_panel_shows_every_flag_a_rule_sets():
+    """A flag added to the classifier's rules (``leaving_terms``) is plotted, not left out
+    of the panel's regex: every flag from how a text was read onwards, but the out-of-office
+    replies, which are not contacts."""
+    from detector.signals import SIGNAL_FLAGS
+
+    (expr,) = [e for _, e in dashboard_exprs() if "churn_signal_flags_total" in e]
+    plotted = set(re.search(r'flag=~"([^"]+)"', expr).group(1).split("|"))  # type: ignore[union-attr]
+    read = SIGNAL_FLAGS[SIGNAL_FLAGS.index("non_english"):]
+    assert set(read) - plotted == {"auto_reply"}
