@@ -93,6 +93,11 @@ RENEWAL_CUE = re.compile(
     r"(?!\s+near)\b)"
     r"(?![^.!?]{0,120}\b(but|however|though|regret\w*|mistake|accident\w*|without|now|"
     r"charged?)\b)", re.I)
+#: doubt said before a renewal in its sentence: "Not sure I'll be renewing."
+_DOUBT = re.compile(r"\b(not\s+sure|unsure|(?<!no\s)(?<!a\s)doubt\w*|don'?t\s+know|"
+                    r"do\s+not\s+know|no\s+idea|undecided|wonder\w*|whether|not\s+certain|uncertain|questioning|"
+                    r"reconsider\w*|thinking\s+(about|of)|deciding|debating|considering)\b")
+_DOUBT_REACH = 80  # characters before the renewal read for doubt (a bound: linear time)
 #: every renewal cue holds one of these, lower-cased (tested per text, then per sentence)
 _RENEWAL_WORDS = ("renew", "re-sub", "resub", "re-sign", "resign", "re-up", "reup", "extend",
                   "up again", "on again", "up for another", "on for another", "stick", "stay",
@@ -334,11 +339,13 @@ def _renewals(text: str, norm: str, low: str, spans: Sequence[tuple[int, int]]
     """:data:`RENEWAL_CUE`'s matches in ``norm`` (as :func:`retraction` lists them; ``low``
     lower-cased, as long), none when the text also holds an at-risk cue outside them or
     says it leaves (:func:`implicit_leaving`): a renewal is a fact that later unhappiness
-    can follow. Only a sentence that holds a word of :data:`_RENEWAL_WORDS` is searched."""
+    can follow; nor one after doubt in its sentence (:data:`_DOUBT`: "Not sure I'll be
+    renewing."). Only a sentence that holds a word of :data:`_RENEWAL_WORDS` is searched."""
     found = [(a, b, a + m.start(), a + m.end()) for a, b in spans
              if any(map(low[a:b].__contains__, _RENEWAL_WORDS))
              and not norm[a:b].rstrip().endswith("?")
-             for m in RENEWAL_CUE.finditer(norm[a:b])]
+             for m in RENEWAL_CUE.finditer(norm[a:b])
+             if not _DOUBT.search(low, max(a, a + m.start() - _DOUBT_REACH), a + m.start())]
     if not found or implicit_leaving(text) is not None or any(
             not any(x < m.end() and m.start() < y for _, _, x, y in found)
             for m in AT_RISK_CUE.finditer(norm)):

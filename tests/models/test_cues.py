@@ -153,9 +153,16 @@ def test_renewing_said_is_a_retraction_and_its_near_misses_are_not():
     "Just renewed. Why does the price keep going up? I'm shopping around.",
     "Can I renew online?", "I'll renew if you match the Vodafone offer.",
     "I'm not going anywhere near that branch again.",
+    # doubt before it (found after the count: 7 of 11 such hedges were read)
+    "Not sure I'll be renewing.", "I doubt I'll renew next year.",
+    "Undecided whether I'll renew.", "Not sure I'm sticking with you after this.",
 ])
 def test_a_renewal_that_is_not_staying_is_not_read(text):
     assert retraction(text) is None
+
+
+def test_certainty_is_not_doubt():
+    assert retraction("No doubt about it, we're renewing.") is not None
 
 
 def test_a_renewal_is_quoted_as_its_sentence():
