@@ -93,11 +93,19 @@ RENEWAL_CUE = re.compile(
     r"(?!\s+near)\b)"
     r"(?![^.!?]{0,120}\b(but|however|though|regret\w*|mistake|accident\w*|without|now|"
     r"charged?)\b)", re.I)
-#: doubt said before a renewal in its sentence: "Not sure I'll be renewing."
-_DOUBT = re.compile(r"\b(not\s+sure|unsure|(?<!no\s)(?<!a\s)doubt\w*|don'?t\s+know|"
-                    r"do\s+not\s+know|no\s+idea|undecided|wonder\w*|whether|not\s+certain|uncertain|questioning|"
+#: doubt said before a retraction or a renewal in its sentence: "Not sure I'll be renewing."
+#: ("I don't know why you thought I was leaving" is no doubt)
+_DOUBT = re.compile(r"\b(not\s+sure|unsure|(?<!no\s)(?<!a\s)doubt\w*|((don'?t|do\s+not)\s+know|"
+                    r"no\s+idea)(?!\s+(why|how|what|who|where)\b)|undecided|wonder\w*|whether|not\s+certain|uncertain|questioning|"
                     r"reconsider\w*|thinking\s+(about|of)|deciding|debating|considering)\b")
-_DOUBT_REACH = 80  # characters before the renewal read for doubt (a bound: linear time)
+_DOUBT_REACH = 80  # characters before a cue read for doubt (a bound: linear time)
+
+
+def _doubted(low: str, start: int, at: int) -> bool:
+    """Whether the sentence that starts at ``start`` says doubt (:data:`_DOUBT`) in the
+    :data:`_DOUBT_REACH` characters before ``at``: "Not sure I'll stay with you after this."
+    is no retraction."""
+    return _DOUBT.search(low, max(start, at - _DOUBT_REACH), at) is not None
 #: every renewal cue holds one of these, lower-cased (tested per text, then per sentence)
 _RENEWAL_WORDS = ("renew", "re-sub", "resub", "re-sign", "resign", "re-up", "reup", "extend",
                   "up again", "on again", "up for another", "on for another", "stick", "stay",
@@ -319,7 +327,8 @@ def retraction(text: str) -> str | None:
         sentence = norm[a:b]
         if retracts and any(map(sentence.lower().__contains__, _RETRACTION_WORDS)):
             taken += [(a, b, a + m.start(), a + m.end())
-                      for m in RETRACTION_CUE.finditer(sentence)]
+                      for m in RETRACTION_CUE.finditer(sentence)
+                      if not _doubted(low, a, a + m.start())]
     if renews and not taken:
         taken = _renewals(text, norm, low, spans)
     if not taken:
@@ -344,8 +353,7 @@ def _renewals(text: str, norm: str, low: str, spans: Sequence[tuple[int, int]]
     found = [(a, b, a + m.start(), a + m.end()) for a, b in spans
              if any(map(low[a:b].__contains__, _RENEWAL_WORDS))
              and not norm[a:b].rstrip().endswith("?")
-             for m in RENEWAL_CUE.finditer(norm[a:b])
-             if not _DOUBT.search(low, max(a, a + m.start() - _DOUBT_REACH), a + m.start())]
+             for m in RENEWAL_CUE.finditer(norm[a:b]) if not _doubted(low, a, a + m.start())]
     if not found or implicit_leaving(text) is not None or any(
             not any(x < m.end() and m.start() < y for _, _, x, y in found)
             for m in AT_RISK_CUE.finditer(norm)):

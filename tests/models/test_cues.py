@@ -165,6 +165,25 @@ def test_certainty_is_not_doubt():
     assert retraction("No doubt about it, we're renewing.") is not None
 
 
+@pytest.mark.parametrize("text", [
+    "Not sure I'll stay with you after this.", "I doubt I'll stay.",
+    "Undecided whether we'll stay with you.", "I really don't know whether I'll stay.",
+    "Honestly not sure I'd never leave you guys anymore.",
+])
+def test_a_hedged_stay_is_no_retraction(text):
+    """Every one of these was read as a retraction (churn at most 0.1, an open case stood
+    down) by the cues of earlier sessions."""
+    assert retraction(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "I don't know why you thought I was leaving, I'm staying.",
+    "No idea why I got a cancellation email, I'm not cancelling.",
+])
+def test_not_knowing_why_is_no_doubt_about_staying(text):
+    assert retraction(text) is not None
+
+
 def test_a_renewal_is_quoted_as_its_sentence():
     text = "Thanks for sorting the bill. We've renewed our contract for another three years."
     assert retraction(text) == "We've renewed our contract for another three years."
