@@ -93,12 +93,19 @@ RENEWAL_CUE = re.compile(
     r"(?!\s+near)\b)"
     r"(?![^.!?]{0,120}\b(but|however|though|regret\w*|mistake|accident\w*|without|now|"
     r"charged?)\b)", re.I)
+#: every renewal cue holds one of these, lower-cased (tested per text, then per sentence)
+_RENEWAL_WORDS = ("renew", "re-sub", "resub", "re-sign", "resign", "re-up", "reup", "extend",
+                  "up again", "on again", "up for another", "on for another", "stick", "stay",
+                  "going anywhere")
 #: doubt said before a retraction or a renewal in its sentence: "Not sure I'll be renewing."
 #: ("I don't know why you thought I was leaving" is no doubt)
 _DOUBT = re.compile(r"\b(not\s+sure|unsure|(?<!no\s)(?<!a\s)doubt\w*|((don'?t|do\s+not)\s+know|"
-                    r"no\s+idea)(?!\s+(why|how|what|who|where)\b)|undecided|wonder\w*|whether|not\s+certain|uncertain|questioning|"
-                    r"reconsider\w*|thinking\s+(about|of)|deciding|debating|considering)\b")
+                    r"no\s+idea)(?!\s+(why|how|what|who|where)\b)|undecided|wonder\w*|whether|"
+                    r"not\s+certain|uncertain|questioning|reconsider\w*|thinking\s+(about|of)|"
+                    r"deciding|debating|considering)\b")
 _DOUBT_REACH = 80  # characters before a cue read for doubt (a bound: linear time)
+_CONDITION = re.compile(r"\b(if|unless|until|till|yet|for\s+now|as\s+long\s+as|provided|"
+                        r"otherwise|or\s+else|one\s+more|normally|usually|ordinarily)\b", re.I)
 
 
 def _doubted(low: str, start: int, at: int) -> bool:
@@ -106,12 +113,6 @@ def _doubted(low: str, start: int, at: int) -> bool:
     :data:`_DOUBT_REACH` characters before ``at``: "Not sure I'll stay with you after this."
     is no retraction."""
     return _DOUBT.search(low, max(start, at - _DOUBT_REACH), at) is not None
-#: every renewal cue holds one of these, lower-cased (tested per text, then per sentence)
-_RENEWAL_WORDS = ("renew", "re-sub", "resub", "re-sign", "resign", "re-up", "reup", "extend",
-                  "up again", "on again", "up for another", "on for another", "stick", "stay",
-                  "going anywhere")
-_CONDITION = re.compile(r"\b(if|unless|until|till|yet|for\s+now|as\s+long\s+as|provided|"
-                        r"otherwise|or\s+else|one\s+more|normally|usually|ordinarily)\b", re.I)
 
 
 def intent_cues(text: str) -> tuple[bool, bool]:
@@ -325,7 +326,7 @@ def retraction(text: str) -> str | None:
     taken: list[tuple[int, int, int, int]] = []  # (sentence start, end, match start, end)
     for a, b in spans:
         sentence = norm[a:b]
-        if retracts and any(map(sentence.lower().__contains__, _RETRACTION_WORDS)):
+        if retracts and any(map(low[a:b].__contains__, _RETRACTION_WORDS)):
             taken += [(a, b, a + m.start(), a + m.end())
                       for m in RETRACTION_CUE.finditer(sentence)
                       if not _doubted(low, a, a + m.start())]

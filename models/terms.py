@@ -43,8 +43,10 @@ _LEAVES = re.compile(
     r"\b(i|we)('ve|\s+have)?\s+(decided|want|wish|need|'d\s+like|would\s+like|am\s+going|'m\s+"
     r"going|are\s+going|'re\s+going|plan|intend)\s+to\s+" + _LEAVE + r"\b|"
     r"\b(i'?m|we'?re|i\s+am|we\s+are)\s+(leaving|cancell?ing|off|done)\b")
-_WORDS = frozenset("cancel cancellation cancelation termination terminate terminating exit leave "
-                   "leaving close closing end ending quit quitting delete deleting notice".split())
+#: a word of :data:`_LEAVING` the question must hold (or one that starts as below)
+_WORDS = frozenset("exit leave leaving close closing end ending quit quitting delete deleting "
+                   "notice".split())
+_WORD_STARTS = ("cancel", "switch", "terminat")
 
 
 def asks_leaving_terms(text: str) -> str | None:
@@ -58,8 +60,7 @@ def asks_leaving_terms(text: str) -> str | None:
     "I've decided to leave"; :func:`~models.cues.implicit_leaving`). English only; of a
     transcript, the customer's lines."""
     text, low, words = prepared(text)
-    if words.isdisjoint(_WORDS) and not any(w.startswith(("cancel", "switch", "terminat"))
-                                            for w in words):
+    if words.isdisjoint(_WORDS) and not any(w.startswith(_WORD_STARTS) for w in words):
         return None
     for a, b in wrapped_sentence_spans(text):
         sentence = low[a:b]
